@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+
+/// @title AIDollar (AID)
+/// @notice The AI Dollar: an 18-decimal ERC-20 minted 1:1 against a 6-decimal stablecoin (USDC) by
+///         KYC-whitelisted accounts and burned 1:1 on redemption.
+/// @dev Backing equation kept at every step:
+///        totalSupply() == (reserve() + principalDeployed) * SCALE
+///      where reserve() is the stablecoin held here and principalDeployed is what the credit facility
+///      has advanced to borrowers and not yet returned. Conversions round in the protocol's favour:
+///      a redemption burns only whole stablecoin units' worth of AID.
+contract AIDollar is ERC20, AccessControl, Pausable {
+    using SafeERC20 for IERC20;
+
+    bytes32 public constant KYC_MANAGER_ROLE = keccak256("KYC_MANAGER_ROLE");
+    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+    bytes32 public constant DENYLIST_ROLE = keccak256("DENYLIST_ROLE");
+    /// @notice Held by the CreditFacility: moves reserve into deals and income back in.
+    bytes32 public constant FACILITY_ROLE = keccak256("FACILITY_ROLE");
+
+    IERC20 public immutable stablecoin;
+    uint256 public immutable SCALE;
+
+    uint256 public principalDeployed;
+    uint256 public mintCapPerBlock;
+    uint256 public redeemCapPerBlock;
+    uint256 public mintedInBlock;
+    uint256 public redeemedInBlock;
+    uint256 public capBlock;
+
+    mapping(address => bool) public isWhitelisted;
+    mapping(address => bool) public isDenied;
+
+    event Whitelisted(address indexed account, bool allowed);
+    event Denied(address indexed account, bool denied);
+    event Minted(address indexed account, uint256 stableIn, uint256 aidOut);
+    event Redeemed(address indexed account, uint256 aidIn, uint256 stableOut);
+    event CapsSet(uint256 mintCapPerBlock, uint256 redeemCapPerBlock);
+    event DealFunded(address indexed borrower, uint256 stableAmount);
+    event PrincipalReturned(uint256 stableAmount);
+    event IncomeMinted(address indexed to, uint256 stableIn, uint256 aidOut);
+
+    error NotWhitelisted(address account);
+    error AccountDenied(address account);
+    error ZeroAmount();
+    error MintCapExceeded(uint256 requested, uint256 remaining);
+    error RedeemCapExceeded(uint256 requested, uint256 remaining);
+    error InsufficientReserve(uint256 requested, uint256 available);
+    error PrincipalUnderflow(uint256 returned, uint256 deployed);
+
+    constructor(address admin, IERC20 stablecoin_, uint256 mintCap, uint256 redeemCap) ERC20("AI Dollar", "AID") {
+        stablecoin = stablecoin_;
+        SCALE = 10 ** (decimals() - IERC20Metadata(address(stablecoin_)).decimals());
+        mintCapPerBlock = mintCap;
+        redeemCapPerBlock = redeemCap;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        emit CapsSet(mintCap, redeemCap);
+    }
+
+    // ---- views ----
+
+    /// @notice Stablecoin held by the contract: what redemptions and new deals can draw on now.
+    function reserve() public view returns (uint256) {
+        return stablecoin.balanceOf(address(this));
+    }
+
+    /// @notice Stablecoin backing in all: the liquid reserve plus principal out in deals.
+    function backing() external view returns (uint256) {
+        return reserve() + principalDeployed;
+    }
+
+    // ---- investors ----
+
+    /// @notice Mint AID 1:1 for `stableAmount` of the stablecoin (6 decimals in, 18 out).
+    function mint(uint256 stableAmount) external whenNotPaused returns (uint256 aidOut) {
+        if (!isWhitelisted[msg.sender]) revert NotWhitelisted(msg.sender);
+        if (stableAmount == 0) revert ZeroAmount();
+        _rollCaps();
+        uint256 room = mintCapPerBlock - mintedInBlock;
+        if (stableAmount > room) revert MintCapExceeded(stableAmount, room);
+        mintedInBlock += stableAmount;
+        aidOut = stableAmount * SCALE;
+        stablecoin.safeTransferFrom(msg.sender, address(this), stableAmount);
+        _mint(msg.sender, aidOut);
+        emit Minted(msg.sender, stableAmount, aidOut);
+    }
+
+    /// @notice Redeem AID for the stablecoin 1:1. Only whole stablecoin units are paid; the AID burned
+    ///         is exactly what they are worth, so no dust is taken from the caller.
+    function redeem(uint256 aidAmount) external whenNotPaused returns (uint256 stableOut) {
+        if (!isWhitelisted[msg.sender]) revert NotWhitelisted(msg.sender);
+        stableOut = aidAmount / SCALE;
+        if (stableOut == 0) revert ZeroAmount();
+        _rollCaps();
+        uint256 room = redeemCapPerBlock - redeemedInBlock;
+        if (stableOut > room) revert RedeemCapExceeded(stableOut, room);
+        uint256 available = reserve();
+        if (stableOut > available) revert InsufficientReserve(stableOut, available);
+        redeemedInBlock += stableOut;
+        _burn(msg.sender, stableOut * SCALE);
+        stablecoin.safeTransfer(msg.sender, stableOut);
+        emit Redeemed(msg.sender, stableOut * SCALE, stableOut);
+    }
+
+    // ---- credit facility ----
+
+    /// @notice Send reserve to a borrower for a deal. The AID it backs stays in circulation, now backed
+    ///         by the deal's principal.
+    function fundDeal(address borrower, uint256 stableAmount) external onlyRole(FACILITY_ROLE) whenNotPaused {
+        if (stableAmount == 0) revert ZeroAmount();
+        uint256 available = reserve();
+        if (stableAmount > available) revert InsufficientReserve(stableAmount, available);
+        principalDeployed += stableAmount;
+        stablecoin.safeTransfer(borrower, stableAmount);
+        emit DealFunded(borrower, stableAmount);
+    }
+
+    /// @notice Book principal that the facility has transferred back into the reserve.
+    function principalReturned(uint256 stableAmount) external onlyRole(FACILITY_ROLE) {
+        if (stableAmount > principalDeployed) revert PrincipalUnderflow(stableAmount, principalDeployed);
+        principalDeployed -= stableAmount;
+        emit PrincipalReturned(stableAmount);
+    }
+
+    /// @notice Take deal income in stablecoin from the facility into the reserve and mint the matching AID
+    ///         to `to` (the sAID vault), which raises sAID's share price.
+    function mintIncome(address to, uint256 stableAmount) external onlyRole(FACILITY_ROLE) returns (uint256 aidOut) {
+        if (stableAmount == 0) revert ZeroAmount();
+        aidOut = stableAmount * SCALE;
+        stablecoin.safeTransferFrom(msg.sender, address(this), stableAmount);
+        _mint(to, aidOut);
+        emit IncomeMinted(to, stableAmount, aidOut);
+    }
+
+    // ---- administration ----
+
+    function setWhitelisted(address account, bool allowed) external onlyRole(KYC_MANAGER_ROLE) {
+        isWhitelisted[account] = allowed;
+        emit Whitelisted(account, allowed);
+    }
+
+    function setDenied(address account, bool denied) external onlyRole(DENYLIST_ROLE) {
+        isDenied[account] = denied;
+        emit Denied(account, denied);
+    }
+
+    function setCaps(uint256 mintCap, uint256 redeemCap) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        mintCapPerBlock = mintCap;
+        redeemCapPerBlock = redeemCap;
+        emit CapsSet(mintCap, redeemCap);
+    }
+
+    function pause() external onlyRole(PAUSER_ROLE) {
+        _pause();
+    }
+
+    function unpause() external onlyRole(PAUSER_ROLE) {
+        _unpause();
+    }
+
+    // ---- internals ----
+
+    function _rollCaps() private {
+        if (capBlock != block.number) {
+            capBlock = block.number;
+            mintedInBlock = 0;
+            redeemedInBlock = 0;
+        }
+    }
+
+    /// @dev The deny list holds on every movement: a denied account can neither send nor receive AID.
+    function _update(address from, address to, uint256 value) internal override {
+        if (isDenied[from]) revert AccountDenied(from);
+        if (isDenied[to]) revert AccountDenied(to);
+        super._update(from, to, value);
+    }
+}

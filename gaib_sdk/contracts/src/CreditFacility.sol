@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {AIDollar} from "./AIDollar.sol";
+import {AssetRegistry} from "./AssetRegistry.sol";
+
+/// @title CreditFacility
+/// @notice Deals against digitized collateral, funded in stablecoin from the AID reserve. Each deal is a
+///         segregated portfolio. repay() runs the waterfall: fees, then interest, then principal; the
+///         borrower keeps any excess (priority repayment: the lender is paid first and in full).
+///         Interest becomes AID minted into the sAID vault, which raises sAID's share price.
+contract CreditFacility is AccessControl, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
+    bytes32 public constant UNDERWRITER_ROLE = keccak256("UNDERWRITER_ROLE");
+
+    uint256 public constant BPS = 10_000;
+    uint256 public constant YEAR = 365 days;
+    uint256 public constant MIN_TERM_DAYS = 90;
+    uint256 public constant MAX_TERM_DAYS = 1095;
+    uint256 public constant MAX_ADVANCE_BPS_LIMIT = 8_000;
+
+    enum Structure {
+        FixedRate,
+        RevenueShare
+    }
+
+    enum DealStatus {
+        None,
+        Active,
+        Repaid
+    }
+
+    struct Terms {
+        Structure structure;
+        uint16 rateBps; // annual interest on outstanding principal
+        uint16 revenueShareBps; // lender's share of gross revenue (revenue-share deals: 5000-7000)
+        uint16 feeBps; // annual servicing fee on outstanding principal, paid to the treasury
+        uint32 termDays;
+    }
+
+    struct Deal {
+        address borrower;
+        Terms terms;
+        DealStatus status;
+        uint64 openedAt;
+        uint64 accruedAt;
+        uint256 appraisedValue;
+        uint256 advance;
+        uint256 principalOutstanding;
+        uint256 interestDue;
+        uint256 feesDue;
+        uint256 interestPaid;
+        uint256 feesPaid;
+    }
+
+    AIDollar public immutable aid;
+    IERC20 public immutable stablecoin;
+    AssetRegistry public immutable registry;
+    address public immutable vault;
+    address public treasury;
+    uint256 public maxAdvanceBps;
+    uint256 public dealCount;
+
+    mapping(uint256 => Deal) private _deals;
+    mapping(uint256 => bytes32[]) private _collateral;
+
+    event DealOpened(
+        uint256 indexed dealId,
+        address indexed borrower,
+        uint256 appraisedValue,
+        uint256 advance,
+        Terms terms,
+        bytes32[] collateral
+    );
+    event Repaid(
+        uint256 indexed dealId, address indexed payer, uint256 fees, uint256 interest, uint256 principal, uint256 excess
+    );
+    event DealClosed(uint256 indexed dealId);
+    event MaxAdvanceSet(uint256 maxAdvanceBps);
+    event TreasurySet(address treasury);
+
+    error AdvanceAboveCap(uint256 advance, uint256 appraisedValue, uint256 maxAdvance);
+    error ZeroAmount();
+    error TermOutOfRange(uint256 termDays);
+    error RevenueShareOutOfRange(uint256 revenueShareBps);
+    error NoCollateral();
+    error CollateralNotAvailable(bytes32 assetId);
+    error CollateralNotOwned(bytes32 assetId, address owner, address borrower);
+    error DealNotActive(uint256 dealId);
+    error NotRevenueShare(uint256 dealId);
+    error MaxAdvanceTooHigh(uint256 maxAdvanceBps);
+
+    constructor(address admin, AIDollar aid_, AssetRegistry registry_, address vault_, address treasury_) {
+        aid = aid_;
+        stablecoin = aid_.stablecoin();
+        registry = registry_;
+        vault = vault_;
+        treasury = treasury_;
+        maxAdvanceBps = MAX_ADVANCE_BPS_LIMIT;
+        // The AID contract pulls interest in stablecoin from here when it mints income.
+        stablecoin.forceApprove(address(aid_), type(uint256).max);
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    // ---- deals ----
+
+    /// @notice Open a deal: check the advance against the cap and the collateral against the registry,
+    ///         mark the collateral financed, and fund the borrower from the AID reserve.
+    function openDeal(
+        address borrower,
+        bytes32[] calldata collateral,
+        uint256 appraisedValue,
+        uint256 advance,
+        Terms calldata terms
+    ) external onlyRole(UNDERWRITER_ROLE) nonReentrant returns (uint256 dealId) {
+        if (advance == 0) revert ZeroAmount();
+        uint256 maxAdvance = Math.mulDiv(appraisedValue, maxAdvanceBps, BPS);
+        if (advance > maxAdvance) revert AdvanceAboveCap(advance, appraisedValue, maxAdvance);
+        if (terms.termDays < MIN_TERM_DAYS || terms.termDays > MAX_TERM_DAYS) revert TermOutOfRange(terms.termDays);
+        if (
+            terms.structure == Structure.RevenueShare
+                && (terms.revenueShareBps < 5_000 || terms.revenueShareBps > 7_000)
+        ) revert RevenueShareOutOfRange(terms.revenueShareBps);
+        if (collateral.length == 0) revert NoCollateral();
+
+        for (uint256 i = 0; i < collateral.length; ++i) {
+            AssetRegistry.Asset memory a = registry.getAsset(collateral[i]);
+            if (a.status != AssetRegistry.Status.Active) revert CollateralNotAvailable(collateral[i]);
+            if (a.owner != borrower) revert CollateralNotOwned(collateral[i], a.owner, borrower);
+            registry.setStatus(collateral[i], AssetRegistry.Status.Financed);
+        }
+
+        dealId = ++dealCount;
+        _deals[dealId] = Deal({
+            borrower: borrower,
+            terms: terms,
+            status: DealStatus.Active,
+            openedAt: uint64(block.timestamp),
+            accruedAt: uint64(block.timestamp),
+            appraisedValue: appraisedValue,
+            advance: advance,
+            principalOutstanding: advance,
+            interestDue: 0,
+            feesDue: 0,
+            interestPaid: 0,
+            feesPaid: 0
+        });
+        _collateral[dealId] = collateral;
+        emit DealOpened(dealId, borrower, appraisedValue, advance, terms, collateral);
+        aid.fundDeal(borrower, advance);
+    }
+
+    /// @notice Pay up to `amount` of stablecoin into a deal through the waterfall. Only what is owed is
+    ///         taken from the payer; the rest (the excess) stays with them.
+    function repay(uint256 dealId, uint256 amount) external nonReentrant returns (uint256 taken) {
+        return _repay(dealId, amount);
+    }
+
+    /// @notice Revenue-share deals: pay the lender's share of a period's gross revenue.
+    function repayFromRevenue(uint256 dealId, uint256 grossRevenue) external nonReentrant returns (uint256 taken) {
+        Deal storage d = _deals[dealId];
+        if (d.terms.structure != Structure.RevenueShare) revert NotRevenueShare(dealId);
+        return _repay(dealId, Math.mulDiv(grossRevenue, d.terms.revenueShareBps, BPS));
+    }
+
+    // ---- views ----
+
+    function getDeal(uint256 dealId) external view returns (Deal memory d) {
+        d = _deals[dealId];
+        (uint256 fees, uint256 interest) = _pending(d);
+        d.feesDue += fees;
+        d.interestDue += interest;
+    }
+
+    function collateralOf(uint256 dealId) external view returns (bytes32[] memory) {
+        return _collateral[dealId];
+    }
+
+    /// @notice Everything owed now: fees and interest accrued to this block, and the principal.
+    function amountOwed(uint256 dealId) external view returns (uint256) {
+        Deal memory d = _deals[dealId];
+        (uint256 fees, uint256 interest) = _pending(d);
+        return d.feesDue + fees + d.interestDue + interest + d.principalOutstanding;
+    }
+
+    // ---- administration ----
+
+    function setMaxAdvanceBps(uint256 bps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (bps > MAX_ADVANCE_BPS_LIMIT) revert MaxAdvanceTooHigh(bps);
+        maxAdvanceBps = bps;
+        emit MaxAdvanceSet(bps);
+    }
+
+    function setTreasury(address treasury_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        treasury = treasury_;
+        emit TreasurySet(treasury_);
+    }
+
+    // ---- internals ----
+
+    function _repay(uint256 dealId, uint256 amount) private returns (uint256 taken) {
+        Deal storage d = _deals[dealId];
+        if (d.status != DealStatus.Active) revert DealNotActive(dealId);
+        if (amount == 0) revert ZeroAmount();
+        (uint256 fees, uint256 interest) = _pending(d);
+        d.feesDue += fees;
+        d.interestDue += interest;
+        d.accruedAt = uint64(block.timestamp);
+
+        uint256 left = amount;
+        uint256 toFees = Math.min(left, d.feesDue);
+        left -= toFees;
+        uint256 toInterest = Math.min(left, d.interestDue);
+        left -= toInterest;
+        uint256 toPrincipal = Math.min(left, d.principalOutstanding);
+        left -= toPrincipal;
+
+        d.feesDue -= toFees;
+        d.feesPaid += toFees;
+        d.interestDue -= toInterest;
+        d.interestPaid += toInterest;
+        d.principalOutstanding -= toPrincipal;
+        taken = amount - left;
+
+        emit Repaid(dealId, msg.sender, toFees, toInterest, toPrincipal, left);
+
+        stablecoin.safeTransferFrom(msg.sender, address(this), taken);
+        if (toFees > 0) stablecoin.safeTransfer(treasury, toFees);
+        if (toInterest > 0) aid.mintIncome(vault, toInterest);
+        if (toPrincipal > 0) {
+            stablecoin.safeTransfer(address(aid), toPrincipal);
+            aid.principalReturned(toPrincipal);
+        }
+        if (d.principalOutstanding == 0 && d.interestDue == 0 && d.feesDue == 0) _close(dealId, d);
+    }
+
+    function _close(uint256 dealId, Deal storage d) private {
+        d.status = DealStatus.Repaid;
+        bytes32[] storage c = _collateral[dealId];
+        for (uint256 i = 0; i < c.length; ++i) {
+            registry.setStatus(c[i], AssetRegistry.Status.Active);
+        }
+        emit DealClosed(dealId);
+    }
+
+    /// @dev Fees and interest accrued since the last repayment, rounded up (in the lender's favour).
+    function _pending(Deal memory d) private view returns (uint256 fees, uint256 interest) {
+        if (d.status != DealStatus.Active) return (0, 0);
+        uint256 elapsed = block.timestamp - d.accruedAt;
+        uint256 base = d.principalOutstanding * elapsed;
+        interest = Math.mulDiv(base, d.terms.rateBps, BPS * YEAR, Math.Rounding.Ceil);
+        fees = Math.mulDiv(base, d.terms.feeBps, BPS * YEAR, Math.Rounding.Ceil);
+    }
+}

@@ -1,0 +1,117 @@
+"""One exception tree for the SDK. Catch ``GaibError`` to catch them all.
+
+::
+
+    GaibError
+    ├── GaibConfigError            configuration missing or wrong (no artifact, unknown venue, bad URL)
+    ├── PluginError                a plugin failed to load, or its adapter is incomplete
+    ├── GaibValueError(ValueError) bad input, refused before any transaction is sent
+    │   ├── InventoryError         a malformed inventory row (says which row and field)
+    │   ├── DuplicateAssetError    an asset that is already registered on-chain
+    │   ├── NotWhitelistedError    an account that the AID contract will not let mint or redeem
+    │   ├── InsufficientFundsError a balance or reserve too small for the amount asked
+    │   └── UnderwritingError      a hard rule of underwriting refused the deal
+    │       └── AdvanceAboveCapError  the advance exceeds the cap on appraised value
+    └── ChainError                 talking to the chain failed
+        └── TransactionFailed      a transaction reverted or was not mined
+
+Errors raised from a backend (web3, httpx, a plugin) are translated at the boundary with
+``raise ... from exc`` and carry what is known: the stage, the asset id, the chain id, the tx hash.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AdvanceAboveCapError",
+    "ChainError",
+    "DuplicateAssetError",
+    "GaibConfigError",
+    "GaibError",
+    "GaibValueError",
+    "InsufficientFundsError",
+    "InventoryError",
+    "NotWhitelistedError",
+    "PluginError",
+    "TransactionFailed",
+    "UnderwritingError",
+]
+
+
+class GaibError(Exception):
+    """Root of every error the SDK raises."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        stage: str | None = None,
+        asset_id: str | None = None,
+        chain_id: int | None = None,
+        tx_hash: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.stage = stage
+        self.asset_id = asset_id
+        self.chain_id = chain_id
+        self.tx_hash = tx_hash
+
+
+class GaibConfigError(GaibError):
+    """Configuration is missing or wrong."""
+
+
+class PluginError(GaibError):
+    """A plugin failed to load, registered something invalid, or left abstract methods unimplemented."""
+
+
+class GaibValueError(GaibError, ValueError):
+    """Bad input, refused before any transaction is sent."""
+
+
+class InventoryError(GaibValueError):
+    """A malformed inventory row. ``row`` counts from 1 in the source; ``field`` is the dotted path."""
+
+    def __init__(self, message: str, *, row: int | None = None, field: str | None = None, **context: str) -> None:
+        super().__init__(message, stage="digitize", **context)  # type: ignore[arg-type]
+        self.row = row
+        self.field = field
+
+
+class DuplicateAssetError(GaibValueError):
+    """The asset is already registered: registering it again is refused, not duplicated."""
+
+
+class NotWhitelistedError(GaibValueError):
+    """The account is not KYC-whitelisted for minting or redeeming AID."""
+
+
+class InsufficientFundsError(GaibValueError):
+    """A balance, allowance or reserve is too small for the amount asked."""
+
+
+class UnderwritingError(GaibValueError):
+    """A hard rule of underwriting refused the deal. ``rule`` names it."""
+
+    def __init__(self, message: str, *, rule: str, **context: str) -> None:
+        super().__init__(message, stage="financialize", **context)  # type: ignore[arg-type]
+        self.rule = rule
+
+
+class AdvanceAboveCapError(UnderwritingError):
+    """The advance asked for exceeds the cap on appraised value."""
+
+    def __init__(self, message: str, **context: str) -> None:
+        super().__init__(message, rule="max_advance", **context)
+
+
+class ChainError(GaibError):
+    """Talking to the chain failed."""
+
+
+class TransactionFailed(ChainError):
+    """A transaction reverted, or was not mined. ``reason`` is the decoded revert reason if known."""
+
+    def __init__(self, message: str, *, reason: str | None = None, **context: object) -> None:
+        super().__init__(message, **context)  # type: ignore[arg-type]
+        self.reason = reason
