@@ -1,0 +1,173 @@
+"""Deploy the protocol, bind to a deployment, and keep deployments in a file keyed by chain id."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+from pydantic import BaseModel, ConfigDict
+from web3.contract import AsyncContract
+
+from gaib_sdk.chain.artifacts import load_artifact
+from gaib_sdk.chain.connection import Chain
+from gaib_sdk.errors import GaibConfigError
+from gaib_sdk.paths import gaib_home
+
+__all__ = ["Deployment", "DeploymentStore", "Protocol", "deploy_protocol", "role"]
+
+#: Chain ids where the SDK may deploy its own test USDC: the embedded EVM and anvil / hardhat.
+DEV_CHAIN_IDS = {131277322940537, 31337, 1337}
+
+DEFAULT_MINT_CAP = 10_000_000 * 10**6  # USDC per block
+DEFAULT_REDEEM_CAP = 10_000_000 * 10**6
+
+CONTRACTS = ("usdc", "aid", "said", "registry", "facility")
+
+
+def role(name: str) -> bytes:
+    """An AccessControl role id: keccak256 of its name."""
+    return keccak(text=name)
+
+
+class Deployment(BaseModel):
+    """Where the protocol lives on one chain."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    chain_id: int
+    genesis_hash: str
+    block: int
+    admin: str
+    usdc_is_test: bool
+    contracts: dict[str, str]
+    tx_hashes: list[str] = []
+
+
+class DeploymentStore:
+    """A JSON file mapping chain id to deployment. Read back only after checking that the chain is the
+    same one (genesis hash) and that code is still at every address: a restarted dev chain has none."""
+
+    def __init__(self, path: Path | None = None):
+        self.path = path or gaib_home() / "deployments.json"
+
+    def _read(self) -> dict[str, dict[str, object]]:
+        if not self.path.exists():
+            return {}
+        try:
+            data: dict[str, dict[str, object]] = json.loads(self.path.read_text())
+        except json.JSONDecodeError as exc:
+            raise GaibConfigError(f"deployments file {self.path} is not valid JSON: fix or delete it") from exc
+        return data
+
+    def save(self, deployment: Deployment) -> None:
+        data = self._read()
+        data[str(deployment.chain_id)] = deployment.model_dump()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        tmp.replace(self.path)  # atomic: a crash never leaves half a file
+
+    async def load(self, chain: Chain) -> Deployment | None:
+        raw = self._read().get(str(chain.chain_id))
+        if raw is None:
+            return None
+        deployment = Deployment.model_validate(raw)
+        if deployment.genesis_hash != await chain.genesis_hash():
+            return None
+        for address in deployment.contracts.values():
+            if not await chain.has_code(address):
+                return None
+        return deployment
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """Bindings to a deployment's contracts."""
+
+    deployment: Deployment
+    usdc: AsyncContract
+    aid: AsyncContract
+    said: AsyncContract
+    registry: AsyncContract
+    facility: AsyncContract
+
+    @classmethod
+    def bind(cls, chain: Chain, deployment: Deployment) -> Protocol:
+        names = {
+            "usdc": "TestUSDC",
+            "aid": "AIDollar",
+            "said": "StakedAID",
+            "registry": "AssetRegistry",
+            "facility": "CreditFacility",
+        }
+        bound = {key: chain.contract(deployment.contracts[key], load_artifact(names[key])["abi"]) for key in names}
+        return cls(deployment=deployment, **bound)
+
+
+async def deploy_protocol(
+    chain: Chain,
+    admin: LocalAccount,
+    *,
+    usdc: str | None = None,
+    treasury: str | None = None,
+    mint_cap: int = DEFAULT_MINT_CAP,
+    redeem_cap: int = DEFAULT_REDEEM_CAP,
+) -> Deployment:
+    """Deploy AID, sAID, the registry and the credit facility, and grant the admin its roles.
+    ``usdc`` is the stablecoin's address; on a dev chain it may be omitted and a test USDC is deployed."""
+    hashes: list[str] = []
+    if usdc is None:
+        if chain.chain_id not in DEV_CHAIN_IDS:
+            raise GaibConfigError(
+                f"chain {chain.chain_id} is not a development chain: give USDC's address (usdc=...)",
+                chain_id=chain.chain_id,
+            )
+        r = await chain.deploy(load_artifact("TestUSDC"), [admin.address], admin)
+        usdc, usdc_is_test = r.contract_address, True
+        hashes.append(r.tx_hash)
+    else:
+        if not await chain.has_code(usdc):
+            raise GaibConfigError(f"no contract at USDC address {usdc} on chain {chain.chain_id}")
+        usdc_is_test = False
+    assert usdc is not None
+
+    async def deploy(name: str, *args: object) -> str:
+        r = await chain.deploy(load_artifact(name), list(args), admin)
+        hashes.append(r.tx_hash)
+        assert r.contract_address is not None
+        return r.contract_address
+
+    aid = await deploy("AIDollar", admin.address, usdc, mint_cap, redeem_cap)
+    said = await deploy("StakedAID", aid)
+    registry = await deploy("AssetRegistry", admin.address)
+    facility = await deploy("CreditFacility", admin.address, aid, registry, said, treasury or admin.address)
+
+    aid_c = chain.contract(aid, load_artifact("AIDollar")["abi"])
+    reg_c = chain.contract(registry, load_artifact("AssetRegistry")["abi"])
+    fac_c = chain.contract(facility, load_artifact("CreditFacility")["abi"])
+    grants = [
+        (aid_c, "FACILITY_ROLE", facility),
+        (aid_c, "KYC_MANAGER_ROLE", admin.address),
+        (aid_c, "PAUSER_ROLE", admin.address),
+        (aid_c, "DENYLIST_ROLE", admin.address),
+        (reg_c, "FACILITY_ROLE", facility),
+        (reg_c, "REGISTRAR_ROLE", admin.address),
+        (reg_c, "REPORTER_ROLE", admin.address),
+        (fac_c, "UNDERWRITER_ROLE", admin.address),
+    ]
+    for contract, name, account in grants:
+        r = await chain.transact(contract.functions.grantRole(role(name), account), admin, what=f"grant {name}")
+        hashes.append(r.tx_hash)
+
+    return Deployment(
+        chain_id=chain.chain_id,
+        genesis_hash=await chain.genesis_hash(),
+        block=(await chain.w3.eth.block_number),
+        admin=admin.address,
+        usdc_is_test=usdc_is_test,
+        contracts={"usdc": usdc, "aid": aid, "said": said, "registry": registry, "facility": facility},
+        tx_hashes=hashes,
+    )

@@ -1,0 +1,643 @@
+"""The async client: one chain connection, one plugin manager, one signing account.
+
+``Gaib.embedded()`` starts a fresh in-process EVM and deploys the protocol into it; ``Gaib.connect(url)``
+talks to any JSON-RPC node. ``with_account`` gives a view of the same client that signs as another
+account (the investor, the borrower) while sharing the connection, the plugins and the deployment.
+
+Every method checks its input and the chain's state first, so a request that would fail is refused with a
+:class:`~gaib_sdk.errors.GaibError` that says what to fix, before any transaction is sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from pydantic import ValidationError
+from web3.contract import AsyncContract
+
+from gaib_sdk.adapters import AdapterOptions, AssetAdapter, Venue
+from gaib_sdk.chain import Chain, Deployment, DeploymentStore, Protocol, TxResult, deploy_protocol, role
+from gaib_sdk.errors import (
+    DuplicateAssetError,
+    GaibConfigError,
+    GaibError,
+    GaibValueError,
+    InsufficientFundsError,
+    InventoryError,
+    NotWhitelistedError,
+    UnderwritingError,
+)
+from gaib_sdk.models import (
+    AssetValuation,
+    DealInfo,
+    DealStatus,
+    DealTerms,
+    DigitizeResult,
+    Inventory,
+    Quote,
+    Repayment,
+    VenuePosition,
+)
+from gaib_sdk.plugins import Plugins
+from gaib_sdk.underwriting import MAX_ADVANCE_RATE, underwrite
+
+__all__ = ["FinanceResult", "Gaib", "Receipt", "USDC_DECIMALS", "AID_DECIMALS", "from_units", "to_units"]
+
+USDC_DECIMALS = 6
+AID_DECIMALS = 18
+REGISTER_BATCH = 100  # assets per registerBatch transaction: well inside a block's gas
+STRUCTURES = {"fixed": 0, "revenue_share": 1}
+
+
+def to_units(amount: Decimal | int | str, decimals: int, *, what: str) -> int:
+    """Whole units (e.g. Decimal("12.5") USDC) to base units, refusing negatives and excess precision."""
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation as exc:
+        raise GaibValueError(f"{what} {amount!r} is not a number") from exc
+    if not value.is_finite() or value < 0:
+        raise GaibValueError(f"{what} {amount} must be a non-negative number")
+    units = value.scaleb(decimals)
+    if units != units.to_integral_value():
+        raise GaibValueError(f"{what} {amount} has more than {decimals} decimal places")
+    return int(units)
+
+
+def from_units(units: int, decimals: int) -> Decimal:
+    return Decimal(units).scaleb(-decimals).normalize() if units else Decimal(0)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What an action did: the amount that came out of it, and its transactions in order."""
+
+    action: str
+    amount: Decimal
+    tx_hashes: list[str]
+
+
+@dataclass(frozen=True)
+class FinanceResult:
+    quote: Quote
+    deal: DealInfo
+    tx_hash: str
+
+
+@dataclass
+class _Session:
+    """What all account views of one client share."""
+
+    chain: Chain
+    plugins: Plugins
+    store: DeploymentStore | None
+    deployment: Deployment | None = None
+    protocol: Protocol | None = None
+    venues: dict[str, Venue] = field(default_factory=dict)
+    venue_state: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class Gaib:
+    """The gaib-sdk client (async). See the module docstring."""
+
+    def __init__(self, session: _Session, account: LocalAccount | None):
+        self._session = session
+        self._account = account
+
+    # ---- construction ----
+
+    @classmethod
+    async def embedded(
+        cls, *, deploy: bool = True, plugins: tuple[object, ...] = (), load_entry_points: bool = True
+    ) -> Gaib:
+        """A fresh in-process EVM with the protocol deployed, signing as its first dev account (the admin).
+        Nothing is written to disk: the chain lives as long as the client."""
+        chain = await Chain.embedded()
+        session = _Session(chain, Plugins(load_entry_points=load_entry_points, plugins=plugins), store=None)
+        client = cls(session, chain.accounts[0])
+        if deploy:
+            await client.deploy()
+        return client
+
+    @classmethod
+    async def connect(
+        cls,
+        url: str,
+        *,
+        private_key: str | None = None,
+        deployments: Path | None = None,
+        plugins: tuple[object, ...] = (),
+        load_entry_points: bool = True,
+    ) -> Gaib:
+        """Connect to a JSON-RPC node. The protocol's addresses are read back from the deployments file
+        (``$GAIB_HOME/deployments.json`` by default) if this chain has one; otherwise call :meth:`deploy`."""
+        chain = await Chain.connect(url, private_keys=[private_key] if private_key else [])
+        store = DeploymentStore(deployments)
+        session = _Session(chain, Plugins(load_entry_points=load_entry_points, plugins=plugins), store=store)
+        found = await store.load(chain)
+        if found is not None:
+            session.deployment, session.protocol = found, Protocol.bind(chain, found)
+        return cls(session, chain.accounts[0] if chain.accounts else None)
+
+    def with_account(self, account: LocalAccount | str | int) -> Gaib:
+        """The same client, signing as ``account``: a LocalAccount, a private key, or on the embedded
+        chain the index of one of its funded dev accounts."""
+        if isinstance(account, int):
+            accounts = self._session.chain.accounts
+            if not 0 <= account < len(accounts):
+                raise GaibConfigError(f"no dev account #{account}: this chain has {len(accounts)}")
+            account = accounts[account]
+        elif isinstance(account, str):
+            try:
+                account = Account.from_key(account)
+            except Exception as exc:
+                raise GaibConfigError("that is not a valid private key") from exc
+        return Gaib(self._session, account)
+
+    async def close(self) -> None:
+        await self._session.chain.close()
+
+    async def __aenter__(self) -> Gaib:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ---- properties ----
+
+    @property
+    def chain(self) -> Chain:
+        return self._session.chain
+
+    @property
+    def plugins(self) -> Plugins:
+        return self._session.plugins
+
+    @property
+    def account(self) -> LocalAccount:
+        if self._account is None:
+            raise GaibConfigError("this client has no account to sign with: pass private_key=... to connect()")
+        return self._account
+
+    @property
+    def address(self) -> str:
+        return str(self.account.address)
+
+    @property
+    def protocol(self) -> Protocol:
+        if self._session.protocol is None:
+            raise GaibConfigError(
+                f"the protocol is not deployed on chain {self.chain.chain_id} (or not in the deployments "
+                "file): call deploy() or `gaib deploy`",
+                chain_id=self.chain.chain_id,
+            )
+        return self._session.protocol
+
+    @property
+    def deployment(self) -> Deployment:
+        return self.protocol.deployment
+
+    @property
+    def venue_state(self) -> dict[str, dict[str, Any]]:
+        """Per-venue state shared by every account view of this client (addresses a venue deployed)."""
+        return self._session.venue_state
+
+    # ---- deployment ----
+
+    async def deploy(self, *, usdc: str | None = None, treasury: str | None = None) -> Deployment:
+        """Deploy the protocol with this account as admin, and save its addresses (connected clients)."""
+        deployment = await deploy_protocol(self.chain, self.account, usdc=usdc, treasury=treasury)
+        self._session.deployment = deployment
+        self._session.protocol = Protocol.bind(self.chain, deployment)
+        if self._session.store is not None:
+            self._session.store.save(deployment)
+        return deployment
+
+    async def send(self, call: Any, *, what: str) -> TxResult:
+        """Send one contract call from this client's account (estimate, sign, send, await)."""
+        return await self.chain.transact(call, self.account, what=what)
+
+    async def has_role(self, contract: AsyncContract, name: str, account: str | None = None) -> bool:
+        return bool(await contract.functions.hasRole(role(name), account or self.address).call())
+
+    async def _require_role(self, contract: AsyncContract, name: str, doing: str) -> None:
+        if not await self.has_role(contract, name):
+            raise GaibConfigError(
+                f"account {self.address} lacks {name} on {contract.address}, needed to {doing}: "
+                f"ask the protocol admin to grant it",
+                chain_id=self.chain.chain_id,
+            )
+
+    # ---- stage 1: digitize ----
+
+    def asset_adapter(self, kind: str, options: AdapterOptions | dict[str, Any] | None = None) -> AssetAdapter:
+        return self.plugins.asset_adapter(kind)(options)
+
+    async def read_inventory(
+        self, kind: str, source: str | Path | None = None, *, options: dict[str, Any] | None = None
+    ) -> Inventory:
+        """Read an inventory through the kind's adapter; ``source=None`` reads the adapter's example."""
+        adapter = self.asset_adapter(kind, options)
+        if source is None:
+            source = adapter.example_source()
+            if source is None:
+                raise GaibConfigError(f"the {kind!r} adapter ships no example inventory: give a source")
+        return await adapter.read_inventory(source)
+
+    async def digitize(
+        self,
+        kind: str,
+        source: Inventory | str | Path | None = None,
+        *,
+        options: dict[str, Any] | None = None,
+        skip_registered: bool = False,
+    ) -> DigitizeResult:
+        """Validate an inventory and register its assets in the AssetRegistry, owned by this account,
+        each with the hash of its record and the attestation of its latest telemetry.
+
+        An asset already on-chain is refused (DuplicateAssetError), unless ``skip_registered``: then it
+        is left as it is and reported in ``already_registered``, so digitizing again is harmless."""
+        inventory = source if isinstance(source, Inventory) else await self.read_inventory(kind, source, options=options)
+        if inventory.kind != kind:
+            raise InventoryError(f"inventory is of kind {inventory.kind!r}, not {kind!r}", field="kind")
+        attestations = []
+        for row, asset in enumerate(inventory.assets, start=1):
+            snap = inventory.telemetry_for(asset.serial)
+            if snap is None:
+                raise InventoryError(
+                    f"asset {row} ({asset.vendor} {asset.serial}) has no telemetry: an asset is registered only "
+                    "with an attestation that it exists and works",
+                    row=row,
+                    field="telemetry",
+                    asset_id=asset.asset_id,
+                )
+            if not snap.healthy:
+                raise InventoryError(
+                    f"asset {row} ({asset.vendor} {asset.serial}) reports unhealthy at {snap.observed_at}: "
+                    "fix or remove it before digitizing",
+                    row=row,
+                    field="telemetry.healthy",
+                    asset_id=asset.asset_id,
+                )
+            attestations.append(snap.attestation)
+
+        registry = self.protocol.registry
+        await self._require_role(registry, "REGISTRAR_ROLE", "register assets")
+        new, known = [], []
+        for asset, att in zip(inventory.assets, attestations, strict=True):
+            (known if await registry.functions.isRegistered(asset.asset_id).call() else new).append((asset, att))
+        if known and not skip_registered:
+            first = known[0][0]
+            raise DuplicateAssetError(
+                f"{len(known)} of {len(inventory.assets)} assets are already registered, e.g. {first.vendor} "
+                f"{first.serial} ({first.asset_id}); registering an asset twice is refused "
+                "(pass skip_registered=True to register only the new ones)",
+                stage="digitize",
+                asset_id=first.asset_id,
+            )
+        hashes = []
+        for start in range(0, len(new), REGISTER_BATCH):
+            batch = new[start : start + REGISTER_BATCH]
+            call = registry.functions.registerBatch(
+                _bytes32(kind),
+                self.address,
+                [a.asset_id for a, _ in batch],
+                [a.record_hash for a, _ in batch],
+                [att for _, att in batch],
+            )
+            hashes.append((await self.send(call, what=f"register {len(batch)} {kind} assets")).tx_hash)
+        return DigitizeResult(
+            kind=kind,
+            owner=self.address,
+            asset_ids=[a.asset_id for a, _ in new],
+            already_registered=[a.asset_id for a, _ in known],
+            tx_hashes=hashes,
+        )
+
+    async def asset(self, asset_id: str) -> dict[str, Any]:
+        """An asset as the registry holds it."""
+        a = await self.protocol.registry.functions.getAsset(asset_id).call()
+        statuses = ["none", "active", "financed", "defaulted", "liquidated", "retired"]
+        return {
+            "asset_id": asset_id,
+            "kind": a[0].rstrip(b"\0").decode(),
+            "record_hash": "0x" + a[1].hex(),
+            "owner": a[2],
+            "status": statuses[a[3]],
+            "registered_at": a[4],
+            "attestation": "0x" + a[5].hex(),
+            "attested_at": a[6],
+        }
+
+    # ---- stage 2: financialize ----
+
+    def appraise(self, kind: str, inventory: Inventory, as_of: date | None = None) -> list[AssetValuation]:
+        adapter = self.asset_adapter(kind)
+        day = as_of or date.today()
+        return [adapter.appraise(a, day) for a in inventory.assets]
+
+    async def quote(
+        self,
+        kind: str,
+        source: Inventory | str | Path | None = None,
+        *,
+        as_of: date | None = None,
+        advance_usd: Decimal | None = None,
+        terms: DealTerms | None = None,
+    ) -> Quote:
+        """Underwrite an inventory: appraise it, check the hard rules, price the advance. No transaction."""
+        inventory = source if isinstance(source, Inventory) else await self.read_inventory(kind, source)
+        day = as_of or date.today()
+        return underwrite(
+            inventory, self.appraise(kind, inventory, day), as_of=day, advance_usd=advance_usd, terms=terms
+        )
+
+    async def financialize(
+        self,
+        kind: str,
+        source: Inventory | str | Path | None = None,
+        *,
+        as_of: date | None = None,
+        advance_usd: Decimal | None = None,
+        terms: DealTerms | None = None,
+    ) -> FinanceResult:
+        """Underwrite a digitized inventory and open a deal for its owner, funded in USDC from the AID
+        reserve. Signed by an account with the UNDERWRITER role; the borrower is the assets' owner."""
+        q = await self.quote(kind, source, as_of=as_of, advance_usd=advance_usd, terms=terms)
+        p = self.protocol
+        on_chain_cap = Decimal(await p.facility.functions.maxAdvanceBps().call()) / 10_000
+        if on_chain_cap < MAX_ADVANCE_RATE and q.advance_usd > q.appraised_value_usd * on_chain_cap:
+            raise UnderwritingError(
+                f"advance {q.advance_usd} USDC exceeds the facility's on-chain cap of {on_chain_cap:.0%} of "
+                f"appraised value {q.appraised_value_usd} USDC",
+                rule="max_advance",
+            )
+        owners = set()
+        for asset_id in q.asset_ids:
+            info = await self.asset(asset_id)
+            if info["status"] != "active":
+                raise UnderwritingError(
+                    f"asset {asset_id} is {info['status']!r} on-chain, not 'active': digitize it first, or it is "
+                    "already financed",
+                    rule="real_collateral",
+                    asset_id=asset_id,
+                )
+            owners.add(info["owner"])
+        if len(owners) != 1:
+            raise UnderwritingError(
+                f"the collateral has {len(owners)} owners; a deal finances one borrower's assets",
+                rule="real_collateral",
+            )
+        borrower = owners.pop()
+        advance = to_units(q.advance_usd, USDC_DECIMALS, what="advance")
+        reserve = await p.aid.functions.reserve().call()
+        if advance > reserve:
+            raise InsufficientFundsError(
+                f"advance {q.advance_usd} USDC exceeds the AID reserve of {from_units(reserve, USDC_DECIMALS)} "
+                "USDC: more AID must be minted before this deal can be funded",
+                stage="financialize",
+            )
+        await self._require_role(p.facility, "UNDERWRITER_ROLE", "open deals")
+        t = q.terms
+        call = p.facility.functions.openDeal(
+            borrower,
+            q.asset_ids,
+            to_units(q.appraised_value_usd, USDC_DECIMALS, what="appraised value"),
+            advance,
+            (STRUCTURES[t.structure], t.rate_bps, t.revenue_share_bps, t.fee_bps, t.term_days),
+        )
+        result = await self.send(call, what="open deal")
+        event = p.facility.events.DealOpened().process_receipt({"logs": result.logs})  # type: ignore[arg-type]
+        deal_id = int(event[0]["args"]["dealId"])
+        return FinanceResult(quote=q, deal=await self.deal(deal_id), tx_hash=result.tx_hash)
+
+    async def deal(self, deal_id: int) -> DealInfo:
+        """A deal as the chain holds it, with fees and interest accrued to the latest block."""
+        p = self.protocol
+        d = await p.facility.functions.getDeal(deal_id).call()
+        if d[2] == 0:
+            raise GaibValueError(f"there is no deal {deal_id} (deals so far: {await p.facility.functions.dealCount().call()})")
+        collateral = await p.facility.functions.collateralOf(deal_id).call()
+        structure, rate, share, fee, term = d[1]
+        usd = lambda units: from_units(units, USDC_DECIMALS)  # noqa: E731
+        return DealInfo(
+            deal_id=deal_id,
+            borrower=d[0],
+            status=DealStatus(d[2]),
+            appraised_value_usd=usd(d[5]),
+            advance_usd=usd(d[6]),
+            principal_outstanding_usd=usd(d[7]),
+            interest_due_usd=usd(d[8]),
+            fees_due_usd=usd(d[9]),
+            interest_paid_usd=usd(d[10]),
+            fees_paid_usd=usd(d[11]),
+            terms=DealTerms(
+                structure="fixed" if structure == 0 else "revenue_share",
+                rate_bps=rate,
+                revenue_share_bps=share,
+                fee_bps=fee,
+                term_days=term,
+            ),
+            collateral=["0x" + c.hex() for c in collateral],
+        )
+
+    async def repay(self, deal_id: int, amount_usd: Decimal | int | str) -> Repayment:
+        """Pay up to ``amount_usd`` USDC into a deal. The waterfall takes fees, then interest (which goes
+        to sAID holders), then principal; whatever is not owed stays with the payer."""
+        p = self.protocol
+        amount = to_units(amount_usd, USDC_DECIMALS, what="repayment")
+        if amount == 0:
+            raise GaibValueError("repayment must be more than 0 USDC")
+        info = await self.deal(deal_id)
+        if info.status != DealStatus.ACTIVE:
+            raise GaibValueError(f"deal {deal_id} is {info.status.name.lower()}, not active: nothing to repay")
+        await self._require_balance(p.usdc, amount, USDC_DECIMALS, "USDC", "repay")
+        hashes = await self._approve(p.usdc, p.facility.address, amount)
+        result = await self.send(p.facility.functions.repay(deal_id, amount), what=f"repay deal {deal_id}")
+        ev = p.facility.events.Repaid().process_receipt({"logs": result.logs})[0]["args"]  # type: ignore[arg-type]
+        usd = lambda units: from_units(units, USDC_DECIMALS)  # noqa: E731
+        del hashes
+        return Repayment(
+            deal_id=deal_id,
+            fees_usd=usd(ev["fees"]),
+            interest_usd=usd(ev["interest"]),
+            principal_usd=usd(ev["principal"]),
+            excess_usd=usd(ev["excess"]),
+            tx_hash=result.tx_hash,
+        )
+
+    # ---- AID and sAID ----
+
+    async def whitelist(self, account: str, allowed: bool = True) -> str:
+        """KYC manager: allow (or stop) ``account`` to mint and redeem AID."""
+        aid = self.protocol.aid
+        await self._require_role(aid, "KYC_MANAGER_ROLE", "whitelist accounts")
+        return (await self.send(aid.functions.setWhitelisted(account, allowed), what="whitelist")).tx_hash
+
+    async def mint_aid(self, usdc_amount: Decimal | int | str) -> Receipt:
+        """Mint AID 1:1 for USDC. Only KYC-whitelisted accounts may."""
+        p = self.protocol
+        amount = to_units(usdc_amount, USDC_DECIMALS, what="USDC amount")
+        if amount == 0:
+            raise GaibValueError("mint amount must be more than 0 USDC")
+        if not await p.aid.functions.isWhitelisted(self.address).call():
+            raise NotWhitelistedError(
+                f"account {self.address} is not KYC-whitelisted to mint AID: complete KYC, then ask a KYC manager "
+                "to whitelist it (Gaib.whitelist), or buy AID on a DEX"
+            )
+        cap = await p.aid.functions.mintCapPerBlock().call()
+        if amount > cap:
+            raise GaibValueError(
+                f"mint of {usdc_amount} USDC exceeds the per-block mint cap of {from_units(cap, USDC_DECIMALS)} USDC: "
+                "split it over several blocks"
+            )
+        await self._require_balance(p.usdc, amount, USDC_DECIMALS, "USDC", "mint AID")
+        hashes = await self._approve(p.usdc, p.aid.address, amount)
+        result = await self.send(p.aid.functions.mint(amount), what="mint AID")
+        return Receipt("mint_aid", from_units(amount * 10**12, AID_DECIMALS), [*hashes, result.tx_hash])
+
+    async def redeem_aid(self, aid_amount: Decimal | int | str) -> Receipt:
+        """Redeem AID for USDC 1:1, from the liquid reserve. Only KYC-whitelisted accounts may."""
+        p = self.protocol
+        amount = to_units(aid_amount, AID_DECIMALS, what="AID amount")
+        usdc_out = amount // 10**12
+        if usdc_out == 0:
+            raise GaibValueError(f"redeeming {aid_amount} AID pays less than one USDC unit (0.000001)")
+        if not await p.aid.functions.isWhitelisted(self.address).call():
+            raise NotWhitelistedError(
+                f"account {self.address} is not KYC-whitelisted to redeem AID: sell it on a DEX (the Curve "
+                "AID/USDC pool), or complete KYC"
+            )
+        await self._require_balance(p.aid, amount, AID_DECIMALS, "AID", "redeem")
+        reserve = await p.aid.functions.reserve().call()
+        if usdc_out > reserve:
+            raise InsufficientFundsError(
+                f"the liquid reserve holds {from_units(reserve, USDC_DECIMALS)} USDC, less than the "
+                f"{from_units(usdc_out, USDC_DECIMALS)} asked: the rest is out in deals and returns as they repay"
+            )
+        result = await self.send(p.aid.functions.redeem(amount), what="redeem AID")
+        return Receipt("redeem_aid", from_units(usdc_out, USDC_DECIMALS), [result.tx_hash])
+
+    async def stake(self, aid_amount: Decimal | int | str) -> Receipt:
+        """Deposit AID into the sAID vault; returns the shares received."""
+        p = self.protocol
+        amount = to_units(aid_amount, AID_DECIMALS, what="AID amount")
+        if amount == 0:
+            raise GaibValueError("stake amount must be more than 0 AID")
+        await self._require_balance(p.aid, amount, AID_DECIMALS, "AID", "stake")
+        shares = await p.said.functions.previewDeposit(amount).call()
+        hashes = await self._approve(p.aid, p.said.address, amount)
+        result = await self.send(p.said.functions.deposit(amount, self.address), what="stake AID")
+        return Receipt("stake", from_units(shares, AID_DECIMALS), [*hashes, result.tx_hash])
+
+    async def unstake(self, shares: Decimal | int | str) -> Receipt:
+        """Redeem sAID shares for AID; returns the AID received."""
+        p = self.protocol
+        amount = to_units(shares, AID_DECIMALS, what="sAID shares")
+        if amount == 0:
+            raise GaibValueError("unstake amount must be more than 0 sAID")
+        await self._require_balance(p.said, amount, AID_DECIMALS, "sAID", "unstake")
+        assets = await p.said.functions.previewRedeem(amount).call()
+        result = await self.send(p.said.functions.redeem(amount, self.address, self.address), what="unstake sAID")
+        return Receipt("unstake", from_units(assets, AID_DECIMALS), [result.tx_hash])
+
+    async def faucet(self, account: str, usdc_amount: Decimal | int | str) -> str:
+        """Development chains only: mint test USDC to ``account``."""
+        p = self.protocol
+        if not p.deployment.usdc_is_test:
+            raise GaibConfigError("the faucet exists only where the SDK deployed its own test USDC (local chains)")
+        amount = to_units(usdc_amount, USDC_DECIMALS, what="USDC amount")
+        return (await self.send(p.usdc.functions.mint(account, amount), what="faucet")).tx_hash
+
+    # ---- views ----
+
+    async def aid_supply(self) -> Decimal:
+        return from_units(await self.protocol.aid.functions.totalSupply().call(), AID_DECIMALS)
+
+    async def said_share_price(self) -> Decimal:
+        """AID per sAID share."""
+        return from_units(await self.protocol.said.functions.sharePrice().call(), AID_DECIMALS)
+
+    async def reserves(self) -> dict[str, Decimal]:
+        """The AID backing: liquid reserve, principal out in deals, and their sum against supply."""
+        aid = self.protocol.aid
+        reserve = from_units(await aid.functions.reserve().call(), USDC_DECIMALS)
+        deployed = from_units(await aid.functions.principalDeployed().call(), USDC_DECIMALS)
+        return {
+            "reserve_usdc": reserve,
+            "principal_deployed_usdc": deployed,
+            "backing_usdc": reserve + deployed,
+            "aid_supply": await self.aid_supply(),
+        }
+
+    async def balances(self, account: str | None = None) -> dict[str, Decimal]:
+        p, who = self.protocol, account or self.address
+        return {
+            "USDC": from_units(await p.usdc.functions.balanceOf(who).call(), USDC_DECIMALS),
+            "AID": from_units(await p.aid.functions.balanceOf(who).call(), AID_DECIMALS),
+            "sAID": from_units(await p.said.functions.balanceOf(who).call(), AID_DECIMALS),
+        }
+
+    # ---- stage 3: add liquidity ----
+
+    def venue(self, name: str, options: AdapterOptions | dict[str, Any] | None = None) -> Venue:
+        """The venue adapter ``name``, bound to this client and account. Created once per account view."""
+        key = f"{name}:{self.address}"
+        if key not in self._session.venues or options is not None:
+            self._session.venues[key] = self.plugins.venue(name)(self, options)
+        return self._session.venues[key]
+
+    async def add_liquidity(self, venue: str, amount: Decimal | int | str, **kwargs: Any) -> list[VenuePosition]:
+        v = self.venue(venue)
+        await v.setup()
+        try:
+            value = Decimal(str(amount))
+        except InvalidOperation as exc:
+            raise GaibValueError(f"amount {amount!r} is not a number") from exc
+        return await v.add_liquidity(value, **kwargs)
+
+    async def positions(self, venue: str, account: str | None = None) -> list[VenuePosition]:
+        v = self.venue(venue)
+        await v.setup()
+        return await v.positions(account)
+
+    # ---- helpers for adapters and venues ----
+
+    async def _require_balance(self, token: AsyncContract, amount: int, decimals: int, symbol: str, doing: str) -> None:
+        balance = await token.functions.balanceOf(self.address).call()
+        if balance < amount:
+            raise InsufficientFundsError(
+                f"account {self.address} holds {from_units(balance, decimals)} {symbol}, less than the "
+                f"{from_units(amount, decimals)} needed to {doing}"
+            )
+
+    async def require_balance(self, token: AsyncContract, amount: int, symbol: str, doing: str) -> None:
+        """Refuse, before any transaction, if this account holds less than ``amount`` base units of a token."""
+        decimals = int(await token.functions.decimals().call())
+        await self._require_balance(token, amount, decimals, symbol, doing)
+
+    async def _approve(self, token: AsyncContract, spender: str, amount: int) -> list[str]:
+        allowance = await token.functions.allowance(self.address, spender).call()
+        if allowance >= amount:
+            return []
+        return [(await self.send(token.functions.approve(spender, amount), what="approve")).tx_hash]
+
+    async def approve(self, token: AsyncContract, spender: str, amount: int) -> list[str]:
+        """Approve ``spender`` for ``amount`` base units if the allowance is short; returns tx hashes."""
+        return await self._approve(token, spender, amount)
+
+
+def _bytes32(text: str) -> bytes:
+    raw = text.encode()
+    if len(raw) > 32:
+        raise GaibValueError(f"kind {text!r} is longer than 32 bytes")
+    return raw.ljust(32, b"\0")
+
+
+def _reraise(exc: ValidationError, what: str) -> GaibError:  # pragma: no cover - used by adapters
+    return GaibValueError(f"{what}: {exc}")

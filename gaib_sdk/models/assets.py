@@ -1,0 +1,141 @@
+"""Assets, the signed customer contracts that make them earn, and the telemetry that says they work."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cached_property
+from typing import Annotated
+
+from eth_abi import encode as abi_encode
+from eth_utils import keccak
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+__all__ = [
+    "AssetRecord",
+    "CustomerContract",
+    "Inventory",
+    "Payment",
+    "Telemetry",
+    "asset_id",
+]
+
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Usd = Annotated[Decimal, Field(ge=0, max_digits=24, decimal_places=6)]
+
+
+def asset_id(kind: str, vendor: str, serial: str) -> str:
+    """The deterministic id of an asset: keccak256(abi.encode(kind, vendor, serial)), with kind and vendor
+    lower-cased and all three stripped, so the same machine always gets the same id."""
+    payload = abi_encode(
+        ["string", "string", "string"], [kind.strip().lower(), vendor.strip().lower(), serial.strip()]
+    )
+    return "0x" + keccak(payload).hex()
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AssetRecord(_Model):
+    """One physical asset: a GPU, a robot. ``details`` holds what is particular to its kind."""
+
+    kind: NonEmpty
+    vendor: NonEmpty
+    model: NonEmpty
+    serial: NonEmpty
+    purchase_price_usd: Usd
+    purchased_on: date
+    site: NonEmpty
+    details: dict[str, str | int | float | bool] = {}
+
+    @cached_property
+    def asset_id(self) -> str:
+        return asset_id(self.kind, self.vendor, self.serial)
+
+    @cached_property
+    def record_hash(self) -> str:
+        """keccak256 of the record's canonical JSON (sorted keys, no spaces): what goes on-chain."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return "0x" + keccak(text=canonical).hex()
+
+
+class Payment(_Model):
+    """One invoice of a customer contract and when (if ever) it was paid."""
+
+    due_on: date
+    amount_usd: Usd
+    paid_on: date | None = None
+
+    def days_late(self, as_of: date) -> int:
+        """Days past due: to the payment date, or to ``as_of`` if still unpaid."""
+        return max(0, ((self.paid_on or as_of) - self.due_on).days)
+
+
+class CustomerContract(_Model):
+    """A signed contract with a customer that pays for the assets' use."""
+
+    customer: NonEmpty
+    signed_on: date
+    starts_on: date
+    term_months: int = Field(ge=1, le=120)
+    monthly_revenue_usd: Usd
+    payments: list[Payment] = []
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> CustomerContract:
+        if self.starts_on < self.signed_on:
+            raise ValueError(f"starts_on {self.starts_on} is before signed_on {self.signed_on}")
+        return self
+
+
+class Telemetry(_Model):
+    """A snapshot of one asset's health, read from its source (NVML, DCGM, a fleet API)."""
+
+    serial: NonEmpty
+    observed_at: datetime
+    healthy: bool
+    utilisation: float = Field(ge=0, le=1)
+    metrics: dict[str, float] = {}
+
+    @cached_property
+    def attestation(self) -> str:
+        """keccak256 of the snapshot's canonical JSON: the attestation registered with the asset."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return "0x" + keccak(text=canonical).hex()
+
+
+class Inventory(_Model):
+    """What an operator brings to digitize: its assets, its customer contracts and their telemetry."""
+
+    kind: NonEmpty
+    operator: NonEmpty
+    assets: list[AssetRecord] = Field(min_length=1)
+    contracts: list[CustomerContract] = []
+    telemetry: list[Telemetry] = []
+
+    @field_validator("assets")
+    @classmethod
+    def _unique_serials(cls, assets: list[AssetRecord]) -> list[AssetRecord]:
+        seen: dict[str, int] = {}
+        for i, a in enumerate(assets):
+            if a.asset_id in seen:
+                raise ValueError(
+                    f"assets[{i}] has the same vendor and serial as assets[{seen[a.asset_id]}] "
+                    f"({a.vendor} {a.serial}): each asset may appear once"
+                )
+            seen[a.asset_id] = i
+        return assets
+
+    @model_validator(mode="after")
+    def _kinds_match(self) -> Inventory:
+        for i, a in enumerate(self.assets):
+            if a.kind != self.kind:
+                raise ValueError(f"assets[{i}].kind is {a.kind!r} in an inventory of kind {self.kind!r}")
+        return self
+
+    def telemetry_for(self, serial: str) -> Telemetry | None:
+        """The latest snapshot for a serial."""
+        snaps = [t for t in self.telemetry if t.serial == serial]
+        return max(snaps, key=lambda t: t.observed_at) if snaps else None

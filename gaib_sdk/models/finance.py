@@ -1,0 +1,126 @@
+"""Valuations, terms, quotes, deals and positions."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from enum import IntEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "AssetValuation",
+    "DealInfo",
+    "DealStatus",
+    "DealTerms",
+    "DigitizeResult",
+    "Quote",
+    "Repayment",
+    "VenuePosition",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AssetValuation(_Model):
+    asset_id: str
+    serial: str
+    purchase_price_usd: Decimal
+    age_months: int
+    value_usd: Decimal
+    method: str
+
+
+class DealTerms(_Model):
+    """The terms of a deal. Rates in basis points a year; revenue-share deals pay 50-70% of gross."""
+
+    structure: Literal["fixed", "revenue_share"] = "fixed"
+    rate_bps: int = Field(default=1200, ge=0, le=5000)
+    revenue_share_bps: int = Field(default=0, ge=0, le=7000)
+    fee_bps: int = Field(default=50, ge=0, le=1000)
+    term_days: int = Field(default=730, ge=90, le=1095)
+
+    @model_validator(mode="after")
+    def _share_in_range(self) -> DealTerms:
+        if self.structure == "revenue_share" and not 5000 <= self.revenue_share_bps <= 7000:
+            raise ValueError(
+                f"revenue_share_bps {self.revenue_share_bps} is outside 5000-7000 (50-70% of gross revenue)"
+            )
+        return self
+
+
+class Quote(_Model):
+    """An underwriting decision: what may be advanced against what, on which terms."""
+
+    kind: str
+    operator: str
+    as_of: date
+    asset_ids: list[str]
+    valuations: list[AssetValuation]
+    appraised_value_usd: Decimal
+    advance_rate: Decimal
+    max_advance_rate: Decimal
+    advance_usd: Decimal
+    max_advance_usd: Decimal
+    cover: Decimal = Field(description="appraised value / advance, e.g. 1.33")
+    monthly_contracted_revenue_usd: Decimal
+    customers: int
+    payments_on_record: int
+    terms: DealTerms
+
+
+class DealStatus(IntEnum):
+    NONE = 0
+    ACTIVE = 1
+    REPAID = 2
+
+
+class DealInfo(_Model):
+    """A deal as the chain holds it."""
+
+    deal_id: int
+    borrower: str
+    status: DealStatus
+    appraised_value_usd: Decimal
+    advance_usd: Decimal
+    principal_outstanding_usd: Decimal
+    interest_due_usd: Decimal
+    fees_due_usd: Decimal
+    interest_paid_usd: Decimal
+    fees_paid_usd: Decimal
+    terms: DealTerms
+    collateral: list[str]
+
+
+class Repayment(_Model):
+    """How one repayment went through the waterfall."""
+
+    deal_id: int
+    fees_usd: Decimal
+    interest_usd: Decimal
+    principal_usd: Decimal
+    excess_usd: Decimal
+    tx_hash: str
+
+
+class DigitizeResult(_Model):
+    kind: str
+    owner: str
+    asset_ids: list[str]
+    already_registered: list[str] = []
+    tx_hashes: list[str] = []
+
+
+class VenuePosition(_Model):
+    """A position held at a DeFi venue."""
+
+    venue: str
+    market: str
+    account: str
+    side: Literal["supply", "collateral", "borrow", "liquidity"]
+    asset: str
+    amount: Decimal
+    details: dict[str, str] = {}

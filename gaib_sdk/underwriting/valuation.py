@@ -1,0 +1,32 @@
+"""Valuation of assets. Pure functions: no I/O."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_DOWN, Decimal
+
+__all__ = ["months_between", "straight_line_value", "to_cents"]
+
+
+def months_between(start: date, end: date) -> int:
+    """Whole months from ``start`` to ``end`` (0 if end is earlier)."""
+    months = (end.year - start.year) * 12 + (end.month - start.month)
+    if end.day < start.day:
+        months -= 1
+    return max(0, months)
+
+
+def to_cents(amount: Decimal) -> Decimal:
+    return amount.quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+
+
+def straight_line_value(
+    purchase_price: Decimal, purchased_on: date, as_of: date, *, life_months: int, residual: Decimal
+) -> Decimal:
+    """Value after straight-line depreciation from the purchase price to ``residual`` x price over
+    ``life_months``, then flat at the residual. Rounded down to the cent (conservative)."""
+    if not 0 <= residual <= 1:
+        raise ValueError(f"residual {residual} must be between 0 and 1")
+    age = min(months_between(purchased_on, as_of), life_months)
+    floor = purchase_price * residual
+    return to_cents(purchase_price - (purchase_price - floor) * Decimal(age) / Decimal(life_months))

@@ -1,0 +1,20 @@
+"""gaib-gpu: the GPU cluster asset class for gaib-sdk.
+
+Registered through the ``gaib_sdk`` entry-point group, the same way a third-party plugin is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from gaib_sdk import hookimpl
+
+from gaib_gpu.adapter import GpuAdapter, GpuOptions
+
+__all__ = ["GpuAdapter", "GpuOptions"]
+
+
+@hookimpl
+def register_asset_adapters(register: Callable[[type[Any]], None]) -> None:
+    register(GpuAdapter)
