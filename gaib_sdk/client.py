@@ -12,21 +12,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from pydantic import ValidationError
 from web3.contract import AsyncContract
+from web3.logs import DISCARD
 
 from gaib_sdk.adapters import AdapterOptions, AssetAdapter, Venue
 from gaib_sdk.chain import Chain, Deployment, DeploymentStore, Protocol, TxResult, deploy_protocol, role
 from gaib_sdk.errors import (
     DuplicateAssetError,
     GaibConfigError,
-    GaibError,
     GaibValueError,
     InsufficientFundsError,
     InventoryError,
@@ -69,8 +68,12 @@ def to_units(amount: Decimal | int | str, decimals: int, *, what: str) -> int:
     return int(units)
 
 
+_WIDE = Context(prec=80)
+
+
 def from_units(units: int, decimals: int) -> Decimal:
-    return Decimal(units).scaleb(-decimals).normalize() if units else Decimal(0)
+    """Base units to whole units, exactly: 250000000000 at 6 decimals is Decimal("250000")."""
+    return _WIDE.divide(Decimal(units), Decimal(10**decimals))
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,7 @@ class FinanceResult:
 class _Session:
     """What all account views of one client share."""
 
-    chain: Chain
+    chain: Chain | None
     plugins: Plugins
     store: DeploymentStore | None
     deployment: Deployment | None = None
@@ -144,11 +147,16 @@ class Gaib:
             session.deployment, session.protocol = found, Protocol.bind(chain, found)
         return cls(session, chain.accounts[0] if chain.accounts else None)
 
+    @classmethod
+    def offline(cls, *, plugins: tuple[object, ...] = (), load_entry_points: bool = True) -> Gaib:
+        """A client with no chain: read inventories, appraise and quote. Anything on-chain is refused."""
+        return cls(_Session(None, Plugins(load_entry_points=load_entry_points, plugins=plugins), store=None), None)
+
     def with_account(self, account: LocalAccount | str | int) -> Gaib:
         """The same client, signing as ``account``: a LocalAccount, a private key, or on the embedded
         chain the index of one of its funded dev accounts."""
         if isinstance(account, int):
-            accounts = self._session.chain.accounts
+            accounts = self.chain.accounts
             if not 0 <= account < len(accounts):
                 raise GaibConfigError(f"no dev account #{account}: this chain has {len(accounts)}")
             account = accounts[account]
@@ -160,7 +168,8 @@ class Gaib:
         return Gaib(self._session, account)
 
     async def close(self) -> None:
-        await self._session.chain.close()
+        if self._session.chain is not None:
+            await self._session.chain.close()
 
     async def __aenter__(self) -> Gaib:
         return self
@@ -172,6 +181,8 @@ class Gaib:
 
     @property
     def chain(self) -> Chain:
+        if self._session.chain is None:
+            raise GaibConfigError("this client is offline (Gaib.offline()): connect to a chain to do that")
         return self._session.chain
 
     @property
@@ -223,7 +234,8 @@ class Gaib:
         return await self.chain.transact(call, self.account, what=what)
 
     async def has_role(self, contract: AsyncContract, name: str, account: str | None = None) -> bool:
-        return bool(await contract.functions.hasRole(role(name), account or self.address).call())
+        role_id = b"\0" * 32 if name == "DEFAULT_ADMIN_ROLE" else role(name)
+        return bool(await contract.functions.hasRole(role_id, account or self.address).call())
 
     async def _require_role(self, contract: AsyncContract, name: str, doing: str) -> None:
         if not await self.has_role(contract, name):
@@ -232,6 +244,13 @@ class Gaib:
                 f"ask the protocol admin to grant it",
                 chain_id=self.chain.chain_id,
             )
+
+    async def authorize_registrar(self, account: str) -> str:
+        """Admin: let an onboarded operator register its own assets (REGISTRAR_ROLE on the registry)."""
+        registry = self.protocol.registry
+        await self._require_role(registry, "DEFAULT_ADMIN_ROLE", "grant REGISTRAR_ROLE")
+        call = registry.functions.grantRole(role("REGISTRAR_ROLE"), account)
+        return (await self.send(call, what="grant REGISTRAR_ROLE")).tx_hash
 
     # ---- stage 1: digitize ----
 
@@ -262,7 +281,9 @@ class Gaib:
 
         An asset already on-chain is refused (DuplicateAssetError), unless ``skip_registered``: then it
         is left as it is and reported in ``already_registered``, so digitizing again is harmless."""
-        inventory = source if isinstance(source, Inventory) else await self.read_inventory(kind, source, options=options)
+        inventory = (
+            source if isinstance(source, Inventory) else await self.read_inventory(kind, source, options=options)
+        )
         if inventory.kind != kind:
             raise InventoryError(f"inventory is of kind {inventory.kind!r}, not {kind!r}", field="kind")
         attestations = []
@@ -412,7 +433,7 @@ class Gaib:
             (STRUCTURES[t.structure], t.rate_bps, t.revenue_share_bps, t.fee_bps, t.term_days),
         )
         result = await self.send(call, what="open deal")
-        event = p.facility.events.DealOpened().process_receipt({"logs": result.logs})  # type: ignore[arg-type]
+        event = p.facility.events.DealOpened().process_receipt({"logs": result.logs}, errors=DISCARD)  # type: ignore[arg-type]
         deal_id = int(event[0]["args"]["dealId"])
         return FinanceResult(quote=q, deal=await self.deal(deal_id), tx_hash=result.tx_hash)
 
@@ -421,7 +442,9 @@ class Gaib:
         p = self.protocol
         d = await p.facility.functions.getDeal(deal_id).call()
         if d[2] == 0:
-            raise GaibValueError(f"there is no deal {deal_id} (deals so far: {await p.facility.functions.dealCount().call()})")
+            raise GaibValueError(
+                f"there is no deal {deal_id} (deals so far: {await p.facility.functions.dealCount().call()})"
+            )
         collateral = await p.facility.functions.collateralOf(deal_id).call()
         structure, rate, share, fee, term = d[1]
         usd = lambda units: from_units(units, USDC_DECIMALS)  # noqa: E731
@@ -456,12 +479,11 @@ class Gaib:
         info = await self.deal(deal_id)
         if info.status != DealStatus.ACTIVE:
             raise GaibValueError(f"deal {deal_id} is {info.status.name.lower()}, not active: nothing to repay")
-        await self._require_balance(p.usdc, amount, USDC_DECIMALS, "USDC", "repay")
-        hashes = await self._approve(p.usdc, p.facility.address, amount)
+        await self.require_balance(p.usdc, amount, "USDC", "repay")
+        await self.approve(p.usdc, p.facility.address, amount)
         result = await self.send(p.facility.functions.repay(deal_id, amount), what=f"repay deal {deal_id}")
-        ev = p.facility.events.Repaid().process_receipt({"logs": result.logs})[0]["args"]  # type: ignore[arg-type]
+        ev = p.facility.events.Repaid().process_receipt({"logs": result.logs}, errors=DISCARD)[0]["args"]  # type: ignore[arg-type]
         usd = lambda units: from_units(units, USDC_DECIMALS)  # noqa: E731
-        del hashes
         return Repayment(
             deal_id=deal_id,
             fees_usd=usd(ev["fees"]),
@@ -496,8 +518,8 @@ class Gaib:
                 f"mint of {usdc_amount} USDC exceeds the per-block mint cap of {from_units(cap, USDC_DECIMALS)} USDC: "
                 "split it over several blocks"
             )
-        await self._require_balance(p.usdc, amount, USDC_DECIMALS, "USDC", "mint AID")
-        hashes = await self._approve(p.usdc, p.aid.address, amount)
+        await self.require_balance(p.usdc, amount, "USDC", "mint AID")
+        hashes = await self.approve(p.usdc, p.aid.address, amount)
         result = await self.send(p.aid.functions.mint(amount), what="mint AID")
         return Receipt("mint_aid", from_units(amount * 10**12, AID_DECIMALS), [*hashes, result.tx_hash])
 
@@ -513,7 +535,7 @@ class Gaib:
                 f"account {self.address} is not KYC-whitelisted to redeem AID: sell it on a DEX (the Curve "
                 "AID/USDC pool), or complete KYC"
             )
-        await self._require_balance(p.aid, amount, AID_DECIMALS, "AID", "redeem")
+        await self.require_balance(p.aid, amount, "AID", "redeem")
         reserve = await p.aid.functions.reserve().call()
         if usdc_out > reserve:
             raise InsufficientFundsError(
@@ -529,9 +551,9 @@ class Gaib:
         amount = to_units(aid_amount, AID_DECIMALS, what="AID amount")
         if amount == 0:
             raise GaibValueError("stake amount must be more than 0 AID")
-        await self._require_balance(p.aid, amount, AID_DECIMALS, "AID", "stake")
+        await self.require_balance(p.aid, amount, "AID", "stake")
         shares = await p.said.functions.previewDeposit(amount).call()
-        hashes = await self._approve(p.aid, p.said.address, amount)
+        hashes = await self.approve(p.aid, p.said.address, amount)
         result = await self.send(p.said.functions.deposit(amount, self.address), what="stake AID")
         return Receipt("stake", from_units(shares, AID_DECIMALS), [*hashes, result.tx_hash])
 
@@ -541,7 +563,7 @@ class Gaib:
         amount = to_units(shares, AID_DECIMALS, what="sAID shares")
         if amount == 0:
             raise GaibValueError("unstake amount must be more than 0 sAID")
-        await self._require_balance(p.said, amount, AID_DECIMALS, "sAID", "unstake")
+        await self.require_balance(p.said, amount, "sAID", "unstake")
         assets = await p.said.functions.previewRedeem(amount).call()
         result = await self.send(p.said.functions.redeem(amount, self.address, self.address), what="unstake sAID")
         return Receipt("unstake", from_units(assets, AID_DECIMALS), [result.tx_hash])
@@ -608,7 +630,9 @@ class Gaib:
 
     # ---- helpers for adapters and venues ----
 
-    async def _require_balance(self, token: AsyncContract, amount: int, decimals: int, symbol: str, doing: str) -> None:
+    async def require_balance(self, token: AsyncContract, amount: int, symbol: str, doing: str) -> None:
+        """Refuse, before any transaction, if this account holds less than ``amount`` base units of a token."""
+        decimals = int(await token.functions.decimals().call())
         balance = await token.functions.balanceOf(self.address).call()
         if balance < amount:
             raise InsufficientFundsError(
@@ -616,20 +640,12 @@ class Gaib:
                 f"{from_units(amount, decimals)} needed to {doing}"
             )
 
-    async def require_balance(self, token: AsyncContract, amount: int, symbol: str, doing: str) -> None:
-        """Refuse, before any transaction, if this account holds less than ``amount`` base units of a token."""
-        decimals = int(await token.functions.decimals().call())
-        await self._require_balance(token, amount, decimals, symbol, doing)
-
-    async def _approve(self, token: AsyncContract, spender: str, amount: int) -> list[str]:
+    async def approve(self, token: AsyncContract, spender: str, amount: int) -> list[str]:
+        """Approve ``spender`` for ``amount`` base units if the allowance is short; returns tx hashes."""
         allowance = await token.functions.allowance(self.address, spender).call()
         if allowance >= amount:
             return []
         return [(await self.send(token.functions.approve(spender, amount), what="approve")).tx_hash]
-
-    async def approve(self, token: AsyncContract, spender: str, amount: int) -> list[str]:
-        """Approve ``spender`` for ``amount`` base units if the allowance is short; returns tx hashes."""
-        return await self._approve(token, spender, amount)
 
 
 def _bytes32(text: str) -> bytes:
@@ -637,7 +653,3 @@ def _bytes32(text: str) -> bytes:
     if len(raw) > 32:
         raise GaibValueError(f"kind {text!r} is longer than 32 bytes")
     return raw.ljust(32, b"\0")
-
-
-def _reraise(exc: ValidationError, what: str) -> GaibError:  # pragma: no cover - used by adapters
-    return GaibValueError(f"{what}: {exc}")

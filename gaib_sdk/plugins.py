@@ -86,7 +86,9 @@ class Plugins:
                 raise PluginError(f"{hook}: {cls!r} is not a subclass of {base.__name__}")
             if inspect.isabstract(cls):
                 missing = ", ".join(sorted(cls.__abstractmethods__))
-                raise PluginError(f"{cls.__module__}.{cls.__qualname__} leaves abstract methods unimplemented: {missing}")
+                raise PluginError(
+                    f"{cls.__module__}.{cls.__qualname__} leaves abstract methods unimplemented: {missing}"
+                )
             name = getattr(cls, key, None)
             if not isinstance(name, str) or not name:
                 raise PluginError(f"{cls.__qualname__} must set the class attribute {key!r} to a non-empty string")

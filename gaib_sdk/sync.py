@@ -28,9 +28,13 @@ class GaibSync:
         return cls(loop.run_until_complete(Gaib.embedded(**kwargs)), loop)
 
     @classmethod
-    def connect(cls, url: str, *, private_key: str | None = None, deployments: Path | None = None, **kwargs: Any) -> GaibSync:
+    def connect(
+        cls, url: str, *, private_key: str | None = None, deployments: Path | None = None, **kwargs: Any
+    ) -> GaibSync:
         loop = asyncio.new_event_loop()
-        return cls(loop.run_until_complete(Gaib.connect(url, private_key=private_key, deployments=deployments, **kwargs)), loop)
+        return cls(
+            loop.run_until_complete(Gaib.connect(url, private_key=private_key, deployments=deployments, **kwargs)), loop
+        )
 
     @property
     def aio(self) -> Gaib:

@@ -48,6 +48,8 @@ class Chain:
         self.embedded = embedded
         #: Accounts this connection can sign for. On the embedded chain: its funded dev accounts.
         self.accounts: list[LocalAccount] = list(accounts)
+        #: (what, tx hash) of every transaction sent through this connection, in order.
+        self.history: list[tuple[str, str]] = []
         self._nonces: dict[str, int] = {}
         self._nonce_lock = asyncio.Lock()
 
@@ -145,6 +147,7 @@ class Chain:
             self._nonces[sender.address] = tx["nonce"] + 1
         receipt = await self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
         hex_hash = HexBytes(tx_hash).to_0x_hex()
+        self.history.append((what, hex_hash))
         if receipt["status"] != 1:
             raise TransactionFailed(f"{what} reverted on-chain", tx_hash=hex_hash, chain_id=self.chain_id)
         address = receipt.get("contractAddress")

@@ -78,9 +78,7 @@ def compile_sources(
     }
     args = [node, str(_DRIVER), compiler, str(modules), *(str(r) for r in source_roots)]
     try:
-        proc = subprocess.run(
-            args, input=json.dumps(standard_input), capture_output=True, text=True, check=False
-        )
+        proc = subprocess.run(args, input=json.dumps(standard_input), capture_output=True, text=True, check=False)
     except OSError as exc:
         raise CompileError(f"could not run the solc driver: {exc}") from exc
     if proc.returncode != 0:

@@ -28,9 +28,7 @@ Usd = Annotated[Decimal, Field(ge=0, max_digits=24, decimal_places=6)]
 def asset_id(kind: str, vendor: str, serial: str) -> str:
     """The deterministic id of an asset: keccak256(abi.encode(kind, vendor, serial)), with kind and vendor
     lower-cased and all three stripped, so the same machine always gets the same id."""
-    payload = abi_encode(
-        ["string", "string", "string"], [kind.strip().lower(), vendor.strip().lower(), serial.strip()]
-    )
+    payload = abi_encode(["string", "string", "string"], [kind.strip().lower(), vendor.strip().lower(), serial.strip()])
     return "0x" + keccak(payload).hex()
 
 

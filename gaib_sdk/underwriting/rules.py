@@ -51,8 +51,7 @@ def check_customers(
     for c in signed:
         if len(c.payments) < min_payments:
             raise UnderwritingError(
-                f"customer {c.customer!r} has {len(c.payments)} payments on record; "
-                f"at least {min_payments} are needed",
+                f"customer {c.customer!r} has {len(c.payments)} payments on record; at least {min_payments} are needed",
                 rule="payment_history",
             )
         missed += sum(1 for p in c.payments if p.paid_on is None and p.days_late(as_of) > LATE_DAYS)

@@ -8,9 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from gaib_sdk import hookimpl
-
 from gaib_gpu.adapter import GpuAdapter, GpuOptions
+from gaib_sdk import hookimpl
 
 __all__ = ["GpuAdapter", "GpuOptions"]
 

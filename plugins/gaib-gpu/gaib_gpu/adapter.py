@@ -139,7 +139,9 @@ class GpuAdapter(AssetAdapter):
     def appraise(self, asset: AssetRecord, as_of: date) -> AssetValuation:
         family = _family(asset.model)
         life, residual = self.options.depreciation.get(family, DEFAULT_DEPRECIATION) if family else DEFAULT_DEPRECIATION
-        value = straight_line_value(asset.purchase_price_usd, asset.purchased_on, as_of, life_months=life, residual=residual)
+        value = straight_line_value(
+            asset.purchase_price_usd, asset.purchased_on, as_of, life_months=life, residual=residual
+        )
         return AssetValuation(
             asset_id=asset.asset_id,
             serial=asset.serial,

@@ -1,0 +1,201 @@
+"""`gaib`: the command line.
+
+    gaib quickstart [--json] [--venue morpho]   the three stages end to end on an in-process EVM
+    gaib plugins [--json]                       installed asset classes and venues
+    gaib quote KIND [SOURCE] [--advance USD]    underwrite an inventory (no chain needed)
+    gaib deploy --rpc URL                       deploy the protocol to a node (key in $GAIB_PRIVATE_KEY)
+    gaib digitize KIND SOURCE --rpc URL         register an inventory's assets on a node
+
+A user's mistake is one line on stderr and exit status 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from gaib_sdk import __version__
+from gaib_sdk.client import Gaib
+from gaib_sdk.errors import GaibConfigError, GaibError
+from gaib_sdk.plugins import Plugins
+from gaib_sdk.quickstart import run_quickstart
+
+__all__ = ["main"]
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, Decimal | date):
+        return str(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=_json_default))
+
+
+def _usd(value: str | Decimal) -> str:
+    return f"{Decimal(value):,.2f}"
+
+
+def _quickstart(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    say = (lambda _: None) if args.json else (lambda msg: print(f"  .. {msg}", flush=True))
+    summary = asyncio.run(run_quickstart(venue=args.venue, say=say))
+    summary["seconds"] = round(time.perf_counter() - started, 2)
+    if args.json:
+        _print_json(summary)
+        return 0
+    deal, rep = summary["deal"], summary["repayment"]
+    print()
+    print("gaib quickstart: the three stages on an in-process EVM (no node, no key, no network)")
+    print(f"  chain id                {summary['chain_id']}")
+    print(f"  1. digitize             {summary['assets']} GPUs of {summary['operator']} registered on-chain")
+    print(f"  2. financialize         deal #{deal['id']}: advance {_usd(deal['advance'])} USDC against")
+    print(
+        f"                          appraised value {_usd(deal['appraised_value'])} USDC "
+        f"(cover {deal['cover']}x, {deal['terms']['rate_bps'] / 100:.2f}% fixed)"
+    )
+    print(
+        f"     repayment            fees {_usd(rep['fees'])} + interest {_usd(rep['interest'])} + principal "
+        f"{_usd(rep['principal'])} USDC"
+    )
+    print(f"     AID supply           {_usd(summary['aid_supply'])} AID")
+    print(
+        f"     sAID share price     {summary['said_share_price_before']:.6f} -> {summary['said_share_price']:.6f} AID"
+    )
+    print(f"  3. add liquidity        {summary['venue']}:")
+    for p in summary["venue_positions"]:
+        extra = ", ".join(f"{k} {v}" for k, v in p["details"].items())
+        print(
+            f"     {p['side']:<11} {_usd(p['amount']):>14} {p['asset']:<5} {p['account'][:10]}…"
+            + (f"  ({extra})" if extra else "")
+        )
+    print(f"  transactions            {sum(len(v) for v in summary['tx'].values())} in {summary['seconds']} s")
+    return 0
+
+
+def _plugins(args: argparse.Namespace) -> int:
+    plugins = Plugins()
+    data = {
+        "asset_adapters": {k: f"{v.__module__}.{v.__qualname__}" for k, v in plugins.asset_adapters().items()},
+        "venues": {k: f"{v.__module__}.{v.__qualname__}" for k, v in plugins.venues().items()},
+    }
+    if args.json:
+        _print_json(data)
+    else:
+        for section, entries in data.items():
+            print(section.replace("_", " ") + ":")
+            for name, where in sorted(entries.items()):
+                print(f"  {name:<10} {where}")
+            if not entries:
+                print("  (none installed)")
+    return 0
+
+
+async def _quote(args: argparse.Namespace) -> dict[str, Any]:
+    client = Gaib.offline()
+    quote = await client.quote(
+        args.kind,
+        args.source,
+        as_of=date.fromisoformat(args.as_of) if args.as_of else None,
+        advance_usd=Decimal(args.advance) if args.advance else None,
+    )
+    data = quote.model_dump(mode="json", exclude={"valuations"})
+    if not args.json:  # a person wants the count, not 64 hashes
+        data["asset_ids"] = f"{len(quote.asset_ids)} assets"
+    return data
+
+
+def _private_key() -> str:
+    key = os.environ.get("GAIB_PRIVATE_KEY")
+    if not key:
+        raise GaibConfigError("set GAIB_PRIVATE_KEY to the signing account's private key (it is never printed)")
+    return key
+
+
+async def _deploy(args: argparse.Namespace) -> dict[str, Any]:
+    async with await Gaib.connect(args.rpc, private_key=_private_key()) as client:
+        deployment = await client.deploy(usdc=args.usdc)
+        return deployment.model_dump()
+
+
+async def _digitize(args: argparse.Namespace) -> dict[str, Any]:
+    async with await Gaib.connect(args.rpc, private_key=_private_key()) as client:
+        result = await client.digitize(args.kind, args.source, skip_registered=args.skip_registered)
+        return result.model_dump()
+
+
+def _run_async(fn: Any) -> Any:
+    def run(args: argparse.Namespace) -> int:
+        data = asyncio.run(fn(args))
+        if args.json:
+            _print_json(data)
+        else:
+            for key, value in data.items():
+                print(f"{key:<32} {value}")
+        return 0
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gaib", description="gaib-sdk: AI infrastructure as on-chain assets")
+    parser.add_argument("--version", action="version", version=f"gaib-sdk {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("quickstart", help="run the three stages end to end on an in-process EVM")
+    p.add_argument("--venue", default="morpho", help="the DeFi venue for stage 3 (default: morpho)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=_quickstart)
+
+    p = sub.add_parser("plugins", help="list installed asset classes and venues")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_plugins)
+
+    p = sub.add_parser("quote", help="underwrite an inventory: appraisal, hard rules, advance (no chain)")
+    p.add_argument("kind", help="asset class, e.g. gpu")
+    p.add_argument("source", nargs="?", help="inventory file (default: the plugin's example)")
+    p.add_argument("--as-of", help="valuation date, YYYY-MM-DD (default: today)")
+    p.add_argument("--advance", help="advance to ask for, in USD (default: 75%% of appraised value)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_run_async(_quote))
+
+    p = sub.add_parser("deploy", help="deploy the protocol to a JSON-RPC node")
+    p.add_argument("--rpc", required=True, help="the node's URL")
+    p.add_argument("--usdc", help="USDC's address (omit on a local dev chain to deploy a test USDC)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_run_async(_deploy))
+
+    p = sub.add_parser("digitize", help="register an inventory's assets on a JSON-RPC node")
+    p.add_argument("kind")
+    p.add_argument("source")
+    p.add_argument("--rpc", required=True)
+    p.add_argument("--skip-registered", action="store_true", help="leave assets already on-chain as they are")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_run_async(_digitize))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+        return code
+    except GaibError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

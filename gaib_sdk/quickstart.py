@@ -1,0 +1,119 @@
+"""The quickstart: the three stages end to end on a fresh in-process EVM, with the sample GPU cluster.
+
+1. deploy the protocol (a 6-decimal test USDC stands in for USDC on this local chain);
+2. digitize the GPU plugin's sample cluster (8 servers x 8 H100) as the cloud provider;
+3. an investor passes KYC, mints AID for USDC and stakes it into sAID;
+4. financialize: underwrite the cluster and open a deal funded in USDC from the AID reserve;
+5. thirty days on, the provider repays through the waterfall: the interest raises sAID's share price;
+6. add liquidity at a venue (Morpho Blue): a lender supplies USDC, the investor borrows against sAID.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from gaib_sdk.client import Gaib
+
+__all__ = ["run_quickstart"]
+
+DAY = 86_400
+INVESTOR_USDC = Decimal(1_500_000)
+STAKE_AID = Decimal(1_000_000)
+REPAYMENT_USDC = Decimal(60_000)
+LENDER_USDC = Decimal(250_000)
+COLLATERAL_SAID = Decimal(100_000)
+BORROW_USDC = Decimal(50_000)
+
+
+async def run_quickstart(
+    *, venue: str = "morpho", as_of: date | None = None, say: Callable[[str], None] = lambda _: None
+) -> dict[str, Any]:
+    """Run the quickstart and return its summary (what ``gaib quickstart --json`` prints)."""
+    txs: dict[str, list[str]] = {}
+    async with await Gaib.embedded(deploy=False) as admin:
+        chain = admin.chain
+
+        def step(name: str, mark: int) -> None:
+            txs[name] = [h for _, h in chain.history[mark:]]
+
+        say("deploying the protocol into an in-process EVM")
+        mark = len(chain.history)
+        deployment = await admin.deploy()
+        step("deploy", mark)
+        provider, investor, lender = admin.with_account(1), admin.with_account(2), admin.with_account(3)
+
+        say("digitizing the sample GPU cluster")
+        mark = len(chain.history)
+        await admin.authorize_registrar(provider.address)
+        inventory = await provider.read_inventory("gpu")
+        digitized = await provider.digitize("gpu", inventory)
+        step("digitize", mark)
+
+        say("an investor mints AID for USDC and stakes it into sAID")
+        mark = len(chain.history)
+        await admin.whitelist(investor.address)
+        await admin.faucet(investor.address, INVESTOR_USDC)
+        await investor.mint_aid(INVESTOR_USDC)
+        step("mint", mark)
+        mark = len(chain.history)
+        await investor.stake(STAKE_AID)
+        step("stake", mark)
+        price_before = await admin.said_share_price()
+
+        say("underwriting the cluster and opening a deal")
+        mark = len(chain.history)
+        financed = await admin.financialize("gpu", inventory, as_of=as_of)
+        step("financialize", mark)
+
+        say("thirty days on, the provider repays through the waterfall")
+        await chain.advance_time(30 * DAY)
+        mark = len(chain.history)
+        repayment = await provider.repay(financed.deal.deal_id, REPAYMENT_USDC)
+        step("repay", mark)
+
+        say(f"adding liquidity at {venue}")
+        mark = len(chain.history)
+        await admin.venue(venue).setup()
+        await admin.faucet(lender.address, LENDER_USDC)
+        await lender.add_liquidity(venue, LENDER_USDC)
+        if venue == "morpho":
+            morpho: Any = investor.venue("morpho")
+            await morpho.supply_collateral(COLLATERAL_SAID)
+            await morpho.borrow(BORROW_USDC)
+        step("add_liquidity", mark)
+        positions = [*await lender.positions(venue), *await investor.positions(venue)]
+
+        deal = await admin.deal(financed.deal.deal_id)
+        reserves = await admin.reserves()
+        return {
+            "chain_id": chain.chain_id,
+            "contracts": deployment.contracts,
+            "assets": len(digitized.asset_ids),
+            "operator": inventory.operator,
+            "deal": {
+                "id": deal.deal_id,
+                "borrower": deal.borrower,
+                "appraised_value": str(deal.appraised_value_usd),
+                "advance": str(deal.advance_usd),
+                "cover": str(financed.quote.cover),
+                "terms": deal.terms.model_dump(),
+                "principal_outstanding": str(deal.principal_outstanding_usd),
+            },
+            "repayment": {
+                "fees": str(repayment.fees_usd),
+                "interest": str(repayment.interest_usd),
+                "principal": str(repayment.principal_usd),
+                "excess": str(repayment.excess_usd),
+            },
+            "aid_supply": str(reserves["aid_supply"]),
+            "reserve_usdc": str(reserves["reserve_usdc"]),
+            "principal_deployed_usdc": str(reserves["principal_deployed_usdc"]),
+            "said_share_price_before": float(price_before),
+            "said_share_price": float(await admin.said_share_price()),
+            "venue": venue,
+            "venue_positions": [p.model_dump(mode="json") for p in positions],
+            "tx": txs,
+        }
