@@ -33,6 +33,7 @@ from gaib_sdk.errors import (
     UnderwritingError,
 )
 from gaib_sdk.models import (
+    AssetRecord,
     AssetValuation,
     DealInfo,
     DealStatus,
@@ -159,10 +160,10 @@ class Gaib:
             accounts = self.chain.accounts
             if not 0 <= account < len(accounts):
                 raise GaibConfigError(f"no dev account #{account}: this chain has {len(accounts)}")
-            account = accounts[account]
-        elif isinstance(account, str):
+            return Gaib(self._session, accounts[account])
+        if isinstance(account, str):
             try:
-                account = Account.from_key(account)
+                return Gaib(self._session, Account.from_key(account))
             except Exception as exc:
                 raise GaibConfigError("that is not a valid private key") from exc
         return Gaib(self._session, account)
@@ -309,7 +310,8 @@ class Gaib:
 
         registry = self.protocol.registry
         await self._require_role(registry, "REGISTRAR_ROLE", "register assets")
-        new, known = [], []
+        new: list[tuple[AssetRecord, str]] = []
+        known: list[tuple[AssetRecord, str]] = []
         for asset, att in zip(inventory.assets, attestations, strict=True):
             (known if await registry.functions.isRegistered(asset.asset_id).call() else new).append((asset, att))
         if known and not skip_registered:
@@ -433,7 +435,7 @@ class Gaib:
             (STRUCTURES[t.structure], t.rate_bps, t.revenue_share_bps, t.fee_bps, t.term_days),
         )
         result = await self.send(call, what="open deal")
-        event = p.facility.events.DealOpened().process_receipt({"logs": result.logs}, errors=DISCARD)  # type: ignore[arg-type]
+        event = p.facility.events.DealOpened().process_receipt({"logs": result.logs}, errors=DISCARD)
         deal_id = int(event[0]["args"]["dealId"])
         return FinanceResult(quote=q, deal=await self.deal(deal_id), tx_hash=result.tx_hash)
 
@@ -447,18 +449,17 @@ class Gaib:
             )
         collateral = await p.facility.functions.collateralOf(deal_id).call()
         structure, rate, share, fee, term = d[1]
-        usd = lambda units: from_units(units, USDC_DECIMALS)  # noqa: E731
         return DealInfo(
             deal_id=deal_id,
             borrower=d[0],
             status=DealStatus(d[2]),
-            appraised_value_usd=usd(d[5]),
-            advance_usd=usd(d[6]),
-            principal_outstanding_usd=usd(d[7]),
-            interest_due_usd=usd(d[8]),
-            fees_due_usd=usd(d[9]),
-            interest_paid_usd=usd(d[10]),
-            fees_paid_usd=usd(d[11]),
+            appraised_value_usd=_usdc(d[5]),
+            advance_usd=_usdc(d[6]),
+            principal_outstanding_usd=_usdc(d[7]),
+            interest_due_usd=_usdc(d[8]),
+            fees_due_usd=_usdc(d[9]),
+            interest_paid_usd=_usdc(d[10]),
+            fees_paid_usd=_usdc(d[11]),
             terms=DealTerms(
                 structure="fixed" if structure == 0 else "revenue_share",
                 rate_bps=rate,
@@ -482,14 +483,13 @@ class Gaib:
         await self.require_balance(p.usdc, amount, "USDC", "repay")
         await self.approve(p.usdc, p.facility.address, amount)
         result = await self.send(p.facility.functions.repay(deal_id, amount), what=f"repay deal {deal_id}")
-        ev = p.facility.events.Repaid().process_receipt({"logs": result.logs}, errors=DISCARD)[0]["args"]  # type: ignore[arg-type]
-        usd = lambda units: from_units(units, USDC_DECIMALS)  # noqa: E731
+        ev = p.facility.events.Repaid().process_receipt({"logs": result.logs}, errors=DISCARD)[0]["args"]
         return Repayment(
             deal_id=deal_id,
-            fees_usd=usd(ev["fees"]),
-            interest_usd=usd(ev["interest"]),
-            principal_usd=usd(ev["principal"]),
-            excess_usd=usd(ev["excess"]),
+            fees_usd=_usdc(ev["fees"]),
+            interest_usd=_usdc(ev["interest"]),
+            principal_usd=_usdc(ev["principal"]),
+            excess_usd=_usdc(ev["excess"]),
             tx_hash=result.tx_hash,
         )
 
@@ -646,6 +646,10 @@ class Gaib:
         if allowance >= amount:
             return []
         return [(await self.send(token.functions.approve(spender, amount), what="approve")).tx_hash]
+
+
+def _usdc(units: int) -> Decimal:
+    return from_units(units, USDC_DECIMALS)
 
 
 def _bytes32(text: str) -> bytes:

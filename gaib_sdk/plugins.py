@@ -14,7 +14,7 @@ import inspect
 import os
 import sys
 from importlib.metadata import entry_points
-from typing import Any, TypeVar
+from typing import Any
 
 import pluggy
 
@@ -25,8 +25,6 @@ from gaib_sdk.errors import GaibConfigError, PluginError
 __all__ = ["ENTRY_POINT_GROUP", "Plugins"]
 
 ENTRY_POINT_GROUP = "gaib_sdk"
-
-T = TypeVar("T", AssetAdapter, Venue)
 
 
 def _names(var: str) -> set[str] | None:
@@ -77,15 +75,15 @@ class Plugins:
             self.pm.register(plugin, name=ep.name)
         self.pm.check_pending()
 
-    def _collect(self, hook: str, base: type[T], key: str) -> dict[str, type[T]]:
+    def _collect(self, hook: str, base: type[Any], key: str) -> dict[str, type[Any]]:
         self._load()
-        found: dict[str, type[T]] = {}
+        found: dict[str, type[Any]] = {}
 
         def register(cls: Any) -> None:
             if not (inspect.isclass(cls) and issubclass(cls, base)):
                 raise PluginError(f"{hook}: {cls!r} is not a subclass of {base.__name__}")
             if inspect.isabstract(cls):
-                missing = ", ".join(sorted(cls.__abstractmethods__))
+                missing = ", ".join(sorted(getattr(cls, "__abstractmethods__", ())))
                 raise PluginError(
                     f"{cls.__module__}.{cls.__qualname__} leaves abstract methods unimplemented: {missing}"
                 )

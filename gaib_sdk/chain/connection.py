@@ -24,6 +24,8 @@ from gaib_sdk.errors import ChainError, GaibConfigError, TransactionFailed
 
 __all__ = ["Chain", "TxResult"]
 
+#: Chain ids of development chains: the embedded EVM, anvil and hardhat.
+DEV_CHAIN_IDS = frozenset({131277322940537, 31337, 1337})
 GAS_HEADROOM = 1.25
 DEFAULT_PRIORITY_FEE = 1_000_000_000  # 1 gwei
 
@@ -42,10 +44,11 @@ class TxResult:
 class Chain:
     """One connection to one chain. Create with :meth:`embedded` or :meth:`connect`."""
 
-    def __init__(self, w3: AsyncWeb3, chain_id: int, *, accounts: Sequence[LocalAccount] = (), embedded: bool):
+    def __init__(self, w3: AsyncWeb3[Any], chain_id: int, *, accounts: Sequence[LocalAccount] = (), in_process: bool):
         self.w3 = w3
         self.chain_id = chain_id
-        self.embedded = embedded
+        #: True for the in-process EVM, which lives and dies with this object.
+        self.in_process = in_process
         #: Accounts this connection can sign for. On the embedded chain: its funded dev accounts.
         self.accounts: list[LocalAccount] = list(accounts)
         #: (what, tx hash) of every transaction sent through this connection, in order.
@@ -62,7 +65,7 @@ class Chain:
         w3 = AsyncWeb3(provider)
         keys = provider.ethereum_tester.backend.account_keys
         accounts = [Account.from_key(k.to_bytes()) for k in keys]
-        return cls(w3, await w3.eth.chain_id, accounts=accounts, embedded=True)
+        return cls(w3, await w3.eth.chain_id, accounts=accounts, in_process=True)
 
     @classmethod
     async def connect(cls, url: str, *, private_keys: Sequence[str] = (), timeout: float = 30) -> Chain:
@@ -81,13 +84,18 @@ class Chain:
             except Exception as exc:
                 # Never echo the key itself.
                 raise GaibConfigError(f"private key #{i + 1} is not a valid secp256k1 key") from exc
-        return cls(w3, chain_id, accounts=accounts, embedded=False)
+        return cls(w3, chain_id, accounts=accounts, in_process=False)
 
     async def close(self) -> None:
         provider = self.w3.provider
         disconnect = getattr(provider, "disconnect", None)
-        if disconnect is not None and not self.embedded:
+        if disconnect is not None and not self.in_process:
             await disconnect()
+
+    @property
+    def is_dev(self) -> bool:
+        """A development chain, where the SDK may deploy test tokens and third-party protocol code."""
+        return self.in_process or self.chain_id in DEV_CHAIN_IDS
 
     # ---- reads ----
 
@@ -108,13 +116,13 @@ class Chain:
 
     async def advance_time(self, seconds: int) -> None:
         """Move the clock of a development chain forward and mine a block (embedded EVM or anvil)."""
-        if self.embedded:
-            tester = self.w3.provider.ethereum_tester  # type: ignore[attr-defined]
+        if self.in_process:
+            tester = self.w3.provider.ethereum_tester
             tester.time_travel(await self.timestamp() + seconds)
             return
         try:
-            await self.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
-            await self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+            await self.w3.provider.make_request("evm_increaseTime", [seconds])
+            await self.w3.provider.make_request("evm_mine", [])
         except Exception as exc:
             raise ChainError(f"this node cannot move its clock (evm_increaseTime): {exc}") from exc
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 from pydantic import BaseModel, ConfigDict
 from web3.contract import AsyncContract
 
@@ -17,9 +17,6 @@ from gaib_sdk.errors import GaibConfigError
 from gaib_sdk.paths import gaib_home
 
 __all__ = ["Deployment", "DeploymentStore", "Protocol", "deploy_protocol", "role"]
-
-#: Chain ids where the SDK may deploy its own test USDC: the embedded EVM and anvil / hardhat.
-DEV_CHAIN_IDS = {131277322940537, 31337, 1337}
 
 DEFAULT_MINT_CAP = 10_000_000 * 10**6  # USDC per block
 DEFAULT_REDEEM_CAP = 10_000_000 * 10**6
@@ -120,7 +117,7 @@ async def deploy_protocol(
     ``usdc`` is the stablecoin's address; on a dev chain it may be omitted and a test USDC is deployed."""
     hashes: list[str] = []
     if usdc is None:
-        if chain.chain_id not in DEV_CHAIN_IDS:
+        if not chain.is_dev:
             raise GaibConfigError(
                 f"chain {chain.chain_id} is not a development chain: give USDC's address (usdc=...)",
                 chain_id=chain.chain_id,

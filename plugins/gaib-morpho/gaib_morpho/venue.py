@@ -69,7 +69,7 @@ class MorphoVenue(Venue):
         protocol = gaib.protocol
         lltv = int(self.options.lltv * WAD)
         if self.options.morpho is None:
-            if not chain.embedded and chain.chain_id not in (31337, 1337):
+            if not chain.is_dev:
                 raise GaibConfigError(f"give Morpho Blue's address on chain {chain.chain_id} (MorphoOptions.morpho)")
             path = self.options.artifact or default_artifact_path()
             self._morpho_abi()
