@@ -11,6 +11,7 @@ from typing import Any
 
 from eth_abi.abi import decode as abi_decode
 from eth_utils.abi import function_signature_to_4byte_selector
+from eth_utils.address import is_address, to_checksum_address
 
 from gaib_sdk.errors import GaibConfigError
 
@@ -76,10 +77,15 @@ def decode_revert(data: bytes) -> tuple[str, dict[str, Any]] | None:
         values = abi_decode(types, data[4:])
     except Exception:  # malformed data: report the name only
         return name, {}
-    return name, {
-        n or f"arg{i}": ("0x" + v.hex() if isinstance(v, bytes) else v)
-        for i, (n, v) in enumerate(zip(names, values, strict=True))
-    }
+    return name, {n or f"arg{i}": _readable(v) for i, (n, v) in enumerate(zip(names, values, strict=True))}
+
+
+def _readable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, str) and is_address(value):
+        return to_checksum_address(value)
+    return value
 
 
 def revert_data(exc: BaseException) -> bytes | None:

@@ -1,0 +1,74 @@
+"""Shared fixtures. Every test gets a fresh in-process EVM: no chain state leaks between tests."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import pytest
+import pytest_asyncio
+
+from gaib_sdk import Gaib, Inventory
+
+#: Valuation date used wherever figures are asserted, so results do not drift with the calendar.
+AS_OF = date(2026, 11, 25)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_gaib_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deployments files go to a temp folder; built third-party artifacts stay where set-up put them."""
+    home = os.environ.get("GAIB_HOME")
+    if home is None:
+        monkeypatch.setenv("GAIB_HOME", str(tmp_path_factory.mktemp("gaib_home")))
+
+
+@dataclass
+class Actors:
+    """The parties of the protocol, each a view of one client signing as its own dev account."""
+
+    admin: Gaib
+    provider: Gaib
+    investor: Gaib
+    lender: Gaib
+    outsider: Gaib
+
+
+@pytest_asyncio.fixture
+async def gaib() -> AsyncIterator[Gaib]:
+    """A fresh embedded chain with the protocol deployed, signing as the admin."""
+    client = await Gaib.embedded()
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+@pytest_asyncio.fixture
+async def actors(gaib: Gaib) -> Actors:
+    """Admin, a cloud provider allowed to register assets, a whitelisted investor with 2M test USDC,
+    a lender with 500k test USDC, and an outsider with nothing."""
+    a = Actors(gaib, gaib.with_account(1), gaib.with_account(2), gaib.with_account(3), gaib.with_account(4))
+    await gaib.authorize_registrar(a.provider.address)
+    await gaib.whitelist(a.investor.address)
+    await gaib.faucet(a.investor.address, Decimal(2_000_000))
+    await gaib.faucet(a.lender.address, Decimal(500_000))
+    return a
+
+
+@pytest_asyncio.fixture
+async def inventory(gaib: Gaib) -> Inventory:
+    """The GPU plugin's sample cluster: 64 H100s, two signed customers."""
+    return await gaib.read_inventory("gpu")
+
+
+@pytest_asyncio.fixture
+async def financed(actors: Actors, inventory: Inventory) -> int:
+    """The sample cluster digitized and financed with 1.5M AID in the reserve; returns the deal id."""
+    await actors.provider.digitize("gpu", inventory)
+    await actors.investor.mint_aid(Decimal(1_500_000))
+    await actors.investor.stake(Decimal(1_000_000))
+    result = await actors.admin.financialize("gpu", inventory, as_of=AS_OF)
+    return result.deal.deal_id

@@ -1,0 +1,96 @@
+"""AID and sAID through the client: KYC-gated mint and redeem, staking, and the checks made before sending."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from gaib_sdk import Gaib, GaibConfigError, GaibValueError, InsufficientFundsError, NotWhitelistedError
+
+from .conftest import Actors
+
+
+@pytest.mark.asyncio
+async def test_mint_is_one_to_one_and_redeem_returns_the_usdc(actors: Actors) -> None:
+    inv = actors.investor
+    receipt = await inv.mint_aid(Decimal("1234.567891"))
+    assert receipt.amount == Decimal("1234.567891")
+    assert len(receipt.tx_hashes) == 2  # approve, mint
+    assert await inv.aid_supply() == Decimal("1234.567891")
+    balances = await inv.balances()
+    assert balances["AID"] == Decimal("1234.567891")
+    assert balances["USDC"] == Decimal(2_000_000) - Decimal("1234.567891")
+    out = await inv.redeem_aid(Decimal("234.567891"))
+    assert out.amount == Decimal("234.567891")
+    assert (await inv.balances())["AID"] == Decimal(1000)
+    assert (await inv.reserves())["reserve_usdc"] == Decimal(1000)
+
+
+@pytest.mark.asyncio
+async def test_only_whitelisted_accounts_mint_or_redeem(actors: Actors) -> None:
+    await actors.admin.faucet(actors.outsider.address, Decimal(100))
+    sent = len(actors.admin.chain.history)
+    with pytest.raises(NotWhitelistedError, match=f"account {actors.outsider.address} is not KYC-whitelisted"):
+        await actors.outsider.mint_aid(Decimal(100))
+    with pytest.raises(NotWhitelistedError, match="sell it on a DEX"):
+        await actors.outsider.redeem_aid(Decimal(1))
+    assert len(actors.admin.chain.history) == sent
+    # whitelisting is reversible
+    await actors.admin.whitelist(actors.investor.address, False)
+    with pytest.raises(NotWhitelistedError):
+        await actors.investor.mint_aid(Decimal(1))
+
+
+@pytest.mark.asyncio
+async def test_only_a_kyc_manager_whitelists(actors: Actors) -> None:
+    with pytest.raises(GaibConfigError, match="lacks KYC_MANAGER_ROLE"):
+        await actors.investor.whitelist(actors.outsider.address)
+
+
+@pytest.mark.asyncio
+async def test_amounts_are_checked_before_sending(actors: Actors) -> None:
+    inv = actors.investor
+    with pytest.raises(GaibValueError, match="more than 6 decimal places"):
+        await inv.mint_aid(Decimal("1.0000001"))
+    with pytest.raises(GaibValueError, match="more than 0 USDC"):
+        await inv.mint_aid(0)
+    with pytest.raises(GaibValueError, match="is not a number"):
+        await inv.mint_aid("lots")
+    with pytest.raises(InsufficientFundsError, match="holds 2000000 USDC, less than the 2000001 needed"):
+        await inv.mint_aid(Decimal(2_000_001))
+    with pytest.raises(GaibValueError, match="per-block mint cap of 10000000 USDC"):
+        await inv.mint_aid(Decimal(10_000_001))
+    with pytest.raises(GaibValueError, match="less than one USDC unit"):
+        await inv.redeem_aid(Decimal("0.0000001"))
+    with pytest.raises(InsufficientFundsError, match="holds 0 AID"):
+        await inv.stake(Decimal(5))
+
+
+@pytest.mark.asyncio
+async def test_redeem_waits_for_cash_when_the_reserve_is_out_in_deals(actors: Actors, financed: int) -> None:
+    # 1.5M minted, 1.128M advanced: 371,875.20 USDC left in the reserve; the investor holds 500k AID
+    with pytest.raises(InsufficientFundsError, match="the liquid reserve holds 371875.2 USDC"):
+        await actors.investor.redeem_aid(Decimal(400_000))
+    await actors.investor.redeem_aid(Decimal("371875.2"))
+    assert (await actors.investor.reserves())["reserve_usdc"] == 0
+
+
+@pytest.mark.asyncio
+async def test_stake_and_unstake_through_the_vault(actors: Actors) -> None:
+    inv = actors.investor
+    await inv.mint_aid(Decimal(1000))
+    shares = await inv.stake(Decimal(400))
+    assert shares.amount == Decimal(400)
+    assert (await inv.balances())["sAID"] == Decimal(400)
+    back = await inv.unstake(Decimal(100))
+    assert back.amount == Decimal(100)
+    assert (await inv.balances())["AID"] == Decimal(700)
+    with pytest.raises(InsufficientFundsError, match="holds 300 sAID"):
+        await inv.unstake(Decimal(301))
+
+
+@pytest.mark.asyncio
+async def test_the_faucet_exists_only_for_the_test_usdc(gaib: Gaib) -> None:
+    tx = await gaib.faucet(gaib.address, Decimal(5))
+    assert tx.startswith("0x") and (await gaib.balances())["USDC"] == Decimal(5)

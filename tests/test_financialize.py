@@ -1,0 +1,217 @@
+"""Stage 2: underwriting refuses what breaks the hard rules; a deal is funded from the AID reserve, and
+repayments go through the waterfall into sAID."""
+
+from __future__ import annotations
+
+import copy
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from gaib_sdk import (
+    AdvanceAboveCapError,
+    DealStatus,
+    DealTerms,
+    Gaib,
+    GaibConfigError,
+    GaibValueError,
+    InsufficientFundsError,
+    Inventory,
+    UnderwritingError,
+)
+
+from .conftest import AS_OF, Actors
+
+DAY = 86_400
+
+
+def _with_contracts(inventory: Inventory, contracts: list) -> Inventory:  # type: ignore[type-arg]
+    data = copy.deepcopy(inventory.model_dump())
+    data["contracts"] = contracts
+    return Inventory.model_validate(data)
+
+
+@pytest.mark.asyncio
+async def test_quote_appraises_by_depreciation_and_advances_75_percent(gaib: Gaib, inventory: Inventory) -> None:
+    q = await gaib.quote("gpu", inventory, as_of=AS_OF)
+    # 64 x $31,250 bought 2025-09-01; 14 months of a 48-month line to 15% residual:
+    # 31250 - 31250 * 0.85 * 14/48 = 23502.60416... -> 23502.60 a GPU (rounded down to the cent)
+    assert q.valuations[0].value_usd == Decimal("23502.60")
+    assert q.appraised_value_usd == Decimal("23502.60") * 64
+    assert q.advance_usd == Decimal("1128124.80")  # 75%
+    assert q.max_advance_usd == Decimal("1203333.120000")  # 80%
+    assert q.cover == Decimal("1.33")
+    assert q.monthly_contracted_revenue_usd == Decimal("100740.00")
+    assert q.customers == 2 and q.payments_on_record == 26
+
+
+@pytest.mark.asyncio
+async def test_an_advance_above_80_percent_is_refused_with_the_figures(gaib: Gaib, inventory: Inventory) -> None:
+    with pytest.raises(AdvanceAboveCapError) as exc:
+        await gaib.quote("gpu", inventory, as_of=AS_OF, advance_usd=Decimal("1203333.13"))
+    assert str(exc.value) == ("advance 1203333.13 USDC exceeds 80% of appraised value 1504166.40 USDC (max 1203333.12)")
+    assert exc.value.rule == "max_advance"
+    assert isinstance(exc.value, ValueError)
+    # exactly at the cap is allowed
+    q = await gaib.quote("gpu", inventory, as_of=AS_OF, advance_usd=Decimal("1203333.12"))
+    assert q.cover == Decimal("1.25")
+
+
+@pytest.mark.asyncio
+async def test_signed_customers_with_payment_history_are_required(gaib: Gaib, inventory: Inventory) -> None:
+    with pytest.raises(UnderwritingError, match="no signed customer contract") as exc:
+        await gaib.quote("gpu", _with_contracts(inventory, []), as_of=AS_OF)
+    assert exc.value.rule == "signed_customers"
+
+    contracts = [c.model_dump() for c in inventory.contracts]
+    contracts[0]["payments"] = contracts[0]["payments"][:2]
+    with pytest.raises(UnderwritingError, match="'Helix AI Labs' has 2 payments on record; at least 3") as exc:
+        await gaib.quote("gpu", _with_contracts(inventory, contracts), as_of=AS_OF)
+    assert exc.value.rule == "payment_history"
+
+    contracts = [c.model_dump() for c in inventory.contracts]
+    contracts[1]["payments"][-3]["paid_on"] = None  # unpaid, and months past due by AS_OF
+    with pytest.raises(UnderwritingError, match="1 missed payments"):
+        await gaib.quote("gpu", _with_contracts(inventory, contracts), as_of=AS_OF)
+
+    # a contract signed after the valuation date does not count yet
+    with pytest.raises(UnderwritingError, match="no signed customer contract"):
+        await gaib.quote("gpu", inventory, as_of=date(2025, 9, 1))
+
+
+@pytest.mark.asyncio
+async def test_financialize_opens_a_deal_funded_from_the_aid_reserve(actors: Actors, inventory: Inventory) -> None:
+    await actors.provider.digitize("gpu", inventory)
+    await actors.investor.mint_aid(Decimal(1_500_000))
+    usdc_before = (await actors.provider.balances())["USDC"]
+    result = await actors.admin.financialize("gpu", inventory, as_of=AS_OF)
+    deal = result.deal
+    assert deal.deal_id == 1 and deal.status is DealStatus.ACTIVE
+    assert deal.borrower == actors.provider.address
+    assert deal.advance_usd == deal.principal_outstanding_usd == Decimal("1128124.8")
+    assert deal.appraised_value_usd == Decimal("1504166.4")
+    assert deal.terms == DealTerms()
+    assert sorted(deal.collateral) == sorted(a.asset_id for a in inventory.assets)
+    assert (await actors.provider.balances())["USDC"] - usdc_before == Decimal("1128124.8")
+    reserves = await actors.admin.reserves()
+    assert reserves["reserve_usdc"] == Decimal("371875.2")
+    assert reserves["principal_deployed_usdc"] == Decimal("1128124.8")
+    assert reserves["backing_usdc"] == reserves["aid_supply"] == Decimal(1_500_000)
+    assert (await actors.admin.asset(inventory.assets[0].asset_id))["status"] == "financed"
+
+
+@pytest.mark.asyncio
+async def test_financing_refusals_come_before_any_transaction(actors: Actors, inventory: Inventory) -> None:
+    chain = actors.admin.chain
+    # not digitized yet
+    with pytest.raises(UnderwritingError, match="is 'none' on-chain, not 'active'"):
+        await actors.admin.financialize("gpu", inventory, as_of=AS_OF)
+    await actors.provider.digitize("gpu", inventory)
+    sent = len(chain.history)
+    # the reserve is empty: nobody has minted AID
+    with pytest.raises(InsufficientFundsError, match="exceeds the AID reserve of 0 USDC"):
+        await actors.admin.financialize("gpu", inventory, as_of=AS_OF)
+    await actors.investor.mint_aid(Decimal(1_500_000))
+    sent = len(chain.history)
+    # only an underwriter opens deals
+    with pytest.raises(GaibConfigError, match="lacks UNDERWRITER_ROLE"):
+        await actors.provider.financialize("gpu", inventory, as_of=AS_OF)
+    with pytest.raises(AdvanceAboveCapError):
+        await actors.admin.financialize("gpu", inventory, as_of=AS_OF, advance_usd=Decimal(1_300_000))
+    assert len(chain.history) == sent
+    await actors.admin.financialize("gpu", inventory, as_of=AS_OF)
+    # the same collateral cannot back a second deal
+    with pytest.raises(UnderwritingError, match="is 'financed' on-chain"):
+        await actors.admin.financialize("gpu", inventory, as_of=AS_OF)
+
+
+@pytest.mark.asyncio
+async def test_a_lower_on_chain_cap_is_respected(actors: Actors, inventory: Inventory) -> None:
+    await actors.provider.digitize("gpu", inventory)
+    await actors.investor.mint_aid(Decimal(1_500_000))
+    await actors.admin.send(actors.admin.protocol.facility.functions.setMaxAdvanceBps(7000), what="cap")
+    with pytest.raises(UnderwritingError, match="on-chain cap of 70%"):
+        await actors.admin.financialize("gpu", inventory, as_of=AS_OF)
+
+
+@pytest.mark.asyncio
+async def test_repayment_runs_the_waterfall_and_raises_the_share_price(
+    gaib: Gaib, actors: Actors, financed: int
+) -> None:
+    price_before = await gaib.said_share_price()
+    assert price_before == 1
+    await gaib.chain.advance_time(30 * DAY)
+    owed = await gaib.deal(financed)
+    rep = await actors.provider.repay(financed, Decimal(60_000))
+    # fees first, then interest, then principal; the lender is paid before the borrower keeps anything
+    assert rep.fees_usd + rep.interest_usd + rep.principal_usd == Decimal(60_000)
+    assert rep.excess_usd == 0
+    # 12% a year and 0.5% fees on 1,128,124.80 for ~30 days
+    assert Decimal("11120") < rep.interest_usd < Decimal("11135")
+    assert Decimal("463") < rep.fees_usd < Decimal("464")
+    assert rep.interest_usd >= owed.interest_due_usd
+    deal = await gaib.deal(financed)
+    assert deal.principal_outstanding_usd == Decimal("1128124.8") - rep.principal_usd
+    assert deal.interest_paid_usd == rep.interest_usd and deal.fees_paid_usd == rep.fees_usd
+    # the interest became AID in the vault: 1,000,000 AID staked now hold 1,000,000 + interest
+    price_after = await gaib.said_share_price()
+    assert price_after > price_before
+    assert abs(price_after - (1 + rep.interest_usd / 1_000_000)) < Decimal("1e-12")
+    reserves = await gaib.reserves()
+    assert reserves["backing_usdc"] == reserves["aid_supply"]
+
+
+@pytest.mark.asyncio
+async def test_paying_more_than_owed_closes_the_deal_and_the_payer_keeps_the_excess(
+    gaib: Gaib, actors: Actors, financed: int, inventory: Inventory
+) -> None:
+    await gaib.faucet(actors.provider.address, Decimal(200_000))
+    await gaib.chain.advance_time(10 * DAY)
+    before = (await actors.provider.balances())["USDC"]
+    rep = await actors.provider.repay(financed, Decimal(1_300_000))
+    assert rep.excess_usd > 0
+    taken = rep.fees_usd + rep.interest_usd + rep.principal_usd
+    assert taken + rep.excess_usd == Decimal(1_300_000)
+    assert before - (await actors.provider.balances())["USDC"] == taken
+    deal = await gaib.deal(financed)
+    assert deal.status is DealStatus.REPAID and deal.principal_outstanding_usd == 0
+    assert (await gaib.asset(inventory.assets[0].asset_id))["status"] == "active"
+    with pytest.raises(GaibValueError, match="deal 1 is repaid, not active"):
+        await actors.provider.repay(financed, Decimal(1))
+
+
+@pytest.mark.asyncio
+async def test_repay_checks_amount_balance_and_deal(gaib: Gaib, actors: Actors, financed: int) -> None:
+    with pytest.raises(GaibValueError, match="there is no deal 7"):
+        await actors.provider.repay(7, Decimal(1))
+    with pytest.raises(GaibValueError, match="more than 6 decimal places"):
+        await actors.provider.repay(financed, Decimal("1.0000001"))
+    with pytest.raises(GaibValueError, match="must be a non-negative number"):
+        await actors.provider.repay(financed, Decimal(-1))
+    with pytest.raises(InsufficientFundsError, match="holds 0 USDC, less than the 10 needed to repay"):
+        await actors.outsider.repay(financed, Decimal(10))
+
+
+@pytest.mark.parametrize(
+    ("terms", "match"),
+    [
+        ({"term_days": 60}, "greater than or equal to 90"),
+        ({"term_days": 1200}, "less than or equal to 1095"),
+        ({"structure": "revenue_share", "revenue_share_bps": 4000}, "outside 5000-7000"),
+        ({"rate_bps": -1}, "greater than or equal to 0"),
+        ({"speed": 3}, "Extra inputs are not permitted"),
+    ],
+)
+def test_deal_terms_are_validated(terms: dict, match: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(ValueError, match=match):
+        DealTerms.model_validate(terms)
+
+
+@pytest.mark.asyncio
+async def test_a_revenue_share_deal_is_recorded_with_its_share(actors: Actors, inventory: Inventory) -> None:
+    await actors.provider.digitize("gpu", inventory)
+    await actors.investor.mint_aid(Decimal(1_500_000))
+    terms = DealTerms(structure="revenue_share", revenue_share_bps=6000, rate_bps=1400, term_days=365)
+    result = await actors.admin.financialize("gpu", inventory, as_of=AS_OF, terms=terms)
+    assert result.deal.terms == terms

@@ -1,0 +1,15 @@
+from decimal import Decimal
+
+import pytest
+
+from gaib_sdk import DealStatus, Gaib
+
+from .conftest import Actors
+
+
+@pytest.mark.asyncio
+async def test_financed_fixture_opens_an_active_deal(gaib: Gaib, actors: Actors, financed: int) -> None:
+    deal = await gaib.deal(financed)
+    assert deal.status is DealStatus.ACTIVE
+    assert deal.borrower == actors.provider.address
+    assert deal.advance_usd == Decimal("1128124.80")
