@@ -4,7 +4,8 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-export GAIB_HOME ?= $(CURDIR)/.gaib
+# Where the SDK looks for what set-up builds (Morpho Blue): $GAIB_HOME, by default ~/.gaib.
+GAIB_HOME ?= $(HOME)/.gaib
 MORPHO := $(GAIB_HOME)/artifacts/morpho-blue-1.0.0/Morpho.json
 
 .PHONY: setup quickstart test lint typecheck artifacts check-artifacts clean
@@ -46,4 +47,4 @@ test: setup check-artifacts lint typecheck
 	$(VENV)/bin/pytest
 
 clean:
-	rm -rf $(VENV) node_modules .gaib
+	rm -rf $(VENV) node_modules $(MORPHO)

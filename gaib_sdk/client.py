@@ -143,7 +143,11 @@ class Gaib:
         chain = await Chain.connect(url, private_keys=[private_key] if private_key else [])
         store = DeploymentStore(deployments)
         session = _Session(chain, Plugins(load_entry_points=load_entry_points, plugins=plugins), store=store)
-        found = await store.load(chain)
+        try:
+            found = await store.load(chain)
+        except BaseException:
+            await chain.close()
+            raise
         if found is not None:
             session.deployment, session.protocol = found, Protocol.bind(chain, found)
         return cls(session, chain.accounts[0] if chain.accounts else None)

@@ -73,10 +73,13 @@ class Plugins:
             except Exception as exc:
                 raise PluginError(f"plugin {ep.name!r} ({ep.value}) failed to load: {exc}") from exc
             self.pm.register(plugin, name=ep.name)
-        self.pm.check_pending()
 
     def _collect(self, hook: str, base: type[Any], key: str) -> dict[str, type[Any]]:
         self._load()
+        try:
+            self.pm.check_pending()  # a hook implementation whose name matches no hookspec: a typo
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(f"plugin {exc.plugin!r}: {exc}") from exc
         found: dict[str, type[Any]] = {}
 
         def register(cls: Any) -> None:

@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-import pytest
 import pytest_asyncio
 
 from gaib_sdk import Gaib, Inventory
 
 #: Valuation date used wherever figures are asserted, so results do not drift with the calendar.
 AS_OF = date(2026, 11, 25)
-
-
-@pytest.fixture(autouse=True)
-def _isolated_gaib_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Deployments files go to a temp folder; built third-party artifacts stay where set-up put them."""
-    home = os.environ.get("GAIB_HOME")
-    if home is None:
-        monkeypatch.setenv("GAIB_HOME", str(tmp_path_factory.mktemp("gaib_home")))
 
 
 @dataclass

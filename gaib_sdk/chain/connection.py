@@ -73,11 +73,6 @@ class Chain:
         """Any EVM JSON-RPC endpoint by URL. ``private_keys`` sign transactions locally."""
         if not url.startswith(("http://", "https://")):
             raise GaibConfigError(f"RPC URL {url!r} must start with http:// or https://")
-        w3 = AsyncWeb3(AsyncHTTPProvider(url, request_kwargs={"timeout": timeout}))
-        try:
-            chain_id = await w3.eth.chain_id
-        except Exception as exc:
-            raise ChainError(f"could not reach the node at {url}: {exc}") from exc
         accounts = []
         for i, key in enumerate(private_keys):
             try:
@@ -85,6 +80,13 @@ class Chain:
             except Exception as exc:
                 # Never echo the key itself.
                 raise GaibConfigError(f"private key #{i + 1} is not a valid secp256k1 key") from exc
+        provider = AsyncHTTPProvider(url, request_kwargs={"timeout": timeout})
+        w3 = AsyncWeb3(provider)
+        try:
+            chain_id = await w3.eth.chain_id
+        except Exception as exc:
+            await provider.disconnect()
+            raise ChainError(f"could not reach the node at {url}: {exc}") from exc
         return cls(w3, chain_id, accounts=accounts, in_process=False)
 
     async def close(self) -> None:

@@ -1,0 +1,103 @@
+"""The client against a real node: anvil on 127.0.0.1, over JSON-RPC, with locally signed transactions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from gaib_sdk import ChainError, Gaib, GaibConfigError, TransactionFailed
+
+from .anvil import KEYS, Anvil
+from .conftest import AS_OF
+
+
+@pytest.fixture
+def anvil() -> Iterator[Anvil]:
+    node = Anvil().start()
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.mark.asyncio
+async def test_the_three_stages_on_anvil(anvil: Anvil, tmp_path: Path) -> None:
+    deployments = tmp_path / "deployments.json"
+    admin = await Gaib.connect(anvil.url, private_key=KEYS[0], deployments=deployments)
+    assert admin.chain.chain_id == 31337 and not admin.chain.in_process
+    with pytest.raises(GaibConfigError, match="not deployed on chain 31337"):
+        _ = admin.protocol
+    deployment = await admin.deploy()
+    assert deployment.usdc_is_test
+
+    provider, investor, lender = (admin.with_account(k) for k in KEYS[1:4])
+    await admin.authorize_registrar(provider.address)
+    inventory = await provider.read_inventory("gpu")
+    assert len((await provider.digitize("gpu", inventory)).asset_ids) == 64
+    await admin.whitelist(investor.address)
+    await admin.faucet(investor.address, Decimal(1_500_000))
+    await investor.mint_aid(Decimal(1_500_000))
+    await investor.stake(Decimal(1_000_000))
+    deal = (await admin.financialize("gpu", inventory, as_of=AS_OF)).deal
+    await admin.chain.advance_time(30 * 86_400)
+    repayment = await provider.repay(deal.deal_id, Decimal(60_000))
+    assert repayment.interest_usd > Decimal(11_000)
+    assert await admin.said_share_price() > 1
+
+    await admin.faucet(lender.address, Decimal(100_000))
+    positions = await lender.add_liquidity("morpho", Decimal(100_000))
+    assert [(p.side, p.amount) for p in positions] == [("supply", Decimal(100_000))]
+
+    # a revert on a real node is decoded from the node's error data, before anything is sent
+    with pytest.raises(TransactionFailed, match=r"NotWhitelisted\(account="):
+        await lender.send(lender.protocol.aid.functions.mint(1), what="mint")
+
+    # a second process finds the deployment in the file and checks it is still there
+    async with await Gaib.connect(anvil.url, private_key=KEYS[0], deployments=deployments) as again:
+        assert again.deployment.contracts == deployment.contracts
+        assert await again.aid_supply() == await admin.aid_supply()
+    await admin.close()
+
+    # a restarted dev node has none of it: the stale addresses are not used
+    anvil.restart()
+    async with await Gaib.connect(anvil.url, private_key=KEYS[0], deployments=deployments) as fresh:
+        with pytest.raises(GaibConfigError, match="not deployed"):
+            _ = fresh.protocol
+
+
+@pytest.mark.asyncio
+async def test_a_chain_that_is_not_a_dev_chain_needs_usdc_given() -> None:
+    node = Anvil("--chain-id", "8453").start()
+    try:
+        async with await Gaib.connect(node.url, private_key=KEYS[0]) as client:
+            with pytest.raises(GaibConfigError, match="chain 8453 is not a development chain: give USDC's"):
+                await client.deploy()
+            with pytest.raises(GaibConfigError, match="no contract at USDC address"):
+                await client.deploy(usdc="0x" + "12" * 20)
+    finally:
+        node.stop()
+
+
+@pytest.mark.asyncio
+async def test_connection_errors_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(GaibConfigError, match="must start with http:// or https://"):
+        await Gaib.connect("127.0.0.1:8545")
+    with pytest.raises(ChainError, match="could not reach the node"):
+        await Gaib.connect("http://127.0.0.1:9", private_key=KEYS[0])
+    node = Anvil().start()
+    try:
+        with pytest.raises(GaibConfigError, match="private key #1 is not a valid") as exc:
+            await Gaib.connect(node.url, private_key="0x1234")
+        assert "0x1234" not in str(exc.value)
+        async with await Gaib.connect(node.url) as client:
+            with pytest.raises(GaibConfigError, match="no account to sign with"):
+                await client.deploy()
+        broken = tmp_path / "deployments.json"
+        broken.write_text("{")
+        with pytest.raises(GaibConfigError, match="is not valid JSON: fix or delete it"):
+            await Gaib.connect(node.url, private_key=KEYS[0], deployments=broken)
+    finally:
+        node.stop()
