@@ -12,7 +12,6 @@ from gaib_sdk.client import Receipt
 
 from .conftest import AS_OF
 
-
 CONSTRUCTORS = {"embedded", "connect"}  # GaibSync's own classmethods, which forward their keywords
 
 
