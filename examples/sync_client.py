@@ -1,0 +1,56 @@
+"""The essentials of onboarding a GPU cluster, with GaibSync: the same client for code that is not async.
+
+    python examples/sync_client.py
+
+GaibSync runs each coroutine method of the async client (Gaib) to completion on its own event loop, so
+every call below returns its result directly. Here the provider pays the whole deal off at once: the
+waterfall takes fees, interest and principal, returns the excess, and the deal closes.
+"""
+
+from datetime import date
+from decimal import Decimal
+
+from gaib_sdk import DealStatus, GaibSync
+
+AS_OF = date(2026, 11, 25)  # a fixed valuation date: the same figures every run
+
+
+def main() -> None:
+    with GaibSync.embedded() as admin:
+        provider, investor = admin.with_account(1), admin.with_account(2)
+        print(f"chain {admin.chain.chain_id}: protocol deployed by {admin.address}")
+
+        admin.authorize_registrar(provider.address)
+        digitized = provider.digitize("gpu")  # no source: the GPU plugin's sample cluster
+        print(f"digitized {len(digitized.asset_ids)} GPUs, owner {digitized.owner}")
+
+        admin.whitelist(investor.address)
+        admin.faucet(investor.address, Decimal(1_500_000))
+        investor.mint_aid(Decimal(1_500_000))
+        staked = investor.stake(Decimal(1_000_000))
+        balances = ", ".join(f"{amount:,.2f} {token}" for token, amount in investor.balances().items())
+        print(f"investor staked for {staked.amount:,.2f} sAID and now holds {balances}")
+
+        financed = admin.financialize("gpu", as_of=AS_OF)
+        deal = financed.deal
+        print(f"deal #{deal.deal_id}: advance {deal.advance_usd:,.2f} USDC against {deal.appraised_value_usd:,.2f}")
+
+        # Pay everything owed, with 100 USDC to spare: the waterfall hands back what is not owed.
+        owed = deal.principal_outstanding_usd + deal.interest_due_usd + deal.fees_due_usd
+        admin.faucet(provider.address, Decimal(100))
+        repayment = provider.repay(deal.deal_id, owed + 100)
+        print(
+            f"repaid: fees {repayment.fees_usd} + interest {repayment.interest_usd} + principal "
+            f"{repayment.principal_usd}, excess {repayment.excess_usd} returned"
+        )
+
+        deal = admin.deal(deal.deal_id)
+        assert deal.status is DealStatus.REPAID
+        status = admin.asset(deal.collateral[0])["status"]
+        print(f"deal #{deal.deal_id} {deal.status.name.lower()}; collateral is {status} again")
+        # The interest of a deal repaid within seconds of opening is a few cents: the price barely moves.
+        print(f"sAID share price {admin.said_share_price():.9f} AID")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""Each script in examples/ runs as a user would run it: a fresh interpreter, exit status 0, and the line of
+output that shows it did its job. make_sample_cluster.py must reproduce the GPU plugin's sample byte for byte.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+SAMPLE = ROOT / "plugins" / "gaib-gpu" / "gaib_gpu" / "data" / "sample_cluster.json"
+
+#: GAIB_HOME as it was when pytest started, whatever a fixture does to it later: the Morpho example needs
+#: the Morpho Blue artifact that set-up built under it.
+_GAIB_HOME = os.environ.get("GAIB_HOME")
+
+#: Each example, and a pattern that a line of its output must match.
+EXPECTED = {
+    "onboard_gpu_cluster.py": r"^sAID share price 1\.000000 -> 1\.0\d{5} AID$",
+    "sync_client.py": r"^deal #1 repaid; collateral is active again$",
+    "custom_asset_class.py": r"^digitized 3 solar inverters of Sunfield Rooftops BV:$",
+    "morpho_position.py": r"^  borrow +50,000\.00 USDC  \(health_factor 1\.7200\)$",
+}
+
+
+def _env() -> dict[str, str]:
+    """The caller's environment, with every plugin loaded and GAIB_HOME as it was."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GAIB_")}
+    if _GAIB_HOME is not None:
+        env["GAIB_HOME"] = _GAIB_HOME
+    return env
+
+
+def _run(script: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(script)], cwd=cwd, env=_env(), capture_output=True, text=True, timeout=180
+    )
+
+
+def test_every_example_is_tested() -> None:
+    scripts = {p.name for p in EXAMPLES.glob("*.py")}
+    assert scripts - {"make_sample_cluster.py"} == set(EXPECTED)
+
+
+@pytest.fixture(scope="module")
+def runs(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Future[subprocess.CompletedProcess[str]]]]:
+    """Start every selected example at once, one per CPU, each in an empty folder of its own."""
+    selected = [
+        item.callspec.params["name"]
+        for item in request.session.items
+        if getattr(item, "originalname", None) == "test_example_runs" and hasattr(item, "callspec")
+    ]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        yield {n: pool.submit(_run, EXAMPLES / n, tmp_path_factory.mktemp("example")) for n in selected}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_example_runs(name: str, runs: dict[str, Future[subprocess.CompletedProcess[str]]]) -> None:
+    proc = runs[name].result()
+    assert proc.returncode == 0, f"{name} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+    assert re.search(EXPECTED[name], proc.stdout, re.MULTILINE), f"{name} printed:\n{proc.stdout}"
+
+
+def test_make_sample_cluster_reproduces_the_sample(tmp_path: Path) -> None:
+    proc = _run(EXAMPLES / "make_sample_cluster.py", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.encode() == SAMPLE.read_bytes(), f"{SAMPLE.name} differs from what the script writes"
