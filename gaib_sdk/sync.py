@@ -1,26 +1,74 @@
-"""GaibSync: the async client for code that is not async. A thin skin, not a second implementation:
-every coroutine method of :class:`~gaib_sdk.client.Gaib` runs to completion on the client's own event
-loop; everything else passes through."""
+"""GaibSync: the async client for code that is not async. A thin skin, not a second implementation.
+
+Every coroutine method of :class:`~gaib_sdk.client.Gaib`, and of the objects it hands out (its chain, its
+venues), runs to completion on the client's own event loop; everything else passes through.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import functools
 import inspect
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from gaib_sdk.adapters import Venue
+from gaib_sdk.chain import Chain
 from gaib_sdk.client import Gaib
 
-__all__ = ["GaibSync"]
+__all__ = ["GaibSync", "SyncProxy"]
+
+T = TypeVar("T")
 
 
-class GaibSync:
-    """Synchronous gaib-sdk client. ``GaibSync.embedded()``, ``GaibSync.connect(url, ...)``."""
+class SyncProxy:
+    """Wraps an object whose methods are coroutines: calling one runs it on ``loop`` and returns its result."""
+
+    def __init__(self, target: Any, loop: asyncio.AbstractEventLoop):
+        self._target = target
+        self._loop = loop
+
+    def run(self, awaitable: Awaitable[T]) -> T:
+        """Run any awaitable on this client's loop (for calls the proxy does not cover)."""
+        return self._loop.run_until_complete(awaitable)
+
+    def _wrap(self, value: Any) -> Any:
+        if isinstance(value, Gaib):
+            return GaibSync(value, self._loop)
+        if isinstance(value, Chain | Venue):
+            return SyncProxy(value, self._loop)
+        return value
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._target, name)
+        if inspect.iscoroutinefunction(attr):
+
+            @functools.wraps(attr)
+            def run(*args: Any, **kwargs: Any) -> Any:
+                return self._wrap(self._loop.run_until_complete(attr(*args, **kwargs)))
+
+            return run
+        if callable(attr) and not inspect.isclass(attr):
+
+            @functools.wraps(attr)
+            def call(*args: Any, **kwargs: Any) -> Any:
+                return self._wrap(attr(*args, **kwargs))
+
+            return call
+        return self._wrap(attr)
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | {n for n in dir(self._target) if not n.startswith("_")})
+
+
+class GaibSync(SyncProxy):
+    """Synchronous gaib-sdk client: ``GaibSync.embedded()``, ``GaibSync.connect(url, ...)``."""
+
+    _target: Gaib
 
     def __init__(self, client: Gaib, loop: asyncio.AbstractEventLoop):
-        self._client = client
-        self._loop = loop
+        super().__init__(client, loop)
 
     @classmethod
     def embedded(cls, **kwargs: Any) -> GaibSync:
@@ -32,20 +80,16 @@ class GaibSync:
         cls, url: str, *, private_key: str | None = None, deployments: Path | None = None, **kwargs: Any
     ) -> GaibSync:
         loop = asyncio.new_event_loop()
-        return cls(
-            loop.run_until_complete(Gaib.connect(url, private_key=private_key, deployments=deployments, **kwargs)), loop
-        )
+        client = loop.run_until_complete(Gaib.connect(url, private_key=private_key, deployments=deployments, **kwargs))
+        return cls(client, loop)
 
     @property
     def aio(self) -> Gaib:
         """The async client underneath."""
-        return self._client
-
-    def with_account(self, account: Any) -> GaibSync:
-        return GaibSync(self._client.with_account(account), self._loop)
+        return self._target
 
     def close(self) -> None:
-        self._loop.run_until_complete(self._client.close())
+        self._loop.run_until_complete(self._target.close())
         self._loop.close()
 
     def __enter__(self) -> GaibSync:
@@ -53,17 +97,3 @@ class GaibSync:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._client, name)
-        if not inspect.iscoroutinefunction(attr):
-            return attr
-
-        @functools.wraps(attr)
-        def run(*args: Any, **kwargs: Any) -> Any:
-            return self._loop.run_until_complete(attr(*args, **kwargs))
-
-        return run
-
-    def __dir__(self) -> list[str]:
-        return sorted(set(super().__dir__()) | {n for n in dir(self._client) if not n.startswith("_")})

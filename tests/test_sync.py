@@ -61,3 +61,16 @@ def test_sync_and_async_give_the_same_results() -> None:
     async_ids, async_quote = asyncio.run(run_async())
     assert async_ids == sync_ids
     assert async_quote == sync_quote
+
+
+def test_the_chain_and_venues_are_driven_synchronously_too() -> None:
+    with GaibSync.embedded() as admin:
+        before = admin.chain.timestamp()
+        admin.chain.advance_time(3600)
+        assert admin.chain.timestamp() >= before + 3600
+        lender = admin.with_account(3)
+        admin.faucet(lender.address, Decimal(1000))
+        morpho = lender.venue("morpho")
+        positions = morpho.supply(Decimal(1000))
+        assert [(p.side, p.amount) for p in positions] == [("supply", Decimal(1000))]
+        assert admin.run(admin.aio.aid_supply()) == 0

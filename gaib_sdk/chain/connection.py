@@ -18,6 +18,7 @@ from hexbytes import HexBytes
 from web3 import AsyncHTTPProvider, AsyncWeb3
 from web3.contract import AsyncContract
 from web3.providers.eth_tester import AsyncEthereumTesterProvider
+from web3.types import TxParams
 
 from gaib_sdk.chain.artifacts import decode_revert, revert_data
 from gaib_sdk.errors import ChainError, GaibConfigError, TransactionFailed
@@ -121,7 +122,9 @@ class Chain:
         """Move the clock of a development chain forward and mine a block (embedded EVM or anvil)."""
         if self.in_process:
             tester = self.w3.provider.ethereum_tester
+            # time_travel stamps the block it mines one second early; the next block lands on the target.
             tester.time_travel(await self.timestamp() + seconds)
+            tester.mine_blocks(1)
             return
         try:
             await self.w3.provider.make_request("evm_increaseTime", [seconds])
@@ -147,7 +150,10 @@ class Chain:
             # revert just as well. Gas costs nothing here and receipts still report what was used.
             tx = await call.build_transaction({**base, "gas": IN_PROCESS_GAS, **await self._fees()})
             try:
-                await self.w3.eth.call({k: v for k, v in tx.items() if k in ("from", "to", "data", "value", "gas")})
+                probe: TxParams = {"from": tx["from"], "data": tx["data"], "value": tx["value"], "gas": tx["gas"]}
+                if tx.get("to"):
+                    probe["to"] = tx["to"]
+                await self.w3.eth.call(probe)
             except Exception as exc:
                 raise self._failure(exc, what) from exc
         else:
