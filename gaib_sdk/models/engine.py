@@ -1,0 +1,324 @@
+"""Inputs and outputs of the finance engine: market inputs, operating costs, cash-flow projections, pricing
+terms and repayment schedules, deal metrics, stress scenarios and Monte Carlo results.
+
+Money on a deal is :class:`~decimal.Decimal` USD; rates and shares are Decimal fractions (``0.066`` is 6.6%)
+except where the chain takes basis points; the Monte Carlo's inputs and outputs are floats.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from gaib_sdk.models.assets import CustomerContract
+
+__all__ = [
+    "CashFlowMonth",
+    "CashFlowProjection",
+    "DealCase",
+    "DealMetrics",
+    "LoanRisk",
+    "MarketInputs",
+    "MonteCarloResult",
+    "OnDemandCapacity",
+    "OperatingCosts",
+    "PaymentRecord",
+    "PricingTerms",
+    "RepaymentSchedule",
+    "ScheduleLine",
+    "StressResult",
+    "StressScenario",
+    "Waterfall",
+    "WaterfallMonth",
+]
+
+Money = Annotated[Decimal, Field(ge=0)]
+Fraction = Annotated[Decimal, Field(ge=0, le=1)]
+#: A yearly decline: 1 (everything gone in a year) is refused, it has no monthly equivalent.
+Decline = Annotated[Decimal, Field(ge=0, lt=1)]
+MIN_TERM_MONTHS = 3
+MAX_TERM_MONTHS = 36
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MarketInputs(_Model):
+    """Market figures for one GPU family: what it costs, what it rents for, what it draws, how fast its
+    rental price falls, and how it depreciates (useful life and residual value as a share of cost)."""
+
+    family: str = Field(min_length=1)
+    purchase_price_usd: Annotated[Decimal, Field(gt=0)]
+    rental_usd_per_gpu_hour: Annotated[Decimal, Field(gt=0)]
+    power_kw: Annotated[Decimal, Field(ge=0)]
+    rental_decline_per_year: Decline
+    useful_life_months: int = Field(ge=1, le=240)
+    residual: Fraction
+    source: str = ""
+
+
+class OperatingCosts(_Model):
+    """What it costs to run ``units`` GPUs for a month: power (kW x hours busy x $/kWh, where hours busy =
+    ``hours_per_month`` x ``utilisation``) and the facility (colocation, cooling, staff, insurance) for
+    all units. ``power_kw_per_unit`` should include the server's share and the site's PUE if they matter."""
+
+    units: int = Field(default=1, ge=1)
+    power_kw_per_unit: Annotated[Decimal, Field(ge=0)]
+    usd_per_kwh: Annotated[Decimal, Field(ge=0)]
+    utilisation: Fraction = Decimal(1)
+    facility_usd_per_month: Money = Decimal(0)
+    hours_per_month: Annotated[Decimal, Field(gt=0, le=744)] = Decimal(730)
+
+
+class OnDemandCapacity(_Model):
+    """GPUs not under a lease, sold by the hour at the market rate: billed only for the hours used
+    (``utilisation``), at a rate that falls by ``rental_decline_per_year``."""
+
+    units: int = Field(ge=0)
+    usd_per_gpu_hour: Annotated[Decimal, Field(ge=0)]
+    utilisation: Fraction
+    rental_decline_per_year: Decline = Decimal(0)
+
+
+class CashFlowMonth(_Model):
+    """One projected month. Net operating cash flow = revenue - power - facility; net income also takes off
+    depreciation, which is not cash."""
+
+    month: int = Field(ge=1)
+    starts_on: date
+    contracted_revenue_usd: Decimal
+    on_demand_revenue_usd: Decimal
+    revenue_usd: Decimal
+    power_usd: Decimal
+    facility_usd: Decimal
+    net_operating_cash_flow_usd: Decimal
+    depreciation_usd: Decimal
+    net_income_usd: Decimal
+
+
+class CashFlowProjection(_Model):
+    """Monthly cash flows from ``start``, month 1 first."""
+
+    start: date
+    months: list[CashFlowMonth]
+
+    @property
+    def revenue(self) -> list[Decimal]:
+        return [m.revenue_usd for m in self.months]
+
+    @property
+    def net_operating_cash_flow(self) -> list[Decimal]:
+        return [m.net_operating_cash_flow_usd for m in self.months]
+
+    @property
+    def total_revenue_usd(self) -> Decimal:
+        return sum(self.revenue, Decimal(0))
+
+    @property
+    def total_net_operating_cash_flow_usd(self) -> Decimal:
+        return sum(self.net_operating_cash_flow, Decimal(0))
+
+    @property
+    def total_net_income_usd(self) -> Decimal:
+        return sum((m.net_income_usd for m in self.months), Decimal(0))
+
+
+class PricingTerms(_Model):
+    """How a deal is priced.
+
+    - ``fixed``: a level monthly payment that amortises the advance at ``rate_bps`` a year.
+    - ``revenue_share``: the lender takes 50-70% of each month's gross revenue, applied to fees, interest
+      (``rate_bps``) and principal as the CreditFacility's waterfall does; what is left at the end of the
+      term is due then (a balloon).
+    - ``hybrid``: a fixed amortising payment at a lower rate, plus a smaller share (under 50%) of gross
+      revenue that the lender keeps on top.
+
+    Fees (``fee_bps`` a year on the outstanding balance) go to the treasury. The cash reserve (``reserve_bps``
+    of the amount funded; 660 = 6.6%, GAIB's figure) is held back from the advance to cover missed payments.
+    """
+
+    structure: Literal["fixed", "revenue_share", "hybrid"] = "fixed"
+    rate_bps: int = Field(default=1200, ge=0, le=5000)
+    revenue_share_bps: int = Field(default=0, ge=0, le=7000)
+    fee_bps: int = Field(default=50, ge=0, le=1000)
+    term_months: int = 24
+    reserve_bps: int = Field(default=660, ge=0, le=5000)
+
+    @field_validator("term_months")
+    @classmethod
+    def _term_in_range(cls, v: int) -> int:
+        if not MIN_TERM_MONTHS <= v <= MAX_TERM_MONTHS:
+            raise ValueError(
+                f"term_months {v} is outside {MIN_TERM_MONTHS}-{MAX_TERM_MONTHS} (terms run 3 months to 3 years)"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _share_fits_structure(self) -> PricingTerms:
+        share = self.revenue_share_bps
+        if self.structure == "revenue_share" and not 5000 <= share <= 7000:
+            raise ValueError(f"revenue_share_bps {share} is outside 5000-7000 (50-70% of gross revenue)")
+        if self.structure == "hybrid" and not 0 < share < 5000:
+            raise ValueError(f"a hybrid's revenue_share_bps {share} must be above 0 and below 5000 (under 50%)")
+        if self.structure == "fixed" and share != 0:
+            raise ValueError(f"a fixed-rate deal takes no revenue share (revenue_share_bps is {share})")
+        return self
+
+
+class ScheduleLine(_Model):
+    """One month of a repayment schedule. ``payment_usd`` = fees + interest + principal + revenue share."""
+
+    month: int = Field(ge=1)
+    opening_balance_usd: Decimal
+    fees_usd: Decimal
+    interest_usd: Decimal
+    principal_usd: Decimal
+    revenue_share_usd: Decimal
+    payment_usd: Decimal
+    closing_balance_usd: Decimal
+
+
+class RepaymentSchedule(_Model):
+    """What the lender is owed each month, the reserve held back, and the lender's IRR if paid as scheduled."""
+
+    terms: PricingTerms
+    funded_usd: Decimal
+    reserve_usd: Decimal
+    net_proceeds_usd: Decimal = Field(description="funded - reserve: what the borrower receives")
+    lines: list[ScheduleLine]
+    lender_irr: float | None = Field(description="annualised IRR of -funded then the scheduled payments")
+
+    @property
+    def total_payments_usd(self) -> Decimal:
+        return sum((line.payment_usd for line in self.lines), Decimal(0))
+
+
+class WaterfallMonth(_Model):
+    """One month of priority repayment: the month's net operating cash pays the lender first (this month's
+    payment and any arrears), the reserve covers a shortfall and is topped up again before the borrower
+    gets anything."""
+
+    month: int = Field(ge=1)
+    cash_available_usd: Decimal
+    due_usd: Decimal
+    paid_from_operations_usd: Decimal
+    drawn_from_reserve_usd: Decimal
+    arrears_usd: Decimal
+    reserve_top_up_usd: Decimal
+    reserve_balance_usd: Decimal
+    borrower_distribution_usd: Decimal
+
+
+class Waterfall(_Model):
+    months: list[WaterfallMonth]
+    lender_paid_usd: Decimal
+    arrears_usd: Decimal = Field(description="owed to the lender and unpaid after the last month")
+    reserve_balance_usd: Decimal
+    borrower_distributions_usd: Decimal
+
+
+class DealMetrics(_Model):
+    """Payback, return and cover of an investment whose net operating cash flows are projected."""
+
+    investment_usd: Decimal
+    months: int
+    payback_months: Decimal | None = Field(description="None if not paid back within the projection")
+    annualised_roi: Decimal = Field(description="12 x average monthly net operating cash flow / investment")
+    irr: float | None = Field(description="annualised IRR of -investment then the monthly flows")
+    dscr_min: Decimal | None = None
+    dscr_average: Decimal | None = None
+
+
+class PaymentRecord(_Model):
+    """A payment history counted: on time (paid within the grace days), late (paid after them), missed
+    (unpaid past them) and not yet due or still within grace."""
+
+    payments: int
+    on_time: int
+    late: int
+    missed: int
+    pending: int
+    max_days_late: int
+
+
+class StressScenario(_Model):
+    """A deterministic stress on a deal. The rental decline adds to the base decline of on-demand rates and
+    of the collateral's value; the utilisation drop is in points (0.2 takes 80% to 60%); contracted revenue
+    lost is the share of the signed leases that stops paying; a borrower default stops every payment from
+    ``default_month`` and the lender sells the collateral at ``recovery_haircut`` below its value then."""
+
+    name: str = Field(min_length=1)
+    rental_decline_per_year: Decline = Decimal(0)
+    utilisation_drop: Fraction = Decimal(0)
+    contracted_revenue_lost: Fraction = Decimal(0)
+    default_month: int | None = Field(default=None, ge=1)
+    recovery_haircut: Fraction = Decimal("0.3")
+
+
+class DealCase(_Model):
+    """Everything the engine needs to price and stress one deal."""
+
+    funded_usd: Annotated[Decimal, Field(gt=0)]
+    terms: PricingTerms
+    start: date
+    contracts: list[CustomerContract]
+    costs: OperatingCosts
+    on_demand: OnDemandCapacity | None = None
+    collateral_value_usd: Money
+    collateral_decline_per_year: Decline = Decimal("0.2")
+    depreciation_usd_per_month: Money = Decimal(0)
+
+
+class StressResult(_Model):
+    """How the lender fares in one scenario. Loss = what was owed when payments stopped (or at maturity,
+    if arrears remained) less the reserve left and the collateral sold at the haircut, floored at 0."""
+
+    scenario: str
+    lender_paid_usd: Decimal
+    defaulted_month: int | None
+    owed_at_default_usd: Decimal
+    recovered_usd: Decimal
+    loss_usd: Decimal
+    loss_rate: Decimal = Field(description="loss / funded")
+    dscr_min: Decimal | None
+    lender_irr: float | None
+
+
+class LoanRisk(_Model):
+    """One deal in a portfolio, as the Monte Carlo sees it. ``default_probability`` is over the horizon;
+    on default the lender recovers the reserve and the collateral sold ``recovery_haircut`` below value."""
+
+    name: str = ""
+    exposure_usd: float = Field(gt=0)
+    collateral_value_usd: float = Field(ge=0)
+    annual_rate: float = Field(ge=0, le=1)
+    default_probability: float = Field(ge=0, le=1)
+    recovery_haircut: float = Field(ge=0, le=1)
+    reserve_usd: float = Field(default=0.0, ge=0)
+
+    @property
+    def loss_given_default_usd(self) -> float:
+        recovery = self.collateral_value_usd * (1 - self.recovery_haircut) + self.reserve_usd
+        return max(0.0, self.exposure_usd - recovery)
+
+
+class MonteCarloResult(_Model):
+    """Distributions over simulated paths. Percentile keys are the percentiles asked for (e.g. 99.0).
+    Losses are in USD over the horizon; yields are sAID's annualised yield as a fraction."""
+
+    paths: int
+    seed: int | None
+    correlation: float
+    horizon_years: float
+    exposure_usd: float
+    assets_usd: float
+    expected_loss_usd: float
+    loss_percentiles_usd: dict[float, float]
+    mean_yield: float
+    yield_percentiles: dict[float, float]
+    probability_of_loss: float
+    mean_defaults: float

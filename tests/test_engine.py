@@ -1,0 +1,616 @@
+"""The finance engine, pure and fast: market inputs and valuation, cash-flow projection, metrics, pricing
+and priority repayment, the hard rules' figures, stress scenarios and the Monte Carlo; and the seeds'
+figures reproduced."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import date
+from decimal import Decimal
+from importlib import resources
+
+import pytest
+from pydantic import ValidationError
+
+from gaib_sdk import AdvanceAboveCapError, AssetRecord, CustomerContract, GaibValueError, Payment, UnderwritingError
+from gaib_sdk.models import (
+    DealCase,
+    LoanRisk,
+    MarketInputs,
+    OnDemandCapacity,
+    OperatingCosts,
+    PricingTerms,
+    StressScenario,
+)
+from gaib_sdk.underwriting import (
+    GPU_MARKET,
+    STANDARD_SCENARIOS,
+    add_months,
+    annualised_roi,
+    apply_waterfall,
+    appraise_gpu,
+    build_schedule,
+    cash_reserve,
+    check_advance,
+    check_scenarios,
+    check_stressed_loss,
+    collateral_cover,
+    deal_metrics,
+    dscr,
+    income_value,
+    irr,
+    lease_contract,
+    loan_risk,
+    market_for,
+    npv,
+    payback_months,
+    payment_record,
+    project_cash_flows,
+    run_scenarios,
+    simulate_portfolio,
+    stress_deal,
+    to_deal_terms,
+)
+
+D = Decimal
+START = date(2026, 1, 1)
+#: One H100's power: 0.7 kW board power at $0.10/kWh, busy 80% of 730 hours: 0.7 x 730 x 0.8 x 0.10 = 40.88.
+H100_COSTS = OperatingCosts(power_kw_per_unit=D("0.7"), usd_per_kwh=D("0.10"), utilisation=D("0.8"))
+
+
+def _lease(rate: str = "2.10", *, starts_on: date = START, term: int = 36, units: int = 1) -> CustomerContract:
+    return lease_contract(
+        "Helix AI Labs",
+        signed_on=date(2025, 12, 1),
+        starts_on=starts_on,
+        term_months=term,
+        usd_per_gpu_hour=D(rate),
+        units=units,
+    )
+
+
+def _case(**changes: object) -> DealCase:
+    """One H100 leased at $2.10 for 36 months, $18,000 advanced against $25,000 on 24-month fixed terms."""
+    base: dict[str, object] = {
+        "funded_usd": D(18_000),
+        "terms": PricingTerms(),
+        "start": START,
+        "contracts": [_lease()],
+        "costs": H100_COSTS,
+        "collateral_value_usd": D(25_000),
+    }
+    return DealCase.model_validate(base | changes)
+
+
+# --- the seeds' figures -------------------------------------------------------------------------------------
+
+
+def test_seed_an_h100_paying_back_in_12_to_18_months_earns_50_to_100_percent_a_year() -> None:
+    # An H100 bought for $25,000, leased (take-or-pay) at $2.10 per GPU-hour for all 730 hours of a month:
+    # 2.10 x 730 = 1533.00 a month. Busy 80% of the hours, it draws 0.7 kW x 730 h x 0.8 x $0.10 = 40.88 of
+    # power. Net operating cash flow 1533.00 - 40.88 = 1492.12 a month.
+    projection = project_cash_flows([_lease()], start=START, months=36, costs=H100_COSTS)
+    assert {m.net_operating_cash_flow_usd for m in projection.months} == {D("1492.12")}
+    m = deal_metrics(D(25_000), projection)
+    # payback 25000 / 1492.12 = 16.75 months; ROI on revenue 12 x 1492.12 / 25000 = 71.62% a year
+    assert m.payback_months == D("16.75")
+    assert m.annualised_roi == D("0.7162")
+    assert 12 <= m.payback_months <= 18
+    assert D("0.5") <= m.annualised_roi <= D(1)
+
+    # with constant flows ROI = 12 / payback: 12 months is 100% a year, 18 months 66.67%, both in 50-100%
+    for months in (12, 15, 18):
+        flows = [D(25_000) / months] * 36
+        assert payback_months(D(25_000), flows) == months
+        roi = annualised_roi(D(25_000), flows)
+        assert roi == (D(12) / months).quantize(D("0.0001"))
+        assert D("0.5") <= roi <= D(1)
+
+    # The same $2.10 sold on demand and billed only for the 80% of hours used earns 2.10 x 730 x 0.8 =
+    # 1226.40 - 40.88 = 1185.52 a month: 21.09 months to pay back, 56.90% a year. The 12-18 month figure
+    # holds for leased capacity (or for an on-demand rate of about $2.45 or more at 80%).
+    spot = OnDemandCapacity(units=1, usd_per_gpu_hour=D("2.10"), utilisation=D("0.8"))
+    on_demand = deal_metrics(
+        D(25_000), project_cash_flows([], start=START, months=36, costs=H100_COSTS, on_demand=spot)
+    )
+    assert on_demand.payback_months == D("21.09") and on_demand.annualised_roi == D("0.5690")
+    spot = spot.model_copy(update={"usd_per_gpu_hour": D("2.45")})
+    on_demand = deal_metrics(
+        D(25_000), project_cash_flows([], start=START, months=36, costs=H100_COSTS, on_demand=spot)
+    )
+    assert on_demand.payback_months is not None and on_demand.payback_months <= 18
+
+
+def test_seed_100_of_gpus_gets_a_70_to_80_advance_at_cover_1_25_to_1_43() -> None:
+    # cover = value / advance: 100 / 80 = 1.25, 100 / 75 = 1.33, 100 / 70 = 1.4286 -> 1.43
+    assert collateral_cover(D(100), D(80)) == D("1.25")
+    assert collateral_cover(D(100), D(75)) == D("1.33")
+    assert collateral_cover(D(100), D(70)) == D("1.43")
+    for advance in (70, 75, 80):
+        check_advance(D(advance), D(100), D("0.80"))
+        assert D("1.25") <= collateral_cover(D(100), D(advance)) <= D("1.43")
+    with pytest.raises(AdvanceAboveCapError) as exc:
+        check_advance(D(81), D(100), D("0.80"))
+    assert str(exc.value) == "advance 81 USDC exceeds 80% of appraised value 100 USDC (max 80)"
+    assert exc.value.rule == "max_advance"
+    with pytest.raises(AdvanceAboveCapError) as exc:
+        check_advance(D(850_000), D(1_000_000), D("0.80"))
+    assert str(exc.value) == "advance 850000 USDC exceeds 80% of appraised value 1000000 USDC (max 800000)"
+    with pytest.raises(UnderwritingError) as exc2:
+        check_advance(D(1), D(0), D("0.80"))
+    assert exc2.value.rule == "real_collateral"
+
+
+def test_seed_100m_of_loans_backs_75m_of_tokens_with_a_reserve_of_about_5m() -> None:
+    # GAIB's docs: $100M of loans (collateral value) backs $75M of AID; the cash reserve is 6.6% of the
+    # amount funded: 75,000,000 x 660 / 10,000 = 4,950,000, within 1% of $5M.
+    value, funded = D(100_000_000), D(75_000_000)
+    check_advance(funded, value, D("0.80"))
+    assert collateral_cover(value, funded) == D("1.33")
+    reserve = cash_reserve(funded)
+    assert reserve == D("4950000.00")
+    assert abs(reserve - D(5_000_000)) <= D("0.01") * D(5_000_000)
+    schedule = build_schedule(funded, PricingTerms(term_months=36))
+    assert schedule.reserve_usd == reserve
+    assert schedule.net_proceeds_usd == D("70050000.00")
+
+
+# --- market inputs and valuation ----------------------------------------------------------------------------
+
+
+def test_the_market_table_covers_four_families_with_sources() -> None:
+    assert {"A100", "H100", "H200", "B200"} <= set(GPU_MARKET)
+    h100 = GPU_MARKET["H100"]
+    assert D(25_000) <= h100.purchase_price_usd <= D(30_000)
+    assert D(2) <= h100.rental_usd_per_gpu_hour <= D("2.5")
+    for family, m in GPU_MARKET.items():
+        assert m.family == family and "illustrative" in m.source
+        assert 0 < m.rental_decline_per_year < 1 and m.power_kw > 0
+    assert market_for("NVIDIA H100 SXM5 80GB") is h100
+    assert market_for("h200 nvl").family == "H200"
+    with pytest.raises(GaibValueError, match="no market inputs for GPU model 'MI300X': known families are A100"):
+        market_for("MI300X")
+    custom = {"MI300X": h100.model_copy(update={"family": "MI300X"})}
+    assert market_for("AMD MI300X", custom).family == "MI300X"
+
+
+def test_income_value_follows_utilisation_age_and_discount() -> None:
+    h100 = GPU_MARKET["H100"]
+    values = [income_value(h100, age_months=0, utilisation=D(u)) for u in ("0.2", "0.5", "0.8", "1")]
+    assert values == sorted(values) and len(set(values)) == 4
+    assert income_value(h100, age_months=24, utilisation=D("0.8")) < values[2]
+    assert income_value(h100, age_months=0, utilisation=D("0.8"), discount_rate=D("0.30")) < values[2]
+    # past its useful life only the residual is left: 27,500 x 15%, undiscounted at month 0
+    assert income_value(h100, age_months=60, utilisation=D("0.8")) == D("4125.00")
+    # an idle GPU earns nothing and its power is not bought: the value is the discounted residual only
+    idle = income_value(h100, age_months=0, utilisation=D(0))
+    assert idle == (D("4125") / D("1.15") ** 4).quantize(D("0.01"), rounding="ROUND_DOWN")
+    with pytest.raises(GaibValueError, match="utilisation 1.2 must be between 0 and 1"):
+        income_value(h100, age_months=0, utilisation=D("1.2"))
+
+
+def test_appraisal_is_the_lower_of_depreciated_cost_and_income() -> None:
+    gpu = AssetRecord(
+        kind="gpu",
+        vendor="NVIDIA",
+        model="H100 SXM5 80GB",
+        serial="S1",
+        purchase_price_usd=D(27_500),
+        purchased_on=START,
+        site="DC-1",
+    )
+    busy = appraise_gpu(gpu, START, utilisation=D("0.8"))
+    # new and busy: the income value is above cost, so the cost caps it
+    assert busy.value_usd == D(27_500) and busy.method.endswith(": cost")
+    idle = appraise_gpu(gpu, START, utilisation=D("0.3"))
+    # at 30% it cannot earn its cost back: the income value is the lower
+    assert idle.value_usd < D(27_500) and idle.method.endswith(": income")
+    assert idle.value_usd == income_value(GPU_MARKET["H100"], age_months=0, utilisation=D("0.3"))
+    # 14 months on: straight line 27500 - 27500 x 0.85 x 14/48 = 20682.29 (rounded down)
+    older = appraise_gpu(gpu, date(2027, 3, 1), utilisation=D("0.8"))
+    assert older.age_months == 14 and older.value_usd == D("20682.29")
+
+
+# --- cash-flow projection -----------------------------------------------------------------------------------
+
+
+def test_leases_are_take_or_pay_and_on_demand_follows_utilisation_and_decline() -> None:
+    costs = OperatingCosts(
+        units=10, power_kw_per_unit=D(1), usd_per_kwh=D("0.08"), utilisation=D("0.5"), facility_usd_per_month=D(900)
+    )
+    lease = _lease(starts_on=add_months(START, 2), term=12, units=6)  # months 3-14
+    spot = OnDemandCapacity(
+        units=4, usd_per_gpu_hour=D("2.00"), utilisation=D("0.5"), rental_decline_per_year=D("0.36")
+    )
+    p = project_cash_flows(
+        [lease], start=START, months=24, costs=costs, on_demand=spot, depreciation_usd_per_month=D(500)
+    )
+    contracted = [m.contracted_revenue_usd for m in p.months]
+    assert contracted == [D(0)] * 2 + [D("9198.00")] * 12 + [D(0)] * 10  # 6 x 2.10 x 730
+    # on demand: 4 x 2.00 x 730 x 0.5 = 2920.00 in month 1; 36% lower a year on (0.64 x 2920 = 1868.80)
+    assert p.months[0].on_demand_revenue_usd == D("2920.00")
+    assert p.months[12].on_demand_revenue_usd == D("1868.80")
+    assert p.months[6].on_demand_revenue_usd == D("2336.00")  # half a year: sqrt(0.64) = 0.8
+    # power: 10 x 1 kW x 730 x 0.5 x 0.08 = 292.00
+    month3 = p.months[2]
+    assert month3.power_usd == D("292.00") and month3.facility_usd == D("900.00")
+    assert month3.revenue_usd == month3.contracted_revenue_usd + month3.on_demand_revenue_usd
+    assert month3.net_operating_cash_flow_usd == month3.revenue_usd - D("1192.00")
+    assert month3.net_income_usd == month3.net_operating_cash_flow_usd - D(500)
+    assert p.total_net_income_usd == p.total_net_operating_cash_flow_usd - 24 * D(500)
+    assert [m.starts_on for m in p.months[:3]] == [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)]
+
+
+def test_only_signed_contracts_count_and_the_sample_clusters_leases_end_on_time() -> None:
+    raw = json.loads(resources.files("gaib_gpu").joinpath("data", "sample_cluster.json").read_text())
+    contracts = [CustomerContract.model_validate(c) for c in raw["contracts"]]
+    # Helix pays 61,320 from 2025-10-01 for 24 months, Aurora 39,420 from 2025-11-01 for 24 months
+    p = project_cash_flows(contracts, start=date(2026, 11, 25), months=13, costs=H100_COSTS)
+    contracted = [m.contracted_revenue_usd for m in p.months]
+    # months start on the 25th: Helix's last is 2027-09-25 (month 11), Aurora's 2027-10-25 (month 12)
+    assert contracted == [D("100740.00")] * 11 + [D("39420.00")] + [D(0)]
+    # a contract signed after the start does not count
+    before = project_cash_flows(contracts, start=date(2025, 10, 1), months=3, costs=H100_COSTS)
+    assert [m.contracted_revenue_usd for m in before.months] == [D("61320.00")] * 3
+    with pytest.raises(GaibValueError, match="at least 1 month"):
+        project_cash_flows(contracts, start=START, months=0, costs=H100_COSTS)
+
+
+def test_add_months_clamps_to_the_end_of_the_month() -> None:
+    assert add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
+    assert add_months(date(2028, 1, 31), 1) == date(2028, 2, 29)
+    assert add_months(date(2026, 11, 30), 3) == date(2027, 2, 28)
+    assert add_months(date(2026, 3, 15), -3) == date(2025, 12, 15)
+
+
+# --- metrics ------------------------------------------------------------------------------------------------
+
+
+def test_irr_matches_closed_forms() -> None:
+    # an annuity: P = A (1 - (1 + r) ** -n) / r at r = 1% a month, n = 36, A = 1000 -> 30107.50...
+    price = 1000 * (1 - 1.01**-36) / 0.01
+    assert irr([-price] + [1000.0] * 36) == pytest.approx(1.01**12 - 1, abs=1e-12)  # 12.6825% a year
+    # 100 now, 110 in a year: 10%
+    assert irr([D(-100)] + [D(0)] * 11 + [D(110)]) == pytest.approx(0.10, abs=1e-12)
+    # yearly periods: -100, 0, 121 -> 10% a year; -100, 300 -> 200%; -100, 50 -> -50%
+    assert irr([-100, 0, 121], periods_per_year=1) == pytest.approx(0.10, abs=1e-12)
+    assert irr([-100, 300], periods_per_year=1) == pytest.approx(2.0, abs=1e-12)
+    assert irr([-100, 50], periods_per_year=1) == pytest.approx(-0.5, abs=1e-12)
+    # a loss that takes years: 100 out, 0.50 a month back for ten years
+    r = irr([-100] + [0.5] * 120)
+    assert r is not None and r < 0
+    assert npv((1 + r) ** (1 / 12) - 1, [-100] + [0.5] * 120) == pytest.approx(0, abs=1e-9)
+    # flows that never change sign have no IRR
+    assert irr([100, 10, 10]) is None
+    assert irr([-100, -10]) is None
+    assert irr([]) is None
+
+
+def test_payback_roi_and_dscr() -> None:
+    assert payback_months(D(100), [D(30), D(30), D(30), D(30)]) == D("3.33")
+    assert payback_months(D(100), [D(-50), D(100), D(100)]) == D("2.50")
+    assert payback_months(D(100), [D(10)] * 5) is None
+    assert annualised_roi(D(1000), [D(50), D(150)]) == D("1.2000")
+    assert dscr(D(1250), D(1000)) == D("1.25")
+    with pytest.raises(GaibValueError, match="investment 0 USDC must be positive"):
+        payback_months(D(0), [D(1)])
+    with pytest.raises(GaibValueError, match="debt service 0 USDC must be positive"):
+        dscr(D(1), D(0))
+    with pytest.raises(GaibValueError, match="at least one month"):
+        annualised_roi(D(1), [])
+
+
+def test_deal_metrics_with_a_schedule_and_a_terminal_value() -> None:
+    projection = project_cash_flows([_lease()], start=START, months=36, costs=H100_COSTS)
+    schedule = build_schedule(D(18_000), PricingTerms(), projection)
+    m = deal_metrics(D(25_000), projection, schedule=schedule, terminal_value_usd=D(3_750))
+    # 1492.12 / 854.82 (the level payment 667.32 + 180 interest + 7.50 fees in month 1)
+    assert m.dscr_min == D("1.75") and m.dscr_average is not None and m.dscr_average >= m.dscr_min
+    without = deal_metrics(D(25_000), projection).irr
+    assert m.irr is not None and without is not None and m.irr > without
+
+
+def test_payment_record_counts_late_and_missed_payments() -> None:
+    due = [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1), date(2026, 4, 1), date(2026, 5, 1)]
+    contract = CustomerContract(
+        customer="Aurora",
+        signed_on=date(2025, 12, 1),
+        starts_on=START,
+        term_months=12,
+        monthly_revenue_usd=D(1000),
+        payments=[
+            Payment(due_on=due[0], amount_usd=D(1000), paid_on=date(2026, 1, 3)),  # on time (2 days)
+            Payment(due_on=due[1], amount_usd=D(1000), paid_on=date(2026, 3, 20)),  # late (47 days)
+            Payment(due_on=due[2], amount_usd=D(1000)),  # missed (unpaid, 61 days past due)
+            Payment(due_on=due[3], amount_usd=D(1000)),  # pending (30 days: within grace)
+            Payment(due_on=due[4], amount_usd=D(1000)),  # due today: pending
+        ],
+    )
+    record = payment_record([contract], date(2026, 5, 1))
+    assert (record.payments, record.on_time, record.late, record.missed, record.pending) == (5, 1, 1, 1, 2)
+    assert record.max_days_late == 61
+    # the sample cluster: 26 payments, all within 30 days, the worst 12 days late
+    raw = json.loads(resources.files("gaib_gpu").joinpath("data", "sample_cluster.json").read_text())
+    sample = payment_record([CustomerContract.model_validate(c) for c in raw["contracts"]], date(2026, 11, 25))
+    assert (sample.payments, sample.on_time, sample.late, sample.missed, sample.max_days_late) == (26, 26, 0, 0, 12)
+
+
+# --- pricing ------------------------------------------------------------------------------------------------
+
+
+def test_a_fixed_rate_schedule_amortises_and_the_lender_earns_rate_plus_fees() -> None:
+    s = build_schedule(D(18_000), PricingTerms(rate_bps=1200, fee_bps=50, term_months=24))
+    assert len(s.lines) == 24
+    # level payment: 18000 x 0.01 / (1 - 1.01 ** -24) = 847.32 of principal and interest, then fees
+    assert s.lines[0].principal_usd + s.lines[0].interest_usd == D("847.32")
+    assert s.lines[0].interest_usd == D("180.00") and s.lines[0].fees_usd == D("7.50")
+    assert sum(line.principal_usd for line in s.lines) == D(18_000)
+    assert s.lines[-1].closing_balance_usd == 0
+    assert all(a.closing_balance_usd == b.opening_balance_usd for a, b in zip(s.lines, s.lines[1:], strict=False))
+    # paying interest and fees on the balance, the lender earns (1 + 12.5% / 12) ** 12 - 1 = 13.24% a year
+    assert s.lender_irr == pytest.approx((1 + 0.125 / 12) ** 12 - 1, abs=2e-5)
+    zero = build_schedule(D(1_200), PricingTerms(rate_bps=0, fee_bps=0, term_months=12))
+    assert {line.payment_usd for line in zero.lines} == {D(100)}
+    assert zero.lender_irr == pytest.approx(0, abs=1e-12)
+
+
+def test_a_revenue_share_pays_through_the_waterfall_and_balloons_at_maturity() -> None:
+    projection = project_cash_flows([_lease()], start=START, months=36, costs=H100_COSTS)
+    terms = PricingTerms(structure="revenue_share", revenue_share_bps=6000, rate_bps=1400, term_months=24)
+    s = build_schedule(D(18_000), terms, projection)
+    # 60% of 1533.00 = 919.80 a month: fees 7.50, interest 210.00, the rest principal
+    first = s.lines[0]
+    assert (first.payment_usd, first.fees_usd, first.interest_usd, first.principal_usd) == (
+        D("919.80"),
+        D("7.50"),
+        D("210.00"),
+        D("702.30"),
+    )
+    paid_off = next(line.month for line in s.lines if line.closing_balance_usd == 0)
+    assert paid_off < 24 and all(line.payment_usd == 0 for line in s.lines[paid_off:])
+    assert s.lender_irr == pytest.approx((1 + 0.145 / 12) ** 12 - 1, abs=2e-5)
+
+    # a thin lease leaves a balance: due in full in the last month
+    thin = project_cash_flows([_lease("0.50")], start=START, months=12, costs=H100_COSTS)
+    s = build_schedule(D(18_000), terms.model_copy(update={"term_months": 12}), thin)
+    assert s.lines[0].payment_usd == D("219.00")  # 60% of 0.50 x 730
+    assert s.lines[-1].payment_usd > D(10_000) and s.lines[-1].closing_balance_usd == 0
+    # a share too small for the interest adds the rest to the balance
+    tiny = project_cash_flows([_lease("0.10")], start=START, months=12, costs=H100_COSTS)
+    s = build_schedule(D(18_000), terms.model_copy(update={"term_months": 12}), tiny)
+    assert s.lines[0].principal_usd == 0 and s.lines[0].closing_balance_usd > D(18_000)
+
+
+def test_a_hybrid_is_a_lower_fixed_rate_plus_a_smaller_revenue_share() -> None:
+    projection = project_cash_flows([_lease()], start=START, months=36, costs=H100_COSTS)
+    fixed = build_schedule(D(18_000), PricingTerms(rate_bps=1200), projection)
+    hybrid_terms = PricingTerms(structure="hybrid", rate_bps=800, revenue_share_bps=1000)
+    hybrid = build_schedule(D(18_000), hybrid_terms, projection)
+    assert {line.revenue_share_usd for line in hybrid.lines} == {D("153.30")}  # 10% of 1533.00
+    assert hybrid.lines[0].interest_usd == D("120.00")
+    assert sum(line.principal_usd for line in hybrid.lines) == D(18_000)
+    assert hybrid.lender_irr is not None and fixed.lender_irr is not None
+    base_only = build_schedule(D(18_000), PricingTerms(rate_bps=800), projection)
+    assert base_only.lender_irr is not None and hybrid.lender_irr > base_only.lender_irr
+
+
+@pytest.mark.parametrize(
+    ("terms", "match"),
+    [
+        ({"term_months": 2}, "term_months 2 is outside 3-36"),
+        ({"term_months": 37}, "term_months 37 is outside 3-36"),
+        ({"structure": "revenue_share", "revenue_share_bps": 4000}, "4000 is outside 5000-7000"),
+        ({"structure": "revenue_share", "revenue_share_bps": 7500}, "less than or equal to 7000"),
+        ({"structure": "hybrid", "revenue_share_bps": 5000}, "must be above 0 and below 5000"),
+        ({"structure": "hybrid"}, "must be above 0 and below 5000"),
+        ({"revenue_share_bps": 1000}, "a fixed-rate deal takes no revenue share"),
+        ({"reserve": 5}, "Extra inputs are not permitted"),
+    ],
+)
+def test_pricing_terms_are_validated(terms: dict[str, object], match: str) -> None:
+    with pytest.raises(ValidationError, match=match):
+        PricingTerms.model_validate(terms)
+
+
+def test_terms_of_3_and_36_months_are_allowed_and_map_to_the_chain() -> None:
+    assert to_deal_terms(PricingTerms(term_months=3)).term_days == 91
+    assert to_deal_terms(PricingTerms(term_months=36)).term_days == 1095
+    shared = to_deal_terms(PricingTerms(structure="revenue_share", revenue_share_bps=6000, term_months=24))
+    assert (shared.structure, shared.revenue_share_bps, shared.term_days) == ("revenue_share", 6000, 730)
+    with pytest.raises(GaibValueError, match="hybrid cannot be opened on-chain"):
+        to_deal_terms(PricingTerms(structure="hybrid", revenue_share_bps=1000))
+
+
+def test_schedules_that_follow_revenue_need_a_long_enough_projection() -> None:
+    terms = PricingTerms(structure="revenue_share", revenue_share_bps=6000)
+    with pytest.raises(GaibValueError, match="needs the projected gross revenue"):
+        build_schedule(D(1_000), terms)
+    short = project_cash_flows([_lease()], start=START, months=12, costs=H100_COSTS)
+    with pytest.raises(GaibValueError, match="12 months, fewer than the 24-month term"):
+        build_schedule(D(1_000), terms, short)
+    with pytest.raises(GaibValueError, match="must be positive"):
+        build_schedule(D(0), PricingTerms())
+
+
+def test_priority_repayment_pays_the_lender_and_refills_the_reserve_before_the_borrower() -> None:
+    # the lease starts in month 3: months 1 and 2 earn nothing, so the reserve and then arrears carry them
+    lease = _lease(starts_on=add_months(START, 2))
+    projection = project_cash_flows([lease], start=START, months=24, costs=H100_COSTS)
+    schedule = build_schedule(D(18_000), PricingTerms(), projection)
+    assert schedule.reserve_usd == D("1188.00")  # 6.6% of 18,000
+    w = apply_waterfall(schedule, projection)
+    m1, m2, m3, m4, m5 = w.months[:5]
+    assert (m1.drawn_from_reserve_usd, m1.reserve_balance_usd, m1.arrears_usd) == (D("854.82"), D("333.18"), D(0))
+    # month 2 owes 854.54 (fees fall with the balance): the reserve's last 333.18, then 521.36 of arrears
+    assert (m2.drawn_from_reserve_usd, m2.reserve_balance_usd, m2.arrears_usd) == (D("333.18"), D(0), D("521.36"))
+    # month 3: 1492.12 pays 854.26 + 521.36 of arrears; the 116.50 left refills the reserve
+    assert (m3.due_usd, m3.paid_from_operations_usd, m3.reserve_top_up_usd) == (D("1375.62"), D("1375.62"), D("116.50"))
+    assert m3.borrower_distribution_usd == 0
+    # month 4: 1492.12 - 853.98 = 638.14, all to the reserve (754.64)
+    assert (m4.reserve_top_up_usd, m4.borrower_distribution_usd) == (D("638.14"), D(0))
+    # month 5: 1492.12 - 853.69 = 638.43: 433.36 fills the reserve to 1188.00, the borrower gets 205.07
+    assert (m5.reserve_top_up_usd, m5.reserve_balance_usd, m5.borrower_distribution_usd) == (
+        D("433.36"),
+        D("1188.00"),
+        D("205.07"),
+    )
+    assert w.lender_paid_usd == schedule.total_payments_usd and w.arrears_usd == 0
+    for month in w.months:
+        if month.borrower_distribution_usd > 0:
+            assert month.arrears_usd == 0 and month.reserve_balance_usd == schedule.reserve_usd
+    cash = sum((m.cash_available_usd for m in w.months), D(0))
+    assert cash == w.borrower_distributions_usd + w.lender_paid_usd - schedule.reserve_usd + w.reserve_balance_usd
+
+
+# --- stress tests -------------------------------------------------------------------------------------------
+
+
+def test_standard_scenarios_on_a_sound_deal() -> None:
+    results = {r.scenario: r for r in run_scenarios(_case())}
+    assert [r.scenario for r in run_scenarios(_case())] == [s.name for s in STANDARD_SCENARIOS]
+    base = results["base"]
+    assert base.loss_usd == 0 and base.defaulted_month is None and base.dscr_min == D("1.75")
+    assert base.lender_paid_usd == build_schedule(D(18_000), PricingTerms()).total_payments_usd
+    # take-or-pay leases: a utilisation drop only lowers the power bill here
+    assert results["utilisation 30 points lower"].dscr_min == D("1.76")
+    lost = results["a quarter of contracted revenue lost"]
+    assert lost.loss_usd == 0 and lost.dscr_min is not None and lost.dscr_min < base.dscr_min
+    # a default at month 6: 5 payments made, the balance then (14,596.00) recovered from the reserve
+    # and the collateral (25,000 falling 20% a year for 5 months, sold 40% below value)
+    default = results["borrower default at month 6, 40% haircut"]
+    assert default.defaulted_month == 6 and default.owed_at_default_usd == D("14596.00")
+    assert default.recovered_usd == default.owed_at_default_usd and default.loss_usd == 0
+    severe = results["severe: rent -30%/yr more, utilisation -30 points, default at month 9, 50% haircut"]
+    assert severe.loss_usd > 0 and severe.lender_irr is not None and severe.lender_irr < 0
+
+
+def test_a_deal_is_refused_when_a_scenario_loses_too_much() -> None:
+    with pytest.raises(UnderwritingError) as exc:
+        check_scenarios(_case(), max_loss_rate=D("0.05"))
+    assert exc.value.rule == "stressed_loss"
+    assert str(exc.value) == (
+        "stressed loss too high: scenario 'severe: rent -30%/yr more, utilisation -30 points, default at month 9, "
+        "50% haircut' loses 2790.31 USDC, 15.50% of funded 18000 USDC (limit 5%: 900)"
+    )
+    assert len(check_scenarios(_case(), max_loss_rate=D("0.20"))) == len(STANDARD_SCENARIOS)
+    # more cover passes at 5%: the same deal advancing 12,000 against 25,000
+    assert check_scenarios(_case(funded_usd=D(12_000)), max_loss_rate=D("0.05"))[-1].loss_usd == 0
+
+
+def test_rental_decline_and_utilisation_hit_the_on_demand_share_and_arrears_become_a_default() -> None:
+    spot = OnDemandCapacity(units=1, usd_per_gpu_hour=D("2.25"), utilisation=D("0.8"), rental_decline_per_year=D("0.2"))
+    case = _case(contracts=[], on_demand=spot)
+    base = stress_deal(case, StressScenario(name="base"))
+    assert base.loss_usd == 0
+    crash = stress_deal(
+        case,
+        StressScenario(
+            name="crash", rental_decline_per_year=D("0.6"), utilisation_drop=D("0.5"), recovery_haircut=D("0.5")
+        ),
+    )
+    # cash falls short of the 854.82 a month: arrears remain at maturity and the collateral is sold then
+    assert crash.defaulted_month == 24 and crash.owed_at_default_usd > 0
+    assert crash.dscr_min is not None and crash.dscr_min < 1
+    assert crash.lender_paid_usd < base.lender_paid_usd
+    # a default after the term is no default
+    late = stress_deal(case, StressScenario(name="late", default_month=30))
+    assert late.defaulted_month is None and late.loss_usd == 0
+
+
+def _portfolio(pd: float = 0.05, n: int = 50) -> list[LoanRisk]:
+    # 1M lent against 1.33M, sold 50% below value: loss given default 1,000,000 - 665,000 = 335,000
+    return [
+        LoanRisk(
+            name=f"deal {i}",
+            exposure_usd=1e6,
+            collateral_value_usd=1.33e6,
+            annual_rate=0.12,
+            default_probability=pd,
+            recovery_haircut=0.5,
+        )
+        for i in range(n)
+    ]
+
+
+def test_monte_carlo_is_reproducible_with_a_seed() -> None:
+    loans = _portfolio()
+    a = simulate_portfolio(loans, correlation=0.2, paths=5_000, seed=7)
+    b = simulate_portfolio(loans, correlation=0.2, paths=5_000, seed=7)
+    c = simulate_portfolio(loans, correlation=0.2, paths=5_000, seed=8)
+    assert a == b
+    assert a != c
+
+
+def test_more_correlation_fattens_the_loss_tail_at_the_same_default_probability() -> None:
+    loans = _portfolio()
+    expected = 50 * 0.05 * 335_000  # 837,500
+    runs = {rho: simulate_portfolio(loans, correlation=rho, paths=20_000, seed=1) for rho in (0.0, 0.2, 0.5)}
+    for r in runs.values():
+        assert r.expected_loss_usd == pytest.approx(expected, rel=0.05)
+        assert r.mean_defaults == pytest.approx(2.5, rel=0.05)
+        assert r.exposure_usd == r.assets_usd == 50e6
+        # sAID's mean yield: 12% on performing loans less losses, about 12% x 0.95 - 837,500 / 50M = 9.7%
+        assert r.mean_yield == pytest.approx(0.12 * 0.95 - expected / 50e6, abs=0.002)
+    tails = [runs[rho].loss_percentiles_usd[99.0] for rho in (0.0, 0.2, 0.5)]
+    assert tails[0] < tails[1] < tails[2]
+    assert runs[0.5].loss_percentiles_usd[99.9] > 3 * runs[0.0].loss_percentiles_usd[99.9]
+    assert runs[0.5].yield_percentiles[1.0] < runs[0.0].yield_percentiles[1.0]
+    # the same deals pass independent and are refused correlated, at a 5% limit on the 99th percentile
+    check_stressed_loss(runs[0.0], percentile=99.0, max_loss_rate=0.05)
+    with pytest.raises(UnderwritingError, match=r"loss at percentile 99 over 1 year\(s\) is \d+ USDC") as exc:
+        check_stressed_loss(runs[0.5], percentile=99.0, max_loss_rate=0.05)
+    assert exc.value.rule == "stressed_loss" and "of exposure 50000000 USDC (limit 5%: 2500000)" in str(exc.value)
+
+
+def test_monte_carlo_edge_cases_and_a_single_deal_refused() -> None:
+    safe = simulate_portfolio(
+        _portfolio(pd=0.0, n=3), correlation=0.3, paths=1_000, seed=1, cash_usd=1e6, treasury_yield=0.04
+    )
+    assert safe.expected_loss_usd == 0 and safe.probability_of_loss == 0
+    # (3 x 1M x 12% + 1M x 4%) / 4M = 10%
+    assert safe.mean_yield == pytest.approx(0.10) and all(
+        y == pytest.approx(0.10) for y in safe.yield_percentiles.values()
+    )
+    # one deal: 75 lent against 100 sold 50% below value loses 25 when it defaults
+    risky = LoanRisk(
+        exposure_usd=75, collateral_value_usd=100, annual_rate=0.12, default_probability=0.03, recovery_haircut=0.5
+    )
+    result = simulate_portfolio([risky], correlation=0.0, paths=10_000, seed=3)
+    assert result.probability_of_loss == pytest.approx(0.03, abs=0.01)
+    with pytest.raises(UnderwritingError) as exc:
+        check_stressed_loss(result, percentile=99.0, max_loss_rate=0.05)
+    assert str(exc.value) == (
+        "stressed loss too high: the loss at percentile 99 over 1 year(s) is 25 USDC, 33.33% of exposure 75 USDC "
+        "(limit 5%: 3.75)"
+    )
+    # sold only 20% below value, the collateral covers it: no loss at any percentile
+    covered = risky.model_copy(update={"recovery_haircut": 0.2})
+    check_stressed_loss(simulate_portfolio([covered], correlation=0.0, paths=10_000, seed=3))
+    with pytest.raises(GaibValueError, match=r"percentile 97.5 was not simulated"):
+        check_stressed_loss(result, percentile=97.5)
+    with pytest.raises(GaibValueError, match="correlation 1.5 must be between 0 and 1"):
+        simulate_portfolio([risky], correlation=1.5)
+    with pytest.raises(GaibValueError, match="at least one loan"):
+        simulate_portfolio([], correlation=0.1)
+    # perfectly correlated: everyone defaults together or no one does
+    together = simulate_portfolio(_portfolio(pd=0.1, n=10), correlation=1.0, paths=5_000, seed=2)
+    assert together.loss_percentiles_usd[50.0] == 0 and together.loss_percentiles_usd[99.0] == 10 * 335_000
+    assert not math.isnan(together.mean_yield)
+
+
+def test_a_deal_case_becomes_a_monte_carlo_loan() -> None:
+    loan = loan_risk(_case(), default_probability=0.04, recovery_haircut=0.4, name="H100 lease")
+    assert (loan.exposure_usd, loan.collateral_value_usd, loan.annual_rate) == (18_000, 25_000, 0.12)
+    assert loan.reserve_usd == 1188.0
+    # 18,000 - 25,000 x 0.6 - 1,188 = 1,812 lost if it defaults
+    assert loan.loss_given_default_usd == pytest.approx(1812)
+
+
+def test_engine_models_refuse_unknown_fields() -> None:
+    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
+        OperatingCosts.model_validate({"power_kw_per_unit": 1, "usd_per_kwh": 0.1, "pue": 1.3})
+    with pytest.raises(ValidationError):
+        MarketInputs.model_validate(GPU_MARKET["H100"].model_dump() | {"rental_decline_per_year": 1})
+    with pytest.raises(ValidationError):
+        StressScenario(name="x", utilisation_drop=D("1.5"))
