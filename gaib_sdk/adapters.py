@@ -8,8 +8,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from gaib_sdk.errors import GaibValueError
 from gaib_sdk.models import AssetRecord, AssetValuation, Inventory, VenuePosition
 
 if TYPE_CHECKING:
@@ -24,6 +25,17 @@ class AdapterOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _options(model: type[AdapterOptions], options: AdapterOptions | dict[str, Any] | None, owner: str) -> Any:
+    if isinstance(options, model):
+        return options
+    try:
+        return model.model_validate(options or {})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise GaibValueError(f"{owner} option {field!r}: {err['msg']}") from exc
+
+
 class AssetAdapter(ABC):
     """Reads one asset class's inventory from its sources and values its assets.
 
@@ -34,9 +46,7 @@ class AssetAdapter(ABC):
     options_model: ClassVar[type[AdapterOptions]] = AdapterOptions
 
     def __init__(self, options: AdapterOptions | dict[str, Any] | None = None):
-        self.options = (
-            options if isinstance(options, self.options_model) else self.options_model.model_validate(options or {})
-        )
+        self.options = _options(self.options_model, options, f"{self.kind!r} adapter")
 
     @abstractmethod
     async def read_inventory(self, source: str | Path) -> Inventory:
@@ -63,9 +73,7 @@ class Venue(ABC):
 
     def __init__(self, gaib: Gaib, options: AdapterOptions | dict[str, Any] | None = None):
         self.gaib = gaib
-        self.options = (
-            options if isinstance(options, self.options_model) else self.options_model.model_validate(options or {})
-        )
+        self.options = _options(self.options_model, options, f"{self.name!r} venue")
 
     @abstractmethod
     async def setup(self) -> dict[str, str]:

@@ -140,7 +140,8 @@ def _run_async(fn: Any) -> Any:
             _print_json(data)
         else:
             for key, value in data.items():
-                print(f"{key:<32} {value}")
+                shown = f"{len(value)} items" if isinstance(value, list) and len(value) > 4 else value
+                print(f"{key:<32} {shown}")
         return 0
 
     return run

@@ -242,6 +242,10 @@ class Gaib:
         role_id = b"\0" * 32 if name == "DEFAULT_ADMIN_ROLE" else role(name)
         return bool(await contract.functions.hasRole(role_id, account or self.address).call())
 
+    async def _require_not_paused(self, doing: str) -> None:
+        if await self.protocol.aid.functions.paused().call():
+            raise GaibValueError(f"AID is paused: cannot {doing} until a pauser unpauses it")
+
     async def _require_role(self, contract: AsyncContract, name: str, doing: str) -> None:
         if not await self.has_role(contract, name):
             raise GaibConfigError(
@@ -323,7 +327,7 @@ class Gaib:
             raise DuplicateAssetError(
                 f"{len(known)} of {len(inventory.assets)} assets are already registered, e.g. {first.vendor} "
                 f"{first.serial} ({first.asset_id}); registering an asset twice is refused "
-                "(pass skip_registered=True to register only the new ones)",
+                "(pass skip_registered=True, or --skip-registered to `gaib digitize`, to register only the new ones)",
                 stage="digitize",
                 asset_id=first.asset_id,
             )
@@ -363,8 +367,11 @@ class Gaib:
 
     # ---- stage 2: financialize ----
 
-    def appraise(self, kind: str, inventory: Inventory, as_of: date | None = None) -> list[AssetValuation]:
-        adapter = self.asset_adapter(kind)
+    def appraise(
+        self, kind: str, inventory: Inventory, as_of: date | None = None, *, options: dict[str, Any] | None = None
+    ) -> list[AssetValuation]:
+        """Value each asset of an inventory through the kind's adapter (with its ``options``)."""
+        adapter = self.asset_adapter(kind, options)
         day = as_of or date.today()
         return [adapter.appraise(a, day) for a in inventory.assets]
 
@@ -376,13 +383,18 @@ class Gaib:
         as_of: date | None = None,
         advance_usd: Decimal | None = None,
         terms: DealTerms | None = None,
+        options: dict[str, Any] | None = None,
     ) -> Quote:
         """Underwrite an inventory: appraise it, check the hard rules, price the advance. No transaction."""
-        inventory = source if isinstance(source, Inventory) else await self.read_inventory(kind, source)
+        inventory = await self._inventory(kind, source, options)
         day = as_of or date.today()
-        return underwrite(
-            inventory, self.appraise(kind, inventory, day), as_of=day, advance_usd=advance_usd, terms=terms
-        )
+        valuations = self.appraise(kind, inventory, day, options=options)
+        return underwrite(inventory, valuations, as_of=day, advance_usd=advance_usd, terms=terms)
+
+    async def _inventory(
+        self, kind: str, source: Inventory | str | Path | None, options: dict[str, Any] | None
+    ) -> Inventory:
+        return source if isinstance(source, Inventory) else await self.read_inventory(kind, source, options=options)
 
     async def financialize(
         self,
@@ -392,10 +404,13 @@ class Gaib:
         as_of: date | None = None,
         advance_usd: Decimal | None = None,
         terms: DealTerms | None = None,
+        options: dict[str, Any] | None = None,
     ) -> FinanceResult:
         """Underwrite a digitized inventory and open a deal for its owner, funded in USDC from the AID
-        reserve. Signed by an account with the UNDERWRITER role; the borrower is the assets' owner."""
-        q = await self.quote(kind, source, as_of=as_of, advance_usd=advance_usd, terms=terms)
+        reserve. Signed by an account with the UNDERWRITER role; the borrower is the assets' owner.
+        Each record must hash to what was registered: the appraisal is of the assets on-chain."""
+        inventory = await self._inventory(kind, source, options)
+        q = await self.quote(kind, inventory, as_of=as_of, advance_usd=advance_usd, terms=terms, options=options)
         p = self.protocol
         on_chain_cap = Decimal(await p.facility.functions.maxAdvanceBps().call()) / 10_000
         if on_chain_cap < MAX_ADVANCE_RATE and q.advance_usd > q.appraised_value_usd * on_chain_cap:
@@ -405,14 +420,22 @@ class Gaib:
                 rule="max_advance",
             )
         owners = set()
-        for asset_id in q.asset_ids:
-            info = await self.asset(asset_id)
+        for row, asset in enumerate(inventory.assets, start=1):
+            info = await self.asset(asset.asset_id)
             if info["status"] != "active":
                 raise UnderwritingError(
-                    f"asset {asset_id} is {info['status']!r} on-chain, not 'active': digitize it first, or it is "
-                    "already financed",
+                    f"asset {asset.asset_id} is {info['status']!r} on-chain, not 'active': digitize it first, or "
+                    "it is already financed",
                     rule="real_collateral",
-                    asset_id=asset_id,
+                    asset_id=asset.asset_id,
+                )
+            if info["record_hash"] != asset.record_hash:
+                raise UnderwritingError(
+                    f"asset {row} ({asset.vendor} {asset.serial}) differs from the record registered on-chain "
+                    f"(hash {asset.record_hash}, registered {info['record_hash']}): a deal is underwritten on the "
+                    "registered records only",
+                    rule="real_collateral",
+                    asset_id=asset.asset_id,
                 )
             owners.add(info["owner"])
         if len(owners) != 1:
@@ -430,6 +453,7 @@ class Gaib:
                 stage="financialize",
             )
         await self._require_role(p.facility, "UNDERWRITER_ROLE", "open deals")
+        await self._require_not_paused("fund a deal")
         t = q.terms
         call = p.facility.functions.openDeal(
             borrower,
@@ -497,6 +521,17 @@ class Gaib:
             tx_hash=result.tx_hash,
         )
 
+    async def repay_from_revenue(self, deal_id: int, gross_revenue_usd: Decimal | int | str) -> Repayment:
+        """Revenue-share deals: pay the lender's share of a period's gross revenue through the waterfall."""
+        info = await self.deal(deal_id)
+        if info.terms.structure != "revenue_share":
+            raise GaibValueError(f"deal {deal_id} is a {info.terms.structure} deal: use repay()")
+        gross = to_units(gross_revenue_usd, USDC_DECIMALS, what="gross revenue")
+        share = gross * info.terms.revenue_share_bps // 10_000
+        if share == 0:
+            raise GaibValueError(f"the lender's share of {gross_revenue_usd} USDC gross revenue rounds to 0")
+        return await self.repay(deal_id, from_units(share, USDC_DECIMALS))
+
     # ---- AID and sAID ----
 
     async def whitelist(self, account: str, allowed: bool = True) -> str:
@@ -505,12 +540,34 @@ class Gaib:
         await self._require_role(aid, "KYC_MANAGER_ROLE", "whitelist accounts")
         return (await self.send(aid.functions.setWhitelisted(account, allowed), what="whitelist")).tx_hash
 
+    async def deny(self, account: str, denied: bool = True) -> str:
+        """Deny-list guard: stop (or allow again) ``account`` from sending, receiving or redeeming AID and sAID."""
+        aid = self.protocol.aid
+        await self._require_role(aid, "DENYLIST_ROLE", "change the deny list")
+        return (await self.send(aid.functions.setDenied(account, denied), what="deny list")).tx_hash
+
+    async def pause(self) -> str:
+        """Pauser: stop minting, redeeming and deal funding."""
+        aid = self.protocol.aid
+        await self._require_role(aid, "PAUSER_ROLE", "pause AID")
+        if await aid.functions.paused().call():
+            raise GaibValueError("AID is already paused")
+        return (await self.send(aid.functions.pause(), what="pause")).tx_hash
+
+    async def unpause(self) -> str:
+        aid = self.protocol.aid
+        await self._require_role(aid, "PAUSER_ROLE", "unpause AID")
+        if not await aid.functions.paused().call():
+            raise GaibValueError("AID is not paused")
+        return (await self.send(aid.functions.unpause(), what="unpause")).tx_hash
+
     async def mint_aid(self, usdc_amount: Decimal | int | str) -> Receipt:
         """Mint AID 1:1 for USDC. Only KYC-whitelisted accounts may."""
         p = self.protocol
         amount = to_units(usdc_amount, USDC_DECIMALS, what="USDC amount")
         if amount == 0:
             raise GaibValueError("mint amount must be more than 0 USDC")
+        await self._require_not_paused("mint AID")
         if not await p.aid.functions.isWhitelisted(self.address).call():
             raise NotWhitelistedError(
                 f"account {self.address} is not KYC-whitelisted to mint AID: complete KYC, then ask a KYC manager "
@@ -534,12 +591,19 @@ class Gaib:
         usdc_out = amount // 10**12
         if usdc_out == 0:
             raise GaibValueError(f"redeeming {aid_amount} AID pays less than one USDC unit (0.000001)")
+        await self._require_not_paused("redeem AID")
         if not await p.aid.functions.isWhitelisted(self.address).call():
             raise NotWhitelistedError(
                 f"account {self.address} is not KYC-whitelisted to redeem AID: sell it on a DEX (the Curve "
                 "AID/USDC pool), or complete KYC"
             )
         await self.require_balance(p.aid, amount, "AID", "redeem")
+        cap = await p.aid.functions.redeemCapPerBlock().call()
+        if usdc_out > cap:
+            raise GaibValueError(
+                f"redeeming {from_units(usdc_out, USDC_DECIMALS)} USDC exceeds the per-block redeem cap of "
+                f"{from_units(cap, USDC_DECIMALS)} USDC: split it over several blocks"
+            )
         reserve = await p.aid.functions.reserve().call()
         if usdc_out > reserve:
             raise InsufficientFundsError(

@@ -46,12 +46,15 @@ class Plugins:
         self._venues: dict[str, type[Venue]] | None = None
         for plugin in plugins:
             self.register(plugin)
-        if os.environ.get("GAIB_TRACE_PLUGINS"):
+        if os.environ.get("GAIB_TRACE_PLUGINS", "").strip().lower() not in ("", "0", "false", "no"):
             self.pm.trace.root.setwriter(sys.stderr.write)
             self.pm.enable_tracing()
 
     def register(self, plugin: object, name: str | None = None) -> None:
-        self.pm.register(plugin, name=name)
+        try:
+            self.pm.register(plugin, name=name)
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(f"plugin {name or plugin!r} is invalid: {exc}") from exc
         self._adapters = self._venues = None
 
     def unregister(self, plugin: object) -> None:
@@ -72,7 +75,7 @@ class Plugins:
                 plugin = ep.load()
             except Exception as exc:
                 raise PluginError(f"plugin {ep.name!r} ({ep.value}) failed to load: {exc}") from exc
-            self.pm.register(plugin, name=ep.name)
+            self.register(plugin, name=ep.name)
 
     def _collect(self, hook: str, base: type[Any], key: str) -> dict[str, type[Any]]:
         self._load()

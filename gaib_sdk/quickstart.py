@@ -34,6 +34,8 @@ async def run_quickstart(
     """Run the quickstart and return its summary (what ``gaib quickstart --json`` prints)."""
     txs: dict[str, list[str]] = {}
     async with await Gaib.embedded(deploy=False) as admin:
+        admin.plugins.venue(venue)  # an unknown venue is refused before anything is done
+        admin.plugins.asset_adapter("gpu")
         chain = admin.chain
 
         def step(name: str, mark: int) -> None:

@@ -6,7 +6,14 @@ from decimal import Decimal
 
 import pytest
 
-from gaib_sdk import Gaib, GaibConfigError, GaibValueError, InsufficientFundsError, NotWhitelistedError
+from gaib_sdk import (
+    Gaib,
+    GaibConfigError,
+    GaibValueError,
+    InsufficientFundsError,
+    NotWhitelistedError,
+    TransactionFailed,
+)
 
 from .conftest import Actors
 
@@ -81,16 +88,51 @@ async def test_stake_and_unstake_through_the_vault(actors: Actors) -> None:
     inv = actors.investor
     await inv.mint_aid(Decimal(1000))
     shares = await inv.stake(Decimal(400))
-    assert shares.amount == Decimal(400)
-    assert (await inv.balances())["sAID"] == Decimal(400)
+    # the vault's first deposit leaves 10^6 wei of shares (10^-12 sAID) dead, against the inflation attack
+    assert shares.amount == Decimal(400) - Decimal("1e-12")
+    assert (await inv.balances())["sAID"] == shares.amount
     back = await inv.unstake(Decimal(100))
     assert back.amount == Decimal(100)
     assert (await inv.balances())["AID"] == Decimal(700)
-    with pytest.raises(InsufficientFundsError, match="holds 300 sAID"):
-        await inv.unstake(Decimal(301))
+    second = await inv.stake(Decimal(50))
+    assert second.amount == Decimal(50)
+    with pytest.raises(InsufficientFundsError, match="holds 349.999999999999 sAID"):
+        await inv.unstake(Decimal(350))
 
 
 @pytest.mark.asyncio
 async def test_the_faucet_exists_only_for_the_test_usdc(gaib: Gaib) -> None:
     tx = await gaib.faucet(gaib.address, Decimal(5))
     assert tx.startswith("0x") and (await gaib.balances())["USDC"] == Decimal(5)
+
+
+@pytest.mark.asyncio
+async def test_pause_and_deny_list_through_the_client(actors: Actors) -> None:
+    admin, inv = actors.admin, actors.investor
+    await inv.mint_aid(Decimal(100))
+    await admin.pause()
+    with pytest.raises(GaibValueError, match="AID is paused: cannot mint AID until a pauser unpauses it"):
+        await inv.mint_aid(Decimal(1))
+    with pytest.raises(GaibValueError, match="already paused"):
+        await admin.pause()
+    with pytest.raises(GaibConfigError, match="lacks PAUSER_ROLE"):
+        await inv.unpause()
+    await admin.unpause()
+    await inv.mint_aid(Decimal(1))
+
+    await admin.deny(inv.address)
+    with pytest.raises(TransactionFailed, match=r"AccountDenied\(account="):
+        await inv.stake(Decimal(1))
+    await admin.deny(inv.address, False)
+    await inv.stake(Decimal(1))
+
+
+@pytest.mark.asyncio
+async def test_redeem_cap_is_checked_before_sending(actors: Actors) -> None:
+    admin, inv = actors.admin, actors.investor
+    await inv.mint_aid(Decimal(1000))
+    await admin.send(admin.protocol.aid.functions.setCaps(10**12, 500 * 10**6), what="caps")
+    sent = len(admin.chain.history)
+    with pytest.raises(GaibValueError, match="per-block redeem cap of 500 USDC"):
+        await inv.redeem_aid(Decimal(501))
+    assert len(admin.chain.history) == sent

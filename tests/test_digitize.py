@@ -97,6 +97,13 @@ async def test_an_account_without_the_registrar_role_is_refused(actors: Actors, 
         (lambda d: d["gpus"][6].update(purchase_price_usd="-5"), 7, "gpus[6].purchase_price_usd", "greater than 0"),
         (lambda d: d["contracts"][1].update(term_months=0), 2, "contracts[1].term_months", "greater than or equal"),
         (lambda d: d["telemetry"][9].update(utilisation=1.5), 10, "telemetry[9].utilisation", "less than or equal"),
+        (
+            lambda d: d["telemetry"][2].update(observed_at="2026-11-01T00:00:00"),
+            3,
+            "telemetry[2].observed_at",
+            "timezone",
+        ),
+        (lambda d: d["gpus"][0].update(site="x" * 201), 1, "gpus[0].site", "at most 200 characters"),
     ],
 )
 @pytest.mark.asyncio

@@ -127,6 +127,30 @@ async def test_financing_refusals_come_before_any_transaction(actors: Actors, in
 
 
 @pytest.mark.asyncio
+async def test_a_record_changed_after_digitizing_is_refused(actors: Actors, inventory: Inventory) -> None:
+    await actors.provider.digitize("gpu", inventory)
+    await actors.investor.mint_aid(Decimal(1_500_000))
+    data = inventory.model_dump()
+    data["assets"][3]["purchase_price_usd"] = Decimal(45_000)  # a richer price than the one registered
+    with pytest.raises(UnderwritingError, match="asset 4 .* differs from the record registered on-chain") as exc:
+        await actors.admin.financialize("gpu", Inventory.model_validate(data), as_of=AS_OF)
+    assert exc.value.asset_id == inventory.assets[3].asset_id
+    # the same price written differently is the same record
+    data["assets"][3]["purchase_price_usd"] = Decimal("31250.000")
+    await actors.admin.financialize("gpu", Inventory.model_validate(data), as_of=AS_OF)
+
+
+@pytest.mark.asyncio
+async def test_adapter_options_reach_the_appraisal(gaib: Gaib, inventory: Inventory) -> None:
+    faster = {"depreciation": {"H100": (24, "0.10")}}
+    q = await gaib.quote("gpu", inventory, as_of=AS_OF, options=faster)
+    # 31250 - 31250 * 0.9 * 14/24 = 14843.75 a GPU
+    assert q.valuations[0].value_usd == Decimal("14843.75")
+    with pytest.raises(GaibValueError, match="'gpu' adapter option 'depreciaton'"):
+        await gaib.quote("gpu", inventory, as_of=AS_OF, options={"depreciaton": {}})
+
+
+@pytest.mark.asyncio
 async def test_a_lower_on_chain_cap_is_respected(actors: Actors, inventory: Inventory) -> None:
     await actors.provider.digitize("gpu", inventory)
     await actors.investor.mint_aid(Decimal(1_500_000))
@@ -182,6 +206,12 @@ async def test_paying_more_than_owed_closes_the_deal_and_the_payer_keeps_the_exc
 
 
 @pytest.mark.asyncio
+async def test_repay_from_revenue_is_for_revenue_share_deals(actors: Actors, financed: int) -> None:
+    with pytest.raises(GaibValueError, match="deal 1 is a fixed deal: use repay"):
+        await actors.provider.repay_from_revenue(financed, Decimal(1000))
+
+
+@pytest.mark.asyncio
 async def test_repay_checks_amount_balance_and_deal(gaib: Gaib, actors: Actors, financed: int) -> None:
     with pytest.raises(GaibValueError, match="there is no deal 7"):
         await actors.provider.repay(7, Decimal(1))
@@ -215,3 +245,7 @@ async def test_a_revenue_share_deal_is_recorded_with_its_share(actors: Actors, i
     terms = DealTerms(structure="revenue_share", revenue_share_bps=6000, rate_bps=1400, term_days=365)
     result = await actors.admin.financialize("gpu", inventory, as_of=AS_OF, terms=terms)
     assert result.deal.terms == terms
+    rep = await actors.provider.repay_from_revenue(result.deal.deal_id, Decimal(100_740))
+    assert rep.fees_usd + rep.interest_usd + rep.principal_usd == Decimal("60444")  # 60% of gross
+    with pytest.raises(GaibValueError, match="rounds to 0"):
+        await actors.provider.repay_from_revenue(result.deal.deal_id, Decimal("0.000001"))

@@ -153,7 +153,7 @@ class Chain:
                 probe: TxParams = {"from": tx["from"], "data": tx["data"], "value": tx["value"], "gas": tx["gas"]}
                 if tx.get("to"):
                     probe["to"] = tx["to"]
-                await self.w3.eth.call(probe)
+                await self.w3.eth.call(probe, "pending")  # as the next block will see it
             except Exception as exc:
                 raise self._failure(exc, what) from exc
         else:

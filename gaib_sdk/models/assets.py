@@ -10,7 +10,7 @@ from typing import Annotated
 
 from eth_abi.abi import encode as abi_encode
 from eth_utils.crypto import keccak
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 __all__ = [
     "AssetRecord",
@@ -19,10 +19,29 @@ __all__ = [
     "Payment",
     "Telemetry",
     "asset_id",
+    "canonical_json",
 ]
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Usd = Annotated[Decimal, Field(ge=0, max_digits=24, decimal_places=6)]
+
+
+def canonical_json(model: BaseModel) -> str:
+    """A model as canonical JSON: sorted keys, no spaces, and decimals without trailing zeros, so that
+    "31250.00" and "31250" hash alike."""
+
+    def norm(value: object) -> object:
+        if isinstance(value, Decimal):
+            return format(value.normalize(), "f")
+        if isinstance(value, dict):
+            return {k: norm(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [norm(v) for v in value]
+        if isinstance(value, date | datetime):
+            return value.isoformat()
+        return value
+
+    return json.dumps(norm(model.model_dump()), sort_keys=True, separators=(",", ":"))
 
 
 def asset_id(kind: str, vendor: str, serial: str) -> str:
@@ -54,9 +73,8 @@ class AssetRecord(_Model):
 
     @cached_property
     def record_hash(self) -> str:
-        """keccak256 of the record's canonical JSON (sorted keys, no spaces): what goes on-chain."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-        return "0x" + keccak(text=canonical).hex()
+        """keccak256 of the record's canonical JSON (:func:`canonical_json`): what goes on-chain."""
+        return "0x" + keccak(text=canonical_json(self)).hex()
 
 
 class Payment(_Model):
@@ -92,7 +110,7 @@ class Telemetry(_Model):
     """A snapshot of one asset's health, read from its source (NVML, DCGM, a fleet API)."""
 
     serial: NonEmpty
-    observed_at: datetime
+    observed_at: AwareDatetime = Field(description="with its time zone, e.g. 2026-11-01T00:00:00Z")
     healthy: bool
     utilisation: float = Field(ge=0, le=1)
     metrics: dict[str, float] = {}
@@ -100,8 +118,7 @@ class Telemetry(_Model):
     @cached_property
     def attestation(self) -> str:
         """keccak256 of the snapshot's canonical JSON: the attestation registered with the asset."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-        return "0x" + keccak(text=canonical).hex()
+        return "0x" + keccak(text=canonical_json(self)).hex()
 
 
 class Inventory(_Model):

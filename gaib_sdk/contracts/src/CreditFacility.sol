@@ -232,7 +232,9 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
 
         stablecoin.safeTransferFrom(msg.sender, address(this), taken);
         if (toFees > 0) stablecoin.safeTransfer(treasury, toFees);
-        if (toInterest > 0) aid.mintIncome(vault, toInterest);
+        // Interest raises sAID's share price; while nobody is staked it would belong to no one, so it
+        // goes to the treasury instead.
+        if (toInterest > 0) aid.mintIncome(IERC20(vault).totalSupply() > 0 ? vault : treasury, toInterest);
         if (toPrincipal > 0) {
             stablecoin.safeTransfer(address(aid), toPrincipal);
             aid.principalReturned(toPrincipal);

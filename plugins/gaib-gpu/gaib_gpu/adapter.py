@@ -111,18 +111,17 @@ class GpuAdapter(AssetAdapter):
         assets = []
         for i, raw in enumerate(rows, start=1):
             row: GpuRow = _validate(GpuRow, raw, "gpus", i)
-            assets.append(
-                AssetRecord(
-                    kind=KIND,
-                    vendor=row.vendor,
-                    model=row.model,
-                    serial=row.serial,
-                    purchase_price_usd=row.purchase_price_usd,
-                    purchased_on=row.purchased_on,
-                    site=row.site,
-                    details={"server": row.server, "uuid": row.uuid, "memory_gb": row.memory_gb},
-                )
-            )
+            record = {
+                "kind": KIND,
+                "vendor": row.vendor,
+                "model": row.model,
+                "serial": row.serial,
+                "purchase_price_usd": row.purchase_price_usd,
+                "purchased_on": row.purchased_on,
+                "site": row.site,
+                "details": {"server": row.server, "uuid": row.uuid, "memory_gb": row.memory_gb},
+            }
+            assets.append(_validate(AssetRecord, record, "gpus", i))
         contracts = [
             _validate(CustomerContract, raw, "contracts", i) for i, raw in enumerate(data.get("contracts", []), 1)
         ]
