@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Context, Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import httpx
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_utils.crypto import keccak
 from web3.contract import AsyncContract
 from web3.logs import DISCARD
 
@@ -52,7 +54,9 @@ __all__ = ["FinanceResult", "Gaib", "Receipt", "USDC_DECIMALS", "AID_DECIMALS", 
 USDC_DECIMALS = 6
 AID_DECIMALS = 18
 REGISTER_BATCH = 100  # assets per registerBatch transaction: well inside a block's gas
-STRUCTURES = {"fixed": 0, "revenue_share": 1}
+STRUCTURE_NAMES: list[Literal["fixed", "revenue_share", "hybrid"]] = ["fixed", "revenue_share", "hybrid"]
+STRUCTURES = {name: i for i, name in enumerate(STRUCTURE_NAMES)}
+ASSET_STATUSES = ["none", "active", "financed", "defaulted", "liquidated", "retired", "impaired"]
 
 
 def to_units(amount: Decimal | int | str, decimals: int, *, what: str) -> int:
@@ -137,10 +141,24 @@ class Gaib:
         deployments: Path | None = None,
         plugins: tuple[object, ...] = (),
         load_entry_points: bool = True,
+        journal: Path | bool = True,
+        confirmations: int = 0,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> Gaib:
         """Connect to a JSON-RPC node. The protocol's addresses are read back from the deployments file
-        (``$GAIB_HOME/deployments.json`` by default) if this chain has one; otherwise call :meth:`deploy`."""
-        chain = await Chain.connect(url, private_keys=[private_key] if private_key else [])
+        (``$GAIB_HOME/deployments.json`` by default) if this chain has one; otherwise call :meth:`deploy`.
+
+        ``journal``: where every signed transaction is written before it is sent, so that a run killed
+        at any point resumes without sending anything twice: ``$GAIB_HOME/journal-<chain id>.sqlite`` by
+        default, a path, or False for none. ``confirmations``: blocks to wait under each transaction's
+        block. ``transport``: an ``httpx.AsyncBaseTransport`` between the SDK and the node (docs/operations.md)."""
+        chain = await Chain.connect(
+            url,
+            private_keys=[private_key] if private_key else [],
+            journal=journal,
+            confirmations=confirmations,
+            transport=transport,
+        )
         store = DeploymentStore(deployments)
         session = _Session(chain, Plugins(load_entry_points=load_entry_points, plugins=plugins), store=store)
         try:
@@ -341,7 +359,11 @@ class Gaib:
                 [a.record_hash for a, _ in batch],
                 [att for _, att in batch],
             )
-            hashes.append((await self.send(call, what=f"register {len(batch)} {kind} assets")).tx_hash)
+            # the journal's idempotency key: this registry, this kind, exactly these assets
+            ids_hash = keccak(hexstr="".join(a.asset_id[2:] for a, _ in batch)).hex()
+            key = f"digitize:{registry.address}:{kind}:0x{ids_hash}"
+            what = f"register {len(batch)} {kind} assets"
+            hashes.append((await self.chain.transact(call, self.account, what=what, key=key)).tx_hash)
         return DigitizeResult(
             kind=kind,
             owner=self.address,
@@ -353,13 +375,12 @@ class Gaib:
     async def asset(self, asset_id: str) -> dict[str, Any]:
         """An asset as the registry holds it."""
         a = await self.protocol.registry.functions.getAsset(asset_id).call()
-        statuses = ["none", "active", "financed", "defaulted", "liquidated", "retired"]
         return {
             "asset_id": asset_id,
             "kind": a[0].rstrip(b"\0").decode(),
             "record_hash": "0x" + a[1].hex(),
             "owner": a[2],
-            "status": statuses[a[3]],
+            "status": ASSET_STATUSES[a[3]],
             "registered_at": a[4],
             "attestation": "0x" + a[5].hex(),
             "attested_at": a[6],
@@ -488,8 +509,10 @@ class Gaib:
             fees_due_usd=_usdc(d[9]),
             interest_paid_usd=_usdc(d[10]),
             fees_paid_usd=_usdc(d[11]),
+            cash_reserve_usd=_usdc(d[12]),
+            impairment_usd=_usdc(d[13]),
             terms=DealTerms(
-                structure="fixed" if structure == 0 else "revenue_share",
+                structure=STRUCTURE_NAMES[structure],
                 rate_bps=rate,
                 revenue_share_bps=share,
                 fee_bps=fee,
@@ -506,7 +529,7 @@ class Gaib:
         if amount == 0:
             raise GaibValueError("repayment must be more than 0 USDC")
         info = await self.deal(deal_id)
-        if info.status != DealStatus.ACTIVE:
+        if info.status not in (DealStatus.ACTIVE, DealStatus.IMPAIRED):
             raise GaibValueError(f"deal {deal_id} is {info.status.name.lower()}, not active: nothing to repay")
         await self.require_balance(p.usdc, amount, "USDC", "repay")
         await self.approve(p.usdc, p.facility.address, amount)
@@ -522,15 +545,75 @@ class Gaib:
         )
 
     async def repay_from_revenue(self, deal_id: int, gross_revenue_usd: Decimal | int | str) -> Repayment:
-        """Revenue-share deals: pay the lender's share of a period's gross revenue through the waterfall."""
+        """Revenue-share and hybrid deals: pay the lender's share of a period's gross revenue."""
         info = await self.deal(deal_id)
-        if info.terms.structure != "revenue_share":
+        if info.terms.structure == "fixed":
             raise GaibValueError(f"deal {deal_id} is a {info.terms.structure} deal: use repay()")
         gross = to_units(gross_revenue_usd, USDC_DECIMALS, what="gross revenue")
         share = gross * info.terms.revenue_share_bps // 10_000
         if share == 0:
             raise GaibValueError(f"the lender's share of {gross_revenue_usd} USDC gross revenue rounds to 0")
         return await self.repay(deal_id, from_units(share, USDC_DECIMALS))
+
+    # ---- trouble and recovery (underwriter) ----
+
+    async def _underwrite(self, call: Any, what: str) -> str:
+        await self._require_role(self.protocol.facility, "UNDERWRITER_ROLE", what)
+        return (await self.send(call, what=what)).tx_hash
+
+    async def _deal_in(self, deal_id: int, *statuses: DealStatus) -> DealInfo:
+        info = await self.deal(deal_id)
+        if info.status not in statuses:
+            wanted = " or ".join(s.name.lower() for s in statuses)
+            raise GaibValueError(f"deal {deal_id} is {info.status.name.lower()}, not {wanted}")
+        return info
+
+    async def impair(self, deal_id: int, markdown_usd: Decimal | int | str) -> str:
+        """Mark an active deal down by its expected loss while it is worked out."""
+        info = await self._deal_in(deal_id, DealStatus.ACTIVE)
+        markdown = to_units(markdown_usd, USDC_DECIMALS, what="markdown")
+        if not 0 < markdown <= to_units(info.principal_outstanding_usd, USDC_DECIMALS, what="principal"):
+            raise GaibValueError(
+                f"markdown {markdown_usd} USDC must be above 0 and at most the principal outstanding, "
+                f"{info.principal_outstanding_usd} USDC"
+            )
+        return await self._underwrite(self.protocol.facility.functions.impair(deal_id, markdown), "impair a deal")
+
+    async def cure(self, deal_id: int) -> str:
+        """An impaired deal is performing again."""
+        await self._deal_in(deal_id, DealStatus.IMPAIRED)
+        return await self._underwrite(self.protocol.facility.functions.cure(deal_id), "cure a deal")
+
+    async def declare_default(self, deal_id: int) -> str:
+        """The borrower has defaulted: the hardware goes to the underwriter by a true sale."""
+        await self._deal_in(deal_id, DealStatus.ACTIVE, DealStatus.IMPAIRED)
+        return await self._underwrite(self.protocol.facility.functions.declareDefault(deal_id), "declare a default")
+
+    async def transfer_to_operator(self, deal_id: int, new_borrower: str) -> str:
+        """Recovery by transfer: another operator takes the hardware and the deal goes on with it."""
+        await self._deal_in(deal_id, DealStatus.DEFAULTED)
+        call = self.protocol.facility.functions.transferToOperator(deal_id, new_borrower)
+        return await self._underwrite(call, "transfer a deal to another operator")
+
+    async def record_liquidation(self, deal_id: int, proceeds_usd: Decimal | int | str) -> dict[str, Decimal]:
+        """Recovery by liquidation: pay in what the hardware sold for. With the deal's cash reserve it repays
+        principal, then unpaid interest; the rest of the principal is a realized loss, borne first by sAID."""
+        p = self.protocol
+        await self._deal_in(deal_id, DealStatus.DEFAULTED)
+        proceeds = to_units(proceeds_usd, USDC_DECIMALS, what="liquidation proceeds")
+        await self._require_role(p.facility, "UNDERWRITER_ROLE", "record a liquidation")
+        if proceeds:
+            await self.require_balance(p.usdc, proceeds, "USDC", "pay in the liquidation proceeds")
+            await self.approve(p.usdc, p.facility.address, proceeds)
+        result = await self.send(p.facility.functions.recordLiquidation(deal_id, proceeds), what="record liquidation")
+        ev = p.facility.events.DealLiquidated().process_receipt({"logs": result.logs}, errors=DISCARD)[0]["args"]
+        return {
+            "proceeds_usd": _usdc(ev["proceeds"]),
+            "cash_reserve_usd": _usdc(ev["cashReserve"]),
+            "principal_recovered_usd": _usdc(ev["principalRecovered"]),
+            "loss_usd": _usdc(ev["loss"]),
+            "excess_usd": _usdc(ev["excess"]),
+        }
 
     # ---- AID and sAID ----
 
@@ -613,6 +696,45 @@ class Gaib:
         result = await self.send(p.aid.functions.redeem(amount), what="redeem AID")
         return Receipt("redeem_aid", from_units(usdc_out, USDC_DECIMALS), [result.tx_hash])
 
+    async def request_redemption(self, aid_amount: Decimal | int | str) -> int:
+        """Queue a redemption that the liquid reserve cannot cover now: the AID is escrowed and paid, in
+        order, as cash comes back; claim it with :meth:`claim_redemption`. Returns the request id."""
+        p = self.protocol
+        amount = to_units(aid_amount, AID_DECIMALS, what="AID amount")
+        if amount // 10**12 == 0:
+            raise GaibValueError(f"redeeming {aid_amount} AID pays less than one USDC unit (0.000001)")
+        if not await p.aid.functions.isWhitelisted(self.address).call():
+            raise NotWhitelistedError(f"account {self.address} is not KYC-whitelisted to redeem AID")
+        await self._require_not_paused("redeem AID")
+        await self.require_balance(p.aid, amount, "AID", "queue a redemption")
+        result = await self.send(p.aid.functions.requestRedemption(amount), what="request redemption")
+        ev = p.aid.events.RedemptionRequested().process_receipt({"logs": result.logs}, errors=DISCARD)[0]["args"]
+        return int(ev["requestId"])
+
+    async def process_redemptions(self, max_requests: int = 50) -> str:
+        """Fill waiting redemption requests, in order, from the liquid reserve. Anyone may."""
+        return (
+            await self.send(self.protocol.aid.functions.processRedemptions(max_requests), what="fill queue")
+        ).tx_hash
+
+    async def claim_redemption(self) -> Receipt:
+        """Take the USDC set aside for this account's filled redemptions."""
+        p = self.protocol
+        owed = await p.aid.functions.claimable(self.address).call()
+        if owed == 0:
+            raise GaibValueError(f"account {self.address} has nothing to claim: its requests are not filled yet")
+        result = await self.send(p.aid.functions.claim(), what="claim redemption")
+        return Receipt("claim_redemption", from_units(owed, USDC_DECIMALS), [result.tx_hash])
+
+    async def redemption_queue(self) -> dict[str, Any]:
+        """The queue: waiting requests, USDC still owed to them, and what this account may claim."""
+        aid = self.protocol.aid
+        return {
+            "waiting": int(await aid.functions.queueLength().call()),
+            "owed_usdc": from_units(await aid.functions.queuedStable().call(), USDC_DECIMALS),
+            "claimable_usdc": from_units(await aid.functions.claimable(self.address).call(), USDC_DECIMALS),
+        }
+
     async def stake(self, aid_amount: Decimal | int | str) -> Receipt:
         """Deposit AID into the sAID vault; returns the shares received."""
         p = self.protocol
@@ -650,8 +772,16 @@ class Gaib:
         return from_units(await self.protocol.aid.functions.totalSupply().call(), AID_DECIMALS)
 
     async def said_share_price(self) -> Decimal:
-        """AID per sAID share."""
+        """AID per sAID share. Deal income vests into it over the vault's vesting period."""
         return from_units(await self.protocol.said.functions.sharePrice().call(), AID_DECIMALS)
+
+    async def said_vesting(self) -> dict[str, Decimal | int]:
+        """Income paid into sAID that has not vested yet, and the vesting period in seconds."""
+        said = self.protocol.said
+        return {
+            "unvested_aid": from_units(await said.functions.unvestedAmount().call(), AID_DECIMALS),
+            "vesting_period_s": int(await said.functions.vestingPeriod().call()),
+        }
 
     async def reserves(self) -> dict[str, Decimal]:
         """The AID backing: liquid reserve, principal out in deals, and their sum against supply."""
@@ -661,6 +791,7 @@ class Gaib:
         return {
             "reserve_usdc": reserve,
             "principal_deployed_usdc": deployed,
+            "uncovered_loss_usdc": from_units(await aid.functions.uncoveredLoss().call(), USDC_DECIMALS),
             "backing_usdc": reserve + deployed,
             "aid_supply": await self.aid_supply(),
         }

@@ -4,7 +4,8 @@
 2. digitize the GPU plugin's sample cluster (8 servers x 8 H100) as the cloud provider;
 3. an investor passes KYC, mints AID for USDC and stakes it into sAID;
 4. financialize: underwrite the cluster and open a deal funded in USDC from the AID reserve;
-5. thirty days on, the provider repays through the waterfall: the interest raises sAID's share price;
+5. thirty days on, the provider repays through the waterfall: the interest vests into sAID over eight
+   hours and raises its share price;
 6. add liquidity at a venue (Morpho Blue): a lender supplies USDC, the investor borrows against sAID.
 """
 
@@ -75,6 +76,9 @@ async def run_quickstart(
         mark = len(chain.history)
         repayment = await provider.repay(financed.deal.deal_id, REPAYMENT_USDC)
         step("repay", mark)
+        vesting = await admin.said_vesting()
+        say(f"a day on, the interest has vested into sAID (over {int(vesting['vesting_period_s']) // 3600} h)")
+        await chain.advance_time(DAY)
 
         say(f"adding liquidity at {venue}")
         mark = len(chain.history)

@@ -93,7 +93,9 @@ async def test_financialize_opens_a_deal_funded_from_the_aid_reserve(actors: Act
     assert deal.appraised_value_usd == Decimal("1504166.4")
     assert deal.terms == DealTerms()
     assert sorted(deal.collateral) == sorted(a.asset_id for a in inventory.assets)
-    assert (await actors.provider.balances())["USDC"] - usdc_before == Decimal("1128124.8")
+    # the deal's cash reserve, 6.6% of the advance, stays with the facility until the deal closes
+    assert deal.cash_reserve_usd == Decimal("74456.2368")
+    assert (await actors.provider.balances())["USDC"] - usdc_before == Decimal("1128124.8") - Decimal("74456.2368")
     reserves = await actors.admin.reserves()
     assert reserves["reserve_usdc"] == Decimal("371875.2")
     assert reserves["principal_deployed_usdc"] == Decimal("1128124.8")
@@ -178,7 +180,13 @@ async def test_repayment_runs_the_waterfall_and_raises_the_share_price(
     deal = await gaib.deal(financed)
     assert deal.principal_outstanding_usd == Decimal("1128124.8") - rep.principal_usd
     assert deal.interest_paid_usd == rep.interest_usd and deal.fees_paid_usd == rep.fees_usd
-    # the interest became AID in the vault: 1,000,000 AID staked now hold 1,000,000 + interest
+    # the interest became AID in the vault, vesting over 8 hours: nothing counts at once, all of it after
+    assert await gaib.said_share_price() == price_before
+    assert (await gaib.said_vesting())["unvested_aid"] == rep.interest_usd
+    await gaib.chain.advance_time(4 * 3600)
+    halfway = await gaib.said_share_price()
+    assert abs(halfway - (1 + rep.interest_usd / 2 / 1_000_000)) < Decimal("1e-9")
+    await gaib.chain.advance_time(4 * 3600)
     price_after = await gaib.said_share_price()
     assert price_after > price_before
     assert abs(price_after - (1 + rep.interest_usd / 1_000_000)) < Decimal("1e-12")
@@ -193,13 +201,16 @@ async def test_paying_more_than_owed_closes_the_deal_and_the_payer_keeps_the_exc
     await gaib.faucet(actors.provider.address, Decimal(200_000))
     await gaib.chain.advance_time(10 * DAY)
     before = (await actors.provider.balances())["USDC"]
-    rep = await actors.provider.repay(financed, Decimal(1_300_000))
+    reserve = (await gaib.deal(financed)).cash_reserve_usd
+    rep = await actors.provider.repay(financed, Decimal(1_250_000))
     assert rep.excess_usd > 0
     taken = rep.fees_usd + rep.interest_usd + rep.principal_usd
-    assert taken + rep.excess_usd == Decimal(1_300_000)
-    assert before - (await actors.provider.balances())["USDC"] == taken
+    assert taken + rep.excess_usd == Decimal(1_250_000)
+    # the payer parts with what was owed, and gets the deal's cash reserve back at close
+    assert before - (await actors.provider.balances())["USDC"] == taken - reserve
     deal = await gaib.deal(financed)
     assert deal.status is DealStatus.REPAID and deal.principal_outstanding_usd == 0
+    assert deal.cash_reserve_usd == 0
     assert (await gaib.asset(inventory.assets[0].asset_id))["status"] == "active"
     with pytest.raises(GaibValueError, match="deal 1 is repaid, not active"):
         await actors.provider.repay(financed, Decimal(1))

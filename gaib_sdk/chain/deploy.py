@@ -20,8 +20,10 @@ __all__ = ["Deployment", "DeploymentStore", "Protocol", "deploy_protocol", "role
 
 DEFAULT_MINT_CAP = 10_000_000 * 10**6  # USDC per block
 DEFAULT_REDEEM_CAP = 10_000_000 * 10**6
-
-CONTRACTS = ("usdc", "aid", "said", "registry", "facility")
+#: Deal income paid into sAID vests linearly over this period (Ethena's StakedUSDeV2 uses 8 hours).
+DEFAULT_VESTING_PERIOD = 8 * 3600
+#: GAIB's fixed supply, minted to the treasury at deployment.
+GAIB_SUPPLY = 1_000_000_000 * 10**18
 
 
 def role(name: str) -> bytes:
@@ -90,6 +92,7 @@ class Protocol:
     said: AsyncContract
     registry: AsyncContract
     facility: AsyncContract
+    gaib: AsyncContract
 
     @classmethod
     def bind(cls, chain: Chain, deployment: Deployment) -> Protocol:
@@ -99,6 +102,7 @@ class Protocol:
             "said": "StakedAID",
             "registry": "AssetRegistry",
             "facility": "CreditFacility",
+            "gaib": "GAIB",
         }
         bound = {key: chain.contract(deployment.contracts[key], load_artifact(names[key])["abi"]) for key in names}
         return cls(deployment=deployment, **bound)
@@ -112,6 +116,7 @@ async def deploy_protocol(
     treasury: str | None = None,
     mint_cap: int = DEFAULT_MINT_CAP,
     redeem_cap: int = DEFAULT_REDEEM_CAP,
+    vesting_period: int = DEFAULT_VESTING_PERIOD,
 ) -> Deployment:
     """Deploy AID, sAID, the registry and the credit facility, and grant the admin its roles.
     ``usdc`` is the stablecoin's address; on a dev chain it may be omitted and a test USDC is deployed."""
@@ -138,14 +143,17 @@ async def deploy_protocol(
         return r.contract_address
 
     aid = await deploy("AIDollar", admin.address, usdc, mint_cap, redeem_cap)
-    said = await deploy("StakedAID", aid)
+    said = await deploy("StakedAID", admin.address, aid, vesting_period)
     registry = await deploy("AssetRegistry", admin.address)
     facility = await deploy("CreditFacility", admin.address, aid, registry, said, treasury or admin.address)
+    gaib = await deploy("GAIB", treasury or admin.address, GAIB_SUPPLY)
 
     aid_c = chain.contract(aid, load_artifact("AIDollar")["abi"])
     reg_c = chain.contract(registry, load_artifact("AssetRegistry")["abi"])
     fac_c = chain.contract(facility, load_artifact("CreditFacility")["abi"])
+    said_c = chain.contract(said, load_artifact("StakedAID")["abi"])
     grants = [
+        (said_c, "REWARDER_ROLE", facility),
         (aid_c, "FACILITY_ROLE", facility),
         (aid_c, "KYC_MANAGER_ROLE", admin.address),
         (aid_c, "PAUSER_ROLE", admin.address),
@@ -165,6 +173,13 @@ async def deploy_protocol(
         block=(await chain.w3.eth.block_number),
         admin=admin.address,
         usdc_is_test=usdc_is_test,
-        contracts={"usdc": usdc, "aid": aid, "said": said, "registry": registry, "facility": facility},
+        contracts={
+            "usdc": usdc,
+            "aid": aid,
+            "said": said,
+            "registry": registry,
+            "facility": facility,
+            "gaib": gaib,
+        },
         tx_hashes=hashes,
     )

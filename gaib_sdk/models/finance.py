@@ -35,9 +35,10 @@ class AssetValuation(_Model):
 
 
 class DealTerms(_Model):
-    """The terms of a deal. Rates in basis points a year; revenue-share deals pay 50-70% of gross."""
+    """The terms of a deal. Rates in basis points a year. Revenue-share deals pay 50-70% of gross revenue;
+    hybrid deals pay a fixed rate plus a smaller share of gross (under 50%)."""
 
-    structure: Literal["fixed", "revenue_share"] = "fixed"
+    structure: Literal["fixed", "revenue_share", "hybrid"] = "fixed"
     rate_bps: int = Field(default=1200, ge=0, le=5000)
     revenue_share_bps: int = Field(default=0, ge=0, le=7000)
     fee_bps: int = Field(default=50, ge=0, le=1000)
@@ -45,10 +46,13 @@ class DealTerms(_Model):
 
     @model_validator(mode="after")
     def _share_in_range(self) -> DealTerms:
-        if self.structure == "revenue_share" and not 5000 <= self.revenue_share_bps <= 7000:
-            raise ValueError(
-                f"revenue_share_bps {self.revenue_share_bps} is outside 5000-7000 (50-70% of gross revenue)"
-            )
+        share = self.revenue_share_bps
+        if self.structure == "revenue_share" and not 5000 <= share <= 7000:
+            raise ValueError(f"revenue_share_bps {share} is outside 5000-7000 (50-70% of gross revenue)")
+        if self.structure == "hybrid" and not 0 < share < 5000:
+            raise ValueError(f"revenue_share_bps {share} of a hybrid deal must be between 1 and 4999")
+        if self.structure == "fixed" and share != 0:
+            raise ValueError(f"a fixed deal takes no revenue share (revenue_share_bps {share}): use hybrid")
         return self
 
 
@@ -76,6 +80,9 @@ class DealStatus(IntEnum):
     NONE = 0
     ACTIVE = 1
     REPAID = 2
+    IMPAIRED = 3
+    DEFAULTED = 4
+    LIQUIDATED = 5
 
 
 class DealInfo(_Model):
@@ -91,6 +98,8 @@ class DealInfo(_Model):
     fees_due_usd: Decimal
     interest_paid_usd: Decimal
     fees_paid_usd: Decimal
+    cash_reserve_usd: Decimal
+    impairment_usd: Decimal
     terms: DealTerms
     collateral: list[str]
 

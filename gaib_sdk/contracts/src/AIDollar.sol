@@ -12,10 +12,14 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 /// @notice The AI Dollar: an 18-decimal ERC-20 minted 1:1 against a 6-decimal stablecoin (USDC) by
 ///         KYC-whitelisted accounts and burned 1:1 on redemption.
 /// @dev Backing equation kept at every step:
-///        totalSupply() == (reserve() + principalDeployed) * SCALE
-///      where reserve() is the stablecoin held here and principalDeployed is what the credit facility
-///      has advanced to borrowers and not yet returned. Conversions round in the protocol's favour:
-///      a redemption burns only whole stablecoin units' worth of AID.
+///        totalSupply() == (reserve() + principalDeployed + uncoveredLoss) * SCALE
+///      where reserve() is the stablecoin held here less what redeemers may already claim, principalDeployed
+///      is what the credit facility has advanced and not yet returned, and uncoveredLoss is realized deal
+///      loss that sAID's first-loss capital could not absorb (AID in circulation with nothing behind it).
+///      Conversions round in the protocol's favour: a redemption burns only whole stablecoin units' worth.
+///      A redemption the liquid reserve cannot cover waits in a FIFO queue: the AID is escrowed here, and
+///      as cash comes back the queue is filled in order (burning the AID, setting the stablecoin aside to
+///      claim). Nothing is paid twice: each request's remainder only falls, and claims are pull-based.
 contract AIDollar is ERC20, AccessControl, Pausable {
     using SafeERC20 for IERC20;
 
@@ -34,6 +38,20 @@ contract AIDollar is ERC20, AccessControl, Pausable {
     uint256 public mintedInBlock;
     uint256 public redeemedInBlock;
     uint256 public capBlock;
+    uint256 public uncoveredLoss;
+
+    struct RedemptionRequest {
+        address owner;
+        uint256 remaining; // stablecoin units still owed
+    }
+
+    RedemptionRequest[] public redemptionQueue;
+    uint256 public queueHead;
+    uint256 public queuedStable; // sum of `remaining` over the queue
+    uint256 public totalClaimable;
+    mapping(address => uint256) public claimable;
+    /// @notice Requests filled automatically when principal comes back, to bound the gas of repay().
+    uint256 public constant AUTO_FILL = 20;
 
     mapping(address => bool) public isWhitelisted;
     mapping(address => bool) public isDenied;
@@ -46,6 +64,10 @@ contract AIDollar is ERC20, AccessControl, Pausable {
     event DealFunded(address indexed borrower, uint256 stableAmount);
     event PrincipalReturned(uint256 stableAmount);
     event IncomeMinted(address indexed to, uint256 stableIn, uint256 aidOut);
+    event RedemptionRequested(uint256 indexed requestId, address indexed owner, uint256 aidIn, uint256 stableOwed);
+    event RedemptionFilled(uint256 indexed requestId, address indexed owner, uint256 stable, uint256 remaining);
+    event Claimed(address indexed owner, uint256 stable);
+    event LossRealized(uint256 stableLoss, uint256 absorbedByVault, uint256 uncovered);
 
     error NotWhitelisted(address account);
     error AccountDenied(address account);
@@ -54,6 +76,8 @@ contract AIDollar is ERC20, AccessControl, Pausable {
     error RedeemCapExceeded(uint256 requested, uint256 remaining);
     error InsufficientReserve(uint256 requested, uint256 available);
     error PrincipalUnderflow(uint256 returned, uint256 deployed);
+    error QueueNotEmpty(uint256 queuedStable);
+    error NothingToClaim(address account);
 
     constructor(address admin, IERC20 stablecoin_, uint256 mintCap, uint256 redeemCap) ERC20("AI Dollar", "AID") {
         stablecoin = stablecoin_;
@@ -66,9 +90,15 @@ contract AIDollar is ERC20, AccessControl, Pausable {
 
     // ---- views ----
 
-    /// @notice Stablecoin held by the contract: what redemptions and new deals can draw on now.
+    /// @notice Stablecoin held by the contract and not yet set aside for redeemers: what redemptions and
+    ///         new deals can draw on now.
     function reserve() public view returns (uint256) {
-        return stablecoin.balanceOf(address(this));
+        return stablecoin.balanceOf(address(this)) - totalClaimable;
+    }
+
+    /// @notice Requests still waiting in the queue.
+    function queueLength() external view returns (uint256) {
+        return redemptionQueue.length - queueHead;
     }
 
     /// @notice Stablecoin backing in all: the liquid reserve plus principal out in deals.
@@ -90,14 +120,17 @@ contract AIDollar is ERC20, AccessControl, Pausable {
         stablecoin.safeTransferFrom(msg.sender, address(this), stableAmount);
         _mint(msg.sender, aidOut);
         emit Minted(msg.sender, stableAmount, aidOut);
+        _fillQueue(AUTO_FILL); // new cash pays waiting redeemers first
     }
 
     /// @notice Redeem AID for the stablecoin 1:1. Only whole stablecoin units are paid; the AID burned
-    ///         is exactly what they are worth, so no dust is taken from the caller.
+    ///         is exactly what they are worth, so no dust is taken from the caller. Nobody jumps the queue:
+    ///         while requests wait, redeem through requestRedemption.
     function redeem(uint256 aidAmount) external whenNotPaused returns (uint256 stableOut) {
         if (!isWhitelisted[msg.sender]) revert NotWhitelisted(msg.sender);
         stableOut = aidAmount / SCALE;
         if (stableOut == 0) revert ZeroAmount();
+        if (queuedStable > 0) revert QueueNotEmpty(queuedStable);
         _rollCaps();
         uint256 room = redeemCapPerBlock - redeemedInBlock;
         if (stableOut > room) revert RedeemCapExceeded(stableOut, room);
@@ -107,6 +140,36 @@ contract AIDollar is ERC20, AccessControl, Pausable {
         _burn(msg.sender, stableOut * SCALE);
         stablecoin.safeTransfer(msg.sender, stableOut);
         emit Redeemed(msg.sender, stableOut * SCALE, stableOut);
+    }
+
+    /// @notice Queue a redemption: the AID (whole stablecoin units' worth) is escrowed here and paid, in
+    ///         order, as cash comes back. Returns the request id.
+    function requestRedemption(uint256 aidAmount) external whenNotPaused returns (uint256 requestId) {
+        if (!isWhitelisted[msg.sender]) revert NotWhitelisted(msg.sender);
+        uint256 stableOwed = aidAmount / SCALE;
+        if (stableOwed == 0) revert ZeroAmount();
+        _transfer(msg.sender, address(this), stableOwed * SCALE);
+        requestId = redemptionQueue.length;
+        redemptionQueue.push(RedemptionRequest(msg.sender, stableOwed));
+        queuedStable += stableOwed;
+        emit RedemptionRequested(requestId, msg.sender, stableOwed * SCALE, stableOwed);
+        _fillQueue(AUTO_FILL);
+    }
+
+    /// @notice Fill up to `maxRequests` waiting requests, in order, from the liquid reserve. Anyone may call.
+    function processRedemptions(uint256 maxRequests) external returns (uint256 filled) {
+        return _fillQueue(maxRequests);
+    }
+
+    /// @notice Take the stablecoin set aside for the caller's filled redemptions.
+    function claim() external returns (uint256 amount) {
+        if (isDenied[msg.sender]) revert AccountDenied(msg.sender);
+        amount = claimable[msg.sender];
+        if (amount == 0) revert NothingToClaim(msg.sender);
+        claimable[msg.sender] = 0;
+        totalClaimable -= amount;
+        stablecoin.safeTransfer(msg.sender, amount);
+        emit Claimed(msg.sender, amount);
     }
 
     // ---- credit facility ----
@@ -127,6 +190,20 @@ contract AIDollar is ERC20, AccessControl, Pausable {
         if (stableAmount > principalDeployed) revert PrincipalUnderflow(stableAmount, principalDeployed);
         principalDeployed -= stableAmount;
         emit PrincipalReturned(stableAmount);
+        _fillQueue(AUTO_FILL);
+    }
+
+    /// @notice Realize a deal loss of `stableLoss`: principal that will never come back. sAID is first-loss
+    ///         capital: AID held by `vault` is burned to cover it, which lowers sAID's share price; what the
+    ///         vault cannot cover stays on the books as uncoveredLoss.
+    function realizeLoss(address vault, uint256 stableLoss) external onlyRole(FACILITY_ROLE) {
+        if (stableLoss > principalDeployed) revert PrincipalUnderflow(stableLoss, principalDeployed);
+        principalDeployed -= stableLoss;
+        uint256 absorbed = balanceOf(vault) / SCALE;
+        if (absorbed > stableLoss) absorbed = stableLoss;
+        if (absorbed > 0) _burn(vault, absorbed * SCALE);
+        uncoveredLoss += stableLoss - absorbed;
+        emit LossRealized(stableLoss, absorbed, stableLoss - absorbed);
     }
 
     /// @notice Take deal income in stablecoin from the facility into the reserve and mint the matching AID
@@ -137,6 +214,7 @@ contract AIDollar is ERC20, AccessControl, Pausable {
         stablecoin.safeTransferFrom(msg.sender, address(this), stableAmount);
         _mint(to, aidOut);
         emit IncomeMinted(to, stableAmount, aidOut);
+        _fillQueue(AUTO_FILL);
     }
 
     // ---- administration ----
@@ -166,6 +244,28 @@ contract AIDollar is ERC20, AccessControl, Pausable {
     }
 
     // ---- internals ----
+
+    function _fillQueue(uint256 maxRequests) private returns (uint256 filled) {
+        uint256 head = queueHead;
+        uint256 end = redemptionQueue.length;
+        uint256 cash = reserve();
+        while (head < end && filled < maxRequests && cash > 0) {
+            RedemptionRequest storage r = redemptionQueue[head];
+            uint256 pay = r.remaining < cash ? r.remaining : cash;
+            r.remaining -= pay;
+            cash -= pay;
+            queuedStable -= pay;
+            claimable[r.owner] += pay;
+            totalClaimable += pay;
+            _burn(address(this), pay * SCALE);
+            emit RedemptionFilled(head, r.owner, pay, r.remaining);
+            if (r.remaining == 0) {
+                ++head;
+                ++filled;
+            }
+        }
+        queueHead = head;
+    }
 
     function _rollCaps() private {
         if (capBlock != block.number) {

@@ -8,12 +8,18 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {AIDollar} from "./AIDollar.sol";
 import {AssetRegistry} from "./AssetRegistry.sol";
+import {StakedAID} from "./StakedAID.sol";
 
 /// @title CreditFacility
 /// @notice Deals against digitized collateral, funded in stablecoin from the AID reserve. Each deal is a
-///         segregated portfolio. repay() runs the waterfall: fees, then interest, then principal; the
-///         borrower keeps any excess (priority repayment: the lender is paid first and in full).
-///         Interest becomes AID minted into the sAID vault, which raises sAID's share price.
+///         segregated portfolio with its own cash reserve (cashReserveBps of the advance, withheld at
+///         funding and returned at close). repay() runs the waterfall: fees, then interest, then principal;
+///         the borrower keeps any excess (priority repayment: the lender is paid first and in full).
+///         Interest becomes AID paid into the sAID vault, where it vests and raises sAID's share price.
+///         A deal in trouble is impaired (marked down), cured, or defaulted; a defaulted deal is recovered
+///         by a true sale to the underwriter and either moved to a new operator (the deal goes on) or
+///         liquidated: the proceeds and the cash reserve repay principal and the rest is a realized loss,
+///         borne first by sAID.
 contract CreditFacility is AccessControl, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
@@ -25,21 +31,27 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
     uint256 public constant MAX_TERM_DAYS = 1095;
     uint256 public constant MAX_ADVANCE_BPS_LIMIT = 8_000;
 
+    uint256 public constant MAX_CASH_RESERVE_BPS = 2_000;
+
     enum Structure {
         FixedRate,
-        RevenueShare
+        RevenueShare,
+        Hybrid
     }
 
     enum DealStatus {
         None,
         Active,
-        Repaid
+        Repaid,
+        Impaired,
+        Defaulted,
+        Liquidated
     }
 
     struct Terms {
         Structure structure;
         uint16 rateBps; // annual interest on outstanding principal
-        uint16 revenueShareBps; // lender's share of gross revenue (revenue-share deals: 5000-7000)
+        uint16 revenueShareBps; // lender's share of gross revenue (revenue share: 5000-7000; hybrid: 1-4999)
         uint16 feeBps; // annual servicing fee on outstanding principal, paid to the treasury
         uint32 termDays;
     }
@@ -57,14 +69,17 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
         uint256 feesDue;
         uint256 interestPaid;
         uint256 feesPaid;
+        uint256 cashReserve;
+        uint256 impairment;
     }
 
     AIDollar public immutable aid;
     IERC20 public immutable stablecoin;
     AssetRegistry public immutable registry;
-    address public immutable vault;
+    StakedAID public immutable vault;
     address public treasury;
     uint256 public maxAdvanceBps;
+    uint256 public cashReserveBps;
     uint256 public dealCount;
 
     mapping(uint256 => Deal) private _deals;
@@ -81,7 +96,15 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
     event Repaid(
         uint256 indexed dealId, address indexed payer, uint256 fees, uint256 interest, uint256 principal, uint256 excess
     );
-    event DealClosed(uint256 indexed dealId);
+    event DealClosed(uint256 indexed dealId, uint256 cashReserveReleased);
+    event DealImpaired(uint256 indexed dealId, uint256 markdown);
+    event DealCured(uint256 indexed dealId);
+    event DealDefaulted(uint256 indexed dealId, uint256 principalOutstanding);
+    event DealTransferred(uint256 indexed dealId, address indexed from, address indexed to);
+    event DealLiquidated(
+        uint256 indexed dealId, uint256 proceeds, uint256 cashReserve, uint256 principalRecovered, uint256 loss, uint256 excess
+    );
+    event CashReserveSet(uint256 cashReserveBps);
     event MaxAdvanceSet(uint256 maxAdvanceBps);
     event TreasurySet(address treasury);
 
@@ -95,17 +118,24 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
     error DealNotActive(uint256 dealId);
     error NotRevenueShare(uint256 dealId);
     error MaxAdvanceTooHigh(uint256 maxAdvanceBps);
+    error CashReserveTooHigh(uint256 cashReserveBps);
+    error WrongDealStatus(uint256 dealId, DealStatus status);
+    error MarkdownTooHigh(uint256 markdown, uint256 principalOutstanding);
 
-    constructor(address admin, AIDollar aid_, AssetRegistry registry_, address vault_, address treasury_) {
+    constructor(address admin, AIDollar aid_, AssetRegistry registry_, StakedAID vault_, address treasury_) {
         aid = aid_;
         stablecoin = aid_.stablecoin();
         registry = registry_;
         vault = vault_;
         treasury = treasury_;
         maxAdvanceBps = MAX_ADVANCE_BPS_LIMIT;
-        // The AID contract pulls interest in stablecoin from here when it mints income.
+        cashReserveBps = 660; // GAIB's docs: a cash reserve of about 6.6% of what is funded
+        // The AID contract pulls interest in stablecoin from here when it mints income; the vault pulls the
+        // AID it is paid as rewards.
         stablecoin.forceApprove(address(aid_), type(uint256).max);
+        IERC20(address(aid_)).forceApprove(address(vault_), type(uint256).max);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        emit CashReserveSet(660);
     }
 
     // ---- deals ----
@@ -124,8 +154,9 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
         if (advance > maxAdvance) revert AdvanceAboveCap(advance, appraisedValue, maxAdvance);
         if (terms.termDays < MIN_TERM_DAYS || terms.termDays > MAX_TERM_DAYS) revert TermOutOfRange(terms.termDays);
         if (
-            terms.structure == Structure.RevenueShare
-                && (terms.revenueShareBps < 5_000 || terms.revenueShareBps > 7_000)
+            (terms.structure == Structure.RevenueShare && (terms.revenueShareBps < 5_000 || terms.revenueShareBps > 7_000))
+                || (terms.structure == Structure.Hybrid && (terms.revenueShareBps == 0 || terms.revenueShareBps >= 5_000))
+                || (terms.structure == Structure.FixedRate && terms.revenueShareBps != 0)
         ) revert RevenueShareOutOfRange(terms.revenueShareBps);
         if (collateral.length == 0) revert NoCollateral();
 
@@ -137,6 +168,7 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
         }
 
         dealId = ++dealCount;
+        uint256 cash = Math.mulDiv(advance, cashReserveBps, BPS);
         _deals[dealId] = Deal({
             borrower: borrower,
             terms: terms,
@@ -149,11 +181,15 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
             interestDue: 0,
             feesDue: 0,
             interestPaid: 0,
-            feesPaid: 0
+            feesPaid: 0,
+            cashReserve: cash,
+            impairment: 0
         });
         _collateral[dealId] = collateral;
         emit DealOpened(dealId, borrower, appraisedValue, advance, terms, collateral);
-        aid.fundDeal(borrower, advance);
+        // The whole advance leaves the reserve; the deal's cash reserve stays here, segregated, for it.
+        aid.fundDeal(address(this), advance);
+        stablecoin.safeTransfer(borrower, advance - cash);
     }
 
     /// @notice Pay up to `amount` of stablecoin into a deal through the waterfall. Only what is owed is
@@ -162,11 +198,90 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
         return _repay(dealId, amount);
     }
 
-    /// @notice Revenue-share deals: pay the lender's share of a period's gross revenue.
+    /// @notice Revenue-share and hybrid deals: pay the lender's share of a period's gross revenue.
     function repayFromRevenue(uint256 dealId, uint256 grossRevenue) external nonReentrant returns (uint256 taken) {
         Deal storage d = _deals[dealId];
-        if (d.terms.structure != Structure.RevenueShare) revert NotRevenueShare(dealId);
+        if (d.terms.structure == Structure.FixedRate) revert NotRevenueShare(dealId);
         return _repay(dealId, Math.mulDiv(grossRevenue, d.terms.revenueShareBps, BPS));
+    }
+
+    // ---- trouble and recovery ----
+
+    /// @notice Mark a deal down by `markdown` (the expected loss) while it is worked out.
+    function impair(uint256 dealId, uint256 markdown) external onlyRole(UNDERWRITER_ROLE) {
+        Deal storage d = _inStatus(dealId, DealStatus.Active);
+        if (markdown == 0 || markdown > d.principalOutstanding) revert MarkdownTooHigh(markdown, d.principalOutstanding);
+        d.status = DealStatus.Impaired;
+        d.impairment = markdown;
+        _setCollateral(dealId, AssetRegistry.Status.Impaired);
+        emit DealImpaired(dealId, markdown);
+    }
+
+    /// @notice An impaired deal is performing again.
+    function cure(uint256 dealId) external onlyRole(UNDERWRITER_ROLE) {
+        Deal storage d = _inStatus(dealId, DealStatus.Impaired);
+        d.status = DealStatus.Active;
+        d.impairment = 0;
+        _setCollateral(dealId, AssetRegistry.Status.Financed);
+        emit DealCured(dealId);
+    }
+
+    /// @notice The borrower has defaulted: the hardware is sold to the underwriter (a true sale) pending
+    ///         its transfer to another operator or its liquidation.
+    function declareDefault(uint256 dealId) external onlyRole(UNDERWRITER_ROLE) {
+        Deal storage d = _deals[dealId];
+        if (d.status != DealStatus.Active && d.status != DealStatus.Impaired) revert WrongDealStatus(dealId, d.status);
+        _accrue(d);
+        d.status = DealStatus.Defaulted;
+        _setCollateral(dealId, AssetRegistry.Status.Defaulted);
+        emit DealDefaulted(dealId, d.principalOutstanding);
+    }
+
+    /// @notice Recovery by transfer: another operator takes the hardware and the deal goes on with it.
+    function transferToOperator(uint256 dealId, address newBorrower) external onlyRole(UNDERWRITER_ROLE) {
+        Deal storage d = _inStatus(dealId, DealStatus.Defaulted);
+        address old = d.borrower;
+        d.borrower = newBorrower;
+        d.status = DealStatus.Active;
+        d.impairment = 0;
+        d.accruedAt = uint64(block.timestamp);
+        bytes32[] storage c = _collateral[dealId];
+        for (uint256 i = 0; i < c.length; ++i) {
+            registry.setOwner(c[i], newBorrower);
+            registry.setStatus(c[i], AssetRegistry.Status.Financed);
+        }
+        emit DealTransferred(dealId, old, newBorrower);
+    }
+
+    /// @notice Recovery by liquidation: the underwriter pays in what the hardware sold for. With the deal's
+    ///         cash reserve it repays principal, then unpaid interest (to sAID); the rest of the principal
+    ///         is a realized loss (borne first by sAID); anything over goes to the old borrower.
+    function recordLiquidation(uint256 dealId, uint256 proceeds) external onlyRole(UNDERWRITER_ROLE) nonReentrant {
+        Deal storage d = _inStatus(dealId, DealStatus.Defaulted);
+        if (proceeds > 0) stablecoin.safeTransferFrom(msg.sender, address(this), proceeds);
+        uint256 available = proceeds + d.cashReserve;
+        uint256 toPrincipal = Math.min(available, d.principalOutstanding);
+        uint256 loss = d.principalOutstanding - toPrincipal;
+        available -= toPrincipal;
+        uint256 toInterest = Math.min(available, d.interestDue);
+        uint256 excess = available - toInterest;
+        emit DealLiquidated(dealId, proceeds, d.cashReserve, toPrincipal, loss, excess);
+
+        d.status = DealStatus.Liquidated;
+        d.cashReserve = 0;
+        d.principalOutstanding = 0;
+        d.interestPaid += toInterest;
+        d.interestDue = 0;
+        d.feesDue = 0;
+        d.impairment = 0;
+        _setCollateral(dealId, AssetRegistry.Status.Liquidated);
+        if (toPrincipal > 0) {
+            stablecoin.safeTransfer(address(aid), toPrincipal);
+            aid.principalReturned(toPrincipal);
+        }
+        if (loss > 0) aid.realizeLoss(address(vault), loss);
+        if (toInterest > 0) _payIncome(toInterest);
+        if (excess > 0) stablecoin.safeTransfer(d.borrower, excess);
     }
 
     // ---- views ----
@@ -197,6 +312,12 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
         emit MaxAdvanceSet(bps);
     }
 
+    function setCashReserveBps(uint256 bps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (bps > MAX_CASH_RESERVE_BPS) revert CashReserveTooHigh(bps);
+        cashReserveBps = bps;
+        emit CashReserveSet(bps);
+    }
+
     function setTreasury(address treasury_) external onlyRole(DEFAULT_ADMIN_ROLE) {
         treasury = treasury_;
         emit TreasurySet(treasury_);
@@ -206,12 +327,9 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
 
     function _repay(uint256 dealId, uint256 amount) private returns (uint256 taken) {
         Deal storage d = _deals[dealId];
-        if (d.status != DealStatus.Active) revert DealNotActive(dealId);
+        if (d.status != DealStatus.Active && d.status != DealStatus.Impaired) revert DealNotActive(dealId);
         if (amount == 0) revert ZeroAmount();
-        (uint256 fees, uint256 interest) = _pending(d);
-        d.feesDue += fees;
-        d.interestDue += interest;
-        d.accruedAt = uint64(block.timestamp);
+        _accrue(d);
 
         uint256 left = amount;
         uint256 toFees = Math.min(left, d.feesDue);
@@ -232,9 +350,7 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
 
         stablecoin.safeTransferFrom(msg.sender, address(this), taken);
         if (toFees > 0) stablecoin.safeTransfer(treasury, toFees);
-        // Interest raises sAID's share price; while nobody is staked it would belong to no one, so it
-        // goes to the treasury instead.
-        if (toInterest > 0) aid.mintIncome(IERC20(vault).totalSupply() > 0 ? vault : treasury, toInterest);
+        if (toInterest > 0) _payIncome(toInterest);
         if (toPrincipal > 0) {
             stablecoin.safeTransfer(address(aid), toPrincipal);
             aid.principalReturned(toPrincipal);
@@ -243,17 +359,49 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
     }
 
     function _close(uint256 dealId, Deal storage d) private {
+        if (d.status == DealStatus.Impaired) _setCollateral(dealId, AssetRegistry.Status.Financed);
         d.status = DealStatus.Repaid;
+        d.impairment = 0;
+        uint256 cash = d.cashReserve;
+        d.cashReserve = 0;
+        _setCollateral(dealId, AssetRegistry.Status.Active);
+        emit DealClosed(dealId, cash);
+        if (cash > 0) stablecoin.safeTransfer(d.borrower, cash);
+    }
+
+    /// @dev Interest raises sAID's share price: it becomes AID paid into the vault, where it vests. While
+    ///      nobody is staked it would belong to no one, so it goes to the treasury instead.
+    function _payIncome(uint256 stableAmount) private {
+        if (vault.totalSupply() == 0) {
+            aid.mintIncome(treasury, stableAmount);
+            return;
+        }
+        uint256 aidAmount = aid.mintIncome(address(this), stableAmount);
+        vault.transferInRewards(aidAmount);
+    }
+
+    function _accrue(Deal storage d) private {
+        (uint256 fees, uint256 interest) = _pending(d);
+        d.feesDue += fees;
+        d.interestDue += interest;
+        d.accruedAt = uint64(block.timestamp);
+    }
+
+    function _inStatus(uint256 dealId, DealStatus status) private view returns (Deal storage d) {
+        d = _deals[dealId];
+        if (d.status != status) revert WrongDealStatus(dealId, d.status);
+    }
+
+    function _setCollateral(uint256 dealId, AssetRegistry.Status status) private {
         bytes32[] storage c = _collateral[dealId];
         for (uint256 i = 0; i < c.length; ++i) {
-            registry.setStatus(c[i], AssetRegistry.Status.Active);
+            registry.setStatus(c[i], status);
         }
-        emit DealClosed(dealId);
     }
 
     /// @dev Fees and interest accrued since the last repayment, rounded up (in the lender's favour).
     function _pending(Deal memory d) private view returns (uint256 fees, uint256 interest) {
-        if (d.status != DealStatus.Active) return (0, 0);
+        if (d.status != DealStatus.Active && d.status != DealStatus.Impaired) return (0, 0);
         uint256 elapsed = block.timestamp - d.accruedAt;
         uint256 base = d.principalOutstanding * elapsed;
         interest = Math.mulDiv(base, d.terms.rateBps, BPS * YEAR, Math.Rounding.Ceil);
