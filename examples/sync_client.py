@@ -35,9 +35,13 @@ def main() -> None:
         deal = financed.deal
         print(f"deal #{deal.deal_id}: advance {deal.advance_usd:,.2f} USDC against {deal.appraised_value_usd:,.2f}")
 
-        # Pay everything owed, with 100 USDC to spare: the waterfall hands back what is not owed.
+        # Thirty days on, pay everything owed with 100 USDC to spare: the waterfall hands back what is not
+        # owed. The provider received the advance less the deal's cash reserve (returned when it closes),
+        # so it tops up that much from its own revenue first.
+        admin.chain.advance_time(30 * 86_400)
+        deal = admin.deal(deal.deal_id)
         owed = deal.principal_outstanding_usd + deal.interest_due_usd + deal.fees_due_usd
-        admin.faucet(provider.address, Decimal(100))
+        admin.faucet(provider.address, deal.cash_reserve_usd + deal.interest_due_usd + deal.fees_due_usd + 100)
         repayment = provider.repay(deal.deal_id, owed + 100)
         print(
             f"repaid: fees {repayment.fees_usd} + interest {repayment.interest_usd} + principal "
@@ -48,7 +52,8 @@ def main() -> None:
         assert deal.status is DealStatus.REPAID
         status = admin.asset(deal.collateral[0])["status"]
         print(f"deal #{deal.deal_id} {deal.status.name.lower()}; collateral is {status} again")
-        # The interest of a deal repaid within seconds of opening is a few cents: the price barely moves.
+        # The interest vests into sAID over eight hours.
+        admin.chain.advance_time(8 * 3600)
         print(f"sAID share price {admin.said_share_price():.9f} AID")
 
 
