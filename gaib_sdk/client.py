@@ -34,6 +34,8 @@ from gaib_sdk.errors import (
     NotWhitelistedError,
     UnderwritingError,
 )
+from gaib_sdk.merkle import MerkleTree
+from gaib_sdk.merkle import leaf as merkle_leaf
 from gaib_sdk.models import (
     AssetRecord,
     AssetValuation,
@@ -302,12 +304,19 @@ class Gaib:
         *,
         options: dict[str, Any] | None = None,
         skip_registered: bool = False,
+        cluster: bool = False,
     ) -> DigitizeResult:
         """Validate an inventory and register its assets in the AssetRegistry, owned by this account,
         each with the hash of its record and the attestation of its latest telemetry.
 
         An asset already on-chain is refused (DuplicateAssetError), unless ``skip_registered``: then it
-        is left as it is and reported in ``already_registered``, so digitizing again is harmless."""
+        is left as it is and reported in ``already_registered``, so digitizing again is harmless.
+
+        With ``cluster=True`` the whole inventory is registered as one Merkle root (one storage write for
+        any number of assets; see :mod:`gaib_sdk.merkle`), its attestation the root of the assets'
+        attestations. Prove an asset's membership with :meth:`cluster_proof` and :meth:`verify_in_cluster`.
+        The registry cannot see inside clusters: the SDK refuses a cluster holding an asset that is
+        registered on its own, and a cluster registered before."""
         inventory = (
             source if isinstance(source, Inventory) else await self.read_inventory(kind, source, options=options)
         )
@@ -340,6 +349,8 @@ class Gaib:
         known: list[tuple[AssetRecord, str]] = []
         for asset, att in zip(inventory.assets, attestations, strict=True):
             (known if await registry.functions.isRegistered(asset.asset_id).call() else new).append((asset, att))
+        if cluster:
+            return await self._register_cluster(kind, inventory, attestations, new, known, skip_registered)
         if known and not skip_registered:
             first = known[0][0]
             raise DuplicateAssetError(
@@ -371,6 +382,61 @@ class Gaib:
             already_registered=[a.asset_id for a, _ in known],
             tx_hashes=hashes,
         )
+
+    async def _register_cluster(
+        self,
+        kind: str,
+        inventory: Inventory,
+        attestations: list[str],
+        new: list[tuple[AssetRecord, str]],
+        known: list[tuple[AssetRecord, str]],
+        skip_registered: bool,
+    ) -> DigitizeResult:
+        if known:
+            first = known[0][0]
+            raise DuplicateAssetError(
+                f"{first.vendor} {first.serial} ({first.asset_id}) is already registered on its own: a cluster "
+                "may not hold it again",
+                stage="digitize",
+                asset_id=first.asset_id,
+            )
+        tree = cluster_tree(inventory)
+        registry = self.protocol.registry
+        if (await registry.functions.getCluster(tree.root).call())[2] > 0:
+            if skip_registered:
+                return DigitizeResult(
+                    kind=kind,
+                    owner=self.address,
+                    asset_ids=[],
+                    already_registered=[a.asset_id for a in inventory.assets],
+                    cluster_root=tree.root,
+                )
+            raise DuplicateAssetError(
+                f"cluster {tree.root} ({len(tree)} assets) is already registered", stage="digitize"
+            )
+        attestation_root = MerkleTree([bytes.fromhex(a[2:]) for a in attestations]).root
+        call = registry.functions.registerCluster(tree.root, _bytes32(kind), self.address, len(tree), attestation_root)
+        result = await self.send(call, what=f"register a cluster of {len(tree)} {kind} assets")
+        return DigitizeResult(
+            kind=kind,
+            owner=self.address,
+            asset_ids=[a.asset_id for a, _ in new],
+            tx_hashes=[result.tx_hash],
+            cluster_root=tree.root,
+        )
+
+    def cluster_proof(self, inventory: Inventory, asset_id: str) -> list[str]:
+        """The proof that ``asset_id`` is in the cluster of ``inventory``."""
+        tree = cluster_tree(inventory)
+        asset = next((a for a in inventory.assets if a.asset_id == asset_id), None)
+        if asset is None:
+            raise GaibValueError(f"asset {asset_id} is not in this inventory")
+        return tree.proof(merkle_leaf(asset.asset_id, asset.record_hash))
+
+    async def verify_in_cluster(self, root: str, asset: AssetRecord, proof: list[str]) -> bool:
+        """Whether the registry accepts ``proof`` that ``asset`` (its id and record hash) is in cluster ``root``."""
+        call = self.protocol.registry.functions.verifyInCluster(root, asset.asset_id, asset.record_hash, proof)
+        return bool(await call.call())
 
     async def asset(self, asset_id: str) -> dict[str, Any]:
         """An asset as the registry holds it."""
@@ -845,6 +911,11 @@ class Gaib:
         if allowance >= amount:
             return []
         return [(await self.send(token.functions.approve(spender, amount), what="approve")).tx_hash]
+
+
+def cluster_tree(inventory: Inventory) -> MerkleTree:
+    """The Merkle tree of an inventory's assets, as a cluster is registered."""
+    return MerkleTree([merkle_leaf(a.asset_id, a.record_hash) for a in inventory.assets])
 
 
 def _usdc(units: int) -> Decimal:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cached_property
 from typing import Annotated
 
 from eth_abi.abi import encode as abi_encode
@@ -67,11 +66,12 @@ class AssetRecord(_Model):
     site: NonEmpty
     details: dict[str, str | int | float | bool] = {}
 
-    @cached_property
+    # Plain properties, not cached: model_copy(update=...) would carry a cached hash over to a changed record.
+    @property
     def asset_id(self) -> str:
         return asset_id(self.kind, self.vendor, self.serial)
 
-    @cached_property
+    @property
     def record_hash(self) -> str:
         """keccak256 of the record's canonical JSON (:func:`canonical_json`): what goes on-chain."""
         return "0x" + keccak(text=canonical_json(self)).hex()
@@ -115,7 +115,7 @@ class Telemetry(_Model):
     utilisation: float = Field(ge=0, le=1)
     metrics: dict[str, float] = {}
 
-    @cached_property
+    @property
     def attestation(self) -> str:
         """keccak256 of the snapshot's canonical JSON: the attestation registered with the asset."""
         return "0x" + keccak(text=canonical_json(self)).hex()

@@ -121,6 +121,7 @@ class DigitizeResult(_Model):
     asset_ids: list[str]
     already_registered: list[str] = []
     tx_hashes: list[str] = []
+    cluster_root: str | None = Field(default=None, description="set when registered as one cluster")
 
 
 class VenuePosition(_Model):

@@ -1,0 +1,91 @@
+"""A cluster of GPUs registered as one Merkle root, and inclusion proofs checked off-chain and on-chain."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from eth_utils.crypto import keccak
+
+from gaib_sdk import DuplicateAssetError, Gaib, Inventory
+from gaib_sdk.merkle import MerkleTree, leaf, verify
+
+from .conftest import Actors
+
+
+def _leaves(n: int) -> list[bytes]:
+    return [leaf(keccak(text=f"asset {i}"), keccak(text=f"record {i}")) for i in range(n)]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 64, 1024, 1025])
+def test_every_leaf_proves_and_proofs_are_short(n: int) -> None:
+    leaves = _leaves(n)
+    tree = MerkleTree(leaves)
+    for value in leaves[:: max(1, n // 50)]:
+        proof = tree.proof(value)
+        assert verify(tree.root, value, proof)
+        assert len(proof) <= (n - 1).bit_length()
+    # the root does not depend on the order of the inventory
+    assert MerkleTree(list(reversed(leaves))).root == tree.root
+
+
+def test_a_wrong_leaf_or_proof_fails() -> None:
+    leaves = _leaves(8)
+    tree = MerkleTree(leaves)
+    proof = tree.proof(leaves[3])
+    assert not verify(tree.root, leaves[4], proof)
+    assert not verify(tree.root, leaves[3], proof[:-1])
+    assert not verify(tree.root, leaves[3], list(reversed(proof)))
+    with pytest.raises(ValueError, match="duplicate leaves"):
+        MerkleTree([leaves[0], leaves[0]])
+    with pytest.raises(KeyError):
+        tree.proof(b"\x01" * 32)
+
+
+@pytest.mark.asyncio
+async def test_a_cluster_costs_one_write_and_every_gpu_proves_on_chain(actors: Actors, inventory: Inventory) -> None:
+    registry = actors.admin.protocol.registry
+    result = await actors.provider.digitize("gpu", inventory, cluster=True)
+    assert result.cluster_root is not None and len(result.tx_hashes) == 1
+    assert len(result.asset_ids) == 64
+    receipt = await actors.admin.chain.w3.eth.get_transaction_receipt(result.tx_hashes[0])
+    assert receipt["gasUsed"] < 200_000  # one cluster write, against ~95k gas per asset one by one
+    cluster = await registry.functions.getCluster(result.cluster_root).call()
+    assert cluster[1] == actors.provider.address and cluster[2] == 64
+    assert await registry.functions.assetCount().call() == 0
+    assert await registry.functions.clusteredAssetCount().call() == 64
+
+    for asset in inventory.assets[::9]:
+        proof = actors.admin.cluster_proof(inventory, asset.asset_id)
+        assert verify(result.cluster_root, leaf(asset.asset_id, asset.record_hash), proof)
+        assert await actors.admin.verify_in_cluster(result.cluster_root, asset, proof)
+    # a record changed after registration no longer proves
+    first = inventory.assets[0]
+    changed = first.model_copy(update={"site": "elsewhere"})
+    proof = actors.admin.cluster_proof(inventory, first.asset_id)
+    assert not await actors.admin.verify_in_cluster(result.cluster_root, changed, proof)
+
+
+@pytest.mark.asyncio
+async def test_a_cluster_is_registered_once_and_never_overlaps_single_assets(
+    actors: Actors, inventory: Inventory
+) -> None:
+    await actors.provider.digitize("gpu", inventory, cluster=True)
+    sent = len(actors.admin.chain.history)
+    with pytest.raises(DuplicateAssetError, match="cluster 0x[0-9a-f]{64} \\(64 assets\\) is already registered"):
+        await actors.provider.digitize("gpu", inventory, cluster=True)
+    again = await actors.provider.digitize("gpu", inventory, cluster=True, skip_registered=True)
+    assert again.asset_ids == [] and len(again.already_registered) == 64
+    assert len(actors.admin.chain.history) == sent
+
+    # an asset registered on its own cannot go into a cluster too
+    data = copy.deepcopy(inventory.model_dump())
+    data["assets"] = data["assets"][:4]
+    data["telemetry"] = data["telemetry"][:4]
+    small = Inventory.model_validate(data)
+    gaib2 = await Gaib.embedded()
+    provider2 = gaib2.with_account(1)
+    await gaib2.authorize_registrar(provider2.address)
+    await provider2.digitize("gpu", small)
+    with pytest.raises(DuplicateAssetError, match="is already registered on its own"):
+        await provider2.digitize("gpu", inventory, cluster=True)
