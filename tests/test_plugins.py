@@ -226,3 +226,23 @@ def test_every_hook_is_documented(hook: str) -> None:
 def test_every_hookspec_has_a_docstring() -> None:
     for hook in _HOOKS:
         assert getattr(hookspecs, hook).__doc__, hook
+
+
+def test_a_plugin_that_fails_to_load_is_named_and_can_be_blocked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An installed plugin whose import fails: a PluginError naming it (one line from the CLI), until blocked."""
+    from gaib_sdk.cli import main
+
+    dist = tmp_path / "gaib_broken-0.1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: gaib-broken\nVersion: 0.1.0\n")
+    (dist / "entry_points.txt").write_text("[gaib_sdk]\nbroken = gaib_broken_no_such_module\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(PluginError, match=r"plugin 'broken' \(gaib_broken_no_such_module\) failed to load: No module"):
+        Plugins().asset_adapters()
+    assert main(["plugins"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: plugin 'broken' (gaib_broken_no_such_module) failed to load") and err.count("\n") == 1
+    monkeypatch.setenv("GAIB_BLOCK_PLUGINS", "broken")
+    assert set(Plugins().asset_adapters()) == {"gpu"}

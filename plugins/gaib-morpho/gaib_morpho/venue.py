@@ -64,7 +64,7 @@ class MorphoVenue(Venue):
     async def setup(self) -> dict[str, str]:
         state = self._state
         if "market_id" in state:
-            return {k: v for k, v in state.items() if isinstance(v, str)}
+            return self._addresses()
         gaib, chain = self.gaib, self.gaib.chain
         protocol = gaib.protocol
         lltv = int(self.options.lltv * WAD)
@@ -92,7 +92,11 @@ class MorphoVenue(Venue):
             market_tx=created.tx_hash,
             params=params,
         )
-        return {"morpho": morpho.address, "oracle": oracle.contract_address, "market_id": market_id}
+        return self._addresses()
+
+    def _addresses(self) -> dict[str, str]:
+        """What setup() returns, the first time and every time after: the addresses, ids and hashes it made."""
+        return {k: v for k, v in self._state.items() if isinstance(v, str)}
 
     def _morpho(self) -> Any:
         return self.gaib.chain.contract(self._state["morpho"], self._morpho_abi())
