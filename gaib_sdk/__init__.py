@@ -8,7 +8,7 @@ The three stages are methods of :class:`Gaib`: ``digitize``, ``financialize``, `
 :class:`GaibSync` is the same client for code that is not async.
 """
 
-from gaib_sdk.adapters import AdapterOptions, AssetAdapter, Venue
+from gaib_sdk.adapters import AdapterOptions, AssetAdapter, Venue, build_inventory, validate_row
 from gaib_sdk.client import FinanceResult, Gaib, Receipt
 from gaib_sdk.errors import (
     AdvanceAboveCapError,
@@ -81,6 +81,8 @@ __all__ = [
     "VenuePosition",
     "__version__",
     "asset_id",
+    "build_inventory",
     "gaib_home",
     "hookimpl",
+    "validate_row",
 ]

@@ -6,17 +6,54 @@ from abc import ABC, abstractmethod
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from gaib_sdk.errors import GaibValueError
-from gaib_sdk.models import AssetRecord, AssetValuation, Inventory, VenuePosition
+from gaib_sdk.errors import GaibValueError, InventoryError
+from gaib_sdk.models import AssetRecord, AssetValuation, CustomerContract, Inventory, Telemetry, VenuePosition
 
 if TYPE_CHECKING:
     from gaib_sdk.client import Gaib
 
-__all__ = ["AdapterOptions", "AssetAdapter", "Venue"]
+__all__ = ["AdapterOptions", "AssetAdapter", "Venue", "build_inventory", "validate_row"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate_row(model: type[M], raw: Any, section: str, row: int) -> M:
+    """Validate one row of an export's ``section`` (``row`` counts from 1). A bad row raises
+    InventoryError naming the section, the row and the field, e.g. ``gpus row 3, field 'serial'``."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "(row)"
+        got = f" (got {err['input']!r})" if "input" in err and not isinstance(err["input"], dict) else ""
+        raise InventoryError(
+            f"{section} row {row}, field {field!r}: {err['msg']}{got}", row=row, field=f"{section}[{row - 1}].{field}"
+        ) from exc
+
+
+def build_inventory(
+    kind: str, operator: Any, section: str, assets: list[AssetRecord], data: dict[str, Any]
+) -> Inventory:
+    """The Inventory of an export: its assets (already validated from ``section``), and its ``contracts``
+    and ``telemetry`` sections validated row by row. Anything wrong is an InventoryError naming it."""
+    if not isinstance(operator, str) or not operator.strip():
+        raise InventoryError("field 'operator' must name the operator", field="operator")
+    contracts = [
+        validate_row(CustomerContract, raw, "contracts", i) for i, raw in enumerate(data.get("contracts", []), 1)
+    ]
+    telemetry = [validate_row(Telemetry, raw, "telemetry", i) for i, raw in enumerate(data.get("telemetry", []), 1)]
+    try:
+        return Inventory(kind=kind, operator=operator, assets=assets, contracts=contracts, telemetry=telemetry)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        if field.startswith("assets"):
+            field = section + field[len("assets") :]
+        raise InventoryError(f"field {field!r}: {err['msg']}", field=field) from exc
 
 
 class AdapterOptions(BaseModel):

@@ -25,13 +25,13 @@ from gaib_sdk import (
     AssetAdapter,
     AssetRecord,
     AssetValuation,
-    CustomerContract,
     Inventory,
     InventoryError,
-    Telemetry,
+    build_inventory,
+    validate_row,
 )
 from gaib_sdk.underwriting import months_between, straight_line_value
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 KIND = "battery"
 SECTIONS = {"operator", "systems", "contracts", "telemetry"}
@@ -67,18 +67,6 @@ class SystemRow(BaseModel):
     site: str = Field(min_length=1)
 
 
-def _validate(model: type[BaseModel], raw: Any, section: str, row: int) -> Any:
-    """Validate one row, or raise InventoryError naming the section, the row (from 1) and the field."""
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or "(row)"
-        raise InventoryError(
-            f"{section} row {row}, field {field!r}: {err['msg']}", row=row, field=f"{section}[{row - 1}].{field}"
-        ) from exc
-
-
 class BatteryAdapter(AssetAdapter):
     """Battery energy storage systems, read from a fleet export."""
 
@@ -106,14 +94,12 @@ class BatteryAdapter(AssetAdapter):
         if unknown:
             raise InventoryError(f"unknown top-level field(s) {unknown}", field=unknown[0])
         operator = data.get("operator")
-        if not isinstance(operator, str) or not operator.strip():
-            raise InventoryError("field 'operator' must name the operator", field="operator")
         rows = data.get("systems")
         if not isinstance(rows, list) or not rows:
             raise InventoryError("field 'systems' must be a non-empty list, one row per system", field="systems")
         assets = []
         for i, raw in enumerate(rows, start=1):
-            row: SystemRow = _validate(SystemRow, raw, "systems", i)
+            row: SystemRow = validate_row(SystemRow, raw, "systems", i)
             record = {
                 "kind": KIND,
                 "vendor": row.vendor,
@@ -124,17 +110,8 @@ class BatteryAdapter(AssetAdapter):
                 "site": row.site,
                 "details": {"chemistry": row.chemistry, "energy_kwh": row.energy_kwh, "power_kw": row.power_kw},
             }
-            assets.append(_validate(AssetRecord, record, "systems", i))
-        contracts = [
-            _validate(CustomerContract, raw, "contracts", i) for i, raw in enumerate(data.get("contracts", []), 1)
-        ]
-        telemetry = [_validate(Telemetry, raw, "telemetry", i) for i, raw in enumerate(data.get("telemetry", []), 1)]
-        try:
-            return Inventory(kind=KIND, operator=operator, assets=assets, contracts=contracts, telemetry=telemetry)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            field = ".".join(str(p) for p in err["loc"])
-            raise InventoryError(f"field {field!r}: {err['msg']}", field=field) from exc
+            assets.append(validate_row(AssetRecord, record, "systems", i))
+        return build_inventory(KIND, operator, "systems", assets, data)
 
     def appraise(self, asset: AssetRecord, as_of: date) -> AssetValuation:
         chemistry = str(asset.details.get("chemistry", "unknown"))

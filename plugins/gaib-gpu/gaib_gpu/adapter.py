@@ -14,17 +14,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from gaib_sdk import (
     AdapterOptions,
     AssetAdapter,
     AssetRecord,
     AssetValuation,
-    CustomerContract,
     Inventory,
     InventoryError,
-    Telemetry,
+    build_inventory,
+    validate_row,
 )
 from gaib_sdk.underwriting import months_between, straight_line_value
 
@@ -69,18 +69,6 @@ def _family(model: str) -> str | None:
     return next((f for f in DEPRECIATION if f in upper), None)
 
 
-def _validate(model: type[BaseModel], raw: Any, section: str, row: int) -> Any:
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or "(row)"
-        got = f" (got {err['input']!r})" if "input" in err and not isinstance(err["input"], dict) else ""
-        raise InventoryError(
-            f"{section} row {row}, field {field!r}: {err['msg']}{got}", row=row, field=f"{section}[{row - 1}].{field}"
-        ) from exc
-
-
 class GpuAdapter(AssetAdapter):
     kind = KIND
     options_model = GpuOptions
@@ -103,14 +91,12 @@ class GpuAdapter(AssetAdapter):
         unknown = set(data) - {"operator", "gpus", "contracts", "telemetry"}
         if unknown:
             raise InventoryError(f"unknown top-level field(s) {sorted(unknown)}", field=sorted(unknown)[0])
-        if not isinstance(data.get("operator"), str) or not data["operator"].strip():
-            raise InventoryError("field 'operator' must name the operator", field="operator")
         rows = data.get("gpus")
         if not isinstance(rows, list) or not rows:
             raise InventoryError("field 'gpus' must be a non-empty list, one row per GPU", field="gpus")
         assets = []
         for i, raw in enumerate(rows, start=1):
-            row: GpuRow = _validate(GpuRow, raw, "gpus", i)
+            row: GpuRow = validate_row(GpuRow, raw, "gpus", i)
             record = {
                 "kind": KIND,
                 "vendor": row.vendor,
@@ -121,19 +107,8 @@ class GpuAdapter(AssetAdapter):
                 "site": row.site,
                 "details": {"server": row.server, "uuid": row.uuid, "memory_gb": row.memory_gb},
             }
-            assets.append(_validate(AssetRecord, record, "gpus", i))
-        contracts = [
-            _validate(CustomerContract, raw, "contracts", i) for i, raw in enumerate(data.get("contracts", []), 1)
-        ]
-        telemetry = [_validate(Telemetry, raw, "telemetry", i) for i, raw in enumerate(data.get("telemetry", []), 1)]
-        try:
-            return Inventory(
-                kind=KIND, operator=data["operator"], assets=assets, contracts=contracts, telemetry=telemetry
-            )
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            field = ".".join(str(p) for p in err["loc"])
-            raise InventoryError(f"field {field!r}: {err['msg']}", field=field) from exc
+            assets.append(validate_row(AssetRecord, record, "gpus", i))
+        return build_inventory(KIND, data["operator"], "gpus", assets, data)
 
     def appraise(self, asset: AssetRecord, as_of: date) -> AssetValuation:
         family = _family(asset.model)
