@@ -42,6 +42,9 @@ def build_inventory(
     and ``telemetry`` sections validated row by row. Anything wrong is an InventoryError naming it."""
     if not isinstance(operator, str) or not operator.strip():
         raise InventoryError("field 'operator' must name the operator", field="operator")
+    for name in ("contracts", "telemetry"):
+        if not isinstance(data.get(name, []), list):
+            raise InventoryError(f"field {name!r} must be a list, one row each", field=name)
     contracts = [
         validate_row(CustomerContract, raw, "contracts", i) for i, raw in enumerate(data.get("contracts", []), 1)
     ]

@@ -1,35 +1,74 @@
 """A chain connection: one AsyncWeb3, the accounts that sign, and one path for every transaction.
 
 Every transaction is estimated first, so a call that would revert is refused with the decoded reason
-before anything is sent; then signed locally, sent, and its receipt awaited. Nonces are kept per account
-under a lock, so concurrent sends from one client do not collide.
+before anything is sent; then signed locally with an EIP-1559 fee, sent, and its receipt awaited (and, with
+``confirmations=N``, until its block is N blocks deep). Nonces are kept per account under a lock, so
+concurrent sends from one client do not collide.
+
+Against a node (:meth:`Chain.connect`) the connection is also a transaction manager:
+
+- before each send, the node's chain id must still be the one the connection was made for;
+- transient RPC failures are retried with a bounded backoff (:mod:`gaib_sdk.chain.transport`), reverts never;
+- with a :class:`~gaib_sdk.chain.journal.Journal`, every signed transaction is written to disk before it is
+  broadcast. A transaction sent with an idempotency ``key`` is never signed twice while an attempt may
+  still run: a process killed at any point and started again finds what was mined, and sends once what
+  was not (the same signed bytes). Before an account's first new transaction in a process, its
+  unsettled journal rows are settled: recorded if mined, re-broadcast if not, dropped if their nonce
+  went to another transaction;
+- :meth:`Chain.transact_batch` sends many independent transactions as JSON-RPC batches with locally
+  assigned nonces; on a development node that mines each transaction as it comes (anvil's automine), it
+  turns automine off while the batch goes in, mines until the pool is empty, and turns it back on.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import logging
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import httpx
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_typing import HexStr
+from eth_utils.abi import function_abi_to_4byte_selector, get_abi_input_types
 from hexbytes import HexBytes
-from web3 import AsyncHTTPProvider, AsyncWeb3
+from web3 import AsyncWeb3
+from web3._utils.abi import map_abi_data
+from web3._utils.method_formatters import receipt_formatter
+from web3._utils.normalizers import abi_address_to_hex, abi_bytes_to_bytes, abi_string_to_text
 from web3.contract import AsyncContract
+from web3.exceptions import Web3RPCError
 from web3.providers.eth_tester import AsyncEthereumTesterProvider
-from web3.types import TxParams
+from web3.types import RPCEndpoint, TxParams
 
 from gaib_sdk.chain.artifacts import decode_revert, revert_data
+from gaib_sdk.chain.journal import Entry, Journal, Status
+from gaib_sdk.chain.transport import RetryPolicy, RpcProvider
 from gaib_sdk.errors import ChainError, GaibConfigError, TransactionFailed
+from gaib_sdk.paths import gaib_home
 
-__all__ = ["Chain", "TxResult"]
+__all__ = ["Chain", "Intent", "TxResult"]
+
+log = logging.getLogger("gaib_sdk.chain")
 
 #: Chain ids of development chains: the embedded EVM, anvil and hardhat.
 DEV_CHAIN_IDS = frozenset({131277322940537, 31337, 1337})
 GAS_HEADROOM = 1.25
 IN_PROCESS_GAS = 25_000_000  # under the embedded chain's 30M block gas limit
 DEFAULT_PRIORITY_FEE = 1_000_000_000  # 1 gwei
+#: A JSON-RPC batch holds at most this many requests, or this many bytes of signed transactions.
+BATCH_REQUESTS = 500
+BATCH_BYTES = 2_000_000
+#: While awaiting a receipt, check this often (in polls) that the node still knows the transaction, and
+#: broadcast it again if not (a node restarted from saved state forgets its pending pool).
+REBROADCAST_EVERY = 8
+#: Signing again after "nonce too low" on a fresh transaction (another client of the same account was
+#: faster): at most this many tries.
+STALE_NONCE_TRIES = 3
 
 
 @dataclass(frozen=True)
@@ -43,10 +82,52 @@ class TxResult:
     contract_address: str | None = None
 
 
+@dataclass(frozen=True)
+class Intent:
+    """One transaction of a batch: a contract call, what it is for, and optionally its idempotency key and
+    a gas limit (given, it skips the estimate)."""
+
+    call: Any
+    what: str
+    key: str | None = None
+    value: int = 0
+    gas: int | None = None
+
+
+class _Refused(Exception):
+    """The node refused a signed transaction (not a transport failure): it is not in its pool."""
+
+
+class _NonceTaken(_Refused):
+    """The transaction's nonce went to another transaction: it can never run."""
+
+
+@dataclass
+class _Pending:
+    """A signed transaction being awaited."""
+
+    tx_hash: str
+    raw: str
+    what: str
+    key: str
+    receipt: dict[str, Any] | None = None
+
+
 class Chain:
     """One connection to one chain. Create with :meth:`embedded` or :meth:`connect`."""
 
-    def __init__(self, w3: AsyncWeb3[Any], chain_id: int, *, accounts: Sequence[LocalAccount] = (), in_process: bool):
+    def __init__(
+        self,
+        w3: AsyncWeb3[Any],
+        chain_id: int,
+        *,
+        accounts: Sequence[LocalAccount] = (),
+        in_process: bool,
+        journal: Journal | None = None,
+        genesis_hash: str = "",
+        confirmations: int = 0,
+        receipt_timeout: float = 120,
+    ):
         self.w3 = w3
         self.chain_id = chain_id
         #: True for the in-process EVM, which lives and dies with this object.
@@ -55,8 +136,18 @@ class Chain:
         self.accounts: list[LocalAccount] = list(accounts)
         #: (what, tx hash) of every transaction sent through this connection, in order.
         self.history: list[tuple[str, str]] = []
+        #: The journal of signed transactions, or None (the embedded chain has none).
+        self.journal = journal
+        #: Blocks a receipt's block must be under the head before a transaction counts as done.
+        self.confirmations = confirmations
+        self.receipt_timeout = receipt_timeout
+        #: Journal rows are scoped by chain id and genesis hash: never replayed onto another chain.
+        self.scope = f"{chain_id}:{genesis_hash}"
+        self._owns_journal = False
         self._nonces: dict[str, int] = {}
         self._nonce_lock = asyncio.Lock()
+        self._settled: set[str] = set()
+        self._selectors: dict[tuple[str, tuple[str, ...]], tuple[bytes, list[str]]] = {}
 
     # ---- construction ----
 
@@ -70,31 +161,68 @@ class Chain:
         return cls(w3, await w3.eth.chain_id, accounts=accounts, in_process=True)
 
     @classmethod
-    async def connect(cls, url: str, *, private_keys: Sequence[str] = (), timeout: float = 30) -> Chain:
-        """Any EVM JSON-RPC endpoint by URL. ``private_keys`` sign transactions locally."""
+    async def connect(
+        cls,
+        url: str,
+        *,
+        private_keys: Sequence[str] = (),
+        timeout: float = 30,
+        journal: Journal | Path | bool = False,
+        confirmations: int = 0,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        receipt_timeout: float = 120,
+    ) -> Chain:
+        """Any EVM JSON-RPC endpoint by URL. ``private_keys`` sign transactions locally.
+
+        ``journal``: a :class:`Journal`, a path to one, True for ``$GAIB_HOME/journal-<chain id>.sqlite``,
+        or False for none. ``confirmations``: blocks to wait under a transaction's block. ``retry``: how
+        transient failures are retried. ``transport``: an ``httpx.AsyncBaseTransport`` between the SDK
+        and the node (see :mod:`gaib_sdk.chain.transport`)."""
         if not url.startswith(("http://", "https://")):
             raise GaibConfigError(f"RPC URL {url!r} must start with http:// or https://")
+        if isinstance(confirmations, bool) or not isinstance(confirmations, int) or confirmations < 0:
+            raise GaibConfigError(f"confirmations must be a whole number of blocks, 0 or more (got {confirmations!r})")
         accounts = []
         for i, key in enumerate(private_keys):
             try:
                 accounts.append(Account.from_key(key))
-            except Exception as exc:
-                # Never echo the key itself.
-                raise GaibConfigError(f"private key #{i + 1} is not a valid secp256k1 key") from exc
-        provider = AsyncHTTPProvider(url, request_kwargs={"timeout": timeout})
+            except Exception:
+                # Never echo the key itself, nor let the cause (which may hold it) travel with the error.
+                raise GaibConfigError(f"private key #{i + 1} is not a valid secp256k1 key") from None
+        policy = retry or RetryPolicy()
+        provider = RpcProvider(url, timeout=timeout, retry=RetryPolicy(attempts=2), transport=transport)
         w3 = AsyncWeb3(provider)
         try:
             chain_id = await w3.eth.chain_id
+            genesis = HexBytes((await w3.eth.get_block(0))["hash"]).to_0x_hex()
         except Exception as exc:
             await provider.disconnect()
             raise ChainError(f"could not reach the node at {url}: {exc}") from exc
-        return cls(w3, chain_id, accounts=accounts, in_process=False)
+        provider.retry = policy
+        if journal is True:
+            journal = gaib_home() / f"journal-{chain_id}.sqlite"
+        opened = Journal(journal) if isinstance(journal, Path) else journal or None
+        chain = cls(
+            w3,
+            chain_id,
+            accounts=accounts,
+            in_process=False,
+            journal=opened,
+            genesis_hash=genesis,
+            confirmations=confirmations,
+            receipt_timeout=receipt_timeout,
+        )
+        chain._owns_journal = isinstance(journal, Path)
+        return chain
 
     async def close(self) -> None:
         provider = self.w3.provider
         disconnect = getattr(provider, "disconnect", None)
         if disconnect is not None and not self.in_process:
             await disconnect()
+        if self.journal is not None and self._owns_journal:
+            self.journal.close()
 
     @property
     def is_dev(self) -> bool:
@@ -116,6 +244,13 @@ class Chain:
     async def timestamp(self) -> int:
         return int((await self.w3.eth.get_block("latest"))["timestamp"])
 
+    async def rpc(self, method: str, *params: Any) -> Any:
+        """One raw JSON-RPC call; its ``result``. A JSON-RPC error becomes :class:`ChainError`."""
+        response = await self.w3.provider.make_request(RPCEndpoint(method), list(params))
+        if "error" in response:
+            raise ChainError(f"{method} failed: {response['error']}", chain_id=self.chain_id)
+        return response.get("result")
+
     # ---- dev chains only ----
 
     async def advance_time(self, seconds: int) -> None:
@@ -127,8 +262,8 @@ class Chain:
             tester.mine_blocks(1)
             return
         try:
-            await self.w3.provider.make_request("evm_increaseTime", [seconds])
-            await self.w3.provider.make_request("evm_mine", [])
+            await self.w3.provider.make_request(RPCEndpoint("evm_increaseTime"), [seconds])
+            await self.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
         except Exception as exc:
             raise ChainError(f"this node cannot move its clock (evm_increaseTime): {exc}") from exc
 
@@ -141,34 +276,160 @@ class Chain:
             raise ChainError(f"deploying {artifact['contractName']} gave no contract address", tx_hash=result.tx_hash)
         return result
 
-    async def transact(self, call: Any, sender: LocalAccount, *, what: str, value: int = 0) -> TxResult:
+    async def transact(
+        self, call: Any, sender: LocalAccount, *, what: str, value: int = 0, key: str | None = None
+    ) -> TxResult:
         """Estimate, sign, send and await one contract call or deployment. A call that would revert
-        raises :class:`TransactionFailed` with the decoded reason, and nothing is sent."""
-        base: dict[str, Any] = {"from": sender.address, "value": value, "chainId": self.chain_id}
+        raises :class:`TransactionFailed` with the decoded reason, and nothing is sent.
+
+        ``key`` names the intent (e.g. ``"mint:<account>:<request id>"``): with a journal, a key already
+        sent is not signed again; its transaction is awaited, or its result returned if it was mined."""
         if self.in_process:
-            # eth-tester estimates gas by running a transaction about seven times; one eth_call finds a
-            # revert just as well. Gas costs nothing here and receipts still report what was used.
-            tx = await call.build_transaction({**base, "gas": IN_PROCESS_GAS, **await self._fees()})
-            try:
-                probe: TxParams = {"from": tx["from"], "data": tx["data"], "value": tx["value"], "gas": tx["gas"]}
-                if tx.get("to"):
-                    probe["to"] = tx["to"]
-                await self.w3.eth.call(probe, "pending")  # as the next block will see it
-            except Exception as exc:
-                raise self._failure(exc, what) from exc
-        else:
-            try:
-                gas = await call.estimate_gas(base)
-            except Exception as exc:
-                raise self._failure(exc, what) from exc
-            tx = await call.build_transaction({**base, "gas": int(gas * GAS_HEADROOM) + 10_000, **await self._fees()})
+            return await self._transact_in_process(call, sender, what=what, value=value)
+        await self._check_chain_id(what)
+        if self.journal is not None and key is not None:
+            entry = self.journal.latest(self.scope, key)
+            if entry is not None:
+                found = await self._resume(entry, sender)
+                if found is not None:
+                    return found
+        tx = await self._build(call, sender, what, value)
+        async with self._nonce_lock:
+            await self._settle(sender.address)
+            for tries in range(1, STALE_NONCE_TRIES + 1):
+                tx["nonce"] = await self._next_nonce(sender.address)
+                pending = self._sign(sender, tx, what, key)
+                self._journal_signed(sender, [(pending, tx["nonce"])])
+                try:
+                    await self._broadcast(pending.raw, pending.tx_hash)
+                except _Refused as exc:
+                    self._nonces.pop(sender.address, None)  # re-read it from the node next time
+                    self._mark([(pending.tx_hash, Status.DROPPED, None, None)])
+                    if isinstance(exc, _NonceTaken) and tries < STALE_NONCE_TRIES:
+                        # another sender of this account used the nonce: this one never ran; sign anew
+                        log.info("%s: nonce %d was taken elsewhere; signing again", what, tx["nonce"])
+                        continue
+                    raise TransactionFailed(
+                        f"{what} was refused by the node: {exc}", reason=str(exc), chain_id=self.chain_id
+                    ) from exc
+                except ChainError as exc:
+                    self._nonces.pop(sender.address, None)
+                    raise self._lost(exc, what, pending) from exc
+                break
+            self._mark([(pending.tx_hash, Status.SENT, None, None)])
+            self._nonces[sender.address] = tx["nonce"] + 1
+        await self._await([pending])
+        return self._done(pending)
+
+    async def transact_batch(self, intents: Sequence[Intent], sender: LocalAccount) -> list[TxResult]:
+        """Send independent transactions together: estimated (as JSON-RPC batches) against the same state,
+        so none may depend on another of the batch; any that would revert refuses the whole batch before
+        anything is sent. Then signed with consecutive nonces, journaled, sent as JSON-RPC batches, mined
+        (on a node with automine, see the module docstring) and awaited. Results in the order given.
+
+        Keys work as in :meth:`transact`: intents already mined are not sent again."""
+        if not intents:
+            return []
+        if self.in_process:
+            return [await self._transact_in_process(i.call, sender, what=i.what, value=i.value) for i in intents]
+        await self._check_chain_id(intents[0].what)
+        async with self._nonce_lock:
+            await self._settle(sender.address)  # so that the journal says what an earlier run left
+        found: dict[int, TxResult] = {}
+        resumed: dict[int, _Pending] = {}
+        todo: list[int] = []
+        for i, intent in enumerate(intents):
+            entry = self.journal.latest(self.scope, intent.key) if self.journal and intent.key else None
+            if entry is None or entry.status in (Status.REVERTED, Status.DROPPED):
+                todo.append(i)
+            else:
+                resumed[i] = _Pending(entry.tx_hash, entry.raw, entry.what, entry.key)
+        if resumed:
+            await self._fetch_receipts(list(resumed.values()))
+            updates: list[tuple[str, Status, int | None, int | None]] = []
+            for i, p in list(resumed.items()):
+                if p.receipt is None:
+                    continue  # not mined: broadcast again below, with the new ones
+                ok = p.receipt["status"] == 1
+                updates.append(
+                    (p.tx_hash, Status.MINED if ok else Status.REVERTED, p.receipt["blockNumber"], p.receipt["gasUsed"])
+                )
+                del resumed[i]
+                if ok:
+                    found[i] = self._result(p)
+                else:
+                    todo.append(i)  # it ran and reverted: a new attempt, estimated first
+            self._mark(updates)
+        todo.sort()
+        txs = await self._build_many([intents[i] for i in todo], sender)
+
+        async with self._nonce_lock:
+            await self._settle(sender.address)
+            nonce = await self._next_nonce(sender.address) if todo else 0
+            fresh: list[_Pending] = []
+            for n, (i, tx) in enumerate(zip(todo, txs, strict=True)):
+                tx["nonce"] = nonce + n
+                fresh.append(self._sign(sender, tx, intents[i].what, intents[i].key))
+            self._journal_signed(sender, [(p, nonce + n) for n, p in enumerate(fresh)])
+            waiting = [*resumed.values(), *fresh]
+            refused = await self._send_batch(waiting, intents[0].what, sender.address) if waiting else []
+            if refused:
+                self._nonces.pop(sender.address, None)  # re-read it from the node next time
+            elif fresh:
+                self._nonces[sender.address] = nonce + len(fresh)
+        if refused:
+            what, reason = refused[0]
+            raise TransactionFailed(
+                f"{len(refused)} of {len(waiting)} transactions were refused by the node, first {what}: {reason}",
+                reason=reason,
+                chain_id=self.chain_id,
+            )
+        await self._await(waiting)
+        by_index = dict(zip([*resumed, *todo], waiting, strict=True))
+        failed = [p for p in waiting if p.receipt is not None and p.receipt["status"] != 1]
+        if failed:
+            raise TransactionFailed(
+                f"{len(failed)} of {len(waiting)} transactions reverted on-chain, first {failed[0].what}",
+                tx_hash=failed[0].tx_hash,
+                chain_id=self.chain_id,
+            )
+        return [found[i] if i in found else self._result(by_index[i]) for i in range(len(intents))]
+
+    async def resume(self) -> None:
+        """Settle the journal of every account this connection signs for now, rather than before each
+        account's first new transaction; then await what is still pending."""
+        if self.journal is None:
+            return
+        for account in self.accounts:
+            async with self._nonce_lock:
+                await self._settle(account.address)
+            waiting = [
+                _Pending(e.tx_hash, e.raw, e.what, e.key) for e in self.journal.unsettled(self.scope, account.address)
+            ]
+            if waiting:
+                await self._await(waiting)
+
+    # ---- the steps ----
+
+    async def _transact_in_process(self, call: Any, sender: LocalAccount, *, what: str, value: int) -> TxResult:
+        # eth-tester estimates gas by running a transaction about seven times; one eth_call finds a
+        # revert just as well. Gas costs nothing here and receipts still report what was used.
+        base: dict[str, Any] = {"from": sender.address, "value": value, "chainId": self.chain_id}
+        tx = await call.build_transaction({**base, "gas": IN_PROCESS_GAS, **await self._fees()})
+        try:
+            probe: TxParams = {"from": tx["from"], "data": tx["data"], "value": tx["value"], "gas": tx["gas"]}
+            if tx.get("to"):
+                probe["to"] = tx["to"]
+            await self.w3.eth.call(probe, "pending")  # as the next block will see it
+        except Exception as exc:
+            raise self._failure(exc, what) from exc
         async with self._nonce_lock:
             tx["nonce"] = await self._next_nonce(sender.address)
             signed = sender.sign_transaction(tx)
             try:
                 tx_hash = await self.w3.eth.send_raw_transaction(signed.raw_transaction)
             except Exception as exc:
-                self._nonces.pop(sender.address, None)  # re-read it from the node next time
+                self._nonces.pop(sender.address, None)
                 raise self._failure(exc, what) from exc
             self._nonces[sender.address] = tx["nonce"] + 1
         receipt = await self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
@@ -179,19 +440,425 @@ class Chain:
         address = receipt.get("contractAddress")
         return TxResult(hex_hash, receipt["blockNumber"], receipt["gasUsed"], receipt["logs"], address)
 
+    async def _check_chain_id(self, what: str) -> None:
+        """A node swapped behind the URL must not receive transactions signed for another chain."""
+        now = int(await self.w3.eth.chain_id)
+        if now != self.chain_id:
+            raise ChainError(
+                f"the node now reports chain id {now}, not {self.chain_id} that this connection was made for: "
+                f"refusing to send {what}; connect again to the right node",
+                chain_id=self.chain_id,
+            )
+
+    async def _build(self, call: Any, sender: LocalAccount, what: str, value: int) -> dict[str, Any]:
+        base: dict[str, Any] = {"from": sender.address, "value": value, "chainId": self.chain_id}
+        try:
+            gas = await call.estimate_gas(base)
+        except ChainError:
+            raise
+        except Exception as exc:
+            raise self._failure(exc, what) from exc
+        tx: dict[str, Any] = await call.build_transaction(
+            {**base, "gas": int(gas * GAS_HEADROOM) + 10_000, **await self._fees()}
+        )
+        return tx
+
+    async def _build_many(self, intents: Sequence[Intent], sender: LocalAccount) -> list[dict[str, Any]]:
+        if not intents:
+            return []
+        base: dict[str, Any] = {"from": sender.address, "chainId": self.chain_id, "nonce": 0, "maxFeePerGas": 1}
+        base["maxPriorityFeePerGas"] = 1  # set below, once the batch's gas is known
+        txs: list[dict[str, Any]] = []
+        for i in intents:
+            encoded = self._encode(i.call)
+            if encoded is None:  # a deployment, or a call by keyword: web3.py's own (slower) path
+                txs.append(dict(await i.call.build_transaction({**base, "value": i.value, "gas": i.gas or 1})))
+            else:
+                txs.append({**base, "value": i.value, "gas": i.gas or 1, "to": encoded[0], "data": encoded[1]})
+        estimate = [n for n, i in enumerate(intents) if i.gas is None]
+        provider = self._provider()
+        for start in range(0, len(estimate), BATCH_REQUESTS):
+            chunk = estimate[start : start + BATCH_REQUESTS]
+            requests = []
+            for n in chunk:
+                t = txs[n]
+                probe = {"from": t["from"], "data": t["data"], "value": hex(t["value"])}
+                if t.get("to"):
+                    probe["to"] = t["to"]
+                requests.append(("eth_estimateGas", [probe]))
+            for n, response in zip(chunk, await provider.batch(requests), strict=True):
+                if "error" in response:
+                    raise self._rpc_failure(response["error"], f"{intents[n].what} (nothing of the batch was sent)")
+                txs[n]["gas"] = int(int(response["result"], 16) * GAS_HEADROOM) + 10_000
+        fees = await self._fees(sum(int(t["gas"]) for t in txs))
+        for t in txs:
+            t.update(fees)
+        return txs
+
+    def _encode(self, call: Any) -> tuple[str, str] | None:
+        """(to, calldata) of a contract function call, or None where web3.py must build it. The same bytes
+        as web3.py's, without its search of the contract's ABI on every call (a batch of thousands of
+        calls to one function pays for it once)."""
+        abi, address = getattr(call, "abi", None), getattr(call, "address", None)
+        if not isinstance(abi, dict) or abi.get("type") != "function" or not address or getattr(call, "kwargs", None):
+            return None
+        signature = (abi["name"], tuple(str(i["type"]) for i in abi.get("inputs", [])))
+        if signature not in self._selectors:
+            self._selectors[signature] = (function_abi_to_4byte_selector(abi), get_abi_input_types(abi))  # type: ignore[arg-type]
+        selector, types = self._selectors[signature]
+        arguments = map_abi_data([abi_address_to_hex, abi_bytes_to_bytes, abi_string_to_text], types, call.args)
+        return str(address), "0x" + (selector + self.w3.codec.encode(types, arguments)).hex()
+
+    def _sign(self, sender: LocalAccount, tx: dict[str, Any], what: str, key: str | None) -> _Pending:
+        signed = sender.sign_transaction(tx)
+        tx_hash = signed.hash.to_0x_hex()
+        return _Pending(tx_hash, signed.raw_transaction.to_0x_hex(), what, key or f"tx:{tx_hash}")
+
+    def _journal_signed(self, sender: LocalAccount, signed: Sequence[tuple[_Pending, int]]) -> None:
+        if self.journal is None or not signed:
+            return
+        entries = []
+        for p, nonce in signed:
+            latest = self.journal.latest(self.scope, p.key)
+            entries.append(
+                Entry(
+                    key=p.key,
+                    attempt=1 if latest is None else latest.attempt + 1,
+                    chain_id=self.chain_id,
+                    sender=sender.address,
+                    nonce=nonce,
+                    tx_hash=p.tx_hash,
+                    raw=p.raw,
+                    what=p.what,
+                    status=Status.SIGNED,
+                )
+            )
+        self.journal.record(self.scope, entries)
+
+    def _mark(self, updates: Sequence[tuple[str, Status, int | None, int | None]]) -> None:
+        if self.journal is not None and updates:
+            self.journal.mark(self.scope, updates)
+
+    async def _broadcast(self, raw: str, tx_hash: str) -> None:
+        """Send signed bytes. The node already holding them (or having mined them) is success."""
+        try:
+            await self.w3.eth.send_raw_transaction(HexStr(raw))
+        except Web3RPCError as exc:
+            error: Any = (exc.rpc_response or {}).get("error") or {}
+            message = str(error.get("message", exc.message) if isinstance(error, dict) else error)
+            await self._refusal(message, tx_hash)
+
+    async def _refusal(self, message: str, tx_hash: str) -> None:
+        """Make sense of a node's refusal of ``tx_hash``: return if the node has it after all."""
+        lowered = message.lower()
+        if "already" in lowered or "known transaction" in lowered:
+            return  # "transaction already imported", "already known", "known transaction"
+        if await self._tx_known(tx_hash):
+            return
+        if "nonce too low" in lowered or "nonce is too low" in lowered:
+            raise _NonceTaken(message)
+        raise _Refused(message)
+
+    async def _broadcast_many(self, pending: Sequence[_Pending]) -> list[tuple[str, str]]:
+        """Send as JSON-RPC batches; returns (what, reason) of those refused, marking the rest sent."""
+        provider = self._provider()
+        refused: list[tuple[str, str]] = []
+        updates: list[tuple[str, Status, int | None, int | None]] = []
+        for chunk in _chunks(pending, lambda p: len(p.raw)):
+            responses = await provider.batch([("eth_sendRawTransaction", [p.raw]) for p in chunk])
+            for p, response in zip(chunk, responses, strict=True):
+                if "error" in response:
+                    error = response["error"]
+                    message = str(error.get("message", error) if isinstance(error, dict) else error)
+                    try:
+                        await self._refusal(message, p.tx_hash)
+                    except _Refused as exc:
+                        refused.append((p.what, str(exc)))
+                        updates.append((p.tx_hash, Status.DROPPED, None, None))
+                        continue
+                updates.append((p.tx_hash, Status.SENT, None, None))
+        self._mark(updates)
+        return refused
+
+    async def _send_batch(self, pending: Sequence[_Pending], what: str, sender: str) -> list[tuple[str, str]]:
+        """Broadcast as JSON-RPC batches, with automine off on a node that has it on (then mine until the
+        pool is empty, and turn it back on). Call with the nonce lock held."""
+        automine = await self._automine()
+        if automine:
+            await self.rpc("evm_setAutomine", False)
+        try:
+            refused = await self._broadcast_many(pending)
+            if automine:
+                await self._mine_until_empty()
+            return refused
+        except ChainError as exc:
+            self._nonces.pop(sender, None)
+            where = f"; the journal {self.journal.path} keeps them: run again to resume" if self.journal else ""
+            raise ChainError(
+                f"lost the node while sending {len(pending)} transactions ({what}, ...): {exc}{where}",
+                chain_id=self.chain_id,
+            ) from exc
+        finally:
+            if automine:
+                try:
+                    await self.rpc("evm_setAutomine", True)
+                except ChainError as exc:
+                    log.warning("could not turn automine back on: %s", exc)
+
+    async def _tx_known(self, tx_hash: str) -> bool:
+        return await self.rpc("eth_getTransactionByHash", tx_hash) is not None
+
+    async def _unknown(self, pending: Sequence[_Pending]) -> list[_Pending]:
+        """Those of ``pending`` that the node has never heard of (or has forgotten)."""
+        if len(pending) == 1:
+            return [] if await self._tx_known(pending[0].tx_hash) else list(pending)
+        provider, unknown = self._provider(), []
+        for start in range(0, len(pending), BATCH_REQUESTS):
+            chunk = pending[start : start + BATCH_REQUESTS]
+            responses = await provider.batch([("eth_getTransactionByHash", [p.tx_hash]) for p in chunk])
+            unknown += [
+                p for p, r in zip(chunk, responses, strict=True) if "error" not in r and r.get("result") is None
+            ]
+        return unknown
+
+    async def _fetch_receipts(self, pending: Sequence[_Pending]) -> None:
+        """Fill in ``receipt`` for those of ``pending`` that are mined (None for the rest)."""
+        if len(pending) == 1:
+            raw = await self.rpc("eth_getTransactionReceipt", pending[0].tx_hash)
+            pending[0].receipt = None if raw is None else dict(receipt_formatter(raw))
+            return
+        provider = self._provider()
+        for start in range(0, len(pending), BATCH_REQUESTS):
+            chunk = pending[start : start + BATCH_REQUESTS]
+            responses = await provider.batch([("eth_getTransactionReceipt", [p.tx_hash]) for p in chunk])
+            for p, response in zip(chunk, responses, strict=True):
+                if "error" in response:
+                    raise ChainError(f"eth_getTransactionReceipt failed: {response['error']}", tx_hash=p.tx_hash)
+                raw = response.get("result")
+                p.receipt = None if raw is None else dict(receipt_formatter(raw))
+
+    async def _await(self, pending: Sequence[_Pending]) -> None:
+        """Wait until every transaction has a receipt whose block is ``confirmations`` deep, broadcasting
+        again any that the node forgot; record each in the journal and the history."""
+        deadline = time.monotonic() + self.receipt_timeout
+        delay, polls = 0.01, 0
+        outstanding = list(pending)
+        while True:
+            try:
+                await self._fetch_receipts(outstanding)
+                outstanding = [p for p in outstanding if p.receipt is None]
+                if not outstanding and self.confirmations:
+                    outstanding = await self._unconfirmed(pending)
+                if not outstanding:
+                    break
+                polls += 1
+                if polls % REBROADCAST_EVERY == 0:
+                    for p in await self._unknown(outstanding):
+                        log.warning("%s: the node lost tx %s; broadcasting it again", p.what, p.tx_hash)
+                        try:
+                            await self._broadcast(p.raw, p.tx_hash)
+                        except _NonceTaken:
+                            self._mark([(p.tx_hash, Status.DROPPED, None, None)])
+                            raise TransactionFailed(
+                                f"{p.what}: its transaction {p.tx_hash} can no longer run (its nonce went to "
+                                "another transaction): run again to sign it anew",
+                                tx_hash=p.tx_hash,
+                                chain_id=self.chain_id,
+                            ) from None
+                        except _Refused as exc:
+                            log.warning("%s: the node refused tx %s again: %s", p.what, p.tx_hash, exc)
+            except ChainError as exc:
+                if isinstance(exc, TransactionFailed):
+                    raise
+                first = (outstanding or pending)[0]
+                raise self._lost(exc, first.what, first) from exc
+            if time.monotonic() > deadline:
+                p = outstanding[0]
+                raise TransactionFailed(
+                    f"{p.what}: tx {p.tx_hash} was not mined{' and confirmed' if self.confirmations else ''} within "
+                    f"{self.receipt_timeout:g} s; the journal keeps it and it is awaited again when you run again",
+                    tx_hash=p.tx_hash,
+                    chain_id=self.chain_id,
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.5, 1.0)
+        updates: list[tuple[str, Status, int | None, int | None]] = []
+        for p in pending:
+            assert p.receipt is not None
+            ok = p.receipt["status"] == 1
+            updates.append(
+                (p.tx_hash, Status.MINED if ok else Status.REVERTED, p.receipt["blockNumber"], p.receipt["gasUsed"])
+            )
+            self.history.append((p.what, p.tx_hash))
+        self._mark(updates)
+
+    async def _unconfirmed(self, pending: Sequence[_Pending]) -> list[_Pending]:
+        """Those whose block is not yet ``confirmations`` deep, or whose block left the chain (a reorg:
+        their receipts are dropped and looked for again)."""
+        head = int(await self.w3.eth.block_number)
+        deepest = max(int(p.receipt["blockNumber"]) for p in pending if p.receipt is not None)
+        if head < deepest + self.confirmations:
+            return [
+                p
+                for p in pending
+                if p.receipt is not None and head < int(p.receipt["blockNumber"]) + self.confirmations
+            ]
+        recorded = {p.tx_hash: p.receipt for p in pending}
+        await self._fetch_receipts(pending)
+        moved = []
+        for p in pending:
+            before = recorded[p.tx_hash]
+            if p.receipt is None or before is None or p.receipt["blockHash"] != before["blockHash"]:
+                moved.append(p)
+        return moved
+
+    def _done(self, pending: _Pending) -> TxResult:
+        receipt = pending.receipt
+        assert receipt is not None
+        if receipt["status"] != 1:
+            raise TransactionFailed(
+                f"{pending.what} reverted on-chain", tx_hash=pending.tx_hash, chain_id=self.chain_id
+            )
+        return self._result(pending)
+
+    @staticmethod
+    def _result(pending: _Pending) -> TxResult:
+        r = pending.receipt
+        assert r is not None
+        return TxResult(pending.tx_hash, int(r["blockNumber"]), int(r["gasUsed"]), r["logs"], r.get("contractAddress"))
+
+    async def _resume(self, entry: Entry, sender: LocalAccount) -> TxResult | None:
+        """An intent the journal has seen: its result if mined, else await it; None if it must be signed anew."""
+        if entry.status in (Status.REVERTED, Status.DROPPED):
+            return None
+        pending = _Pending(entry.tx_hash, entry.raw, entry.what, entry.key)
+        await self._fetch_receipts([pending])
+        if pending.receipt is None:
+            async with self._nonce_lock:
+                await self._settle(sender.address)  # earlier nonces first
+                now = self.journal.by_hash(self.scope, entry.tx_hash) if self.journal else None
+                if now is not None and now.status == Status.DROPPED:
+                    return None
+                if entry.status == Status.MINED:  # mined, then lost by the node (restarted from older state)
+                    log.warning("%s: tx %s is no longer on chain; broadcasting it again", entry.what, entry.tx_hash)
+                try:
+                    await self._broadcast(entry.raw, entry.tx_hash)  # the same bytes: never a duplicate
+                except _Refused as exc:
+                    log.warning("%s: tx %s can no longer run (%s); signing it anew", entry.what, entry.tx_hash, exc)
+                    self._mark([(entry.tx_hash, Status.DROPPED, None, None)])
+                    return None
+            await self._await([pending])
+        else:
+            ok = pending.receipt["status"] == 1
+            self._mark(
+                [
+                    (
+                        pending.tx_hash,
+                        Status.MINED if ok else Status.REVERTED,
+                        pending.receipt["blockNumber"],
+                        pending.receipt["gasUsed"],
+                    )
+                ]
+            )
+        if pending.receipt is not None and pending.receipt["status"] != 1:
+            return None  # it ran and reverted: the intent has not happened; a new attempt is estimated first
+        log.info("%s: already sent as tx %s (journal key %s)", entry.what, entry.tx_hash, entry.key)
+        return self._result(pending)
+
+    async def _settle(self, address: str) -> None:
+        """Once per account and process, before its first new transaction: each journal row of this
+        account whose fate is unknown is recorded if mined, broadcast again if not (the same bytes), or
+        dropped if its nonce went to another transaction. Call with the nonce lock held."""
+        if self.journal is None or address in self._settled:
+            return
+        self._settled.add(address)
+        rows = self.journal.unsettled(self.scope, address)
+        if not rows:
+            return
+        pending = [_Pending(e.tx_hash, e.raw, e.what, e.key) for e in rows]
+        await self._fetch_receipts(pending)
+        updates: list[tuple[str, Status, int | None, int | None]] = []
+        for p in pending:
+            if p.receipt is not None:
+                ok = p.receipt["status"] == 1
+                updates.append(
+                    (p.tx_hash, Status.MINED if ok else Status.REVERTED, p.receipt["blockNumber"], p.receipt["gasUsed"])
+                )
+                continue
+            try:
+                await self._broadcast(p.raw, p.tx_hash)
+                log.info("%s: tx %s from an earlier run was not mined; broadcast it again", p.what, p.tx_hash)
+                updates.append((p.tx_hash, Status.SENT, None, None))
+            except _Refused as exc:
+                log.warning("%s: tx %s from an earlier run can no longer run (%s)", p.what, p.tx_hash, exc)
+                updates.append((p.tx_hash, Status.DROPPED, None, None))
+        self._mark(updates)
+        self._nonces.pop(address, None)
+
+    async def _automine(self) -> bool:
+        """True on a development node that mines each transaction as it arrives (anvil, hardhat)."""
+        for method in ("anvil_getAutomine", "hardhat_getAutomine"):
+            response = await self.w3.provider.make_request(RPCEndpoint(method), [])
+            if "error" not in response:
+                return bool(response.get("result"))
+        return False
+
+    async def _mine_until_empty(self) -> None:
+        """Mine blocks on a development node until its pool holds nothing that can run."""
+        before, stuck = -1, 0
+        while stuck < 3:  # a block that takes nothing from the pool three times over: the rest cannot run
+            pending = int((await self.rpc("txpool_status"))["pending"], 16)
+            if pending == 0:
+                return
+            stuck = stuck + 1 if pending == before else 0
+            before = pending
+            await self.rpc("evm_mine")
+
     async def _next_nonce(self, address: str) -> int:
         if address not in self._nonces:
             self._nonces[address] = await self.w3.eth.get_transaction_count(address, "pending")  # type: ignore[arg-type]
         return self._nonces[address]
 
-    async def _fees(self) -> dict[str, int]:
+    async def _fees(self, gas: int = 0) -> dict[str, int]:
+        """EIP-1559 fees: a tip, and a cap of twice the base fee, raised for a batch of ``gas`` in all
+        that fills many blocks (each full block raises the base fee by 1/8: the last of the batch's
+        transactions must still be able to pay)."""
         block = await self.w3.eth.get_block("latest")
         base_fee = int(block.get("baseFeePerGas", 0))
         try:
             priority = int(await self.w3.eth.max_priority_fee)
+        except ChainError:
+            raise
         except Exception:
             priority = DEFAULT_PRIORITY_FEE
-        return {"maxFeePerGas": 2 * base_fee + priority, "maxPriorityFeePerGas": priority}
+        blocks = -(-gas // max(1, int(block.get("gasLimit", 30_000_000))))
+        factor = max(2.0, 1.125 ** (blocks + 1))
+        return {"maxFeePerGas": int(base_fee * factor) + priority, "maxPriorityFeePerGas": priority}
+
+    def _provider(self) -> RpcProvider:
+        provider = self.w3.provider
+        if not isinstance(provider, RpcProvider):
+            raise GaibConfigError("JSON-RPC batches need a connection made by Chain.connect")
+        return provider
+
+    def _lost(self, exc: ChainError, what: str, pending: _Pending) -> ChainError:
+        where = f"; the journal {self.journal.path} keeps it: run again to resume" if self.journal else ""
+        return ChainError(
+            f"{what}: lost the node while sending or awaiting tx {pending.tx_hash} ({exc}){where}",
+            tx_hash=pending.tx_hash,
+            chain_id=self.chain_id,
+        )
+
+    def _rpc_failure(self, error: Any, what: str) -> TransactionFailed:
+        data = error.get("data") if isinstance(error, dict) else None
+        raw = bytes.fromhex(data[2:]) if isinstance(data, str) and data.startswith("0x") else None
+        decoded = decode_revert(raw) if raw else None
+        if decoded is not None:
+            name, args = decoded
+            reason = f"{name}({', '.join(f'{k}={v}' for k, v in args.items())})"
+        else:
+            reason = str(error.get("message", error) if isinstance(error, dict) else error)
+        return TransactionFailed(f"{what} would revert: {reason}", reason=reason, chain_id=self.chain_id)
 
     def _failure(self, exc: Exception, what: str) -> TransactionFailed:
         data = revert_data(exc)
@@ -203,3 +870,20 @@ class Chain:
         else:
             reason = str(exc) or type(exc).__name__
         return TransactionFailed(f"{what} would revert: {reason}", reason=reason, chain_id=self.chain_id)
+
+
+def _chunks(items: Sequence[_Pending], size: Callable[[_Pending], int]) -> list[list[_Pending]]:
+    """Split into JSON-RPC batches of at most BATCH_REQUESTS items and about BATCH_BYTES bytes."""
+    out: list[list[_Pending]] = []
+    current: list[_Pending] = []
+    total = 0
+    for item in items:
+        n = size(item)
+        if current and (len(current) >= BATCH_REQUESTS or total + n > BATCH_BYTES):
+            out.append(current)
+            current, total = [], 0
+        current.append(item)
+        total += n
+    if current:
+        out.append(current)
+    return out

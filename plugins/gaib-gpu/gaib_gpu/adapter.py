@@ -108,7 +108,7 @@ class GpuAdapter(AssetAdapter):
                 "details": {"server": row.server, "uuid": row.uuid, "memory_gb": row.memory_gb},
             }
             assets.append(validate_row(AssetRecord, record, "gpus", i))
-        return build_inventory(KIND, data["operator"], "gpus", assets, data)
+        return build_inventory(KIND, data.get("operator"), "gpus", assets, data)
 
     def appraise(self, asset: AssetRecord, as_of: date) -> AssetValuation:
         family = _family(asset.model)

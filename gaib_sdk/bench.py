@@ -1,0 +1,450 @@
+"""``gaib bench onboard``: onboard N synthetic GPUs against a local anvil and measure it.
+
+For each size (1,000 GPUs, then N), on a fresh anvil node:
+
+1. set-up, not timed: deploy the protocol twice (one copy for the SDK, one for raw web3.py), whitelist the
+   admin and mint enough AID to fund every deal;
+2. build the inventory as the SDK's models (records, ids, record hashes, telemetry attestations): timed
+   on its own;
+3. onboard through the SDK's transaction manager (:meth:`Chain.transact_batch`: estimates, journal on
+   disk, chain-id check, JSON-RPC batches with locally assigned nonces, automine off while a batch goes
+   in, then ``evm_mine`` until the pool is empty, receipts): **digitize** one ``registerBatch`` per cluster,
+   **attest** a fresh telemetry attestation per GPU, **finance** one ``openDeal`` per cluster;
+4. send the very same transactions (the same calldata, to the second copy) with raw web3.py: encode, sign
+   with a gas limit given, send in ``w3.batch_requests()``, mine, read the receipts; nothing else.
+
+It reports time and gas per 1,000 GPUs at each size (growth should be linear: the per-1,000 figures
+should not rise with N) and the SDK's overhead over raw web3.py. A benchmark, not a test: nothing here
+asserts a timing. ``scripts/bench_onboard.py`` and ``gaib bench onboard --gpus N [--json]`` run it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils.crypto import keccak
+from web3 import AsyncHTTPProvider, AsyncWeb3
+from web3.contract import AsyncContract
+from web3.types import RPCEndpoint
+
+from gaib_sdk.chain import Intent
+from gaib_sdk.client import STRUCTURES, USDC_DECIMALS, Gaib, to_units
+from gaib_sdk.errors import ChainError, GaibConfigError
+from gaib_sdk.models import AssetRecord, Inventory, Telemetry
+
+__all__ = ["find_anvil", "run_bench"]
+
+CLUSTER = 100  # GPUs per registerBatch and per deal: one HGX pod's worth, well inside a block's gas
+APPRAISED_USD = Decimal(20_000)  # per GPU
+ADVANCE_USD = Decimal(15_000)  # per GPU: 75% of appraised value
+MINT_CHUNK_USD = Decimal(10_000_000)  # the AID mint cap per block
+TERMS = (STRUCTURES["fixed"], 1200, 0, 50, 730)
+RAW_BATCH = 500  # requests per JSON-RPC batch on the raw web3.py side, as the SDK's
+#: The bench's own signing keys (the SDK's side, raw web3.py's side), funded with anvil_setBalance: a
+#: development node only, never real funds.
+BENCH_KEYS = {side: "0x" + keccak(text=f"gaib-sdk bench account: {side}").hex() for side in ("sdk", "raw")}
+
+
+def find_anvil() -> Path | None:
+    """anvil from $GAIB_ANVIL, the PATH, or node_modules (npm's @foundry-rs/anvil) here or above."""
+    if os.environ.get("GAIB_ANVIL"):
+        given = Path(os.environ["GAIB_ANVIL"])
+        return given if given.is_file() else None
+    found = shutil.which("anvil")
+    if found:
+        return Path(found)
+    package = Path("node_modules") / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
+    for base in (Path.cwd(), *Path.cwd().parents, Path(__file__).resolve().parent.parent):
+        if (base / package).exists():
+            return base / package
+    return None
+
+
+def _rpc(url: str, method: str, *params: object) -> Any:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        answer = json.loads(response.read())
+    if "error" in answer:
+        raise ChainError(f"{method} failed on {url}: {answer['error']}")
+    return answer.get("result")
+
+
+class _Anvil:
+    """An anvil on a free port of 127.0.0.1, stopped by its own pid."""
+
+    def __init__(self, binary: Path):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [str(binary), "--host", "127.0.0.1", "--port", str(self.port), "--silent"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                _rpc(self.url, "eth_chainId")
+                return
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise GaibConfigError(f"anvil ({binary}) did not start") from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@dataclass(frozen=True)
+class _Tx:
+    """One transaction of a phase, for the raw side: where, what, and the gas limit it is given."""
+
+    to: str
+    data: str
+    gas: int
+
+
+def synthetic_inventory(n: int, tag: str = "bench") -> Inventory:
+    """``n`` H100s in clusters of CLUSTER, with a healthy telemetry snapshot each, as the SDK's models."""
+    observed = datetime(2026, 11, 1, tzinfo=UTC)
+    assets, telemetry = [], []
+    for i in range(n):
+        serial = f"{tag}-{i:07d}"
+        assets.append(
+            AssetRecord(
+                kind="gpu",
+                vendor="NVIDIA",
+                model="H100 SXM5 80GB",
+                serial=serial,
+                purchase_price_usd=Decimal(31_250),
+                purchased_on=date(2025, 9, 1),
+                site=f"bench DC, pod {i // CLUSTER}",
+                details={"server": f"hgx-{i // 8:05d}", "memory_gb": 80},
+            )
+        )
+        telemetry.append(Telemetry(serial=serial, observed_at=observed, healthy=True, utilisation=0.8))
+    return Inventory(kind="gpu", operator="Bench Neo-Cloud", assets=assets, telemetry=telemetry)
+
+
+def _clusters(inventory: Inventory) -> list[list[AssetRecord]]:
+    a = inventory.assets
+    return [a[i : i + CLUSTER] for i in range(0, len(a), CLUSTER)]
+
+
+def _ids_key(ids: Sequence[str]) -> str:
+    return "0x" + keccak(hexstr="".join(i[2:] for i in ids)).hex()
+
+
+def _phases(gaib: Gaib, inventory: Inventory) -> dict[str, list[Intent]]:
+    """The onboarding's transactions, phase by phase, as SDK intents with idempotency keys."""
+    registry, facility, owner = gaib.protocol.registry, gaib.protocol.facility, gaib.address
+    kind = b"gpu".ljust(32, b"\0")
+    attestations = {t.serial: t.attestation for t in inventory.telemetry}
+    fresh = "0x" + keccak(text="bench: a newer telemetry snapshot").hex()
+    appraised = to_units(APPRAISED_USD * CLUSTER, USDC_DECIMALS, what="appraised value")
+    advance = to_units(ADVANCE_USD * CLUSTER, USDC_DECIMALS, what="advance")
+    digitize, attest, finance = [], [], []
+    for n, cluster in enumerate(_clusters(inventory)):
+        ids = [a.asset_id for a in cluster]
+        call = registry.functions.registerBatch(
+            kind, owner, ids, [a.record_hash for a in cluster], [attestations[a.serial] for a in cluster]
+        )
+        digitize.append(
+            Intent(call, what=f"register cluster {n}", key=f"digitize:{registry.address}:gpu:{_ids_key(ids)}")
+        )
+        for a in cluster:
+            call = registry.functions.attest(a.asset_id, fresh)
+            attest.append(
+                Intent(call, what=f"attest {a.serial}", key=f"attest:{registry.address}:{a.asset_id}:{fresh}")
+            )
+        call = facility.functions.openDeal(owner, ids, appraised, advance, TERMS)
+        finance.append(Intent(call, what=f"finance cluster {n}", key=f"deal:{facility.address}:{_ids_key(ids)}"))
+    return {"digitize": digitize, "attest": attest, "finance": finance}
+
+
+async def _setup(url: str, tmp: Path, name: str, gpus: int) -> Gaib:
+    """A deployment of the protocol with enough AID minted to fund every deal (not timed)."""
+    gaib = await Gaib.connect(
+        url,
+        private_key=BENCH_KEYS[name],
+        deployments=tmp / f"deployments-{name}.json",
+        journal=tmp / f"journal-{name}.sqlite",
+    )
+    await gaib.deploy()
+    await gaib.whitelist(gaib.address)
+    needed = ADVANCE_USD * gpus
+    await gaib.faucet(gaib.address, needed)
+    left = needed
+    while left > 0:
+        chunk = min(left, MINT_CHUNK_USD)
+        await gaib.mint_aid(chunk)  # one block each on an automining node: the mint cap is per block
+        left -= chunk
+    return gaib
+
+
+async def _timed(fn: Callable[[], Awaitable[list[int]]]) -> dict[str, Any]:
+    started = time.perf_counter()
+    gas = await fn()
+    return {"transactions": len(gas), "seconds": round(time.perf_counter() - started, 3), "gas": sum(gas)}
+
+
+async def _sdk_phase(gaib: Gaib, intents: list[Intent]) -> list[int]:
+    results = await gaib.chain.transact_batch(intents, gaib.account)
+    return [r.gas_used for r in results]
+
+
+async def _raw_phase(w3: AsyncWeb3[Any], account: LocalAccount, chain_id: int, txs: list[_Tx]) -> list[int]:
+    """The same transactions with raw web3.py: sign with the gas given, send in JSON-RPC batches with
+    automine off, mine until the pool is empty, read the receipts."""
+    provider = w3.provider
+    block = await w3.eth.get_block("latest")
+    priority = int(await w3.eth.max_priority_fee)
+    blocks = -(-sum(t.gas for t in txs) // int(block["gasLimit"]))  # the fee cap the SDK would give
+    cap = int(int(block.get("baseFeePerGas", 0)) * max(2.0, 1.125 ** (blocks + 1))) + priority
+    fee = {"maxFeePerGas": cap, "maxPriorityFeePerGas": priority}
+    nonce = await w3.eth.get_transaction_count(account.address, "pending")
+    unsigned: list[dict[str, Any]] = [
+        {"to": t.to, "data": t.data, "gas": t.gas, "nonce": nonce + n, "chainId": chain_id, "value": 0, **fee}
+        for n, t in enumerate(txs)
+    ]
+    raws = [account.sign_transaction(tx) for tx in unsigned]
+    await provider.make_request("evm_setAutomine", [False])
+    try:
+        for start in range(0, len(raws), RAW_BATCH):
+            # web3.py refuses eth_sendRawTransaction inside w3.batch_requests(): its provider's batch call
+            requests = [
+                (RPCEndpoint("eth_sendRawTransaction"), [s.raw_transaction.to_0x_hex()])
+                for s in raws[start : start + RAW_BATCH]
+            ]
+            answers = await provider.make_batch_request(requests)
+            errors = [a["error"] for a in answers if "error" in a] if isinstance(answers, list) else [answers]
+            if errors:
+                raise ChainError(f"raw web3.py: the node refused a transaction: {errors[0]}")
+        while int((await provider.make_request("txpool_status", []))["result"]["pending"], 16):
+            await provider.make_request("evm_mine", [])
+    finally:
+        await provider.make_request("evm_setAutomine", [True])
+    gas = []
+    for start in range(0, len(raws), RAW_BATCH):
+        async with w3.batch_requests() as batch:
+            for signed in raws[start : start + RAW_BATCH]:
+                batch.add(w3.eth.get_transaction_receipt(signed.hash))
+            receipts: list[Any] = await batch.async_execute()
+        for receipt in receipts:
+            if receipt["status"] != 1:
+                raise ChainError(f"a raw web3.py transaction reverted: {receipt['transactionHash'].hex()}")
+            gas.append(int(receipt["gasUsed"]))
+    return gas
+
+
+def _encoded(contract: AsyncContract, intents: list[Intent], gas: int) -> list[_Tx]:
+    """The intents' calls re-aimed at ``contract`` (the raw side's copy), encoded by web3.py."""
+    out = []
+    for intent in intents:
+        fn = intent.call
+        data = contract.encode_abi(fn.abi_element_identifier, args=fn.args)
+        out.append(_Tx(contract.address, data, gas))
+    return out
+
+
+async def _one_size(url: str, gpus: int, raw: bool, say: Callable[[str], None]) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="gaib-bench-") as tmp_dir:
+        tmp = Path(tmp_dir)
+        say(f"{gpus} GPUs: setting up")
+        sdk = await _setup(url, tmp, "sdk", gpus)
+        baseline = await _setup(url, tmp, "raw", gpus) if raw else None
+        try:
+            started = time.perf_counter()
+            inventory = synthetic_inventory(gpus)
+            for a in inventory.assets:  # computed once, as digitize does
+                _ = a.asset_id, a.record_hash
+            models_s = round(time.perf_counter() - started, 3)
+            phases = _phases(sdk, inventory)
+
+            run: dict[str, Any] = {"gpus": gpus, "clusters": len(phases["digitize"]), "models_seconds": models_s}
+            assert sdk.chain.journal is not None
+            set_up = len(sdk.chain.journal.entries(sdk.chain.scope))
+            say(f"{gpus} GPUs: onboarding through the SDK")
+            sdk_phases = {}
+            for name, intents in phases.items():
+                sdk_phases[name] = await _timed(lambda intents=intents: _sdk_phase(sdk, intents))  # type: ignore[misc]
+            registry, facility = sdk.protocol.registry, sdk.protocol.facility
+            run["sdk"] = _totals(sdk_phases)
+            run["sdk"]["assets_registered"] = int(await registry.functions.assetCount().call())
+            run["sdk"]["deals_opened"] = int(await facility.functions.dealCount().call())
+            run["sdk"]["journal_rows"] = len(sdk.chain.journal.entries(sdk.chain.scope)) - set_up
+
+            if baseline is not None:
+                say(f"{gpus} GPUs: the same transactions with raw web3.py")
+                w3 = AsyncWeb3(AsyncHTTPProvider(url))
+                account = Account.from_key(BENCH_KEYS["raw"])
+                contracts = {"digitize": baseline.protocol.registry, "attest": baseline.protocol.registry}
+                contracts["finance"] = baseline.protocol.facility
+                raw_phases = {}
+                for name, intents in phases.items():
+                    per_tx = sdk_phases[name]["gas"] // max(1, sdk_phases[name]["transactions"])
+                    limit = int(per_tx * 1.25) + 10_000  # told, as the SDK would have estimated
+                    raw_phases[name] = await _timed(
+                        lambda n=name, i=intents, g=limit: _raw_phase(  # type: ignore[misc]
+                            w3, account, sdk.chain.chain_id, _encoded(contracts[n], i, g)
+                        )
+                    )
+                await w3.provider.disconnect()
+                run["raw_web3"] = _totals(raw_phases)
+                run["raw_web3"]["assets_registered"] = int(
+                    await baseline.protocol.registry.functions.assetCount().call()
+                )
+                run["raw_web3"]["deals_opened"] = int(await baseline.protocol.facility.functions.dealCount().call())
+                run["sdk_overhead"] = round(run["sdk"]["seconds"] / run["raw_web3"]["seconds"] - 1, 3)
+            per = 1000 / gpus
+            run["per_1000_gpus"] = {
+                "sdk_seconds": round(run["sdk"]["seconds"] * per, 3),
+                "gas": round(run["sdk"]["gas"] * per),
+            }
+            if baseline is not None:
+                run["per_1000_gpus"]["raw_web3_seconds"] = round(run["raw_web3"]["seconds"] * per, 3)
+            return run
+        finally:
+            await sdk.close()
+            if baseline is not None:
+                await baseline.close()
+
+
+def _totals(phases: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "transactions": sum(p["transactions"] for p in phases.values()),
+        "seconds": round(sum(p["seconds"] for p in phases.values()), 3),
+        "gas": sum(p["gas"] for p in phases.values()),
+        "phases": phases,
+    }
+
+
+def sizes_for(gpus: int) -> list[int]:
+    """1,000 and ``gpus`` (just ``gpus`` if it is 1,000 or fewer)."""
+    return sorted({min(1000, gpus), gpus})
+
+
+async def run_bench(
+    gpus: int = 10_000, *, rpc: str | None = None, raw: bool = True, say: Callable[[str], None] = lambda _: None
+) -> dict[str, Any]:
+    """Run the onboarding benchmark at 1,000 and ``gpus`` GPUs; returns what ``--json`` prints."""
+    if gpus < 1:
+        raise GaibConfigError(f"--gpus must be at least 1 (got {gpus})")
+    binary = None if rpc else find_anvil()
+    if rpc is None and binary is None:
+        raise GaibConfigError(
+            "the bench needs anvil: `npm install @foundry-rs/anvil` (or set $GAIB_ANVIL), or pass --rpc URL of a "
+            "development node"
+        )
+    runs = []
+    for size in sizes_for(gpus):
+        node = _Anvil(binary) if binary is not None else None
+        url = node.url if node is not None else str(rpc)
+        try:
+            try:
+                for key in BENCH_KEYS.values():
+                    _rpc(url, "anvil_setBalance", Account.from_key(key).address, hex(10**30))
+            except (ChainError, OSError) as exc:
+                raise GaibConfigError(
+                    f"the bench needs a development node it can fund (anvil) at {url}: {exc}"
+                ) from exc
+            runs.append(await _one_size(url, size, raw, say))
+        finally:
+            if node is not None:
+                node.stop()
+    result: dict[str, Any] = {
+        "node": f"anvil {binary}" if binary is not None else rpc,
+        "cluster_size": CLUSTER,
+        "runs": runs,
+    }
+    if len(runs) > 1:
+        small, large = runs[0]["per_1000_gpus"], runs[-1]["per_1000_gpus"]
+        first, last = runs[0], runs[-1]
+        scale = last["gpus"] / first["gpus"]
+        result["growth"] = {  # per-1,000 figures at the largest size over the smallest: ~1.0 when linear
+            "sdk_seconds": round(large["sdk_seconds"] / small["sdk_seconds"], 3),
+            "gas": round(large["gas"] / small["gas"], 3),
+            "sdk_seconds_by_phase": {
+                name: round(phase["seconds"] / scale / first["sdk"]["phases"][name]["seconds"], 3)
+                for name, phase in last["sdk"]["phases"].items()
+            },
+        }
+    return result
+
+
+def format_report(data: dict[str, Any]) -> str:
+    """The bench's figures as a table for a person."""
+    lines = [f"gaib bench onboard: {data['node']}, clusters of {data['cluster_size']} GPUs", ""]
+    head = f"{'GPUs':>7} {'txs':>6} {'phase':<9} {'SDK s':>8} {'raw s':>8} {'gas':>14} {'gas/GPU':>8}"
+    lines.append(head)
+    for run in data["runs"]:
+        for name, sdk_phase in run["sdk"]["phases"].items():
+            raw_s = run.get("raw_web3", {}).get("phases", {}).get(name, {}).get("seconds")
+            lines.append(
+                f"{run['gpus']:>7} {sdk_phase['transactions']:>6} {name:<9} {sdk_phase['seconds']:>8.2f} "
+                f"{'-' if raw_s is None else f'{raw_s:.2f}':>8} {sdk_phase['gas']:>14,} "
+                f"{sdk_phase['gas'] // run['gpus']:>8,}"
+            )
+        raw_total = run.get("raw_web3", {}).get("seconds")
+        lines.append(
+            f"{run['gpus']:>7} {run['sdk']['transactions']:>6} {'total':<9} {run['sdk']['seconds']:>8.2f} "
+            f"{'-' if raw_total is None else f'{raw_total:.2f}':>8} {run['sdk']['gas']:>14,} "
+            f"{run['sdk']['gas'] // run['gpus']:>8,}"
+        )
+        per = run["per_1000_gpus"]
+        overhead = f", SDK overhead over raw web3.py {run['sdk_overhead']:+.0%}" if "sdk_overhead" in run else ""
+        raw_per = f" (raw web3.py {per['raw_web3_seconds']:.2f} s)" if "raw_web3_seconds" in per else ""
+        lines.append(
+            f"        per 1,000 GPUs: {per['sdk_seconds']:.2f} s{raw_per}, {per['gas']:,} gas{overhead}; "
+            f"models built in {run['models_seconds']:.2f} s; {run['sdk']['assets_registered']} assets registered, "
+            f"{run['sdk']['deals_opened']} deals opened"
+        )
+        lines.append("")
+    if "growth" in data:
+        g = data["growth"]
+        lines.append(
+            f"growth from {data['runs'][0]['gpus']:,} to {data['runs'][-1]['gpus']:,} GPUs, per 1,000 GPUs: "
+            f"time x{g['sdk_seconds']:.2f}, gas x{g['gas']:.2f} (x1.00 is linear); time by phase "
+            + ", ".join(f"{k} x{v:.2f}" for k, v in g["sdk_seconds_by_phase"].items())
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python scripts/bench_onboard.py [--gpus N] [--json] [--rpc URL]``: the same as ``gaib bench onboard``."""
+    from gaib_sdk.cli import main as cli_main
+
+    return cli_main(["bench", "onboard", *(argv or [])])
+
+
+def run(gpus: int, rpc: str | None, raw: bool, as_json: bool) -> int:
+    """Run and print (the CLI's entry)."""
+    say: Callable[[str], None] = (lambda _: None) if as_json else (lambda msg: print(f"  .. {msg}", flush=True))
+    data = asyncio.run(run_bench(gpus, rpc=rpc, raw=raw, say=say))
+    print(json.dumps(data, indent=2) if as_json else format_report(data))
+    return 0

@@ -1,0 +1,52 @@
+"""The onboarding benchmark, run small: its JSON has the figures it promises and the counts add up. No
+timing is asserted (scripts/bench_onboard.py is where the figures are read)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from gaib_sdk.bench import format_report, sizes_for
+from gaib_sdk.cli import main
+
+from .anvil import ROOT
+
+
+def test_the_bench_onboards_and_reports_its_figures() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "gaib_sdk.cli", "bench", "onboard", "--gpus", "200", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["cluster_size"] == 100 and "growth" not in data
+    (run,) = data["runs"]
+    assert (run["gpus"], run["clusters"]) == (200, 2)
+    for side in ("sdk", "raw_web3"):
+        figures = run[side]
+        assert (figures["assets_registered"], figures["deals_opened"]) == (200, 2)
+        phases = figures["phases"]
+        assert {k: v["transactions"] for k, v in phases.items()} == {"digitize": 2, "attest": 200, "finance": 2}
+        assert figures["transactions"] == 204 and figures["gas"] == sum(p["gas"] for p in phases.values())
+        assert all(p["seconds"] > 0 and p["gas"] > 0 for p in phases.values())
+    assert run["sdk"]["journal_rows"] == 204
+    # the same transactions: the gas differs only by the senders' addresses in the calldata, and by whether
+    # an attest lands in the same second as its registration (rewriting a timestamp with itself is cheaper)
+    assert abs(run["sdk"]["gas"] - run["raw_web3"]["gas"]) < run["sdk"]["gas"] / 20
+    assert set(run["per_1000_gpus"]) == {"sdk_seconds", "raw_web3_seconds", "gas"}
+    assert run["per_1000_gpus"]["gas"] == run["sdk"]["gas"] * 5
+    assert isinstance(run["sdk_overhead"], float)
+    assert "per 1,000 GPUs" in format_report(data)
+
+
+def test_sizes_and_a_missing_anvil(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    assert sizes_for(10_000) == [1000, 10_000] and sizes_for(200) == [200] and sizes_for(1000) == [1000]
+    monkeypatch.setattr("gaib_sdk.bench.find_anvil", lambda: None)
+    assert main(["bench", "onboard", "--gpus", "10"]) == 1
+    assert "the bench needs anvil" in capsys.readouterr().err
