@@ -5,6 +5,9 @@
     gaib quote KIND [SOURCE] [--advance USD]    underwrite an inventory (no chain needed)
     gaib deploy --rpc URL                       deploy the protocol to a node (key in $GAIB_PRIVATE_KEY)
     gaib digitize KIND SOURCE --rpc URL         register an inventory's assets on a node
+    gaib bench onboard [--gpus N] [--json]      onboard N synthetic GPUs on anvil: time and gas per 1,000
+    gaib plugin new NAME [--kind K] [--dir D]   write a new asset-class plugin package from the template
+    gaib report --out DIR [--rpc URL] [--json]  NAV report: HTML page, PNG plots and JSON, read from the chain
 
 A user's mistake is one line on stderr and exit status 1, never a traceback.
 """
@@ -20,11 +23,13 @@ import time
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from gaib_sdk import __version__
 from gaib_sdk.client import Gaib
 from gaib_sdk.errors import GaibConfigError, GaibError
+from gaib_sdk.plugin_template import new_plugin
 from gaib_sdk.plugins import Plugins
 from gaib_sdk.quickstart import run_quickstart
 
@@ -129,8 +134,87 @@ async def _deploy(args: argparse.Namespace) -> dict[str, Any]:
 
 async def _digitize(args: argparse.Namespace) -> dict[str, Any]:
     async with await Gaib.connect(args.rpc, private_key=_private_key()) as client:
-        result = await client.digitize(args.kind, args.source, skip_registered=args.skip_registered)
+        inventory = await client.read_inventory(args.kind, args.source)
+        if not args.json:  # what the wait is for; stderr, so that stdout stays the result
+            print(
+                f"registering {len(inventory.assets)} {args.kind} assets of {inventory.operator} ...", file=sys.stderr
+            )
+        result = await client.digitize(args.kind, inventory, skip_registered=args.skip_registered)
         return result.model_dump()
+
+
+def _plugin_new(args: argparse.Namespace) -> int:
+    spec, root, files = new_plugin(args.name, Path(args.dir), kind=args.kind)
+    data = {
+        "name": spec.name,
+        "kind": spec.kind,
+        "package": spec.package,
+        "path": str(root),
+        "files": [str(f.relative_to(root)) for f in files],
+    }
+    if args.json:
+        _print_json(data)
+        return 0
+    print(f"wrote {root} ({len(files)} files): the asset class {spec.kind!r} in the package {spec.package}")
+    for name in data["files"]:
+        print(f"  {name}")
+    print("next:")
+    print(f"  cd {root}")
+    print('  pip install -e ".[test]"      # installs the plugin: its entry point is what gaib-sdk loads')
+    print("  pytest                        # the conformance suite, and the adapter's own tests")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from gaib_sdk.bench import run  # web3's batch path and the synthetic inventory: only when asked
+
+    return run(args.gpus, args.rpc, args.raw, args.json)
+
+
+async def _collect_report(args: argparse.Namespace) -> Any:
+    from gaib_sdk.report import collect, run_scenario
+
+    if args.rpc:  # read-only: no key, no journal
+        async with await Gaib.connect(args.rpc, journal=False) as client:
+            return await collect(client, block=args.block)
+    async with await Gaib.embedded() as client:
+        await run_scenario(client)
+        return await collect(client, block=args.block)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from gaib_sdk.report import aid, render, require_matplotlib, usdc
+
+    require_matplotlib()  # say what is missing before the work, not after it
+    if not args.json:  # what the wait is for; stderr, so that stdout stays the result
+        doing = f"reading the deployment on {args.rpc}" if args.rpc else "running the scripted scenario in-process"
+        print(f"{doing} ...", file=sys.stderr)
+    data = asyncio.run(_collect_report(args))
+    files = render(data, Path(args.out))
+    last = data.latest
+    summary = {
+        "out": str(Path(args.out)),
+        "index": str(Path(args.out) / "index.html"),
+        "files": [f.name for f in files],
+        "chain_id": data.chain_id,
+        "block": data.block,
+        "aid_supply": aid(last.aid_supply),
+        "backing_usdc": usdc(last.backing),
+        "reserve_usdc": usdc(last.reserve),
+        "uncovered_loss_usdc": usdc(last.uncovered_loss),
+        "said_share_price": aid(last.share_price),
+        "exit_nav_usdc": aid(last.exit_price),
+        "deals": len(data.deals),
+        "realized_loss_usdc": usdc(sum(loss.stable_loss for loss in data.losses)),
+    }
+    if args.json:
+        _print_json(summary)
+        return 0
+    print(f"wrote {summary['index']} ({len(files)} files) for chain {data.chain_id} at block {data.block}")
+    shown = ("aid_supply", "backing_usdc", "reserve_usdc", "said_share_price", "exit_nav_usdc", "realized_loss_usdc")
+    for key in shown:
+        print(f"  {key:<24} {summary[key]}")
+    return 0
 
 
 def _run_async(fn: Any) -> Any:
@@ -182,6 +266,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-registered", action="store_true", help="leave assets already on-chain as they are")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_run_async(_digitize))
+
+    p = sub.add_parser("plugin", help="write plugins: `gaib plugin new NAME`")
+    plugin_sub = p.add_subparsers(dest="plugin_command", required=True)
+    p = plugin_sub.add_parser("new", help="write a new asset-class plugin package from the template")
+    p.add_argument("name", help="the plugin's name, e.g. ev-charger: the package is gaib-ev-charger")
+    p.add_argument("--kind", help="the asset class users pass to digitize and quote (default: NAME)")
+    p.add_argument("--dir", default=".", help="the folder to write gaib-NAME/ into (default: the current one)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_plugin_new)
+
+    p = sub.add_parser("bench", help="benchmarks against a local anvil: `gaib bench onboard --gpus N`")
+    bench_sub = p.add_subparsers(dest="bench_command", required=True)
+    p = bench_sub.add_parser("onboard", help="onboard N synthetic GPUs: time and gas per 1,000, SDK vs raw web3.py")
+    p.add_argument("--gpus", type=int, default=10_000, help="the largest size; 1,000 GPUs is run too (default 10000)")
+    p.add_argument("--rpc", help="a development node to use (default: start anvil from node_modules or the PATH)")
+    p.add_argument("--no-raw", dest="raw", action="store_false", help="skip the raw web3.py baseline")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_bench)
+
+    p = sub.add_parser("report", help="the NAV report: an HTML page with PNG plots, and JSON, read from the chain")
+    p.add_argument("--out", required=True, help="the folder to write index.html, the plots and report.json into")
+    p.add_argument("--rpc", help="report on the deployment on this node (default: run a scripted scenario in-process)")
+    p.add_argument("--block", type=int, help="report as of this block (default: the latest)")
+    p.add_argument("--json", action="store_true", help="print a summary as one JSON object")
+    p.set_defaults(run=_report)
     return parser
 
 

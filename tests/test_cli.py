@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,3 +84,95 @@ def test_deploy_and_digitize_against_a_node(
 
 def _sample() -> str:
     return str(Path(__file__).parent.parent / "plugins/gaib-gpu/gaib_gpu/data/sample_cluster.json")
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    """The environment without GAIB_* (so the caller's plugin lists do not leak in), plus ``extra``."""
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("GAIB_")}, **extra}
+
+
+def test_plugin_new_writes_a_package_that_installs_and_passes_the_conformance_suite(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["plugin", "new", "ev-charger", "--dir", str(tmp_path), "--json"]) == 0
+    written = json.loads(capsys.readouterr().out)
+    root = tmp_path / "gaib-ev-charger"
+    assert written["path"] == str(root) and written["package"] == "gaib_ev_charger"
+    assert set(written["files"]) == {
+        "README.md",
+        "pyproject.toml",
+        "gaib_ev_charger/__init__.py",
+        "gaib_ev_charger/adapter.py",
+        "gaib_ev_charger/py.typed",
+        "gaib_ev_charger/data/sample_inventory.json",
+        "tests/test_adapter.py",
+    }
+    project = tomllib.loads((root / "pyproject.toml").read_text())
+    assert project["project"]["entry-points"]["gaib_sdk"] == {"ev-charger": "gaib_ev_charger"}
+
+    # Installed the way pip installs any package (a wheel, its entry point and package data), into a folder
+    # of its own rather than into this environment, offline; then its own tests run against it.
+    site = tmp_path / "site"
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps", "--no-build-isolation"]
+    installed = subprocess.run([*pip, "--target", str(site), str(root)], capture_output=True, text=True, timeout=300)
+    assert installed.returncode == 0, installed.stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"],
+        cwd=root,
+        env=_clean_env(PYTHONPATH=str(site)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "gaib-sdk 0.1.0, plugins: ev-charger, gpu, morpho" in proc.stdout  # the pytest plugin's header
+    assert re.search(r"^13 passed", proc.stdout.splitlines()[-1].strip("= ")), proc.stdout
+
+
+def test_plugin_new_in_words_and_its_mistakes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["plugin", "new", "gaib-bess", "--kind", "battery", "--dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(
+        f"wrote {tmp_path / 'gaib-bess'} (7 files): the asset class 'battery' in the package gaib_bess"
+    )
+    assert 'pip install -e ".[test]"' in out
+    assert 'KIND = "battery"' in (tmp_path / "gaib-bess" / "gaib_bess" / "adapter.py").read_text()
+
+    assert main(["plugin", "new", "bess", "--dir", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {tmp_path / 'gaib-bess'} exists already: remove it, or write the plugin elsewhere with --dir\n"
+    )
+    assert main(["plugin", "new", "EV Charger", "--dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: plugin name 'EV Charger' must be lower-case letters") and err.count("\n") == 1
+    assert main(["plugin", "new", "ok", "--kind", "x" * 33, "--dir", str(tmp_path), "--json"]) == 1
+    assert "is longer than 32 characters" in capsys.readouterr().err
+
+
+def test_the_template_is_lint_clean(tmp_path: Path) -> None:
+    """What `gaib plugin new` writes passes the house's ruff rules as written, for short and long names."""
+    for name in ("a", "ev-charger", "abcdefghijklmnopqrstuvwxyz-abcde"):
+        assert main(["plugin", "new", name, "--dir", str(tmp_path)]) == 0
+        root = tmp_path / f"gaib-{name}"
+        for check in (["check"], ["format", "--check"]):
+            proc = subprocess.run(
+                [sys.executable, "-m", "ruff", *check, "--no-cache", "."], cwd=root, capture_output=True, text=True
+            )
+            assert proc.returncode == 0, f"{name}: ruff {' '.join(check)}:\n{proc.stdout}{proc.stderr}"
+
+
+def test_every_subcommand_takes_json() -> None:
+    from gaib_sdk.cli import build_parser
+
+    def leaves(parser: argparse.ArgumentParser, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs:
+            yield path, parser
+        for action in subs:
+            for name, sub in action.choices.items():
+                yield from leaves(sub, (*path, name))
+
+    found = dict(leaves(build_parser(), ()))
+    assert {("quickstart",), ("plugins",), ("quote",), ("deploy",), ("digitize",), ("plugin", "new")} <= set(found)
+    for path, parser in found.items():
+        assert any("--json" in a.option_strings for a in parser._actions), f"gaib {' '.join(path)} has no --json"
