@@ -7,15 +7,20 @@ PY := $(VENV)/bin/python
 # Where the SDK looks for what set-up builds (Morpho Blue): $GAIB_HOME, by default ~/.gaib.
 GAIB_HOME ?= $(HOME)/.gaib
 MORPHO := $(GAIB_HOME)/artifacts/morpho-blue-1.0.0/Morpho.json
+# The example third-party plugin is installed the way a user installs a package (a wheel: its entry point,
+# its package data) into a folder of its own, not into .venv, where the SDK's own tests check which plugins
+# are installed; its tests then run against that install, with the SDK and first-party plugins from .venv.
+EXAMPLE_PLUGIN := examples/gaib-battery
+EXAMPLE_SITE := build/example-plugin
 
-.PHONY: setup quickstart test lint typecheck artifacts check-artifacts clean
+.PHONY: setup quickstart test lint typecheck docs example-plugin artifacts check-artifacts clean
 
 setup: $(VENV)/.installed node_modules/.installed $(MORPHO)
 
 $(VENV)/.installed: pyproject.toml plugins/gaib-gpu/pyproject.toml plugins/gaib-morpho/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]" -e plugins/gaib-gpu -e plugins/gaib-morpho
+	$(PY) -m pip install --quiet -e ".[dev,docs]" -e plugins/gaib-gpu -e plugins/gaib-morpho
 	touch $@
 
 # solc-js, OpenZeppelin and Morpho Blue come from the npm registry; nothing of theirs is committed.
@@ -42,9 +47,39 @@ lint: setup
 
 typecheck: setup
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy $(EXAMPLE_PLUGIN)/gaib_battery
 
-test: setup check-artifacts lint typecheck
+# The docs site (mkdocs, material theme, API reference from the docstrings); any warning fails the build.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+$(EXAMPLE_SITE)/.installed: $(VENV)/.installed $(shell find $(EXAMPLE_PLUGIN) -type f -not -path '*/.*' -not -path '*/__pycache__/*')
+	rm -rf $(EXAMPLE_SITE)
+	$(PY) -m pip install --quiet --no-index --no-deps --no-build-isolation --target $(EXAMPLE_SITE) $(EXAMPLE_PLUGIN)
+	touch $@
+
+example-plugin: $(EXAMPLE_SITE)/.installed
+	PYTHONPATH=$(EXAMPLE_SITE) $(VENV)/bin/pytest $(EXAMPLE_PLUGIN)/tests
+
+test: setup check-artifacts lint typecheck docs example-plugin slither
 	$(VENV)/bin/pytest
 
+# Static analysis of our contracts. slither runs in a virtualenv of its own: slither-analyzer 0.11.6 requires
+# web3<8, which in .venv would downgrade the SDK's web3 8. crytic-compile drives solc-js through
+# scripts/solc-wrapper; detector settings are in slither.config.json, each exclusion explained in
+# docs/security.md. Fails on any medium or high finding that is not excluded there.
+SLITHER_VENV := .venv-slither
+SLITHER_PINS := slither-analyzer==0.11.6 crytic-compile==0.4.2
+.PHONY: slither
+
+$(SLITHER_VENV)/.installed:
+	$(PYTHON) -m venv $(SLITHER_VENV)
+	$(SLITHER_VENV)/bin/pip install --quiet $(SLITHER_PINS)
+	touch $@
+
+slither: $(SLITHER_VENV)/.installed node_modules/.installed
+	$(SLITHER_VENV)/bin/slither gaib_sdk/contracts/src --config-file slither.config.json \
+		--solc scripts/solc-wrapper --solc-standard-json --solc-remaps "@openzeppelin=node_modules/@openzeppelin"
+
 clean:
-	rm -rf $(VENV) node_modules $(MORPHO)
+	rm -rf $(VENV) node_modules $(MORPHO) build

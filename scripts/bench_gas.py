@@ -1,0 +1,199 @@
+"""Gas of the protocol's hot paths against plain OpenZeppelin baselines, side by side, in one run on one EVM
+(the embedded one: py-evm through eth-tester, the contracts as shipped: solc 0.8.28, optimizer 200 runs).
+
+    python scripts/bench_gas.py                    the figures for a 1,024-GPU cluster
+    python scripts/bench_gas.py --gpus 64 --batch 10
+
+1. sAID against a plain OpenZeppelin ERC-4626 over the same AID token (tests/contracts/PlainVault.sol):
+   first deposit, a later deposit, income paid in (sAID: transferInRewards, vesting over 8 hours; plain: an
+   AID transfer to the vault), a deposit while it vests, a partial and a full redeem by the same account.
+2. Digitizing a cluster of GPUs: one registry entry per GPU through AssetRegistry.registerBatch (in batches),
+   one Merkle root for the whole cluster through registerCluster, and one OpenZeppelin ERC-721 mint per GPU
+   (tests/contracts/PlainNFT.sol), each its own transaction.
+
+The baselines are test-only contracts compiled here with gaib_sdk.contracts.compiler (needs node and
+`npm ci`); nothing of them is shipped. Prints a table; asserts nothing about the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from web3 import Web3
+from web3.contract import Contract
+from web3.providers.eth_tester import EthereumTesterProvider
+
+from gaib_sdk import Gaib
+from gaib_sdk.chain import load_artifact
+from gaib_sdk.contracts.compiler import compile_sources
+from gaib_sdk.merkle import MerkleTree, leaf
+
+ROOT = Path(__file__).resolve().parent.parent
+BASELINES = ROOT / "tests" / "contracts"
+USDC = 10**6
+AID = 10**18
+GPU = b"gpu".ljust(32, b"\0")
+GAS = 29_000_000
+MAX_UINT = 2**256 - 1
+
+
+def compile_baselines() -> dict[str, dict[str, Any]]:
+    sources = {p.name: p.read_text() for p in sorted(BASELINES.glob("*.sol"))}
+    return compile_sources(sources, node_modules=ROOT / "node_modules", source_roots=[BASELINES])
+
+
+class Bench:
+    """The embedded chain, driven synchronously (web3 over the same eth-tester as the SDK's client)."""
+
+    def __init__(self, client: Gaib):
+        self.client = client
+        self.w3 = Web3(EthereumTesterProvider(client.chain.w3.provider.ethereum_tester))  # type: ignore[attr-defined]
+        self.accounts = self.w3.eth.accounts
+
+    def bind(self, name: str, address: str) -> Contract:
+        return self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=load_artifact(name)["abi"])
+
+    def deploy(self, artifact: dict[str, Any], *args: Any) -> Contract:
+        factory = self.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+        receipt = self.w3.eth.wait_for_transaction_receipt(
+            factory.constructor(*args).transact({"from": self.accounts[0], "gas": GAS})
+        )
+        return self.w3.eth.contract(address=receipt["contractAddress"], abi=artifact["abi"])
+
+    def gas(self, call: Any, sender: str) -> int:
+        """Send one transaction; the gas it used (all of it: the 21,000 base and calldata included)."""
+        receipt = self.w3.eth.wait_for_transaction_receipt(call.transact({"from": sender, "gas": GAS}))
+        if receipt["status"] != 1:
+            raise RuntimeError(f"{call.fn_name} reverted")
+        return int(receipt["gasUsed"])
+
+
+def vault_rows(bench: Bench, plain: Contract) -> list[tuple[str, int, int]]:
+    """(operation, sAID gas, plain ERC-4626 gas); each vault used by its own account, the same way. Income
+    is paid into sAID by its rewarder (it vests over 8 hours) and into the plain vault by a transfer."""
+    p = bench.client.protocol
+    usdc, aid = bench.bind("TestUSDC", p.usdc.address), bench.bind("AIDollar", p.aid.address)
+    said = bench.bind("StakedAID", p.said.address)
+    admin = bench.accounts[0]
+    users = {"sAID": bench.accounts[2], "plain": bench.accounts[3]}
+    vaults = {"sAID": said, "plain": plain}
+    for who in (admin, *users.values()):
+        bench.gas(aid.functions.setWhitelisted(who, True), admin)
+        bench.gas(usdc.functions.mint(who, 10_000 * USDC), admin)
+        bench.gas(usdc.functions.approve(aid.address, MAX_UINT), who)
+        bench.gas(aid.functions.mint(10_000 * USDC), who)
+    bench.gas(said.functions.grantRole(Web3.keccak(text="REWARDER_ROLE"), admin), admin)
+    bench.gas(aid.functions.approve(said.address, MAX_UINT), admin)
+    pay_income = {
+        "sAID": said.functions.transferInRewards(100 * AID),
+        "plain": aid.functions.transfer(plain.address, 100 * AID),
+    }
+    figures: dict[str, dict[str, int]] = {}
+    for name, vault in vaults.items():
+        who = users[name]
+        bench.gas(aid.functions.approve(vault.address, MAX_UINT), who)
+        f = figures[name] = {}
+        f["first deposit (1,000 AID)"] = bench.gas(vault.functions.deposit(1_000 * AID, who), who)
+        f["deposit (1,000 AID)"] = bench.gas(vault.functions.deposit(1_000 * AID, who), who)
+        f["income paid in (100 AID)"] = bench.gas(pay_income[name], admin)
+        f["deposit while income vests"] = bench.gas(vault.functions.deposit(1_000 * AID, who), who)
+        f["redeem (500 shares, to self)"] = bench.gas(vault.functions.redeem(500 * AID, who, who), who)
+        rest = vault.functions.balanceOf(who).call()
+        f["redeem (all the rest)"] = bench.gas(vault.functions.redeem(rest, who, who), who)
+    return [(op, figures["sAID"][op], figures["plain"][op]) for op in figures["sAID"]]
+
+
+def cluster_rows(bench: Bench, nft: Contract, gpus: int, batch: int) -> list[tuple[str, int, int, int]]:
+    """(approach, transactions, total gas, gas per GPU) for digitizing ``gpus`` GPUs."""
+    p = bench.client.protocol
+    registry = bench.bind("AssetRegistry", p.registry.address)
+    admin, owner = bench.accounts[0], bench.accounts[1]
+    ids = [Web3.keccak(text=f"gpu-{n}") for n in range(gpus)]
+    records = [Web3.keccak(text=f"record-{n}") for n in range(gpus)]
+    attestations = [Web3.keccak(text=f"telemetry-{n}") for n in range(gpus)]
+
+    per_gpu_gas, txs = 0, 0
+    for start in range(0, gpus, batch):
+        end = start + batch
+        call = registry.functions.registerBatch(GPU, owner, ids[start:end], records[start:end], attestations[start:end])
+        per_gpu_gas += bench.gas(call, admin)
+        txs += 1
+
+    tree = MerkleTree([leaf(i, r) for i, r in zip(ids, records, strict=True)])
+    cluster_gas = bench.gas(registry.functions.registerCluster(tree.root, GPU, owner, gpus, attestations[0]), admin)
+    proof = tree.proof(leaf(ids[0], records[0]))
+    assert registry.functions.verifyInCluster(tree.root, ids[0], records[0], proof).call()
+    proof_gas = bench.w3.eth.estimate_gas(
+        {
+            "from": admin,
+            "to": registry.address,
+            "data": registry.encode_abi("verifyInCluster", [tree.root, ids[0], records[0], proof]),
+        }
+    )
+
+    nft_gas = sum(bench.gas(nft.functions.mint(owner, n), admin) for n in range(gpus))
+    return [
+        (f"AssetRegistry.registerBatch ({batch} a transaction)", txs, per_gpu_gas, per_gpu_gas // gpus),
+        ("AssetRegistry.registerCluster (one Merkle root)", 1, cluster_gas, cluster_gas // gpus),
+        ("OpenZeppelin ERC-721 mint, one per GPU", gpus, nft_gas, nft_gas // gpus),
+        (f"  verifyInCluster: one GPU's proof ({len(proof)} hashes), as a call", 0, int(proof_gas), 0),
+    ]
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [[str(h) for h in headers]] + [[f"{c:,}" if isinstance(c, int) else str(c) for c in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = []
+    for n, row in enumerate(cells):
+        lines.append(
+            "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+        )
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+async def run(gpus: int, batch: int) -> str:
+    baselines = compile_baselines()
+    client = await Gaib.embedded(load_entry_points=False)
+    try:
+        bench = Bench(client)
+        plain = bench.deploy(baselines["PlainVault"], client.protocol.aid.address)
+        nft = bench.deploy(baselines["PlainNFT"])
+        vault = vault_rows(bench, plain)
+        cluster = cluster_rows(bench, nft, gpus, batch)
+    finally:
+        await client.close()
+    vault_table = table(
+        ["ERC-4626 on AID", "sAID", "OZ ERC4626", "sAID extra"],
+        [(op, s, o, f"{s - o:+,}") for op, s, o in vault],
+    )
+    cluster_table = table(
+        [f"Digitizing {gpus:,} GPUs", "transactions", "gas", "gas per GPU"],
+        [(what, n or "-", total, per or "-") for what, n, total, per in cluster],
+    )
+    header = (
+        "Gas used per transaction (receipts' gasUsed, the 21,000 base included) on the embedded EVM "
+        "(py-evm, cancun), contracts built with solc 0.8.28, optimizer 200 runs."
+    )
+    return f"{header}\n\n{vault_table}\n\n{cluster_table}\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--gpus", type=int, default=1_024, help="GPUs in the cluster (default 1,024)")
+    parser.add_argument("--batch", type=int, default=100, help="GPUs per registerBatch transaction (default 100)")
+    args = parser.parse_args(argv)
+    if args.gpus < 1 or args.batch < 1:
+        parser.error("--gpus and --batch must be at least 1")
+    print(asyncio.run(run(args.gpus, args.batch)), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""scripts/bench_gas.py runs, end to end, on a small cluster. The figures themselves are not checked."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_bench_gas_runs_and_prints_both_tables() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench_gas.py"), "--gpus", "12", "--batch", "5"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    for line in ("ERC-4626 on AID", "first deposit", "income paid in", "redeem (all the rest)", "Digitizing 12 GPUs"):
+        assert line in out, out
+    for line in ("registerBatch (5 a transaction)", "registerCluster", "ERC-721 mint, one per GPU", "verifyInCluster"):
+        assert line in out, out
