@@ -196,10 +196,14 @@ contract AIDollar is ERC20, AccessControl, Pausable {
     /// @notice Realize a deal loss of `stableLoss`: principal that will never come back. sAID is first-loss
     ///         capital: AID held by `vault` is burned to cover it, which lowers sAID's share price; what the
     ///         vault cannot cover stays on the books as uncoveredLoss.
-    function realizeLoss(address vault, uint256 stableLoss) external onlyRole(FACILITY_ROLE) {
+    function realizeLoss(address vault, uint256 stableLoss)
+        external
+        onlyRole(FACILITY_ROLE)
+        returns (uint256 absorbed)
+    {
         if (stableLoss > principalDeployed) revert PrincipalUnderflow(stableLoss, principalDeployed);
         principalDeployed -= stableLoss;
-        uint256 absorbed = balanceOf(vault) / SCALE;
+        absorbed = balanceOf(vault) / SCALE;
         if (absorbed > stableLoss) absorbed = stableLoss;
         if (absorbed > 0) _burn(vault, absorbed * SCALE);
         uncoveredLoss += stableLoss - absorbed;

@@ -279,7 +279,10 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
             stablecoin.safeTransfer(address(aid), toPrincipal);
             aid.principalReturned(toPrincipal);
         }
-        if (loss > 0) aid.realizeLoss(address(vault), loss);
+        if (loss > 0) {
+            uint256 absorbed = aid.realizeLoss(address(vault), loss);
+            if (absorbed > 0) vault.absorbLoss(absorbed * aid.SCALE());
+        }
         if (toInterest > 0) _payIncome(toInterest);
         if (excess > 0) stablecoin.safeTransfer(d.borrower, excess);
     }

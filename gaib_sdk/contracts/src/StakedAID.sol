@@ -40,6 +40,7 @@ contract StakedAID is ERC4626, AccessControl {
 
     event RewardsReceived(uint256 amount, uint256 vesting, uint256 period);
     event VestingPeriodSet(uint256 period);
+    event LossAbsorbed(uint256 aidBurned, uint256 fromUnvested);
 
     error FirstDepositTooSmall(uint256 shares, uint256 minimum);
     error AccountDenied(address account);
@@ -68,6 +69,17 @@ contract StakedAID is ERC4626, AccessControl {
         uint256 elapsed = block.timestamp - lastDistribution;
         if (elapsed >= vestingPeriod) return 0;
         return vestingAmount.mulDiv(vestingPeriod - elapsed, vestingPeriod, Math.Rounding.Ceil);
+    }
+
+    /// @notice A realized loss burned `aidBurned` of the vault's AID: it is taken from income that has not
+    ///         vested yet first, so the loss never leaves AID vesting to holders that the vault no longer
+    ///         has (which would hand what vests next to the next depositor).
+    function absorbLoss(uint256 aidBurned) external onlyRole(REWARDER_ROLE) {
+        uint256 unvested = unvestedAmount();
+        uint256 cut = aidBurned < unvested ? aidBurned : unvested;
+        vestingAmount = unvested - cut;
+        lastDistribution = block.timestamp;
+        emit LossAbsorbed(aidBurned, cut);
     }
 
     function setVestingPeriod(uint256 period) external onlyRole(DEFAULT_ADMIN_ROLE) {
