@@ -20,6 +20,7 @@ import httpx
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
+from pydantic import ValidationError
 from web3.contract import AsyncContract
 from web3.logs import DISCARD
 
@@ -469,14 +470,14 @@ class Gaib:
         *,
         as_of: date | None = None,
         advance_usd: Decimal | None = None,
-        terms: DealTerms | None = None,
+        terms: DealTerms | dict[str, Any] | None = None,
         options: dict[str, Any] | None = None,
     ) -> Quote:
         """Underwrite an inventory: appraise it, check the hard rules, price the advance. No transaction."""
         inventory = await self._inventory(kind, source, options)
         day = as_of or date.today()
         valuations = self.appraise(kind, inventory, day, options=options)
-        return underwrite(inventory, valuations, as_of=day, advance_usd=advance_usd, terms=terms)
+        return underwrite(inventory, valuations, as_of=day, advance_usd=advance_usd, terms=_terms(terms))
 
     async def _inventory(
         self, kind: str, source: Inventory | str | Path | None, options: dict[str, Any] | None
@@ -490,7 +491,7 @@ class Gaib:
         *,
         as_of: date | None = None,
         advance_usd: Decimal | None = None,
-        terms: DealTerms | None = None,
+        terms: DealTerms | dict[str, Any] | None = None,
         options: dict[str, Any] | None = None,
     ) -> FinanceResult:
         """Underwrite a digitized inventory and open a deal for its owner, funded in USDC from the AID
@@ -911,6 +912,18 @@ class Gaib:
         if allowance >= amount:
             return []
         return [(await self.send(token.functions.approve(spender, amount), what="approve")).tx_hash]
+
+
+def _terms(terms: DealTerms | dict[str, Any] | None) -> DealTerms | None:
+    """Terms given as a dict are validated here, so a bad one is a GaibValueError naming the field."""
+    if terms is None or isinstance(terms, DealTerms):
+        return terms
+    try:
+        return DealTerms.model_validate(terms)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "terms"
+        raise GaibValueError(f"deal terms, field {field!r}: {err['msg']}", stage="financialize") from exc
 
 
 def cluster_tree(inventory: Inventory) -> MerkleTree:

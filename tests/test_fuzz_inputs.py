@@ -23,6 +23,8 @@ from pydantic import ValidationError
 
 from gaib_sdk import DealTerms, GaibError, GaibSync, GaibValueError, InventoryError
 
+from .conftest import AS_OF  # noqa: E402
+
 SAMPLE = Path(__file__).resolve().parent.parent / "plugins" / "gaib-gpu" / "gaib_gpu" / "data" / "sample_cluster.json"
 
 
@@ -231,15 +233,18 @@ def broken_terms(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
 
 
 @fuzz(600)
-@given(broken_terms())
-def test_malformed_terms_are_refused_naming_the_field(case: tuple[dict[str, Any], str]) -> None:
-    # DealTerms is a pydantic model that the caller builds: it refuses bad terms itself, with pydantic's
-    # ValidationError (a ValueError), before the SDK (and so the chain) ever sees them.
+@given(case=broken_terms())
+def test_malformed_terms_are_refused_naming_the_field(client: GaibSync, case: tuple[dict[str, Any], str]) -> None:
+    # Terms given as a dict are validated by the client: a GaibValueError naming the field, before any
+    # transaction. (A DealTerms built by the caller refuses bad terms itself, with pydantic's ValueError.)
     terms, field = case
-    with pytest.raises(ValidationError) as exc:
-        DealTerms(**terms)
-    assert isinstance(exc.value, ValueError)
+    sent = list(client.chain.history)
+    with pytest.raises(GaibValueError) as exc:
+        client.quote("gpu", SAMPLE, as_of=AS_OF, terms=terms)
     assert field in str(exc.value)
+    with pytest.raises(ValidationError):
+        DealTerms(**terms)
+    assert client.chain.history == sent
 
 
 BAD_AMOUNTS = st.one_of(
