@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from gaib_sdk import DealTerms, GaibError, GaibSync, GaibValueError, InventoryError
 
-from .conftest import AS_OF  # noqa: E402
+from .conftest import AS_OF
 
 SAMPLE = Path(__file__).resolve().parent.parent / "plugins" / "gaib-gpu" / "gaib_gpu" / "data" / "sample_cluster.json"
 
