@@ -14,14 +14,8 @@ import json
 import sys
 from pathlib import Path
 
+from gaib_morpho.artifact import MORPHO_VERSION, default_artifact_path
 from gaib_sdk.contracts.compiler import compile_sources, find_node_modules
-from gaib_sdk.paths import gaib_home
-
-MORPHO_VERSION = "1.0.0"
-
-
-def default_artifact_path() -> Path:
-    return gaib_home() / "artifacts" / f"morpho-blue-{MORPHO_VERSION}" / "Morpho.json"
 
 
 def build(node_modules: Path | None = None, out: Path | None = None) -> Path:

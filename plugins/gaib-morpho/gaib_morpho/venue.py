@@ -15,7 +15,7 @@ from eth_abi import encode as abi_encode
 from eth_utils import keccak
 from pydantic import Field
 
-from gaib_morpho.build import default_artifact_path
+from gaib_morpho.artifact import default_artifact_path
 from gaib_sdk import AdapterOptions, GaibConfigError, GaibValueError, Venue, VenuePosition
 from gaib_sdk.chain import load_artifact, load_artifact_file
 from gaib_sdk.client import AID_DECIMALS, USDC_DECIMALS, from_units, to_units
