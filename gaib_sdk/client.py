@@ -255,9 +255,20 @@ class Gaib:
             self._session.store.save(deployment)
         return deployment
 
-    async def send(self, call: Any, *, what: str) -> TxResult:
-        """Send one contract call from this client's account (estimate, sign, send, await)."""
-        return await self.chain.transact(call, self.account, what=what)
+    async def send(self, call: Any, *, what: str, key: str | None = None) -> TxResult:
+        """Send one contract call from this client's account (estimate, sign, send, await). With a
+        journal (connected clients), ``key`` names the intent: sending the same key again, in this process or
+        after a crash, never signs a second transaction; it returns the first one's result."""
+        return await self.chain.transact(call, self.account, what=what, key=key)
+
+    def _resuming(self, key: str | None) -> bool:
+        return self._session.chain is not None and self.chain.journaled(key)
+
+    def _key(self, key: str | None, action: str) -> str | None:
+        """The journal key of one action of a keyed request: scoped to the account and the deployment."""
+        if key is None:
+            return None
+        return f"{action}:{self.protocol.deployment.contracts['aid']}:{self.address}:{key}"
 
     async def has_role(self, contract: AsyncContract, name: str, account: str | None = None) -> bool:
         role_id = b"\0" * 32 if name == "DEFAULT_ADMIN_ROLE" else role(name)
@@ -588,19 +599,23 @@ class Gaib:
             collateral=["0x" + c.hex() for c in collateral],
         )
 
-    async def repay(self, deal_id: int, amount_usd: Decimal | int | str) -> Repayment:
+    async def repay(self, deal_id: int, amount_usd: Decimal | int | str, *, key: str | None = None) -> Repayment:
         """Pay up to ``amount_usd`` USDC into a deal. The waterfall takes fees, then interest (which goes
-        to sAID holders), then principal; whatever is not owed stays with the payer."""
+        to sAID holders), then principal; whatever is not owed stays with the payer. With ``key`` (e.g. the
+        period's invoice number), calling again after a crash pays once."""
         p = self.protocol
         amount = to_units(amount_usd, USDC_DECIMALS, what="repayment")
-        if amount == 0:
-            raise GaibValueError("repayment must be more than 0 USDC")
-        info = await self.deal(deal_id)
-        if info.status not in (DealStatus.ACTIVE, DealStatus.IMPAIRED):
-            raise GaibValueError(f"deal {deal_id} is {info.status.name.lower()}, not active: nothing to repay")
-        await self.require_balance(p.usdc, amount, "USDC", "repay")
-        await self.approve(p.usdc, p.facility.address, amount)
-        result = await self.send(p.facility.functions.repay(deal_id, amount), what=f"repay deal {deal_id}")
+        repay_key = self._key(key, f"repay:{deal_id}")
+        call = p.facility.functions.repay(deal_id, amount)
+        if not self._resuming(repay_key):
+            if amount == 0:
+                raise GaibValueError("repayment must be more than 0 USDC")
+            info = await self.deal(deal_id)
+            if info.status not in (DealStatus.ACTIVE, DealStatus.IMPAIRED):
+                raise GaibValueError(f"deal {deal_id} is {info.status.name.lower()}, not active: nothing to repay")
+            await self.require_balance(p.usdc, amount, "USDC", "repay")
+            await self.approve(p.usdc, p.facility.address, amount)
+        result = await self.send(call, what=f"repay deal {deal_id}", key=repay_key)
         ev = p.facility.events.Repaid().process_receipt({"logs": result.logs}, errors=DISCARD)[0]["args"]
         return Repayment(
             deal_id=deal_id,
@@ -711,10 +726,15 @@ class Gaib:
             raise GaibValueError("AID is not paused")
         return (await self.send(aid.functions.unpause(), what="unpause")).tx_hash
 
-    async def mint_aid(self, usdc_amount: Decimal | int | str) -> Receipt:
-        """Mint AID 1:1 for USDC. Only KYC-whitelisted accounts may."""
+    async def mint_aid(self, usdc_amount: Decimal | int | str, *, key: str | None = None) -> Receipt:
+        """Mint AID 1:1 for USDC. Only KYC-whitelisted accounts may. ``key`` (any string unique to this
+        request, e.g. an order id) makes it safe to call again after a crash: it mints once."""
         p = self.protocol
         amount = to_units(usdc_amount, USDC_DECIMALS, what="USDC amount")
+        mint_key = self._key(key, "mint")
+        if self._resuming(mint_key):
+            result = await self.send(p.aid.functions.mint(amount), what="mint AID", key=mint_key)
+            return Receipt("mint_aid", from_units(amount * 10**12, AID_DECIMALS), [result.tx_hash])
         if amount == 0:
             raise GaibValueError("mint amount must be more than 0 USDC")
         await self._require_not_paused("mint AID")
@@ -731,14 +751,19 @@ class Gaib:
             )
         await self.require_balance(p.usdc, amount, "USDC", "mint AID")
         hashes = await self.approve(p.usdc, p.aid.address, amount)
-        result = await self.send(p.aid.functions.mint(amount), what="mint AID")
+        result = await self.send(p.aid.functions.mint(amount), what="mint AID", key=mint_key)
         return Receipt("mint_aid", from_units(amount * 10**12, AID_DECIMALS), [*hashes, result.tx_hash])
 
-    async def redeem_aid(self, aid_amount: Decimal | int | str) -> Receipt:
-        """Redeem AID for USDC 1:1, from the liquid reserve. Only KYC-whitelisted accounts may."""
+    async def redeem_aid(self, aid_amount: Decimal | int | str, *, key: str | None = None) -> Receipt:
+        """Redeem AID for USDC 1:1, from the liquid reserve. Only KYC-whitelisted accounts may. With ``key``,
+        calling again after a crash redeems once."""
         p = self.protocol
         amount = to_units(aid_amount, AID_DECIMALS, what="AID amount")
         usdc_out = amount // 10**12
+        redeem_key = self._key(key, "redeem")
+        if self._resuming(redeem_key):
+            result = await self.send(p.aid.functions.redeem(amount), what="redeem AID", key=redeem_key)
+            return Receipt("redeem_aid", from_units(usdc_out, USDC_DECIMALS), [result.tx_hash])
         if usdc_out == 0:
             raise GaibValueError(f"redeeming {aid_amount} AID pays less than one USDC unit (0.000001)")
         await self._require_not_paused("redeem AID")
@@ -760,7 +785,7 @@ class Gaib:
                 f"the liquid reserve holds {from_units(reserve, USDC_DECIMALS)} USDC, less than the "
                 f"{from_units(usdc_out, USDC_DECIMALS)} asked: the rest is out in deals and returns as they repay"
             )
-        result = await self.send(p.aid.functions.redeem(amount), what="redeem AID")
+        result = await self.send(p.aid.functions.redeem(amount), what="redeem AID", key=redeem_key)
         return Receipt("redeem_aid", from_units(usdc_out, USDC_DECIMALS), [result.tx_hash])
 
     async def request_redemption(self, aid_amount: Decimal | int | str) -> int:
@@ -802,16 +827,24 @@ class Gaib:
             "claimable_usdc": from_units(await aid.functions.claimable(self.address).call(), USDC_DECIMALS),
         }
 
-    async def stake(self, aid_amount: Decimal | int | str) -> Receipt:
-        """Deposit AID into the sAID vault; returns the shares received."""
+    async def stake(self, aid_amount: Decimal | int | str, *, key: str | None = None) -> Receipt:
+        """Deposit AID into the sAID vault; returns the shares received. With ``key``, calling again after a
+        crash stakes once."""
         p = self.protocol
         amount = to_units(aid_amount, AID_DECIMALS, what="AID amount")
+        stake_key = self._key(key, "stake")
+        if self._resuming(stake_key):
+            call = p.said.functions.deposit(amount, self.address)
+            result = await self.send(call, what="stake AID", key=stake_key)
+            ev = p.said.events.Deposit().process_receipt({"logs": result.logs}, errors=DISCARD)
+            shares = ev[0]["args"]["shares"] if ev else 0
+            return Receipt("stake", from_units(shares, AID_DECIMALS), [result.tx_hash])
         if amount == 0:
             raise GaibValueError("stake amount must be more than 0 AID")
         await self.require_balance(p.aid, amount, "AID", "stake")
         shares = await p.said.functions.previewDeposit(amount).call()
         hashes = await self.approve(p.aid, p.said.address, amount)
-        result = await self.send(p.said.functions.deposit(amount, self.address), what="stake AID")
+        result = await self.send(p.said.functions.deposit(amount, self.address), what="stake AID", key=stake_key)
         return Receipt("stake", from_units(shares, AID_DECIMALS), [*hashes, result.tx_hash])
 
     async def unstake(self, shares: Decimal | int | str) -> Receipt:

@@ -250,3 +250,50 @@ async def test_a_nonce_taken_by_another_client_of_the_account_is_signed_again(
         attempts = [(e.attempt, e.status) for e in one.chain.journal.entries() if e.key == "w3"]
         assert attempts == [(1, Status.DROPPED), (2, Status.MINED)]
         assert one.chain.journal.latest(one.chain.scope, "w3").tx_hash == result.tx_hash  # type: ignore[union-attr]
+
+
+@pytest.mark.asyncio
+async def test_keyed_money_movements_happen_once(tmp_path: Path) -> None:
+    """A mint, a stake and a repayment named by a key are done once, however often they are asked for:
+    what a process restarted after a crash does when it replays its requests."""
+    from decimal import Decimal
+
+    from gaib_sdk import Gaib
+
+    from .anvil import KEYS, Anvil
+    from .conftest import AS_OF
+
+    node = Anvil().start()
+    journal = tmp_path / "journal.sqlite"
+    try:
+        admin = await Gaib.connect(node.url, private_key=KEYS[0], deployments=tmp_path / "d.json", journal=journal)
+        await admin.deploy()
+        investor, provider = admin.with_account(KEYS[1]), admin.with_account(KEYS[2])
+        await admin.whitelist(investor.address)
+        await admin.faucet(investor.address, Decimal(2_000_000))
+        first = await investor.mint_aid(Decimal(1_500_000), key="order-17")
+        again = await investor.mint_aid(Decimal(1_500_000), key="order-17")
+        assert again.tx_hashes[-1] == first.tx_hashes[-1]
+        assert (await investor.balances())["AID"] == Decimal(1_500_000)
+        await investor.stake(Decimal(100_000), key="stake-1")
+        await investor.stake(Decimal(100_000), key="stake-1")
+        assert await investor.protocol.said.functions.totalSupply().call() == 100_000 * 10**18
+
+        await admin.authorize_registrar(provider.address)
+        inventory = await provider.read_inventory("gpu")
+        await provider.digitize("gpu", inventory)
+        deal = (await admin.financialize("gpu", inventory, as_of=AS_OF)).deal
+        await admin.faucet(provider.address, Decimal(50_000))
+        paid = await provider.repay(deal.deal_id, Decimal(10_000), key="invoice-2026-12")
+        # a new process, the same journal: the repayment is recognised, not paid again
+        restarted = await Gaib.connect(node.url, private_key=KEYS[2], deployments=tmp_path / "d.json", journal=journal)
+        repeat = await restarted.repay(deal.deal_id, Decimal(10_000), key="invoice-2026-12")
+        assert repeat.tx_hash == paid.tx_hash
+        assert (await admin.deal(deal.deal_id)).principal_outstanding_usd == deal.advance_usd - paid.principal_usd
+        # a different key is a different request
+        other = await investor.mint_aid(Decimal(1), key="order-18")
+        assert other.tx_hashes[-1] != first.tx_hashes[-1]
+        for client in (admin, restarted):
+            await client.close()
+    finally:
+        node.stop()

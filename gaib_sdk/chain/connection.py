@@ -276,6 +276,11 @@ class Chain:
             raise ChainError(f"deploying {artifact['contractName']} gave no contract address", tx_hash=result.tx_hash)
         return result
 
+    def journaled(self, key: str | None) -> bool:
+        """Whether the journal already holds an intent named ``key`` (sent, perhaps mined): resuming it
+        must not repeat checks that its own success would now fail."""
+        return self.journal is not None and key is not None and self.journal.latest(self.scope, key) is not None
+
     async def transact(
         self, call: Any, sender: LocalAccount, *, what: str, value: int = 0, key: str | None = None
     ) -> TxResult:
