@@ -8,6 +8,11 @@
     gaib bench onboard [--gpus N] [--json]      onboard N synthetic GPUs on anvil: time and gas per 1,000
     gaib plugin new NAME [--kind K] [--dir D]   write a new asset-class plugin package from the template
     gaib report --out DIR [--rpc URL] [--json]  NAV report: HTML page, PNG plots and JSON, read from the chain
+    gaib finance KIND SOURCE --rpc URL          underwrite a digitized inventory and open its deal
+    gaib repay DEAL USDC --rpc URL [--key K]    pay into a deal through the waterfall
+    gaib mint USDC | redeem AID | stake AID     AID and sAID for the signing account (--rpc URL, --key K)
+    gaib whitelist ADDRESS | faucet ADDRESS USDC  KYC whitelist; test USDC on a local chain
+    gaib status --rpc URL                       AID supply and backing, sAID share price, the queue
 
 A user's mistake is one line on stderr and exit status 1, never a traceback.
 """
@@ -217,6 +222,64 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _connect(args: argparse.Namespace) -> Gaib:
+    return await Gaib.connect(args.rpc, private_key=_private_key())
+
+
+async def _finance(args: argparse.Namespace) -> dict[str, Any]:
+    async with await _connect(args) as client:
+        result = await client.financialize(
+            args.kind,
+            args.source,
+            as_of=date.fromisoformat(args.as_of) if args.as_of else None,
+            advance_usd=Decimal(args.advance) if args.advance else None,
+        )
+        return {**result.deal.model_dump(mode="json"), "cover": str(result.quote.cover), "tx_hash": result.tx_hash}
+
+
+async def _repay(args: argparse.Namespace) -> dict[str, Any]:
+    async with await _connect(args) as client:
+        return (await client.repay(args.deal, args.amount, key=args.key)).model_dump(mode="json")
+
+
+def _money(method: str, action: str) -> Any:
+    async def run(args: argparse.Namespace) -> dict[str, Any]:
+        async with await _connect(args) as client:
+            receipt = await getattr(client, method)(args.amount, key=args.key)
+            return {"action": action, "amount": str(receipt.amount), "tx_hashes": receipt.tx_hashes}
+
+    return run
+
+
+async def _whitelist(args: argparse.Namespace) -> dict[str, Any]:
+    async with await _connect(args) as client:
+        return {
+            "account": args.address,
+            "whitelisted": not args.remove,
+            "tx_hash": await client.whitelist(args.address, not args.remove),
+        }
+
+
+async def _faucet(args: argparse.Namespace) -> dict[str, Any]:
+    async with await _connect(args) as client:
+        return {"account": args.address, "usdc": args.amount, "tx_hash": await client.faucet(args.address, args.amount)}
+
+
+async def _status(args: argparse.Namespace) -> dict[str, Any]:
+    async with await Gaib.connect(args.rpc) as client:  # read-only: no key
+        reserves = await client.reserves()
+        queue = await client.redemption_queue()
+        return {
+            "chain_id": client.chain.chain_id,
+            **{k: str(v) for k, v in reserves.items()},
+            "said_share_price": str(await client.said_share_price()),
+            "said_unvested_aid": str((await client.said_vesting())["unvested_aid"]),
+            "redemptions_waiting": queue["waiting"],
+            "redemptions_owed_usdc": str(queue["owed_usdc"]),
+            "deals": int(await client.protocol.facility.functions.dealCount().call()),
+        }
+
+
 def _run_async(fn: Any) -> Any:
     def run(args: argparse.Namespace) -> int:
         data = asyncio.run(fn(args))
@@ -266,6 +329,54 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-registered", action="store_true", help="leave assets already on-chain as they are")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_run_async(_digitize))
+
+    p = sub.add_parser("finance", help="underwrite a digitized inventory and open its deal (UNDERWRITER_ROLE)")
+    p.add_argument("kind")
+    p.add_argument("source")
+    p.add_argument("--rpc", required=True)
+    p.add_argument("--as-of", help="valuation date, YYYY-MM-DD (default: today)")
+    p.add_argument("--advance", help="advance to ask for, in USD (default: 75%% of appraised value)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_run_async(_finance))
+
+    p = sub.add_parser("repay", help="pay USDC into a deal through the waterfall")
+    p.add_argument("deal", type=int)
+    p.add_argument("amount", help="USDC")
+    p.add_argument("--rpc", required=True)
+    p.add_argument("--key", help="names this payment (e.g. an invoice number): asked again, it pays once")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_run_async(_repay))
+
+    for name, method, unit, doing in (
+        ("mint", "mint_aid", "USDC", "mint AID 1:1 for USDC (KYC-whitelisted accounts)"),
+        ("redeem", "redeem_aid", "AID", "redeem AID 1:1 for USDC from the liquid reserve"),
+        ("stake", "stake", "AID", "stake AID into sAID"),
+    ):
+        p = sub.add_parser(name, help=doing)
+        p.add_argument("amount", help=unit)
+        p.add_argument("--rpc", required=True)
+        p.add_argument("--key", help="names this request (e.g. an order id): asked again, it happens once")
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(run=_run_async(_money(method, name)))
+
+    p = sub.add_parser("whitelist", help="KYC manager: let an account mint and redeem AID")
+    p.add_argument("address")
+    p.add_argument("--remove", action="store_true", help="take the account off the whitelist")
+    p.add_argument("--rpc", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_run_async(_whitelist))
+
+    p = sub.add_parser("faucet", help="local chains only: mint test USDC to an account")
+    p.add_argument("address")
+    p.add_argument("amount", help="USDC")
+    p.add_argument("--rpc", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_run_async(_faucet))
+
+    p = sub.add_parser("status", help="AID supply and backing, sAID share price, the redemption queue (read-only)")
+    p.add_argument("--rpc", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_run_async(_status))
 
     p = sub.add_parser("plugin", help="write plugins: `gaib plugin new NAME`")
     plugin_sub = p.add_subparsers(dest="plugin_command", required=True)

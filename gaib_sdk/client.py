@@ -818,13 +818,16 @@ class Gaib:
         result = await self.send(p.aid.functions.claim(), what="claim redemption")
         return Receipt("claim_redemption", from_units(owed, USDC_DECIMALS), [result.tx_hash])
 
-    async def redemption_queue(self) -> dict[str, Any]:
-        """The queue: waiting requests, USDC still owed to them, and what this account may claim."""
+    async def redemption_queue(self, account: str | None = None) -> dict[str, Any]:
+        """The queue: waiting requests, USDC still owed to them, and what ``account`` (this client's own by
+        default; none for a client without one) may claim."""
         aid = self.protocol.aid
+        who = account or (self._account.address if self._account is not None else None)
+        claimable = await aid.functions.claimable(who).call() if who else 0
         return {
             "waiting": int(await aid.functions.queueLength().call()),
             "owed_usdc": from_units(await aid.functions.queuedStable().call(), USDC_DECIMALS),
-            "claimable_usdc": from_units(await aid.functions.claimable(self.address).call(), USDC_DECIMALS),
+            "claimable_usdc": from_units(claimable, USDC_DECIMALS),
         }
 
     async def stake(self, aid_amount: Decimal | int | str, *, key: str | None = None) -> Receipt:

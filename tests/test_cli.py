@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import re
@@ -10,11 +11,14 @@ import subprocess
 import sys
 import tomllib
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_account import Account
 
+from gaib_sdk import Gaib
 from gaib_sdk.cli import main
 
 from .anvil import KEYS, Anvil
@@ -176,3 +180,51 @@ def test_every_subcommand_takes_json() -> None:
     assert {("quickstart",), ("plugins",), ("quote",), ("deploy",), ("digitize",), ("plugin", "new")} <= set(found)
     for path, parser in found.items():
         assert any("--json" in a.option_strings for a in parser._actions), f"gaib {' '.join(path)} has no --json"
+
+
+def test_each_stage_and_contract_operation_from_the_command_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """deploy, whitelist, faucet, mint, stake, digitize, finance, repay, redeem and status against anvil,
+    each as a user types it, with --json."""
+    monkeypatch.setenv("GAIB_HOME", str(tmp_path))
+    node = Anvil().start()
+
+    def run(*argv: str, key: str = KEYS[0]) -> dict[str, object]:
+        monkeypatch.setenv("GAIB_PRIVATE_KEY", key)
+        assert main([*argv, "--rpc", node.url, "--json"]) == 0, capsys.readouterr().err
+        out: dict[str, object] = json.loads(capsys.readouterr().out)
+        return out
+
+    try:
+        investor, provider = Account.from_key(KEYS[1]).address, Account.from_key(KEYS[2]).address
+        run("deploy")
+        run("whitelist", investor)
+        run("faucet", investor, "2000000")
+        assert run("mint", "1500000", "--key", "o-1", key=KEYS[1])["amount"] == "1500000"
+        assert run("mint", "1500000", "--key", "o-1", key=KEYS[1])["amount"] == "1500000"  # the same order: once
+        run("stake", "1000000", key=KEYS[1])
+
+        # the provider needs the registrar role: granted by the admin through the Python API
+        async def grant() -> None:
+            async with await Gaib.connect(node.url, private_key=KEYS[0]) as admin:
+                await admin.authorize_registrar(provider)
+
+        asyncio.run(grant())
+        run("digitize", "gpu", _sample(), key=KEYS[2])
+        deal = run("finance", "gpu", _sample(), "--as-of", "2026-11-25")
+        assert deal["advance_usd"] == "1128124.8" and deal["cover"] == "1.33"
+        run("faucet", provider, "100000")
+        paid = run("repay", "1", "60000", "--key", "inv-1", key=KEYS[2])
+        assert paid["deal_id"] == 1
+        assert run("repay", "1", "60000", "--key", "inv-1", key=KEYS[2])["tx_hash"] == paid["tx_hash"]
+        run("redeem", "1000", key=KEYS[1])
+        status = run("status")
+        assert Decimal(str(status["aid_supply"])) == Decimal(str(status["backing_usdc"]))
+        assert status["deals"] == 1
+        # a user's mistake: one line, exit 1
+        monkeypatch.setenv("GAIB_PRIVATE_KEY", KEYS[3])
+        assert main(["mint", "5", "--rpc", node.url]) == 1
+        assert capsys.readouterr().err.startswith("error: account ")
+    finally:
+        node.stop()
