@@ -107,8 +107,7 @@ class _Session:
     chain: Chain | None
     plugins: Plugins
     store: DeploymentStore | None
-    deployment: Deployment | None = None
-    protocol: Protocol | None = None
+    protocol: Protocol | None = None  # bound to the deployment, which it carries
     venues: dict[str, Venue] = field(default_factory=dict)
     venue_state: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -170,7 +169,7 @@ class Gaib:
             await chain.close()
             raise
         if found is not None:
-            session.deployment, session.protocol = found, Protocol.bind(chain, found)
+            session.protocol = Protocol.bind(chain, found)
         return cls(session, chain.accounts[0] if chain.accounts else None)
 
     @classmethod
@@ -249,7 +248,6 @@ class Gaib:
     async def deploy(self, *, usdc: str | None = None, treasury: str | None = None) -> Deployment:
         """Deploy the protocol with this account as admin, and save its addresses (connected clients)."""
         deployment = await deploy_protocol(self.chain, self.account, usdc=usdc, treasury=treasury)
-        self._session.deployment = deployment
         self._session.protocol = Protocol.bind(self.chain, deployment)
         if self._session.store is not None:
             self._session.store.save(deployment)
@@ -385,8 +383,7 @@ class Gaib:
             # the journal's idempotency key: this registry, this kind, exactly these assets
             ids_hash = keccak(hexstr="".join(a.asset_id[2:] for a, _ in batch)).hex()
             key = f"digitize:{registry.address}:{kind}:0x{ids_hash}"
-            what = f"register {len(batch)} {kind} assets"
-            hashes.append((await self.chain.transact(call, self.account, what=what, key=key)).tx_hash)
+            hashes.append((await self.send(call, what=f"register {len(batch)} {kind} assets", key=key)).tx_hash)
         return DigitizeResult(
             kind=kind,
             owner=self.address,
@@ -428,7 +425,8 @@ class Gaib:
             )
         attestation_root = MerkleTree([bytes.fromhex(a[2:]) for a in attestations]).root
         call = registry.functions.registerCluster(tree.root, _bytes32(kind), self.address, len(tree), attestation_root)
-        result = await self.send(call, what=f"register a cluster of {len(tree)} {kind} assets")
+        key = f"cluster:{registry.address}:{tree.root}"
+        result = await self.send(call, what=f"register a cluster of {len(tree)} {kind} assets", key=key)
         return DigitizeResult(
             kind=kind,
             owner=self.address,
@@ -511,6 +509,10 @@ class Gaib:
         inventory = await self._inventory(kind, source, options)
         q = await self.quote(kind, inventory, as_of=as_of, advance_usd=advance_usd, terms=terms, options=options)
         p = self.protocol
+        # One deal per set of collateral: after a crash, asking again returns the deal the first call opened.
+        ids_hash = keccak(hexstr="".join(a[2:] for a in sorted(q.asset_ids))).hex()
+        deal_key = f"deal:{p.facility.address}:0x{ids_hash}"
+        resuming = self.chain.journaled(deal_key)  # then the checks its own success would fail are skipped
         on_chain_cap = Decimal(await p.facility.functions.maxAdvanceBps().call()) / 10_000
         if on_chain_cap < MAX_ADVANCE_RATE and q.advance_usd > q.appraised_value_usd * on_chain_cap:
             raise UnderwritingError(
@@ -521,7 +523,7 @@ class Gaib:
         owners = set()
         for row, asset in enumerate(inventory.assets, start=1):
             info = await self.asset(asset.asset_id)
-            if info["status"] != "active":
+            if info["status"] != "active" and not resuming:
                 raise UnderwritingError(
                     f"asset {asset.asset_id} is {info['status']!r} on-chain, not 'active': digitize it first, or "
                     "it is already financed",
@@ -545,7 +547,7 @@ class Gaib:
         borrower = owners.pop()
         advance = to_units(q.advance_usd, USDC_DECIMALS, what="advance")
         reserve = await p.aid.functions.reserve().call()
-        if advance > reserve:
+        if advance > reserve and not resuming:
             raise InsufficientFundsError(
                 f"advance {q.advance_usd} USDC exceeds the AID reserve of {from_units(reserve, USDC_DECIMALS)} "
                 "USDC: more AID must be minted before this deal can be funded",
@@ -553,15 +555,18 @@ class Gaib:
             )
         await self._require_role(p.facility, "UNDERWRITER_ROLE", "open deals")
         await self._require_not_paused("fund a deal")
-        t = q.terms
+        return await self._open_deal(q, borrower, deal_key)
+
+    async def _open_deal(self, q: Quote, borrower: str, key: str) -> FinanceResult:
+        p, t = self.protocol, q.terms
         call = p.facility.functions.openDeal(
             borrower,
             q.asset_ids,
             to_units(q.appraised_value_usd, USDC_DECIMALS, what="appraised value"),
-            advance,
+            to_units(q.advance_usd, USDC_DECIMALS, what="advance"),
             (STRUCTURES[t.structure], t.rate_bps, t.revenue_share_bps, t.fee_bps, t.term_days),
         )
-        result = await self.send(call, what="open deal")
+        result = await self.send(call, what="open deal", key=key)
         event = p.facility.events.DealOpened().process_receipt({"logs": result.logs}, errors=DISCARD)
         deal_id = int(event[0]["args"]["dealId"])
         return FinanceResult(quote=q, deal=await self.deal(deal_id), tx_hash=result.tx_hash)

@@ -282,7 +282,12 @@ async def test_keyed_money_movements_happen_once(tmp_path: Path) -> None:
         await admin.authorize_registrar(provider.address)
         inventory = await provider.read_inventory("gpu")
         await provider.digitize("gpu", inventory)
-        deal = (await admin.financialize("gpu", inventory, as_of=AS_OF)).deal
+        opened = await admin.financialize("gpu", inventory, as_of=AS_OF)
+        deal = opened.deal
+        # asked again (a process restarted after the deal was mined): the same deal, not an error or a second
+        reopened = await admin.financialize("gpu", inventory, as_of=AS_OF)
+        assert reopened.tx_hash == opened.tx_hash and reopened.deal.deal_id == deal.deal_id
+        assert await admin.protocol.facility.functions.dealCount().call() == 1
         await admin.faucet(provider.address, Decimal(50_000))
         paid = await provider.repay(deal.deal_id, Decimal(10_000), key="invoice-2026-12")
         # a new process, the same journal: the repayment is recognised, not paid again
