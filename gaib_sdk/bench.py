@@ -22,13 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
-import socket
-import subprocess
 import tempfile
 import time
-import urllib.request
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -47,8 +42,9 @@ from gaib_sdk.chain import Intent
 from gaib_sdk.client import STRUCTURES, USDC_DECIMALS, Gaib, to_units
 from gaib_sdk.errors import ChainError, GaibConfigError
 from gaib_sdk.models import AssetRecord, Inventory, Telemetry
+from gaib_sdk.testing.anvil import Anvil, find_anvil, node_rpc
 
-__all__ = ["find_anvil", "run_bench"]
+__all__ = ["run_bench"]
 
 CLUSTER = 100  # GPUs per registerBatch and per deal: one HGX pod's worth, well inside a block's gas
 APPRAISED_USD = Decimal(20_000)  # per GPU
@@ -59,65 +55,6 @@ RAW_BATCH = 500  # requests per JSON-RPC batch on the raw web3.py side, as the S
 #: The bench's own signing keys (the SDK's side, raw web3.py's side), funded with anvil_setBalance: a
 #: development node only, never real funds.
 BENCH_KEYS = {side: "0x" + keccak(text=f"gaib-sdk bench account: {side}").hex() for side in ("sdk", "raw")}
-
-
-def find_anvil() -> Path | None:
-    """anvil from $GAIB_ANVIL, the PATH, or node_modules (npm's @foundry-rs/anvil) here or above."""
-    if os.environ.get("GAIB_ANVIL"):
-        given = Path(os.environ["GAIB_ANVIL"])
-        return given if given.is_file() else None
-    found = shutil.which("anvil")
-    if found:
-        return Path(found)
-    package = Path("node_modules") / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
-    for base in (Path.cwd(), *Path.cwd().parents, Path(__file__).resolve().parent.parent):
-        if (base / package).exists():
-            return base / package
-    return None
-
-
-def _rpc(url: str, method: str, *params: object) -> Any:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        answer = json.loads(response.read())
-    if "error" in answer:
-        raise ChainError(f"{method} failed on {url}: {answer['error']}")
-    return answer.get("result")
-
-
-class _Anvil:
-    """An anvil on a free port of 127.0.0.1, stopped by its own pid."""
-
-    def __init__(self, binary: Path):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = int(s.getsockname()[1])
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            [str(binary), "--host", "127.0.0.1", "--port", str(self.port), "--silent"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                _rpc(self.url, "eth_chainId")
-                return
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise GaibConfigError(f"anvil ({binary}) did not start") from None
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 @dataclass(frozen=True)
@@ -363,12 +300,12 @@ async def run_bench(
         )
     runs = []
     for size in sizes_for(gpus):
-        node = _Anvil(binary) if binary is not None else None
+        node = Anvil(binary=binary).start() if binary is not None else None
         url = node.url if node is not None else str(rpc)
         try:
             try:
                 for key in BENCH_KEYS.values():
-                    _rpc(url, "anvil_setBalance", Account.from_key(key).address, hex(10**30))
+                    node_rpc(url, "anvil_setBalance", Account.from_key(key).address, hex(10**30))
             except (ChainError, OSError) as exc:
                 raise GaibConfigError(
                     f"the bench needs a development node it can fund (anvil) at {url}: {exc}"

@@ -20,9 +20,10 @@ from pathlib import Path
 
 import gaib_sdk.client
 from gaib_sdk import Gaib
+from gaib_sdk.testing.anvil import node_rpc
 
 from .anvil import KEYS
-from .faults import Faults, node_rpc, small_inventory
+from .faults import Faults, small_inventory
 
 
 def die(_: str) -> None:

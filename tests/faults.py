@@ -7,7 +7,6 @@ The SDK's seam is ``transport=`` on ``Gaib.connect`` / ``Chain.connect`` (gaib_s
 from __future__ import annotations
 
 import json
-import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -129,14 +128,6 @@ def small_inventory(n: int) -> Inventory:
     serials = {g["serial"] for g in data["gpus"]}
     data["telemetry"] = [t for t in data["telemetry"] if t["serial"] in serials]
     return GpuAdapter().parse(data)
-
-
-def node_rpc(url: str, method: str, *params: object) -> Any:
-    """One JSON-RPC call to the node, outside the SDK (for hooks that steer the node)."""
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read()).get("result")
 
 
 REGISTER_BATCH = keccak(text="registerBatch(bytes32,address,bytes32[],bytes32[],bytes32[])")[:4]

@@ -22,9 +22,10 @@ import pytest
 import gaib_sdk.client
 from gaib_sdk import ChainError, Gaib, TransactionFailed
 from gaib_sdk.chain.journal import Journal, Status
+from gaib_sdk.testing.anvil import node_rpc
 
 from .anvil import KEYS, ROOT, Anvil
-from .faults import Audit, Faults, audit, node_rpc, small_inventory
+from .faults import Audit, Faults, audit, small_inventory
 
 GPUS, BATCH = 16, 4
 BATCHES = GPUS // BATCH

@@ -15,9 +15,10 @@ import gaib_sdk.client
 from gaib_sdk import ChainError, DuplicateAssetError, Gaib, TransactionFailed
 from gaib_sdk.chain import Intent
 from gaib_sdk.chain.journal import Journal, Status
+from gaib_sdk.testing.anvil import node_rpc
 
 from .anvil import ADDRESSES, KEYS, Anvil
-from .faults import Faults, audit, node_rpc, small_inventory
+from .faults import Faults, audit, small_inventory
 
 
 @pytest.fixture
