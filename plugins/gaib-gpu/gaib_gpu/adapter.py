@@ -1,13 +1,15 @@
-"""The GPU adapter: reads a cluster's inventory export (JSON) and values its GPUs.
+"""The GPU adapter: reads a cluster's inventory and values its GPUs.
 
 The export format (docs/gpu-inventory.md): an ``operator``, a list of ``gpus`` (one row per GPU: server,
 vendor, model, serial, uuid, memory_gb, purchase_price_usd, purchased_on, site), the signed customer
-``contracts`` with their payment history, and a ``telemetry`` snapshot per GPU.
+``contracts`` with their payment history, and a ``telemetry`` snapshot per GPU. It is read from a JSON
+file, a CSV file, this host's NVML or a DCGM exporter (:mod:`gaib_gpu.sources`); whichever it came from,
+it is validated here, row by row.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 from datetime import date
 from decimal import Decimal
 from importlib import resources
@@ -16,6 +18,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gaib_gpu.sources import is_dcgm, is_nvml
+from gaib_gpu.sources.dcgm import DcgmOptions, scrape, telemetry_rows
+from gaib_gpu.sources.files import read_inventory_file
+from gaib_gpu.sources.nvml import NvmlOptions, read_nvml
 from gaib_sdk import (
     AdapterOptions,
     AssetAdapter,
@@ -46,6 +52,14 @@ class GpuOptions(AdapterOptions):
     """Options of the GPU adapter."""
 
     depreciation: dict[str, tuple[int, Decimal]] = Field(default_factory=lambda: dict(DEPRECIATION))
+    operator: str | None = Field(
+        default=None, description="the operator, where the source does not name it (a CSV, NVML)"
+    )
+    serials: dict[str, str] = Field(
+        default={}, description="board serials by GPU UUID, for NVML and DCGM where they cannot read them"
+    )
+    nvml: NvmlOptions | None = Field(default=None, description="what NVML cannot know, to read source 'nvml'")
+    dcgm: DcgmOptions | None = Field(default=None, description="the inventory file, to read a DCGM exporter")
 
 
 class GpuRow(BaseModel):
@@ -75,14 +89,28 @@ class GpuAdapter(AssetAdapter):
     options: GpuOptions
 
     async def read_inventory(self, source: str | Path) -> Inventory:
-        path = Path(source)
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError as exc:
-            raise InventoryError(f"inventory file {path} does not exist") from exc
-        except json.JSONDecodeError as exc:
-            raise InventoryError(f"inventory file {path} is not valid JSON: {exc}", row=exc.lineno) from exc
-        return self.parse(data)
+        """Read ``source``: ``"nvml"`` (this host's GPUs), an ``http://`` URL (a DCGM exporter's metrics,
+        with the inventory file of option ``dcgm``), a ``.csv`` path, or a JSON export's path."""
+        if is_nvml(source):
+            data = await asyncio.to_thread(read_nvml, self.options.nvml, self.options.operator, self.options.serials)
+            return self.parse(data)
+        if is_dcgm(source):
+            return await self._read_dcgm(str(source).strip())
+        return self.parse(read_inventory_file(Path(source), self.options.operator))
+
+    async def _read_dcgm(self, url: str) -> Inventory:
+        options = self.options.dcgm
+        if options is None:
+            raise InventoryError(
+                f"reading the DCGM exporter at {url} needs the adapter option dcgm: {{inventory: PATH}}, the file "
+                "that describes its GPUs (an exporter reports no purchase price or contract)",
+                field="dcgm",
+            )
+        data = read_inventory_file(options.inventory, self.options.operator)
+        base = self.parse(data)  # the file's own errors first, named by its rows
+        serial_of_uuid = {str(a.details["uuid"]): a.serial for a in base.assets} | self.options.serials
+        found = await scrape([url, *options.endpoints], options.timeout_s)
+        return self.parse({**data, "telemetry": [*data.get("telemetry", []), *telemetry_rows(found, serial_of_uuid)]})
 
     def parse(self, data: Any) -> Inventory:
         """Validate an export already loaded from JSON."""
