@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from gaib_sdk import __version__
-from gaib_sdk.client import Gaib
+from gaib_sdk.client import Gaib, Receipt
 from gaib_sdk.errors import GaibConfigError, GaibError
 from gaib_sdk.plugin_template import new_plugin
 from gaib_sdk.plugins import Plugins
@@ -144,7 +144,9 @@ async def _digitize(args: argparse.Namespace) -> dict[str, Any]:
             print(
                 f"registering {len(inventory.assets)} {args.kind} assets of {inventory.operator} ...", file=sys.stderr
             )
-        result = await client.digitize(args.kind, inventory, skip_registered=args.skip_registered)
+        result = await client.digitize(
+            args.kind, inventory, skip_registered=args.skip_registered, progress=None if args.json else _bar
+        )
         return result.model_dump()
 
 
@@ -222,6 +224,14 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bar(done: int, total: int) -> None:
+    """A progress bar on stderr (stdout stays the result)."""
+    width = 30
+    filled = width * done // max(total, 1)
+    end = "\n" if done >= total else ""
+    print(f"\r  [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,}", end=end, file=sys.stderr, flush=True)
+
+
 async def _connect(args: argparse.Namespace) -> Gaib:
     return await Gaib.connect(args.rpc, private_key=_private_key())
 
@@ -247,6 +257,24 @@ def _money(method: str, action: str) -> Any:
         async with await _connect(args) as client:
             receipt = await getattr(client, method)(args.amount, key=args.key)
             return {"action": action, "amount": str(receipt.amount), "tx_hashes": receipt.tx_hashes}
+
+    return run
+
+
+def _tx(method: str, *fields: str) -> Any:
+    """A subcommand that calls one client method with the named arguments and prints its tx hash."""
+
+    async def run(args: argparse.Namespace) -> dict[str, Any]:
+        async with await _connect(args) as client:
+            values = [getattr(args, f) for f in fields]
+            result = await getattr(client, method)(*values)
+            if isinstance(result, str):
+                return {"action": method, **dict(zip(fields, values, strict=True)), "tx_hash": result}
+            if isinstance(result, Receipt):
+                return {"action": method, "amount": str(result.amount), "tx_hashes": result.tx_hashes}
+            if isinstance(result, int):
+                return {"action": method, "request_id": result}
+            return {"action": method, **{k: str(v) for k, v in dict(result).items()}}
 
     return run
 
@@ -358,6 +386,61 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--key", help="names this request (e.g. an order id): asked again, it happens once")
         p.add_argument("--json", action="store_true")
         p.set_defaults(run=_run_async(_money(method, name)))
+
+    p = sub.add_parser("unstake", help="redeem sAID shares for AID")
+    p.add_argument("shares", help="sAID")
+    p.add_argument("--rpc", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_run_async(_tx("unstake", "shares")))
+
+    p = sub.add_parser("request-redemption", help="queue a redemption the liquid reserve cannot cover yet")
+    p.add_argument("amount", help="AID")
+    p.add_argument("--rpc", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_run_async(_tx("request_redemption", "amount")))
+
+    p = sub.add_parser("claim", help="take the USDC of your filled redemption requests")
+    p.add_argument("--rpc", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_run_async(_tx("claim_redemption")))
+
+    for name, method, doing in (
+        ("pause", "pause", "pauser: stop minting, redeeming and deal funding"),
+        ("unpause", "unpause", "pauser: resume"),
+    ):
+        p = sub.add_parser(name, help=doing)
+        p.add_argument("--rpc", required=True)
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(run=_run_async(_tx(method)))
+
+    p = sub.add_parser("deny", help="deny-list guard: stop an account from moving AID and sAID")
+    p.add_argument("account")
+    p.add_argument("--allow", dest="denied", action="store_false", help="take the account off the deny list")
+    p.add_argument("--rpc", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_run_async(_tx("deny", "account", "denied")))
+
+    for name, method, doing, fields in (
+        ("impair", "impair", "underwriter: mark a deal down by its expected loss (USDC)", ("deal", "amount")),
+        ("cure", "cure", "underwriter: an impaired deal performs again", ("deal",)),
+        ("default", "declare_default", "underwriter: the borrower has defaulted (true sale)", ("deal",)),
+        (
+            "liquidate",
+            "record_liquidation",
+            "underwriter: pay in what the hardware sold for (USDC)",
+            ("deal", "amount"),
+        ),
+        ("transfer-deal", "transfer_to_operator", "underwriter: a new operator takes a defaulted deal", ("deal", "to")),
+    ):
+        p = sub.add_parser(name, help=doing)
+        p.add_argument("deal", type=int)
+        if "amount" in fields:
+            p.add_argument("amount", help="USDC")
+        if "to" in fields:
+            p.add_argument("to", help="the new operator's address")
+        p.add_argument("--rpc", required=True)
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(run=_run_async(_tx(method, *fields)))
 
     p = sub.add_parser("whitelist", help="KYC manager: let an account mint and redeem AID")
     p.add_argument("address")

@@ -10,6 +10,7 @@ Every method checks its input and the chain's state first, so a request that wou
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Context, Decimal, InvalidOperation
@@ -315,6 +316,7 @@ class Gaib:
         options: dict[str, Any] | None = None,
         skip_registered: bool = False,
         cluster: bool = False,
+        progress: Callable[[int, int], None] | None = None,
     ) -> DigitizeResult:
         """Validate an inventory and register its assets in the AssetRegistry, owned by this account,
         each with the hash of its record and the attestation of its latest telemetry.
@@ -326,7 +328,9 @@ class Gaib:
         any number of assets; see :mod:`gaib_sdk.merkle`), its attestation the root of the assets'
         attestations. Prove an asset's membership with :meth:`cluster_proof` and :meth:`verify_in_cluster`.
         The registry cannot see inside clusters: the SDK refuses a cluster holding an asset that is
-        registered on its own, and a cluster registered before."""
+        registered on its own, and a cluster registered before.
+
+        ``progress(done, total)`` is called after each batch is mined (the CLI draws a bar with it)."""
         inventory = (
             source if isinstance(source, Inventory) else await self.read_inventory(kind, source, options=options)
         )
@@ -384,6 +388,8 @@ class Gaib:
             ids_hash = keccak(hexstr="".join(a.asset_id[2:] for a, _ in batch)).hex()
             key = f"digitize:{registry.address}:{kind}:0x{ids_hash}"
             hashes.append((await self.send(call, what=f"register {len(batch)} {kind} assets", key=key)).tx_hash)
+            if progress is not None:
+                progress(start + len(batch), len(new))
         return DigitizeResult(
             kind=kind,
             owner=self.address,

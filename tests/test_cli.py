@@ -228,3 +228,63 @@ def test_each_stage_and_contract_operation_from_the_command_line(
         assert capsys.readouterr().err.startswith("error: account ")
     finally:
         node.stop()
+
+
+def test_the_trouble_and_recovery_operations_and_progress(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """unstake, a queued redemption and its claim, pause, deny, impair, cure, default and liquidate, as a
+    user types them; and the progress bar of a human-mode digitize."""
+    monkeypatch.setenv("GAIB_HOME", str(tmp_path))
+    node = Anvil().start()
+
+    def run(*argv: str, key: str = KEYS[0]) -> dict[str, object]:
+        monkeypatch.setenv("GAIB_PRIVATE_KEY", key)
+        assert main([*argv, "--rpc", node.url, "--json"]) == 0, capsys.readouterr().err
+        out: dict[str, object] = json.loads(capsys.readouterr().out)
+        return out
+
+    try:
+        investor, provider = Account.from_key(KEYS[1]).address, Account.from_key(KEYS[2]).address
+        run("deploy")
+        for address in (investor, provider):
+            run("whitelist", address)
+        run("faucet", investor, "1300000")
+        run("mint", "1300000", key=KEYS[1])
+        run("stake", "1000", key=KEYS[1])
+        assert run("unstake", "400", key=KEYS[1])["amount"] == "400"
+
+        async def grant() -> None:
+            async with await Gaib.connect(node.url, private_key=KEYS[0]) as admin:
+                await admin.authorize_registrar(provider)
+
+        asyncio.run(grant())
+        monkeypatch.setenv("GAIB_PRIVATE_KEY", KEYS[2])
+        assert main(["digitize", "gpu", _sample(), "--rpc", node.url]) == 0
+        assert "64/64" in capsys.readouterr().err  # the progress bar, on stderr
+        run("finance", "gpu", _sample(), "--as-of", "2026-11-25")
+
+        # the reserve is out in the deal: a redemption waits in the queue until cash comes back
+        request = run("request-redemption", "200000", key=KEYS[1])
+        assert request["request_id"] == 0
+        run("faucet", provider, "300000")
+        run("repay", "1", "250000", key=KEYS[2])
+        assert run("claim", key=KEYS[1])["amount"] == "200000"
+
+        assert run("impair", "1", "100000")["action"] == "impair"
+        run("cure", "1")
+        run("default", "1")
+        run("faucet", Account.from_key(KEYS[0]).address, "500000")
+        outcome = run("liquidate", "1", "500000")
+        assert outcome["action"] == "record_liquidation" and "loss_usd" in outcome
+
+        run("pause")
+        monkeypatch.setenv("GAIB_PRIVATE_KEY", KEYS[1])
+        assert main(["mint", "1", "--rpc", node.url]) == 1
+        assert "AID is paused" in capsys.readouterr().err
+        run("unpause")
+        run("deny", investor)
+        run("deny", investor, "--allow")
+        assert Decimal(str(run("status")["uncovered_loss_usdc"])) >= 0
+    finally:
+        node.stop()
