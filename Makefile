@@ -17,10 +17,10 @@ EXAMPLE_SITE := build/example-plugin
 
 setup: $(VENV)/.installed node_modules/.installed $(MORPHO)
 
-$(VENV)/.installed: pyproject.toml plugins/gaib-gpu/pyproject.toml plugins/gaib-morpho/pyproject.toml
+$(VENV)/.installed: pyproject.toml plugins/gaib-gpu/pyproject.toml plugins/gaib-morpho/pyproject.toml plugins/gaib-robots/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,docs]" -e plugins/gaib-gpu -e plugins/gaib-morpho
+	$(PY) -m pip install --quiet -e ".[dev,docs]" -e plugins/gaib-gpu -e plugins/gaib-morpho -e plugins/gaib-robots
 	touch $@
 
 # solc-js, OpenZeppelin and Morpho Blue come from the npm registry; nothing of theirs is committed.

@@ -37,6 +37,7 @@ def test_plugins_lists_the_installed_ones(capsys: pytest.CaptureFixture[str]) ->
     assert main(["plugins", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["asset_adapters"]["gpu"] == "gaib_gpu.adapter.GpuAdapter"
+    assert data["asset_adapters"]["robot"] == "gaib_robots.adapter.RobotAdapter"
     assert data["venues"]["morpho"] == "gaib_morpho.venue.MorphoVenue"
 
 
@@ -56,8 +57,8 @@ def test_a_users_mistake_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[st
     assert err == "error: advance 1300000 USDC exceeds 80% of appraised value 1504166.40 USDC (max 1203333.12)\n"
     assert main(["quote", "gpu", str(tmp_path / "nope.json")]) == 1
     assert "does not exist" in capsys.readouterr().err
-    assert main(["quote", "robots"]) == 1
-    assert "no asset adapter for kind 'robots'" in capsys.readouterr().err
+    assert main(["quote", "submarine"]) == 1
+    assert "no asset adapter for kind 'submarine' (installed: gpu, robot)" in capsys.readouterr().err
 
 
 def test_deploy_and_digitize_against_a_node(
@@ -129,7 +130,7 @@ def test_plugin_new_writes_a_package_that_installs_and_passes_the_conformance_su
         timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "gaib-sdk 0.1.0, plugins: ev-charger, gpu, morpho" in proc.stdout  # the pytest plugin's header
+    assert "gaib-sdk 0.1.0, plugins: ev-charger, gpu, morpho, robots" in proc.stdout  # the pytest plugin's header
     assert re.search(r"^13 passed", proc.stdout.splitlines()[-1].strip("= ")), proc.stdout
 
 

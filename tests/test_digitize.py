@@ -159,5 +159,5 @@ async def test_unreadable_sources_say_what_is_wrong(gaib: Gaib, tmp_path: Path) 
 
 @pytest.mark.asyncio
 async def test_an_unknown_kind_names_the_installed_ones(gaib: Gaib) -> None:
-    with pytest.raises(GaibConfigError, match=r"no asset adapter for kind 'ev-charger' \(installed: gpu\)"):
+    with pytest.raises(GaibConfigError, match=r"no asset adapter for kind 'ev-charger' \(installed: gpu, robot\)"):
         await gaib.digitize("ev-charger", "whatever.json")

@@ -90,14 +90,15 @@ def test_first_party_plugins_load_through_the_entry_point_group() -> None:
     plugins = Plugins()
     assert plugins.asset_adapters()["gpu"].__module__ == "gaib_gpu.adapter"
     assert plugins.venues()["morpho"].__module__ == "gaib_morpho.venue"
-    assert {"gpu", "morpho"} <= {name for name, _ in plugins.pm.list_name_plugin()}
+    assert plugins.asset_adapters()["robot"].__module__ == "gaib_robots.adapter"
+    assert {"gpu", "morpho", "robots"} <= {name for name, _ in plugins.pm.list_name_plugin()}
 
 
 @pytest.mark.asyncio
 async def test_a_test_plugin_registers_a_new_asset_class_that_digitizes_on_chain(
     gaib: Gaib, solar_plugin: SolarPlugin
 ) -> None:
-    assert set(gaib.plugins.asset_adapters()) == {"gpu", "solar"}
+    assert set(gaib.plugins.asset_adapters()) == {"gpu", "robot", "solar"}
     result = await gaib.digitize("solar", "SN-1,SN-2,SN-3")
     assert len(result.asset_ids) == 3
     assert (await gaib.asset(result.asset_ids[0]))["kind"] == "solar"
@@ -176,13 +177,16 @@ def test_a_hook_with_a_misspelt_name_is_caught() -> None:
 
 
 def test_allow_and_block_lists(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert set(Plugins().asset_adapters()) == {"gpu", "robot"}
     monkeypatch.setenv("GAIB_LOAD_PLUGINS", "gpu")
     assert set(Plugins().asset_adapters()) == {"gpu"} and Plugins().venues() == {}
+    monkeypatch.setenv("GAIB_LOAD_PLUGINS", "gpu,robots")
+    assert set(Plugins().asset_adapters()) == {"gpu", "robot"}
     monkeypatch.setenv("GAIB_LOAD_PLUGINS", "")
     assert Plugins().asset_adapters() == {}
     monkeypatch.delenv("GAIB_LOAD_PLUGINS")
-    monkeypatch.setenv("GAIB_BLOCK_PLUGINS", "morpho")
-    assert "gpu" in Plugins().asset_adapters() and Plugins().venues() == {}
+    monkeypatch.setenv("GAIB_BLOCK_PLUGINS", "morpho,robots")
+    assert set(Plugins().asset_adapters()) == {"gpu"} and Plugins().venues() == {}
     with pytest.raises(GaibConfigError, match=r"no venue named 'morpho' \(installed: none\)"):
         Plugins().venue("morpho")
 
@@ -245,4 +249,4 @@ def test_a_plugin_that_fails_to_load_is_named_and_can_be_blocked(
     err = capsys.readouterr().err
     assert err.startswith("error: plugin 'broken' (gaib_broken_no_such_module) failed to load") and err.count("\n") == 1
     monkeypatch.setenv("GAIB_BLOCK_PLUGINS", "broken")
-    assert set(Plugins().asset_adapters()) == {"gpu"}
+    assert set(Plugins().asset_adapters()) == {"gpu", "robot"}

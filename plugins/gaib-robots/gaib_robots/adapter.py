@@ -1,0 +1,242 @@
+"""The robot adapter: cleaning robots (Primech-style) rented to customers as Robot-as-a-Service.
+
+The inventory (docs/robot-fleets.md) has three sections: ``robots`` (serial, model, vendor, site, status,
+purchase_price_usd, purchased_on), ``statuses`` (one per robot: uptime_ratio, cleaning_cycles_30d,
+battery_health, last_seen) and the RaaS ``contracts`` (customer, signed_on, starts_on, term_months,
+monthly_fee_usd, the serials of their robots, and their payments). It is read from an operator's fleet API
+over HTTP (:mod:`gaib_robots.fleet`) or from a JSON file with an ``operator`` and the same three sections;
+wherever it came from, it is validated here, row by row.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from gaib_robots.fleet import read_fleet
+from gaib_sdk import (
+    AdapterOptions,
+    AssetAdapter,
+    AssetRecord,
+    AssetValuation,
+    Inventory,
+    InventoryError,
+    build_inventory,
+    validate_row,
+)
+from gaib_sdk.underwriting import months_between, straight_line_value
+
+__all__ = ["KIND", "ContractRow", "RobotAdapter", "RobotOptions", "RobotRow", "StatusRow"]
+
+KIND = "robot"
+SECTIONS = {"operator", "robots", "statuses", "contracts"}
+#: The statuses in which a robot works, or is ready to: healthy if its battery holds (``battery_health``
+#: at least :data:`MIN_BATTERY_HEALTH`).
+WORKING = ("active", "charging")
+MIN_BATTERY_HEALTH = 0.5
+
+
+class RobotOptions(AdapterOptions):
+    """Options of the robot adapter."""
+
+    operator: str | None = Field(default=None, description="the operator, to read a fleet API (which does not name it)")
+    timeout_s: float = Field(default=10.0, gt=0, description="the timeout of each request to the fleet API")
+    life_months: int = Field(default=60, ge=1, le=240, description="the useful life of a robot, in months")
+    residual: Decimal = Field(
+        default=Decimal("0.10"), ge=0, le=1, description="the value at the end of its life, as a fraction of cost"
+    )
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class RobotRow(_Row):
+    """One row of ``robots``: one robot."""
+
+    serial: str = Field(min_length=1)
+    model: str = Field(min_length=1)
+    vendor: str = Field(min_length=1)
+    site: str = Field(min_length=1)
+    status: Literal["active", "charging", "fault", "offline"]
+    purchase_price_usd: Decimal = Field(gt=0, max_digits=24, decimal_places=6)
+    purchased_on: date
+
+
+class StatusRow(_Row):
+    """One row of ``statuses``: what the fleet API last heard from one robot."""
+
+    serial: str = Field(min_length=1)
+    uptime_ratio: float = Field(ge=0, le=1)
+    cleaning_cycles_30d: int = Field(ge=0)
+    battery_health: float = Field(ge=0, le=1)
+    last_seen: AwareDatetime
+
+
+class ContractRow(_Row):
+    """One row of ``contracts``: a RaaS contract. Its payments are validated as CustomerContract's."""
+
+    customer: str = Field(min_length=1)
+    signed_on: date
+    starts_on: date
+    term_months: int = Field(ge=1, le=120)
+    monthly_fee_usd: Decimal = Field(ge=0, max_digits=24, decimal_places=6)
+    robots: list[str] = Field(min_length=1)
+    payments: list[Any] = []
+
+
+def _read_file(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise InventoryError(f"inventory file {path} does not exist") from exc
+    except IsADirectoryError as exc:
+        raise InventoryError(f"inventory file {path} is a directory") from exc
+    except UnicodeDecodeError as exc:
+        raise InventoryError(f"inventory file {path} is not UTF-8 text: {exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise InventoryError(f"inventory file {path} is not valid JSON: {exc}", row=exc.lineno) from exc
+
+
+def _is_url(source: str | Path) -> bool:
+    return isinstance(source, str) and source.strip().lower().startswith(("http://", "https://"))
+
+
+def _rows(data: dict[str, Any], section: str, required: bool = False) -> list[Any]:
+    rows = data.get(section, [])
+    if not isinstance(rows, list) or (required and not rows):
+        kind = "a non-empty list" if required else "a list"
+        raise InventoryError(f"field {section!r} must be {kind}, one row each", field=section)
+    return rows
+
+
+class RobotAdapter(AssetAdapter):
+    kind = KIND
+    options_model = RobotOptions
+    options: RobotOptions
+
+    async def read_inventory(self, source: str | Path) -> Inventory:
+        """Read ``source``: an ``http://`` or ``https://`` URL, the base of a fleet API (with the adapter
+        option ``operator``), or the path of a JSON file."""
+        if _is_url(source):
+            url = str(source).strip()
+            if not self.options.operator:
+                raise InventoryError(
+                    f"reading the fleet API at {url} needs the adapter option operator (the API does not name it)",
+                    field="operator",
+                )
+            data = await read_fleet(url, self.options.timeout_s, self._serials)
+            return self.parse({"operator": self.options.operator, **data})
+        data = _read_file(Path(source))
+        if isinstance(data, dict) and "operator" not in data and self.options.operator:
+            data = {"operator": self.options.operator, **data}
+        return self.parse(data)
+
+    @staticmethod
+    def _serials(rows: list[Any]) -> list[str]:
+        return [validate_row(RobotRow, raw, "robots", i).serial for i, raw in enumerate(rows, 1)]
+
+    def parse(self, data: Any) -> Inventory:
+        """Validate an inventory already loaded from JSON (or gathered from a fleet API)."""
+        if not isinstance(data, dict):
+            raise InventoryError(
+                "a robot inventory is a JSON object with 'operator', 'robots', 'statuses', 'contracts'"
+            )
+        unknown = set(data) - SECTIONS
+        if unknown:
+            raise InventoryError(f"unknown top-level field(s) {sorted(unknown)}", field=sorted(unknown)[0])
+
+        robots: dict[str, RobotRow] = {}
+        assets = []
+        for i, raw in enumerate(_rows(data, "robots", required=True), 1):
+            robot = validate_row(RobotRow, raw, "robots", i)
+            if robot.serial in robots:
+                raise InventoryError(
+                    f"robots row {i}, field 'serial': {robot.serial!r} appears twice",
+                    row=i,
+                    field=f"robots[{i - 1}].serial",
+                )
+            robots[robot.serial] = robot
+
+        statuses: dict[str, StatusRow] = {}
+        for i, raw in enumerate(_rows(data, "statuses"), 1):
+            status = validate_row(StatusRow, raw, "statuses", i)
+            if status.serial not in robots:
+                raise InventoryError(
+                    f"statuses row {i}, field 'serial': {status.serial!r} is not in robots",
+                    row=i,
+                    field=f"statuses[{i - 1}].serial",
+                )
+            statuses[status.serial] = status
+
+        for i, robot in enumerate(robots.values(), 1):
+            # The record holds what does not change (its hash goes on-chain and must match at financing);
+            # the robot's status and readings go to its telemetry.
+            record = {
+                "kind": KIND,
+                "vendor": robot.vendor,
+                "model": robot.model,
+                "serial": robot.serial,
+                "purchase_price_usd": robot.purchase_price_usd,
+                "purchased_on": robot.purchased_on,
+                "site": robot.site,
+            }
+            assets.append(validate_row(AssetRecord, record, "robots", i))
+
+        telemetry = [
+            {
+                "serial": s.serial,
+                "observed_at": s.last_seen.isoformat(),
+                "healthy": robots[s.serial].status in WORKING and s.battery_health >= MIN_BATTERY_HEALTH,
+                "utilisation": s.uptime_ratio,
+                "metrics": {"cleaning_cycles_30d": float(s.cleaning_cycles_30d), "battery_health": s.battery_health},
+            }
+            for s in statuses.values()
+        ]
+
+        contracts = []
+        for i, raw in enumerate(_rows(data, "contracts"), 1):
+            row = validate_row(ContractRow, raw, "contracts", i)
+            for serial in row.robots:
+                if serial not in robots:
+                    raise InventoryError(
+                        f"contracts row {i}, field 'robots': robot {serial!r} is not in robots",
+                        row=i,
+                        field=f"contracts[{i - 1}].robots",
+                    )
+            contracts.append(
+                {
+                    "customer": row.customer,
+                    "signed_on": row.signed_on,
+                    "starts_on": row.starts_on,
+                    "term_months": row.term_months,
+                    "monthly_revenue_usd": row.monthly_fee_usd,
+                    "payments": row.payments,
+                }
+            )
+        return build_inventory(
+            KIND, data.get("operator"), "robots", assets, {"contracts": contracts, "telemetry": telemetry}
+        )
+
+    def appraise(self, asset: AssetRecord, as_of: date) -> AssetValuation:
+        life, residual = self.options.life_months, self.options.residual
+        value = straight_line_value(
+            asset.purchase_price_usd, asset.purchased_on, as_of, life_months=life, residual=residual
+        )
+        return AssetValuation(
+            asset_id=asset.asset_id,
+            serial=asset.serial,
+            purchase_price_usd=asset.purchase_price_usd,
+            age_months=months_between(asset.purchased_on, as_of),
+            value_usd=value,
+            method=f"straight-line over {life} months to {residual:.0%} residual",
+        )
+
+    def example_source(self) -> Path:
+        return Path(str(resources.files("gaib_robots").joinpath("data", "sample_fleet.json")))
