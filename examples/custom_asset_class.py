@@ -32,7 +32,7 @@ from gaib_sdk import (
     Telemetry,
     hookimpl,
 )
-from gaib_sdk.underwriting import months_between, straight_line_value
+from gaib_sdk.underwriting import straight_line_valuation
 
 AS_OF = date(2026, 11, 25)
 
@@ -93,17 +93,7 @@ class SolarAdapter(AssetAdapter):
 
     def appraise(self, asset: AssetRecord, as_of: date) -> AssetValuation:
         o = self.options
-        value = straight_line_value(
-            asset.purchase_price_usd, asset.purchased_on, as_of, life_months=o.life_months, residual=o.residual
-        )
-        return AssetValuation(
-            asset_id=asset.asset_id,
-            serial=asset.serial,
-            purchase_price_usd=asset.purchase_price_usd,
-            age_months=months_between(asset.purchased_on, as_of),
-            value_usd=value,
-            method=f"straight-line over {o.life_months} months to {o.residual:.0%} residual",
-        )
+        return straight_line_valuation(asset, as_of, life_months=o.life_months, residual=o.residual)
 
 
 class SolarPlugin:

@@ -32,7 +32,7 @@ from gaib_sdk.underwriting.stress import (
     simulate_portfolio,
     stress_deal,
 )
-from gaib_sdk.underwriting.valuation import months_between, straight_line_value
+from gaib_sdk.underwriting.valuation import months_between, straight_line_valuation, straight_line_value
 
 __all__ = [
     "DEFAULT_ADVANCE_RATE",
@@ -66,6 +66,7 @@ __all__ = [
     "project_cash_flows",
     "run_scenarios",
     "simulate_portfolio",
+    "straight_line_valuation",
     "straight_line_value",
     "stress_deal",
     "to_deal_terms",

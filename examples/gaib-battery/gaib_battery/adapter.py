@@ -30,7 +30,7 @@ from gaib_sdk import (
     build_inventory,
     validate_row,
 )
-from gaib_sdk.underwriting import months_between, straight_line_value
+from gaib_sdk.underwriting import straight_line_valuation
 from pydantic import BaseModel, ConfigDict, Field
 
 KIND = "battery"
@@ -118,17 +118,8 @@ class BatteryAdapter(AssetAdapter):
         lives: dict[str, int] = {str(k): v for k, v in self.options.calendar_life_months.items()}
         life = lives.get(chemistry, min(lives.values()))  # an unknown chemistry: the shortest life
         residual = self.options.residual
-        value = straight_line_value(
-            asset.purchase_price_usd, asset.purchased_on, as_of, life_months=life, residual=residual
-        )
-        return AssetValuation(
-            asset_id=asset.asset_id,
-            serial=asset.serial,
-            purchase_price_usd=asset.purchase_price_usd,
-            age_months=months_between(asset.purchased_on, as_of),
-            value_usd=value,
-            method=f"straight-line over the {life}-month calendar life of {chemistry} cells to {residual:.0%} residual",
-        )
+        method = f"straight-line over the {life}-month calendar life of {chemistry} cells to {residual:.0%} residual"
+        return straight_line_valuation(asset, as_of, life_months=life, residual=residual, method=method)
 
     def example_source(self) -> Path:
         """A data centre's backup and peak-shaving fleet: six 3.9 MWh systems on two contracts."""

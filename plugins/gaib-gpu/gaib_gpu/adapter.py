@@ -32,7 +32,7 @@ from gaib_sdk import (
     build_inventory,
     validate_row,
 )
-from gaib_sdk.underwriting import months_between, straight_line_value
+from gaib_sdk.underwriting import straight_line_valuation
 
 KIND = "gpu"
 
@@ -141,15 +141,11 @@ class GpuAdapter(AssetAdapter):
     def appraise(self, asset: AssetRecord, as_of: date) -> AssetValuation:
         family = _family(asset.model)
         life, residual = self.options.depreciation.get(family, DEFAULT_DEPRECIATION) if family else DEFAULT_DEPRECIATION
-        value = straight_line_value(
-            asset.purchase_price_usd, asset.purchased_on, as_of, life_months=life, residual=residual
-        )
-        return AssetValuation(
-            asset_id=asset.asset_id,
-            serial=asset.serial,
-            purchase_price_usd=asset.purchase_price_usd,
-            age_months=months_between(asset.purchased_on, as_of),
-            value_usd=value,
+        return straight_line_valuation(
+            asset,
+            as_of,
+            life_months=life,
+            residual=residual,
             method=f"straight-line over {life} months to {residual:.0%} residual ({family or 'unknown family'})",
         )
 

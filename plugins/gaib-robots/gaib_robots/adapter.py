@@ -30,7 +30,7 @@ from gaib_sdk import (
     build_inventory,
     validate_row,
 )
-from gaib_sdk.underwriting import months_between, straight_line_value
+from gaib_sdk.underwriting import straight_line_valuation
 
 __all__ = ["KIND", "ContractRow", "RobotAdapter", "RobotOptions", "RobotRow", "StatusRow"]
 
@@ -226,17 +226,7 @@ class RobotAdapter(AssetAdapter):
 
     def appraise(self, asset: AssetRecord, as_of: date) -> AssetValuation:
         life, residual = self.options.life_months, self.options.residual
-        value = straight_line_value(
-            asset.purchase_price_usd, asset.purchased_on, as_of, life_months=life, residual=residual
-        )
-        return AssetValuation(
-            asset_id=asset.asset_id,
-            serial=asset.serial,
-            purchase_price_usd=asset.purchase_price_usd,
-            age_months=months_between(asset.purchased_on, as_of),
-            value_usd=value,
-            method=f"straight-line over {life} months to {residual:.0%} residual",
-        )
+        return straight_line_valuation(asset, as_of, life_months=life, residual=residual)
 
     def example_source(self) -> Path:
         return Path(str(resources.files("gaib_robots").joinpath("data", "sample_fleet.json")))
