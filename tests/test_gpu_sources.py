@@ -7,10 +7,8 @@ import asyncio
 import csv
 import json
 import sys
-import threading
 from collections.abc import Iterator
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, ClassVar
@@ -22,6 +20,8 @@ from gaib_gpu.sources.files import GPU_COLUMNS
 
 from gaib_sdk import Inventory, InventoryError
 from gaib_sdk.testing import AssetAdapterConformance
+
+from .http_server import StaticServer
 
 SAMPLE = Path(GpuAdapter().example_source())
 EXPORTER_PAGE = Path(__file__).with_name("data") / "dcgm_exporter_hgx-h100-01.txt"
@@ -274,38 +274,15 @@ def test_nvml_errors_say_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
 # ---- DCGM exporter over HTTP ----
 
 
-class Exporter:
-    """A real HTTP server on 127.0.0.1 serving dcgm-exporter pages: ``pages[path] = text``."""
+class Exporter(StaticServer):
+    """dcgm-exporter's page on a real HTTP server on 127.0.0.1: ``pages[path] = text``."""
 
     def __init__(self) -> None:
-        pages: dict[str, str] = {"/metrics": EXPORTER_PAGE.read_text()}
-        self.pages = pages
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                body = pages.get(self.path)
-                self.send_response(200 if body is not None else 404)
-                self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-                data = (body if body is not None else "404 page not found\n").encode()
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Exporter:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
+        super().__init__(
+            {"/metrics": EXPORTER_PAGE.read_text()},
+            content_type="text/plain; version=0.0.4; charset=utf-8",
+            not_found="404 page not found\n",
+        )
 
 
 @pytest.fixture

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,8 @@ from gaib_robots import RobotAdapter
 from gaib_sdk import Gaib, Inventory, InventoryError
 from gaib_sdk.errors import GaibValueError
 from gaib_sdk.testing import AssetAdapterConformance
+
+from .http_server import StaticServer
 
 SAMPLE = Path(RobotAdapter().example_source())
 DATA = json.loads(SAMPLE.read_text())
@@ -30,7 +30,7 @@ def read(source: str | Path, **options: Any) -> Inventory:
     return asyncio.run(RobotAdapter(options).read_inventory(source))
 
 
-class FleetApi:
+class FleetApi(StaticServer):
     """A real HTTP server on 127.0.0.1 serving a fleet API from the sample: ``bodies[path] = JSON text``."""
 
     def __init__(self) -> None:
@@ -39,36 +39,8 @@ class FleetApi:
             bodies[f"/robots/{status['serial']}/status"] = json.dumps(
                 {k: v for k, v in status.items() if k != "serial"}
             )
-        self.bodies = bodies
-        self.requests: list[str] = []
-        requests = self.requests
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                requests.append(self.path)
-                body = bodies.get(self.path)
-                self.send_response(200 if body is not None else 404)
-                self.send_header("Content-Type", "application/json")
-                data = (body if body is not None else '{"error": "not found"}').encode()
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> FleetApi:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
+        super().__init__(bodies, content_type="application/json", not_found='{"error": "not found"}')
+        self.bodies = self.pages
 
 
 @pytest.fixture
