@@ -183,109 +183,108 @@ def test_every_subcommand_takes_json() -> None:
         assert any("--json" in a.option_strings for a in parser._actions), f"gaib {' '.join(path)} has no --json"
 
 
+class Cli:
+    """`gaib` as a user types it against a fresh anvil: ``run(...)`` with --rpc and --json, signing as ``key``."""
+
+    def __init__(self, node: Anvil, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+        self.node, self.capsys, self.monkeypatch = node, capsys, monkeypatch
+
+    def run(self, *argv: str, key: str = KEYS[0]) -> dict[str, object]:
+        self.monkeypatch.setenv("GAIB_PRIVATE_KEY", key)
+        assert main([*argv, "--rpc", self.node.url, "--json"]) == 0, self.capsys.readouterr().err
+        out: dict[str, object] = json.loads(self.capsys.readouterr().out)
+        return out
+
+    def authorize_registrar(self, account: str) -> None:
+        """The admin grants REGISTRAR_ROLE through the Python API (the CLI has no command for it)."""
+
+        async def grant() -> None:
+            async with await Gaib.connect(self.node.url, private_key=KEYS[0]) as admin:
+                await admin.authorize_registrar(account)
+
+        asyncio.run(grant())
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Cli]:
+    monkeypatch.setenv("GAIB_HOME", str(tmp_path))
+    node = Anvil().start()
+    try:
+        yield Cli(node, capsys, monkeypatch)
+    finally:
+        node.stop()
+
+
 def test_each_stage_and_contract_operation_from_the_command_line(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    cli: Cli, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """deploy, whitelist, faucet, mint, stake, digitize, finance, repay, redeem and status against anvil,
     each as a user types it, with --json."""
-    monkeypatch.setenv("GAIB_HOME", str(tmp_path))
-    node = Anvil().start()
+    investor, provider = Account.from_key(KEYS[1]).address, Account.from_key(KEYS[2]).address
+    cli.run("deploy")
+    cli.run("whitelist", investor)
+    cli.run("faucet", investor, "2000000")
+    assert cli.run("mint", "1500000", "--key", "o-1", key=KEYS[1])["amount"] == "1500000"
+    assert cli.run("mint", "1500000", "--key", "o-1", key=KEYS[1])["amount"] == "1500000"  # the same order: once
+    cli.run("stake", "1000000", key=KEYS[1])
 
-    def run(*argv: str, key: str = KEYS[0]) -> dict[str, object]:
-        monkeypatch.setenv("GAIB_PRIVATE_KEY", key)
-        assert main([*argv, "--rpc", node.url, "--json"]) == 0, capsys.readouterr().err
-        out: dict[str, object] = json.loads(capsys.readouterr().out)
-        return out
-
-    try:
-        investor, provider = Account.from_key(KEYS[1]).address, Account.from_key(KEYS[2]).address
-        run("deploy")
-        run("whitelist", investor)
-        run("faucet", investor, "2000000")
-        assert run("mint", "1500000", "--key", "o-1", key=KEYS[1])["amount"] == "1500000"
-        assert run("mint", "1500000", "--key", "o-1", key=KEYS[1])["amount"] == "1500000"  # the same order: once
-        run("stake", "1000000", key=KEYS[1])
-
-        # the provider needs the registrar role: granted by the admin through the Python API
-        async def grant() -> None:
-            async with await Gaib.connect(node.url, private_key=KEYS[0]) as admin:
-                await admin.authorize_registrar(provider)
-
-        asyncio.run(grant())
-        run("digitize", "gpu", _sample(), key=KEYS[2])
-        deal = run("finance", "gpu", _sample(), "--as-of", "2026-11-25")
-        assert deal["advance_usd"] == "1128124.8" and deal["cover"] == "1.33"
-        run("faucet", provider, "100000")
-        paid = run("repay", "1", "60000", "--key", "inv-1", key=KEYS[2])
-        assert paid["deal_id"] == 1
-        assert run("repay", "1", "60000", "--key", "inv-1", key=KEYS[2])["tx_hash"] == paid["tx_hash"]
-        run("redeem", "1000", key=KEYS[1])
-        status = run("status")
-        assert Decimal(str(status["aid_supply"])) == Decimal(str(status["backing_usdc"]))
-        assert status["deals"] == 1
-        # a user's mistake: one line, exit 1
-        monkeypatch.setenv("GAIB_PRIVATE_KEY", KEYS[3])
-        assert main(["mint", "5", "--rpc", node.url]) == 1
-        assert capsys.readouterr().err.startswith("error: account ")
-    finally:
-        node.stop()
+    # the provider needs the registrar role: granted by the admin through the Python API
+    cli.authorize_registrar(provider)
+    cli.run("digitize", "gpu", _sample(), key=KEYS[2])
+    deal = cli.run("finance", "gpu", _sample(), "--as-of", "2026-11-25")
+    assert deal["advance_usd"] == "1128124.8" and deal["cover"] == "1.33"
+    cli.run("faucet", provider, "100000")
+    paid = cli.run("repay", "1", "60000", "--key", "inv-1", key=KEYS[2])
+    assert paid["deal_id"] == 1
+    assert cli.run("repay", "1", "60000", "--key", "inv-1", key=KEYS[2])["tx_hash"] == paid["tx_hash"]
+    cli.run("redeem", "1000", key=KEYS[1])
+    status = cli.run("status")
+    assert Decimal(str(status["aid_supply"])) == Decimal(str(status["backing_usdc"]))
+    assert status["deals"] == 1
+    # a user's mistake: one line, exit 1
+    monkeypatch.setenv("GAIB_PRIVATE_KEY", KEYS[3])
+    assert main(["mint", "5", "--rpc", cli.node.url]) == 1
+    assert capsys.readouterr().err.startswith("error: account ")
 
 
 def test_the_trouble_and_recovery_operations_and_progress(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    cli: Cli, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """unstake, a queued redemption and its claim, pause, deny, impair, cure, default and liquidate, as a
     user types them; and the progress bar of a human-mode digitize."""
-    monkeypatch.setenv("GAIB_HOME", str(tmp_path))
-    node = Anvil().start()
+    investor, provider = Account.from_key(KEYS[1]).address, Account.from_key(KEYS[2]).address
+    cli.run("deploy")
+    for address in (investor, provider):
+        cli.run("whitelist", address)
+    cli.run("faucet", investor, "1300000")
+    cli.run("mint", "1300000", key=KEYS[1])
+    cli.run("stake", "1000", key=KEYS[1])
+    assert cli.run("unstake", "400", key=KEYS[1])["amount"] == "400"
+    cli.authorize_registrar(provider)
+    monkeypatch.setenv("GAIB_PRIVATE_KEY", KEYS[2])
+    assert main(["digitize", "gpu", _sample(), "--rpc", cli.node.url]) == 0
+    assert "64/64" in capsys.readouterr().err  # the progress bar, on stderr
+    cli.run("finance", "gpu", _sample(), "--as-of", "2026-11-25")
 
-    def run(*argv: str, key: str = KEYS[0]) -> dict[str, object]:
-        monkeypatch.setenv("GAIB_PRIVATE_KEY", key)
-        assert main([*argv, "--rpc", node.url, "--json"]) == 0, capsys.readouterr().err
-        out: dict[str, object] = json.loads(capsys.readouterr().out)
-        return out
+    # the reserve is out in the deal: a redemption waits in the queue until cash comes back
+    request = cli.run("request-redemption", "200000", key=KEYS[1])
+    assert request["request_id"] == 0
+    cli.run("faucet", provider, "300000")
+    cli.run("repay", "1", "250000", key=KEYS[2])
+    assert cli.run("claim", key=KEYS[1])["amount"] == "200000"
 
-    try:
-        investor, provider = Account.from_key(KEYS[1]).address, Account.from_key(KEYS[2]).address
-        run("deploy")
-        for address in (investor, provider):
-            run("whitelist", address)
-        run("faucet", investor, "1300000")
-        run("mint", "1300000", key=KEYS[1])
-        run("stake", "1000", key=KEYS[1])
-        assert run("unstake", "400", key=KEYS[1])["amount"] == "400"
+    assert cli.run("impair", "1", "100000")["action"] == "impair"
+    cli.run("cure", "1")
+    cli.run("default", "1")
+    cli.run("faucet", Account.from_key(KEYS[0]).address, "500000")
+    outcome = cli.run("liquidate", "1", "500000")
+    assert outcome["action"] == "record_liquidation" and "loss_usd" in outcome
 
-        async def grant() -> None:
-            async with await Gaib.connect(node.url, private_key=KEYS[0]) as admin:
-                await admin.authorize_registrar(provider)
-
-        asyncio.run(grant())
-        monkeypatch.setenv("GAIB_PRIVATE_KEY", KEYS[2])
-        assert main(["digitize", "gpu", _sample(), "--rpc", node.url]) == 0
-        assert "64/64" in capsys.readouterr().err  # the progress bar, on stderr
-        run("finance", "gpu", _sample(), "--as-of", "2026-11-25")
-
-        # the reserve is out in the deal: a redemption waits in the queue until cash comes back
-        request = run("request-redemption", "200000", key=KEYS[1])
-        assert request["request_id"] == 0
-        run("faucet", provider, "300000")
-        run("repay", "1", "250000", key=KEYS[2])
-        assert run("claim", key=KEYS[1])["amount"] == "200000"
-
-        assert run("impair", "1", "100000")["action"] == "impair"
-        run("cure", "1")
-        run("default", "1")
-        run("faucet", Account.from_key(KEYS[0]).address, "500000")
-        outcome = run("liquidate", "1", "500000")
-        assert outcome["action"] == "record_liquidation" and "loss_usd" in outcome
-
-        run("pause")
-        monkeypatch.setenv("GAIB_PRIVATE_KEY", KEYS[1])
-        assert main(["mint", "1", "--rpc", node.url]) == 1
-        assert "AID is paused" in capsys.readouterr().err
-        run("unpause")
-        run("deny", investor)
-        run("deny", investor, "--allow")
-        assert Decimal(str(run("status")["uncovered_loss_usdc"])) >= 0
-    finally:
-        node.stop()
+    cli.run("pause")
+    monkeypatch.setenv("GAIB_PRIVATE_KEY", KEYS[1])
+    assert main(["mint", "1", "--rpc", cli.node.url]) == 1
+    assert "AID is paused" in capsys.readouterr().err
+    cli.run("unpause")
+    cli.run("deny", investor)
+    cli.run("deny", investor, "--allow")
+    assert Decimal(str(cli.run("status")["uncovered_loss_usdc"])) >= 0
