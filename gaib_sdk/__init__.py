@@ -39,6 +39,7 @@ from gaib_sdk.models import (
     Repayment,
     Telemetry,
     VenuePosition,
+    VenueQuote,
     asset_id,
 )
 from gaib_sdk.paths import gaib_home
@@ -79,6 +80,7 @@ __all__ = [
     "UnderwritingError",
     "Venue",
     "VenuePosition",
+    "VenueQuote",
     "__version__",
     "asset_id",
     "build_inventory",

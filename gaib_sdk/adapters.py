@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from gaib_sdk.errors import GaibValueError, InventoryError
-from gaib_sdk.models import AssetRecord, AssetValuation, CustomerContract, Inventory, Telemetry, VenuePosition
+from gaib_sdk.models import (
+    AssetRecord,
+    AssetValuation,
+    CustomerContract,
+    Inventory,
+    Telemetry,
+    VenuePosition,
+    VenueQuote,
+)
 
 if TYPE_CHECKING:
     from gaib_sdk.client import Gaib
@@ -105,7 +113,13 @@ class AssetAdapter(ABC):
 class Venue(ABC):
     """A DeFi venue where AID or sAID is put to work. Bound to one client (and so one chain and account).
 
-    Subclasses set ``name`` and may set ``options_model``.
+    Subclasses set ``name`` and may set ``options_model``. Every venue answers the same four calls:
+    :meth:`quote`, :meth:`add_liquidity`, :meth:`remove_liquidity` and :meth:`positions`; its own calls
+    (Morpho's borrow, Curve's exchange, Pendle's PT swap) come beside them.
+
+    What :meth:`setup` finds or deploys goes in :attr:`state`, shared by every account view of the client,
+    and :meth:`save_state` writes it beside the protocol's deployment, so that the next process on the same
+    chain reuses the venue instead of deploying a second one.
     """
 
     name: ClassVar[str]
@@ -115,14 +129,33 @@ class Venue(ABC):
         self.gaib = gaib
         self.options = _options(self.options_model, options, f"{self.name!r} venue")
 
+    @property
+    def state(self) -> dict[str, Any]:
+        """This venue's addresses and ids on the client's chain (JSON values only: it is saved as JSON)."""
+        return self.gaib.venue_state.setdefault(self.name, {})
+
+    def save_state(self) -> None:
+        """Persist :attr:`state` with the deployment (connected clients; the embedded chain keeps it in memory)."""
+        self.gaib.save_venue_state(self.name)
+
     @abstractmethod
     async def setup(self) -> dict[str, str]:
         """Find, or on a development chain deploy, what the venue needs for AID / sAID. Returns the
         addresses and ids it uses. Idempotent."""
 
     @abstractmethod
+    async def quote(self, amount: Decimal, **kwargs: Any) -> VenueQuote:
+        """What :meth:`add_liquidity` with the same arguments would give now, read from the chain without
+        sending anything (with ``action="remove_liquidity"`` in kwargs, what :meth:`remove_liquidity` would)."""
+
+    @abstractmethod
     async def add_liquidity(self, amount: Decimal, **kwargs: Any) -> list[VenuePosition]:
         """Put ``amount`` to work at the venue from the client's account; return the positions after."""
+
+    @abstractmethod
+    async def remove_liquidity(self, amount: Decimal, **kwargs: Any) -> list[VenuePosition]:
+        """Take ``amount`` (in the unit of the position :meth:`add_liquidity` opened) back out to the
+        client's account; return the positions after."""
 
     @abstractmethod
     async def positions(self, account: str | None = None) -> list[VenuePosition]:

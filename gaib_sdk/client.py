@@ -10,6 +10,8 @@ Every method checks its input and the chain's state first, so a request that wou
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -49,6 +51,7 @@ from gaib_sdk.models import (
     Quote,
     Repayment,
     VenuePosition,
+    VenueQuote,
 )
 from gaib_sdk.plugins import Plugins
 from gaib_sdk.underwriting import MAX_ADVANCE_RATE, underwrite
@@ -171,6 +174,7 @@ class Gaib:
             raise
         if found is not None:
             session.protocol = Protocol.bind(chain, found)
+            session.venue_state.update(copy.deepcopy(found.venues))
         return cls(session, chain.accounts[0] if chain.accounts else None)
 
     @classmethod
@@ -243,6 +247,16 @@ class Gaib:
     def venue_state(self) -> dict[str, dict[str, Any]]:
         """Per-venue state shared by every account view of this client (addresses a venue deployed)."""
         return self._session.venue_state
+
+    def save_venue_state(self, name: str) -> None:
+        """Write venue ``name``'s state into the deployment, and the deployments file of a connected client,
+        so that a later process on this chain finds the venue instead of deploying it again."""
+        protocol = self.protocol
+        venues = {**protocol.deployment.venues, name: copy.deepcopy(self._session.venue_state.get(name, {}))}
+        deployment = protocol.deployment.model_copy(update={"venues": venues})
+        self._session.protocol = dataclasses.replace(protocol, deployment=deployment)
+        if self._session.store is not None:
+            self._session.store.save(deployment)
 
     # ---- deployment ----
 
@@ -927,14 +941,30 @@ class Gaib:
             self._session.venues[key] = self.plugins.venue(name)(self, options)
         return self._session.venues[key]
 
-    async def add_liquidity(self, venue: str, amount: Decimal | int | str, **kwargs: Any) -> list[VenuePosition]:
-        v = self.venue(venue)
-        await v.setup()
+    async def _venue_amount(self, venue: str, amount: Decimal | int | str) -> tuple[Venue, Decimal]:
         try:
             value = Decimal(str(amount))
         except InvalidOperation as exc:
             raise GaibValueError(f"amount {amount!r} is not a number") from exc
+        if not value.is_finite() or value <= 0:
+            raise GaibValueError(f"amount {amount!r} must be more than 0")
+        v = self.venue(venue)
+        await v.setup()
+        return v, value
+
+    async def quote_liquidity(self, venue: str, amount: Decimal | int | str, **kwargs: Any) -> VenueQuote:
+        """What :meth:`add_liquidity` (or, with ``action="remove_liquidity"``, :meth:`remove_liquidity`)
+        would give now at ``venue``; nothing is sent."""
+        v, value = await self._venue_amount(venue, amount)
+        return await v.quote(value, **kwargs)
+
+    async def add_liquidity(self, venue: str, amount: Decimal | int | str, **kwargs: Any) -> list[VenuePosition]:
+        v, value = await self._venue_amount(venue, amount)
         return await v.add_liquidity(value, **kwargs)
+
+    async def remove_liquidity(self, venue: str, amount: Decimal | int | str, **kwargs: Any) -> list[VenuePosition]:
+        v, value = await self._venue_amount(venue, amount)
+        return await v.remove_liquidity(value, **kwargs)
 
     async def positions(self, venue: str, account: str | None = None) -> list[VenuePosition]:
         v = self.venue(venue)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from eth_utils.address import is_address
 from eth_utils.crypto import keccak
 from pydantic import BaseModel, ConfigDict
 from web3.contract import AsyncContract
@@ -43,6 +45,8 @@ class Deployment(BaseModel):
     usdc_is_test: bool
     contracts: dict[str, str]
     tx_hashes: list[str] = []
+    #: What each DeFi venue set up on this chain (addresses, market ids), by venue name: see Venue.save_state.
+    venues: dict[str, dict[str, Any]] = {}
 
 
 class DeploymentStore:
@@ -79,7 +83,13 @@ class DeploymentStore:
         for address in deployment.contracts.values():
             if not await chain.has_code(address):
                 return None
-        return deployment
+        # A venue whose contracts are gone is forgotten (set up again on use); the protocol stays bound.
+        venues = {}
+        for name, state in deployment.venues.items():
+            addresses = [v for v in state.values() if isinstance(v, str) and is_address(v)]
+            if all([await chain.has_code(a) for a in addresses]):
+                venues[name] = state
+        return deployment.model_copy(update={"venues": venues})
 
 
 @dataclass(frozen=True)

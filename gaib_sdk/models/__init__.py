@@ -29,6 +29,7 @@ from gaib_sdk.models.finance import (
     Quote,
     Repayment,
     VenuePosition,
+    VenueQuote,
 )
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "StressScenario",
     "Telemetry",
     "VenuePosition",
+    "VenueQuote",
     "Waterfall",
     "WaterfallMonth",
     "asset_id",

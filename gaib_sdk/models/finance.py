@@ -18,6 +18,7 @@ __all__ = [
     "Quote",
     "Repayment",
     "VenuePosition",
+    "VenueQuote",
 ]
 
 
@@ -130,7 +131,22 @@ class VenuePosition(_Model):
     venue: str
     market: str
     account: str
-    side: Literal["supply", "collateral", "borrow", "liquidity"]
+    side: Literal["supply", "collateral", "borrow", "liquidity", "principal", "yield"]
     asset: str
     amount: Decimal
+    details: dict[str, str] = {}
+
+
+class VenueQuote(_Model):
+    """What an action at a venue would give at the current on-chain state, read without sending anything.
+    ``amount_out`` is what the caller receives (LP tokens, shares, coins); ``minimum_out`` is what the action
+    accepts after the slippage tolerance (``amount_out`` where the venue has no slippage)."""
+
+    venue: str
+    action: Literal["add_liquidity", "remove_liquidity", "swap"]
+    amount_in: Decimal
+    asset_in: str
+    amount_out: Decimal
+    asset_out: str
+    minimum_out: Decimal
     details: dict[str, str] = {}
