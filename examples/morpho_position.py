@@ -10,7 +10,8 @@ from $GAIB_HOME/artifacts (default ~/.gaib), where set-up puts it.
 1. an investor (dev account 2) is whitelisted, mints AID for test USDC and stakes it into sAID;
 2. a lender (account 3) supplies USDC to the market;
 3. the investor posts sAID as collateral and borrows USDC against it;
-4. a borrow beyond the LLTV is refused before any transaction is sent.
+4. a borrow beyond the LLTV is refused before any transaction is sent;
+5. the investor repays the whole loan (by shares: no dust is left) and takes the collateral back.
 """
 
 import asyncio
@@ -56,6 +57,9 @@ async def main() -> None:
             await morpho.borrow(Decimal(40_000))
         except GaibValueError as exc:
             print(f"refused: {exc}")
+
+        await morpho.repay()  # all of it
+        show("investor after repaying:", await morpho.withdraw_collateral())  # all of it: nothing left
 
 
 if __name__ == "__main__":

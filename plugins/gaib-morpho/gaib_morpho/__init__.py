@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from gaib_morpho.venue import MorphoOptions, MorphoVenue
+from gaib_morpho.venue import Liquidation, MorphoOptions, MorphoVenue
 from gaib_sdk import hookimpl
 
-__all__ = ["MorphoOptions", "MorphoVenue"]
+__all__ = ["Liquidation", "MorphoOptions", "MorphoVenue"]
 
 
 @hookimpl
