@@ -90,6 +90,7 @@ def test_first_party_plugins_load_through_the_entry_point_group() -> None:
     plugins = Plugins()
     assert plugins.asset_adapters()["gpu"].__module__ == "gaib_gpu.adapter"
     assert plugins.venues()["morpho"].__module__ == "gaib_morpho.venue"
+    assert plugins.venues()["pendle"].__module__ == "gaib_pendle.venue"
     assert plugins.asset_adapters()["robot"].__module__ == "gaib_robots.adapter"
     assert {"gpu", "morpho", "robots"} <= {name for name, _ in plugins.pm.list_name_plugin()}
 
@@ -185,7 +186,7 @@ def test_allow_and_block_lists(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GAIB_LOAD_PLUGINS", "")
     assert Plugins().asset_adapters() == {}
     monkeypatch.delenv("GAIB_LOAD_PLUGINS")
-    monkeypatch.setenv("GAIB_BLOCK_PLUGINS", "morpho,robots")
+    monkeypatch.setenv("GAIB_BLOCK_PLUGINS", "morpho,robots,curve,pendle")
     assert set(Plugins().asset_adapters()) == {"gpu"} and Plugins().venues() == {}
     with pytest.raises(GaibConfigError, match=r"no venue named 'morpho' \(installed: none\)"):
         Plugins().venue("morpho")
@@ -205,7 +206,7 @@ def test_adapter_options_refuse_unknown_fields() -> None:
 
 
 def test_venue_base_class_has_the_common_interface() -> None:
-    assert set(Venue.__abstractmethods__) == {"setup", "add_liquidity", "positions"}
+    assert set(Venue.__abstractmethods__) == {"setup", "quote", "add_liquidity", "remove_liquidity", "positions"}
     assert VenuePosition.model_config["extra"] == "forbid"
 
 
