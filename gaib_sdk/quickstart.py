@@ -6,7 +6,11 @@
 4. financialize: underwrite the cluster and open a deal funded in USDC from the AID reserve;
 5. thirty days on, the provider repays through the waterfall: the interest vests into sAID over eight
    hours and raises its share price;
-6. add liquidity at a venue (Morpho Blue): a lender supplies USDC, the investor borrows against sAID.
+6. add liquidity at a venue (``--venue``):
+   - morpho (the default): a lender supplies USDC to the sAID/USDC market, the investor borrows against sAID;
+   - curve: the investor seeds the AID/USDC pool with both coins, a lender who is not whitelisted adds USDC;
+   - pendle: the investor puts sAID into the PT/SY market (half of it split into PT + YT);
+   - any other installed venue: the investor's ``add_liquidity`` with the venue's defaults.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ REPAYMENT_USDC = Decimal(60_000)
 LENDER_USDC = Decimal(250_000)
 COLLATERAL_SAID = Decimal(100_000)
 BORROW_USDC = Decimal(50_000)
+CURVE_SEED_USD = Decimal(500_000)  # half AID, half USDC
+CURVE_LENDER_USDC = Decimal(50_000)
+VENUE_SAID = Decimal(100_000)
 
 
 async def run_quickstart(
@@ -83,12 +90,20 @@ async def run_quickstart(
         say(f"adding liquidity at {venue}")
         mark = len(chain.history)
         await admin.venue(venue).setup()
-        await admin.faucet(lender.address, LENDER_USDC)
-        await lender.add_liquidity(venue, LENDER_USDC)
         if venue == "morpho":
+            await admin.faucet(lender.address, LENDER_USDC)
+            await lender.add_liquidity(venue, LENDER_USDC)
             morpho: Any = investor.venue("morpho")
             await morpho.supply_collateral(COLLATERAL_SAID)
             await morpho.borrow(BORROW_USDC)
+        elif venue == "curve":
+            # An empty pool's first deposit must hold both coins; then anyone may add either.
+            await admin.faucet(investor.address, CURVE_SEED_USD / 2)
+            await investor.add_liquidity(venue, CURVE_SEED_USD)
+            await admin.faucet(lender.address, CURVE_LENDER_USDC)
+            await lender.add_liquidity(venue, CURVE_LENDER_USDC)
+        else:
+            await investor.add_liquidity(venue, VENUE_SAID)
         step("add_liquidity", mark)
         positions = [*await lender.positions(venue), *await investor.positions(venue)]
 

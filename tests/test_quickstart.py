@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
+
+import pytest
+
+from gaib_sdk.quickstart import run_quickstart
 
 GAIB = Path(sys.executable).with_name("gaib")
 
@@ -40,6 +45,27 @@ def test_an_unknown_venue_is_one_clear_line() -> None:
     assert proc.returncode == 1
     assert (
         proc.stderr.strip().splitlines()[-1]
-        == "error: no venue named 'uniswap' (installed: morpho); install its plugin, e.g. `pip install gaib-uniswap`"
+        == "error: no venue named 'uniswap' (installed: curve, morpho, pendle); install its plugin, "
+        "e.g. `pip install gaib-uniswap`"
     )
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("venue", "sides"),
+    [("curve", ["liquidity", "liquidity"]), ("pendle", ["liquidity", "yield"])],
+)
+def test_the_quickstart_at_each_venue(venue: str, sides: list[str]) -> None:
+    """`gaib quickstart --venue curve|pendle`: stage 3 opens real positions there, the rest is unchanged."""
+    out = asyncio.run(run_quickstart(venue=venue))
+    assert out["venue"] == venue
+    positions = out["venue_positions"]
+    assert sorted(p["side"] for p in positions) == sides
+    assert all(p["venue"] == venue and Decimal(p["amount"]) > 0 for p in positions)
+    if venue == "curve":
+        # the investor seeded the pool with both coins, then a lender who is not whitelisted added USDC alone
+        seed, lender = sorted(positions, key=lambda p: Decimal(p["amount"]), reverse=True)
+        assert Decimal(seed["amount"]) > Decimal(lender["amount"]) > 0
+        assert seed["account"] != lender["account"]
+    assert Decimal(out["aid_supply"]) == Decimal(out["reserve_usdc"]) + Decimal(out["principal_deployed_usdc"])
+    assert out["tx"]["add_liquidity"]
