@@ -29,6 +29,8 @@ __all__ = [
     "PricingTerms",
     "RepaymentSchedule",
     "ScheduleLine",
+    "StressCheck",
+    "StressPolicy",
     "StressResult",
     "StressScenario",
     "Waterfall",
@@ -82,6 +84,11 @@ class OnDemandCapacity(_Model):
     usd_per_gpu_hour: Annotated[Decimal, Field(ge=0)]
     utilisation: Fraction
     rental_decline_per_year: Decline = Decimal(0)
+    net_of_contracts: bool = Field(
+        default=False,
+        description="``units`` is the whole fleet: each month the units that the leases then in force cover "
+        "(their revenue / (usd_per_gpu_hour x hours)) are taken off, so capacity a lease frees is re-let by the hour",
+    )
 
 
 class CashFlowMonth(_Model):
@@ -257,6 +264,7 @@ class StressScenario(_Model):
     contracted_revenue_lost: Fraction = Decimal(0)
     default_month: int | None = Field(default=None, ge=1)
     recovery_haircut: Fraction = Decimal("0.3")
+    severe: bool = Field(default=False, description="a tail scenario, held to StressPolicy.severe_max_loss_rate")
 
 
 class DealCase(_Model):
@@ -322,3 +330,42 @@ class MonteCarloResult(_Model):
     yield_percentiles: dict[float, float]
     probability_of_loss: float
     mean_defaults: float
+
+
+class StressPolicy(_Model):
+    """How a quote stresses a deal, and what stressed loss it accepts (docs/underwriting.md explains the
+    defaults). Every scenario is run; an ordinary one may lose at most ``max_loss_rate`` of the amount
+    funded, a ``severe`` one at most ``severe_max_loss_rate``. ``scenarios`` None means the engine's
+    standard set. The seeded Monte Carlo of the deal alone is reported, and refuses the deal only if
+    ``monte_carlo_max_loss_rate`` is set (its loss at ``monte_carlo_percentile``)."""
+
+    enabled: bool = Field(default=True, description="False skips the stress test (the quote's stress is None)")
+    enforce: bool = Field(default=True, description="False reports a failing test instead of refusing the deal")
+    max_loss_rate: Fraction = Decimal("0.05")
+    severe_max_loss_rate: Fraction = Decimal("0.25")
+    scenarios: list[StressScenario] | None = None
+    monte_carlo: bool = True
+    default_probability: float = Field(default=0.05, ge=0, le=1)
+    recovery_haircut: float = Field(default=0.4, ge=0, le=1)
+    paths: int = Field(default=20_000, ge=1, le=1_000_000)
+    seed: int = 0
+    monte_carlo_percentile: float = Field(default=99.0, ge=0, le=100)
+    monte_carlo_max_loss_rate: float | None = Field(default=None, ge=0, le=1)
+
+
+class StressCheck(_Model):
+    """The stress test of one quote: every scenario's result, the worst one against its limit, and the
+    Monte Carlo of the deal alone (when run)."""
+
+    funded_usd: Decimal
+    term_months: int
+    max_loss_rate: Decimal
+    severe_max_loss_rate: Decimal
+    results: list[StressResult]
+    worst_scenario: str
+    worst_loss_usd: Decimal
+    worst_loss_rate: Decimal
+    worst_limit_rate: Decimal
+    monte_carlo: MonteCarloResult | None = None
+    passed: bool
+    refusal: str | None = Field(default=None, description="why it failed, when the policy reports and does not refuse")

@@ -246,6 +246,26 @@ class AssetAdapterConformance:
                 assert valuation.method, "say how the asset was valued in AssetValuation.method"
 
     @conformance
+    def test_appraises_the_inventory_as_a_whole(self) -> None:
+        """appraise_inventory values every asset once, in order, today and 30 years on; where it gives a cost
+        and an income value, the value is the lower and ``binding`` says which."""
+        adapter, inventory = self._new(), self._read()
+        for as_of in (self._as_of(), self._as_of() + timedelta(days=365 * 30)):
+            valuations = adapter.appraise_inventory(inventory, as_of)
+            assert [v.asset_id for v in valuations] == [a.asset_id for a in inventory.assets], (
+                "appraise_inventory must return one valuation per asset, in the inventory's order"
+            )
+            for v in valuations:
+                assert v.value_usd >= Decimal(0), f"{v.serial} is valued {v.value_usd} on {as_of}"
+                if v.cost_value_usd is not None and v.income_value_usd is not None:
+                    assert v.value_usd == min(v.cost_value_usd, v.income_value_usd), (
+                        f"{v.serial}: value {v.value_usd} is not the lower of cost {v.cost_value_usd} and income "
+                        f"{v.income_value_usd}"
+                    )
+                    expected = "income" if v.income_value_usd < v.cost_value_usd else "cost"
+                    assert v.binding == expected, f"{v.serial}: binding is {v.binding!r}, not {expected!r}"
+
+    @conformance
     def test_a_malformed_source_raises_inventory_error(self, tmp_path: Path) -> None:
         """Each of malformed_sources() is refused with InventoryError, and nothing else."""
         adapter = self._new()

@@ -1,7 +1,19 @@
 """Underwriting: valuation, the hard rules, cash-flow projection, metrics, pricing and stress tests.
 Pure functions: no I/O, no chain."""
 
-from gaib_sdk.underwriting.cashflow import add_months, lease_contract, project_cash_flows
+from gaib_sdk.underwriting.appraisal import (
+    contract_shares,
+    contracted_income_valuation,
+    latest_utilisation,
+    quote_values,
+)
+from gaib_sdk.underwriting.cashflow import (
+    add_months,
+    contracted_by_month,
+    lease_contract,
+    leased_units,
+    project_cash_flows,
+)
 from gaib_sdk.underwriting.market import GPU_MARKET, appraise_gpu, income_value, market_for
 from gaib_sdk.underwriting.metrics import (
     annualised_roi,
@@ -21,7 +33,14 @@ from gaib_sdk.underwriting.pricing import (
     collateral_cover,
     to_deal_terms,
 )
-from gaib_sdk.underwriting.quote import DEFAULT_ADVANCE_RATE, MAX_ADVANCE_RATE, underwrite
+from gaib_sdk.underwriting.quote import (
+    DEFAULT_ADVANCE_RATE,
+    MAX_ADVANCE_RATE,
+    deal_case,
+    pricing_terms,
+    stress_policy,
+    underwrite,
+)
 from gaib_sdk.underwriting.rules import check_advance, check_customers
 from gaib_sdk.underwriting.stress import (
     STANDARD_SCENARIOS,
@@ -30,6 +49,7 @@ from gaib_sdk.underwriting.stress import (
     loan_risk,
     run_scenarios,
     simulate_portfolio,
+    stress_check,
     stress_deal,
 )
 from gaib_sdk.underwriting.valuation import months_between, straight_line_valuation, straight_line_value
@@ -42,8 +62,8 @@ __all__ = [
     "STANDARD_SCENARIOS",
     "add_months",
     "annualised_roi",
-    "appraise_gpu",
     "apply_waterfall",
+    "appraise_gpu",
     "build_schedule",
     "cash_reserve",
     "check_advance",
@@ -51,23 +71,33 @@ __all__ = [
     "check_scenarios",
     "check_stressed_loss",
     "collateral_cover",
+    "contract_shares",
+    "contracted_by_month",
+    "contracted_income_valuation",
+    "deal_case",
     "deal_metrics",
     "dscr",
     "dscr_by_month",
     "income_value",
     "irr",
+    "latest_utilisation",
     "lease_contract",
+    "leased_units",
     "loan_risk",
     "market_for",
     "months_between",
     "npv",
     "payback_months",
     "payment_record",
+    "pricing_terms",
     "project_cash_flows",
+    "quote_values",
     "run_scenarios",
     "simulate_portfolio",
     "straight_line_valuation",
     "straight_line_value",
+    "stress_check",
+    "stress_policy",
     "stress_deal",
     "to_deal_terms",
     "underwrite",

@@ -27,7 +27,7 @@ from gaib_sdk.errors import GaibValueError
 from gaib_sdk.models import CashFlowMonth, CashFlowProjection, CustomerContract, OnDemandCapacity, OperatingCosts
 from gaib_sdk.underwriting.market import HOURS_PER_MONTH, decline_factor
 
-__all__ = ["add_months", "cents", "lease_contract", "project_cash_flows"]
+__all__ = ["add_months", "cents", "contracted_by_month", "lease_contract", "leased_units", "project_cash_flows"]
 
 _CENT = Decimal("0.01")
 
@@ -82,6 +82,21 @@ def _contracted(contracts: Sequence[CustomerContract], month_start: date) -> Dec
     )
 
 
+def leased_units(contracted_usd: Decimal, usd_per_unit_hour: Decimal, hours_per_month: Decimal) -> Decimal:
+    """How many units a month's contracted revenue keeps busy, measured at the market rate: revenue /
+    (rate x hours). All of them (infinity) when the rate is 0."""
+    if usd_per_unit_hour <= 0:
+        return Decimal("Infinity") if contracted_usd > 0 else Decimal(0)
+    return contracted_usd / (usd_per_unit_hour * hours_per_month)
+
+
+def contracted_by_month(contracts: Sequence[CustomerContract], *, start: date, months: int) -> list[Decimal]:
+    """The revenue of the leases signed by ``start`` in each of ``months`` months from ``start`` (month 1
+    first), as :func:`project_cash_flows` counts it."""
+    signed = [c for c in contracts if c.signed_on <= start]
+    return [cents(_contracted(signed, add_months(start, m))) for m in range(months)]
+
+
 def project_cash_flows(
     contracts: Sequence[CustomerContract],
     *,
@@ -107,8 +122,13 @@ def project_cash_flows(
         contracted = cents(_contracted(signed, month_start))
         spot = Decimal(0)
         if on_demand is not None and on_demand.units:
+            units = Decimal(on_demand.units)
+            if on_demand.net_of_contracts:
+                units = max(
+                    Decimal(0), units - leased_units(contracted, on_demand.usd_per_gpu_hour, costs.hours_per_month)
+                )
             rate = on_demand.usd_per_gpu_hour * decline_factor(on_demand.rental_decline_per_year, m - 1)
-            spot = cents(on_demand.units * rate * costs.hours_per_month * on_demand.utilisation)
+            spot = cents(units * rate * costs.hours_per_month * on_demand.utilisation)
         revenue = contracted + spot
         noc = revenue - power - facility
         rows.append(

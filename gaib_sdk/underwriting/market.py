@@ -20,8 +20,10 @@ nor against more than what the hardware would cost less its wear (the cost value
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
+from typing import Literal
 
 from gaib_sdk.errors import GaibValueError
 from gaib_sdk.models import AssetRecord, AssetValuation, MarketInputs
@@ -133,13 +135,19 @@ def income_value(
     usd_per_kwh: Decimal = Decimal("0.10"),
     facility_usd_per_month: Decimal = Decimal(0),
     hours_per_month: Decimal = HOURS_PER_MONTH,
+    contracted_usd: Sequence[Decimal] = (),
 ) -> Decimal:
     """Present value of one GPU's net rental income over its remaining useful life, plus its residual value
     at the end of that life, at ``discount_rate`` a year (compounded monthly as (1 + r) ** (1/12)).
 
     Month m (1 = the coming month) earns rate x (1 - decline) ** ((m - 1) / 12) x hours x utilisation,
     less power (kW x hours x utilisation x $/kWh) and ``facility_usd_per_month``; a negative month counts
-    as 0. Rounded down to the cent."""
+    as 0. Rounded down to the cent.
+
+    ``contracted_usd`` is this GPU's share of the signed leases' revenue, month 1 first: a lease is
+    take-or-pay, so month m earns its ``contracted_usd[m - 1]`` in full, and only the part of the GPU the
+    leases do not cover (1 - contracted / (rate x hours), the market rate of month 1) earns the market
+    rate at ``utilisation``. With no contracts it is the market income alone."""
     if not 0 <= utilisation <= 1:
         raise GaibValueError(f"utilisation {utilisation} must be between 0 and 1")
     if discount_rate <= -1:
@@ -153,6 +161,10 @@ def income_value(
     for m in range(1, remaining + 1):
         discount /= monthly
         rent = market.rental_usd_per_gpu_hour * decline_factor(market.rental_decline_per_year, m - 1) * busy_hours
+        contracted = contracted_usd[m - 1] if m <= len(contracted_usd) else Decimal(0)
+        if contracted > 0:
+            full = market.rental_usd_per_gpu_hour * hours_per_month
+            rent = contracted + max(Decimal(0), 1 - contracted / full) * rent
         value += max(Decimal(0), rent - power - facility_usd_per_month) * discount
     value += market.purchase_price_usd * market.residual * discount
     return to_cents(value)
@@ -167,10 +179,12 @@ def appraise_gpu(
     discount_rate: Decimal = Decimal("0.15"),
     usd_per_kwh: Decimal = Decimal("0.10"),
     facility_usd_per_month: Decimal = Decimal(0),
+    contracted_usd: Sequence[Decimal] = (),
 ) -> AssetValuation:
     """Utilisation-adjusted value of one GPU: the lower of its depreciated cost (straight line from its
     purchase price over the family's life to its residual) and its income value (:func:`income_value`
-    at ``utilisation``). ``market`` defaults to the family in :data:`GPU_MARKET` named by the model."""
+    at ``utilisation``, with its share ``contracted_usd`` of the signed leases). ``market`` defaults to the
+    family in :data:`GPU_MARKET` named by the model."""
     m = market or market_for(asset.model)
     age = months_between(asset.purchased_on, as_of)
     cost = straight_line_value(
@@ -183,19 +197,24 @@ def appraise_gpu(
         discount_rate=discount_rate,
         usd_per_kwh=usd_per_kwh,
         facility_usd_per_month=facility_usd_per_month,
+        contracted_usd=contracted_usd,
     )
-    value = min(cost, income)
+    binding: Literal["cost", "income"] = "income" if income < cost else "cost"
+    leases = f", ${sum(contracted_usd, Decimal(0)):.2f} of it under signed leases" if any(contracted_usd) else ""
     method = (
         f"lower of straight-line cost {cost} (over {m.useful_life_months} months to {m.residual:.0%} residual) "
         f"and income {income} (PV at {discount_rate:.0%} of net rent at {utilisation:.0%} utilisation, "
-        f"{m.family} at ${m.rental_usd_per_gpu_hour}/GPU-hour falling {m.rental_decline_per_year:.0%} a year): "
-        f"{'income' if income < cost else 'cost'}"
+        f"{m.family} at ${m.rental_usd_per_gpu_hour}/GPU-hour falling {m.rental_decline_per_year:.0%} a year"
+        f"{leases}): {binding}"
     )
     return AssetValuation(
         asset_id=asset.asset_id,
         serial=asset.serial,
         purchase_price_usd=asset.purchase_price_usd,
         age_months=age,
-        value_usd=value,
+        value_usd=min(cost, income),
         method=method,
+        cost_value_usd=cost,
+        income_value_usd=income,
+        binding=binding,
     )

@@ -4,12 +4,29 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from gaib_sdk.models import AssetValuation, DealTerms, Inventory, Quote
+from pydantic import ValidationError
+
+from gaib_sdk.errors import GaibValueError
+from gaib_sdk.models import (
+    AssetValuation,
+    DealCase,
+    DealTerms,
+    Inventory,
+    OnDemandCapacity,
+    OperatingCosts,
+    PricingTerms,
+    Quote,
+    StressPolicy,
+)
+from gaib_sdk.underwriting.appraisal import quote_values
+from gaib_sdk.underwriting.pricing import DEFAULT_RESERVE_BPS
 from gaib_sdk.underwriting.rules import check_advance, check_customers
+from gaib_sdk.underwriting.stress import stress_check
 from gaib_sdk.underwriting.valuation import to_cents
 
-__all__ = ["DEFAULT_ADVANCE_RATE", "MAX_ADVANCE_RATE", "underwrite"]
+__all__ = ["DEFAULT_ADVANCE_RATE", "MAX_ADVANCE_RATE", "deal_case", "pricing_terms", "stress_policy", "underwrite"]
 
 DEFAULT_ADVANCE_RATE = Decimal("0.75")
 #: The protocol's cap, also enforced on-chain by the CreditFacility (maxAdvanceBps = 8000).
@@ -25,14 +42,34 @@ def underwrite(
     advance_rate: Decimal = DEFAULT_ADVANCE_RATE,
     max_advance_rate: Decimal = MAX_ADVANCE_RATE,
     terms: DealTerms | None = None,
+    costs: OperatingCosts | None = None,
+    on_demand: OnDemandCapacity | None = None,
+    stress: StressPolicy | None = None,
 ) -> Quote:
-    """Check the hard rules and price the advance: ``advance_usd`` if given, else ``advance_rate`` of
-    the appraised value. Raises :class:`~gaib_sdk.errors.UnderwritingError` naming the rule broken."""
+    """Check the hard rules, price the advance (``advance_usd`` if given, else ``advance_rate`` of the
+    appraised value) and, given the inventory's operating ``costs``, stress the deal under ``stress``
+    (default :class:`~gaib_sdk.models.StressPolicy`). Raises :class:`~gaib_sdk.errors.UnderwritingError`
+    naming the rule broken (``stressed_loss`` for the stress test)."""
     appraised = sum((v.value_usd for v in valuations), Decimal(0))
     advance = advance_usd if advance_usd is not None else to_cents(appraised * advance_rate)
     check_advance(advance, appraised, max_advance_rate)
     payments = check_customers(inventory.contracts, as_of)
     monthly = sum((c.monthly_revenue_usd for c in inventory.contracts if c.signed_on <= as_of), Decimal(0))
+    deal_terms = terms or DealTerms()
+    policy = stress or StressPolicy()
+    check = None
+    if costs is not None and policy.enabled:
+        case = deal_case(
+            inventory,
+            deal_terms,
+            as_of=as_of,
+            funded_usd=advance,
+            collateral_value_usd=appraised,
+            costs=costs,
+            on_demand=on_demand,
+        )
+        check = stress_check(case, policy)
+    cost_value, income_value, binding = quote_values(valuations)
     return Quote(
         kind=inventory.kind,
         operator=inventory.operator,
@@ -48,5 +85,57 @@ def underwrite(
         monthly_contracted_revenue_usd=monthly,
         customers=len(inventory.contracts),
         payments_on_record=payments,
-        terms=terms or DealTerms(),
+        terms=deal_terms,
+        cost_value_usd=cost_value,
+        income_value_usd=income_value,
+        binding=binding,
+        stress=check,
+    )
+
+
+def stress_policy(policy: StressPolicy | dict[str, Any] | None) -> StressPolicy:
+    """A :class:`~gaib_sdk.models.StressPolicy` from itself, its fields as a dict, or None (the defaults).
+    A wrong field is a GaibValueError naming it."""
+    if isinstance(policy, StressPolicy):
+        return policy
+    try:
+        return StressPolicy.model_validate(policy or {})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise GaibValueError(f"stress policy field {field!r}: {err['msg']}", stage="financialize") from exc
+
+
+def pricing_terms(terms: DealTerms, reserve_bps: int = DEFAULT_RESERVE_BPS) -> PricingTerms:
+    """The engine's terms of a deal's on-chain terms: the term in whole months (days x 12 / 365, rounded)."""
+    return PricingTerms(
+        structure=terms.structure,
+        rate_bps=terms.rate_bps,
+        revenue_share_bps=terms.revenue_share_bps,
+        fee_bps=terms.fee_bps,
+        term_months=round(terms.term_days * 12 / 365),
+        reserve_bps=reserve_bps,
+    )
+
+
+def deal_case(
+    inventory: Inventory,
+    terms: DealTerms,
+    *,
+    as_of: date,
+    funded_usd: Decimal,
+    collateral_value_usd: Decimal,
+    costs: OperatingCosts,
+    on_demand: OnDemandCapacity | None = None,
+) -> DealCase:
+    """The deal a quote describes, as the stress test sees it: the advance funded on ``as_of`` against the
+    appraised value, repaid on ``terms`` from the signed contracts (and ``on_demand``) less ``costs``."""
+    return DealCase(
+        funded_usd=funded_usd,
+        terms=pricing_terms(terms),
+        start=as_of,
+        contracts=inventory.contracts,
+        costs=costs,
+        on_demand=on_demand,
+        collateral_value_usd=collateral_value_usd,
     )

@@ -30,7 +30,15 @@ from statistics import NormalDist
 import numpy as np
 
 from gaib_sdk.errors import GaibValueError, UnderwritingError
-from gaib_sdk.models import DealCase, LoanRisk, MonteCarloResult, StressResult, StressScenario
+from gaib_sdk.models import (
+    DealCase,
+    LoanRisk,
+    MonteCarloResult,
+    StressCheck,
+    StressPolicy,
+    StressResult,
+    StressScenario,
+)
 from gaib_sdk.underwriting.cashflow import cents, project_cash_flows
 from gaib_sdk.underwriting.market import decline_factor
 from gaib_sdk.underwriting.metrics import dscr, irr
@@ -43,6 +51,7 @@ __all__ = [
     "loan_risk",
     "run_scenarios",
     "simulate_portfolio",
+    "stress_check",
     "stress_deal",
 ]
 
@@ -58,6 +67,7 @@ STANDARD_SCENARIOS: tuple[StressScenario, ...] = (
         utilisation_drop=Decimal("0.3"),
         default_month=9,
         recovery_haircut=Decimal("0.5"),
+        severe=True,
     ),
 )
 
@@ -286,3 +296,80 @@ def check_stressed_loss(result: MonteCarloResult, *, percentile: float = 99.0, m
             f"(limit {_pct(max_loss_rate)}: {_fusd(limit)})",
             rule="stressed_loss",
         )
+
+
+def stress_check(case: DealCase, policy: StressPolicy | None = None) -> StressCheck:
+    """The stress test of one deal under ``policy`` (the defaults of :class:`~gaib_sdk.models.StressPolicy`
+    if None): every scenario run, each held to its limit (``max_loss_rate`` of the amount funded, or
+    ``severe_max_loss_rate`` for a severe one), and the seeded Monte Carlo of the deal alone.
+
+    Raises ``UnderwritingError(rule="stressed_loss")`` naming the first scenario over its limit, with its
+    loss, the amount funded and the limit; or the Monte Carlo's loss at its percentile, when the policy
+    sets a limit on it. With ``policy.enforce`` off it returns the check with ``passed`` False and the
+    message in ``refusal`` instead."""
+    policy = policy or StressPolicy()
+    scenarios = STANDARD_SCENARIOS if policy.scenarios is None else tuple(policy.scenarios)
+    results = run_scenarios(case, scenarios)
+
+    def limit_of(s: StressScenario) -> Decimal:
+        return policy.severe_max_loss_rate if s.severe else policy.max_loss_rate
+
+    # the worst scenario: the one that uses most of its limit (a loss over a zero limit counts as worst)
+    def used(pair: tuple[StressScenario, StressResult]) -> Decimal:
+        s, r = pair
+        limit = limit_of(s)
+        return (
+            r.loss_usd / (case.funded_usd * limit) if limit > 0 else (Decimal("Infinity") if r.loss_usd else Decimal(0))
+        )
+
+    pairs = list(zip(scenarios, results, strict=True))
+    worst_s, worst = max(pairs, key=used) if pairs else (StressScenario(name="none"), None)
+    refusal = None
+    for s, r in pairs:
+        limit = cents(case.funded_usd * limit_of(s))
+        if r.loss_usd > limit:
+            kind = "severe scenario" if s.severe else "scenario"
+            refusal = (
+                f"stressed loss too high: {kind} {s.name!r} loses {_usd(r.loss_usd)} USDC, {r.loss_rate:.2%} of "
+                f"funded {_usd(case.funded_usd)} USDC (limit {_pct(limit_of(s))}: {_usd(limit)}); "
+                f"owed {_usd(r.owed_at_default_usd)} when payments stopped"
+                + (f" at month {r.defaulted_month}" if r.defaulted_month else "")
+                + f", recovered {_usd(r.recovered_usd)}. Advance less, add collateral or shorten the term"
+            )
+            break
+    monte_carlo = None
+    if policy.monte_carlo:
+        loan = loan_risk(case, default_probability=policy.default_probability, recovery_haircut=policy.recovery_haircut)
+        monte_carlo = simulate_portfolio(
+            [loan],
+            correlation=0.0,
+            paths=policy.paths,
+            seed=policy.seed,
+            horizon_years=case.terms.term_months / 12,
+            percentiles=sorted({50.0, 95.0, 99.0, 99.9, policy.monte_carlo_percentile}),
+        )
+        if refusal is None and policy.monte_carlo_max_loss_rate is not None:
+            try:
+                check_stressed_loss(
+                    monte_carlo,
+                    percentile=policy.monte_carlo_percentile,
+                    max_loss_rate=policy.monte_carlo_max_loss_rate,
+                )
+            except UnderwritingError as exc:
+                refusal = f"{exc} (Monte Carlo of this deal, default probability {policy.default_probability:g})"
+    if refusal is not None and policy.enforce:
+        raise UnderwritingError(refusal, rule="stressed_loss")
+    return StressCheck(
+        funded_usd=case.funded_usd,
+        term_months=case.terms.term_months,
+        max_loss_rate=policy.max_loss_rate,
+        severe_max_loss_rate=policy.severe_max_loss_rate,
+        results=results,
+        worst_scenario=worst_s.name,
+        worst_loss_usd=worst.loss_usd if worst else Decimal(0),
+        worst_loss_rate=worst.loss_rate if worst else Decimal(0),
+        worst_limit_rate=limit_of(worst_s),
+        monte_carlo=monte_carlo,
+        passed=refusal is None,
+        refusal=refusal,
+    )

@@ -11,13 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gaib_sdk import Gaib, GaibSync, GaibValueError, InventoryError
+from gaib_sdk import Gaib, GaibSync, GaibValueError, InventoryError, UnderwritingError
 from gaib_sdk.testing import AssetAdapterConformance
 
 import gaib_battery
 from gaib_battery import BatteryAdapter
 
 AS_OF = date(2026, 11, 25)
+#: The advance the sample's contracts can service over the default 24 months (the stress test passes).
+ADVANCE = Decimal(1_200_000)
 
 
 class TestBatteryAdapter(AssetAdapterConformance):
@@ -71,11 +73,20 @@ def test_a_malformed_row_names_its_row_and_field(tmp_path: Path) -> None:
 
 def test_the_fleet_is_quoted_offline() -> None:
     gaib = Gaib.offline(plugins=(gaib_battery,), load_entry_points=False)
-    quote = asyncio.run(gaib.quote("battery", as_of=AS_OF))
+    # 75% of a ten-year asset's value, repaid over 24 months from 61,500 a month of contracts: the stress
+    # test finds the payments cannot be met even in the base case, and the quote is refused
+    with pytest.raises(UnderwritingError) as exc:
+        asyncio.run(gaib.quote("battery", as_of=AS_OF))
+    assert exc.value.rule == "stressed_loss" and "scenario 'base' loses" in str(exc.value)
+    quote = asyncio.run(gaib.quote("battery", as_of=AS_OF, stress={"enforce": False}))
     assert len(quote.asset_ids) == 6
     assert quote.appraised_value_usd == Decimal("6589500.00")
     assert quote.advance_usd == Decimal("4942125.00")  # 75% of appraised value
     assert quote.monthly_contracted_revenue_usd == Decimal("61500.00")
+    assert quote.stress is not None and not quote.stress.passed
+    # what the contracts can service: 1,200,000 over 24 months at 12% is about 57,000 a month
+    serviceable = asyncio.run(gaib.quote("battery", as_of=AS_OF, advance_usd=ADVANCE))
+    assert serviceable.stress is not None and serviceable.stress.passed
 
 
 def test_a_fleet_is_digitized_and_financed_on_chain(gaib_sync: GaibSync) -> None:
@@ -89,8 +100,8 @@ def test_a_fleet_is_digitized_and_financed_on_chain(gaib_sync: GaibSync) -> None
     admin.whitelist(investor.address)
     admin.faucet(investor.address, Decimal(5_000_000))
     investor.mint_aid(Decimal(5_000_000))
-    financed = admin.financialize("battery", inventory, as_of=AS_OF)
+    financed = admin.financialize("battery", inventory, as_of=AS_OF, advance_usd=ADVANCE)
     assert financed.deal.borrower == operator.address
-    assert financed.deal.advance_usd == Decimal("4942125.00")
+    assert financed.deal.advance_usd == ADVANCE
     assert 0 < operator.balances()["USDC"] <= financed.deal.advance_usd  # less any cash reserve held back
     assert {admin.asset(a)["status"] for a in financed.deal.collateral} == {"financed"}

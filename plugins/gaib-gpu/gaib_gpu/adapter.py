@@ -27,12 +27,20 @@ from gaib_sdk import (
     AssetAdapter,
     AssetRecord,
     AssetValuation,
+    GaibValueError,
     Inventory,
     InventoryError,
     build_inventory,
     validate_row,
 )
-from gaib_sdk.underwriting import straight_line_valuation
+from gaib_sdk.models import MarketInputs, OnDemandCapacity, OperatingCosts
+from gaib_sdk.underwriting import (
+    appraise_gpu,
+    contract_shares,
+    latest_utilisation,
+    market_for,
+    straight_line_valuation,
+)
 
 KIND = "gpu"
 
@@ -60,6 +68,15 @@ class GpuOptions(AdapterOptions):
     )
     nvml: NvmlOptions | None = Field(default=None, description="what NVML cannot know, to read source 'nvml'")
     dcgm: DcgmOptions | None = Field(default=None, description="the inventory file, to read a DCGM exporter")
+    market: dict[str, MarketInputs] | None = Field(
+        default=None, description="market inputs by GPU family (default: the engine's GPU_MARKET table)"
+    )
+    discount_rate: Decimal = Field(default=Decimal("0.15"), ge=0, le=1, description="a year, for the income value")
+    usd_per_kwh: Decimal = Field(default=Decimal("0.10"), ge=0, description="the site's power price")
+    facility_usd_per_gpu_month: Decimal = Field(
+        default=Decimal(0), ge=0, description="colocation, cooling, staff, insurance, a GPU a month"
+    )
+    default_utilisation: Decimal = Field(default=Decimal("0.5"), ge=0, le=1, description="for a GPU without telemetry")
 
 
 class GpuRow(BaseModel):
@@ -138,7 +155,88 @@ class GpuAdapter(AssetAdapter):
             assets.append(validate_row(AssetRecord, record, "gpus", i))
         return build_inventory(KIND, data.get("operator"), "gpus", assets, data)
 
+    def _markets(self, inventory: Inventory) -> list[MarketInputs | None]:
+        """Each GPU's family market inputs, with this adapter's depreciation; None for an unknown family."""
+        by_model: dict[str, MarketInputs | None] = {}
+        for model in {a.model for a in inventory.assets}:
+            try:
+                market = market_for(model, self.options.market)
+            except GaibValueError:
+                by_model[model] = None
+                continue
+            family = _family(model)
+            life, residual = (
+                self.options.depreciation.get(family, DEFAULT_DEPRECIATION) if family else DEFAULT_DEPRECIATION
+            )
+            by_model[model] = market.model_copy(update={"useful_life_months": life, "residual": residual})
+        return [by_model[a.model] for a in inventory.assets]
+
+    def _mean_utilisation(self, inventory: Inventory) -> Decimal:
+        readings = latest_utilisation(inventory, default=self.options.default_utilisation).values()
+        return sum(readings, Decimal(0)) / len(inventory.assets)
+
+    def appraise_inventory(self, inventory: Inventory, as_of: date) -> list[AssetValuation]:
+        """Each GPU at the lower of its depreciated cost and its income value: its share of the signed
+        leases (pro rata to purchase price) while they run, the market rate at its latest utilisation on
+        the capacity they leave, less power and facility, discounted over its remaining life. A GPU of a
+        family without market inputs is valued at depreciated cost only."""
+        markets = self._markets(inventory)
+        horizon = max((m.useful_life_months for m in markets if m is not None), default=0)
+        shares = contract_shares(inventory, as_of, horizon)
+        utilisation = latest_utilisation(inventory, default=self.options.default_utilisation)
+        out = []
+        done: dict[tuple[Any, ...], AssetValuation] = {}  # a cluster is mostly alike GPUs: value each kind once
+        for asset, market, share in zip(inventory.assets, markets, shares, strict=True):
+            if market is None:
+                out.append(self.appraise(asset, as_of))
+                continue
+            # the share of the contracts follows the price, so these decide the valuation
+            key = (market, asset.purchase_price_usd, asset.purchased_on, utilisation[asset.serial])
+            if key in done:  # the asset id is a keccak: computed once, here
+                out.append(done[key].model_copy(update={"asset_id": asset.asset_id, "serial": asset.serial}))
+                continue
+            done[key] = appraise_gpu(
+                asset,
+                as_of,
+                utilisation=utilisation[asset.serial],
+                market=market,
+                discount_rate=self.options.discount_rate,
+                usd_per_kwh=self.options.usd_per_kwh,
+                facility_usd_per_month=self.options.facility_usd_per_gpu_month,
+                contracted_usd=share,
+            )
+            out.append(done[key])
+        return out
+
+    def operating_costs(self, inventory: Inventory, as_of: date) -> OperatingCosts:
+        """Power at the families' mean board power and the GPUs' mean utilisation, and the facility."""
+        n = len(inventory.assets)
+        power = sum((m.power_kw for m in self._markets(inventory) if m is not None), Decimal(0)) / n
+        return OperatingCosts(
+            units=n,
+            power_kw_per_unit=power,
+            usd_per_kwh=self.options.usd_per_kwh,
+            utilisation=self._mean_utilisation(inventory),
+            facility_usd_per_month=self.options.facility_usd_per_gpu_month * n,
+        )
+
+    def on_demand(self, inventory: Inventory, as_of: date) -> OnDemandCapacity | None:
+        """The GPUs the leases do not cover, month by month, sold by the hour at the families' mean market
+        rate (falling at their mean decline) and the GPUs' mean utilisation."""
+        markets = [m for m in self._markets(inventory) if m is not None]
+        if not markets:
+            return None
+        n = len(markets)
+        return OnDemandCapacity(
+            units=len(inventory.assets),
+            usd_per_gpu_hour=sum((m.rental_usd_per_gpu_hour for m in markets), Decimal(0)) / n,
+            utilisation=self._mean_utilisation(inventory),
+            rental_decline_per_year=sum((m.rental_decline_per_year for m in markets), Decimal(0)) / n,
+            net_of_contracts=True,
+        )
+
     def appraise(self, asset: AssetRecord, as_of: date) -> AssetValuation:
+        """Depreciated cost alone (one record holds no contracts or telemetry): see :meth:`appraise_inventory`."""
         family = _family(asset.model)
         life, residual = self.options.depreciation.get(family, DEFAULT_DEPRECIATION) if family else DEFAULT_DEPRECIATION
         return straight_line_valuation(

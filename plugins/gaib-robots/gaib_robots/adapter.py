@@ -30,7 +30,7 @@ from gaib_sdk import (
     build_inventory,
     validate_row,
 )
-from gaib_sdk.underwriting import straight_line_valuation
+from gaib_sdk.underwriting import contract_shares, contracted_income_valuation, straight_line_valuation
 
 __all__ = ["KIND", "ContractRow", "RobotAdapter", "RobotOptions", "RobotRow", "StatusRow"]
 
@@ -50,6 +50,10 @@ class RobotOptions(AdapterOptions):
     life_months: int = Field(default=60, ge=1, le=240, description="the useful life of a robot, in months")
     residual: Decimal = Field(
         default=Decimal("0.10"), ge=0, le=1, description="the value at the end of its life, as a fraction of cost"
+    )
+    discount_rate: Decimal = Field(default=Decimal("0.15"), ge=0, le=1, description="a year, for the income value")
+    service_usd_per_month: Decimal = Field(
+        default=Decimal(0), ge=0, description="what servicing one robot costs a month, taken off its fees"
     )
 
 
@@ -224,7 +228,27 @@ class RobotAdapter(AssetAdapter):
             KIND, data.get("operator"), "robots", assets, {"contracts": contracts, "telemetry": telemetry}
         )
 
+    def appraise_inventory(self, inventory: Inventory, as_of: date) -> list[AssetValuation]:
+        """Each robot at the lower of its depreciated cost and its income value: its share of the RaaS fees
+        (pro rata to purchase price) until the last contract ends, less servicing, plus the depreciated
+        hardware then, discounted. A fleet without contracts is valued at depreciated cost."""
+        life, residual = self.options.life_months, self.options.residual
+        shares = contract_shares(inventory, as_of, life)
+        return [
+            contracted_income_valuation(
+                asset,
+                as_of,
+                contracted_usd=share,
+                life_months=life,
+                residual=residual,
+                discount_rate=self.options.discount_rate,
+                operating_usd_per_month=self.options.service_usd_per_month,
+            )
+            for asset, share in zip(inventory.assets, shares, strict=True)
+        ]
+
     def appraise(self, asset: AssetRecord, as_of: date) -> AssetValuation:
+        """Depreciated cost alone (one record holds no contracts): see :meth:`appraise_inventory`."""
         life, residual = self.options.life_months, self.options.residual
         return straight_line_valuation(asset, as_of, life_months=life, residual=residual)
 

@@ -1,0 +1,270 @@
+"""The underwriting engine wired into the deal flow: quotes value collateral by the lower of depreciated cost
+and income (GPU leases and market rates, robot RaaS fees), and stress the deal before anything is sent."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from gaib_sdk import DealTerms, Gaib, GaibValueError, Inventory, UnderwritingError
+from gaib_sdk.cli import main
+from gaib_sdk.models import OnDemandCapacity, OperatingCosts, StressPolicy
+from gaib_sdk.underwriting import (
+    STANDARD_SCENARIOS,
+    contract_shares,
+    contracted_income_valuation,
+    lease_contract,
+    project_cash_flows,
+)
+
+from .conftest import AS_OF
+
+D = Decimal
+SEVERE = "severe: rent -30%/yr more, utilisation -30 points, default at month 9, 50% haircut"
+DEFAULT_6 = "borrower default at month 6, 40% haircut"
+
+
+@pytest.fixture
+def offline() -> Gaib:
+    return Gaib.offline()
+
+
+async def _sample(gaib: Gaib, kind: str = "gpu") -> Inventory:
+    return await gaib.read_inventory(kind)
+
+
+def _changed(inventory: Inventory, *, utilisation: float | None = None, revenue_factor: str | None = None) -> Inventory:
+    data = inventory.model_dump(mode="json")
+    for t in data["telemetry"]:
+        if utilisation is not None:
+            t["utilisation"] = utilisation
+    for c in data["contracts"]:
+        if revenue_factor is not None:
+            c["monthly_revenue_usd"] = str(D(c["monthly_revenue_usd"]) * D(revenue_factor))
+    return Inventory.model_validate(data)
+
+
+# --- valuation --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_the_sample_clusters_quote_shows_cost_and_income_and_cost_binds(offline: Gaib) -> None:
+    q = await offline.quote("gpu", as_of=AS_OF)
+    # busy GPUs (about 82%) under leases above the market rate earn more than their depreciated cost:
+    # the cost value binds, so the quickstart's figures are those of depreciation alone
+    assert q.binding == "cost"
+    assert q.appraised_value_usd == q.cost_value_usd == D("1504166.40")
+    assert q.advance_usd == D("1128124.80")
+    assert q.income_value_usd is not None and q.income_value_usd > q.cost_value_usd
+    first = q.valuations[0]
+    assert (first.cost_value_usd, first.value_usd, first.binding) == (D("23502.60"), D("23502.60"), "cost")
+    assert first.income_value_usd is not None and first.income_value_usd > first.cost_value_usd
+    assert q.income_value_usd == sum((v.income_value_usd or D(0) for v in q.valuations), D(0))
+    assert "82% utilisation" in first.method and "under signed leases" in first.method
+
+
+@pytest.mark.asyncio
+async def test_idle_gpus_on_thin_leases_are_valued_by_income(offline: Gaib) -> None:
+    sample = await _sample(offline)
+    idle = _changed(sample, utilisation=0.15, revenue_factor="0.1")
+    q = await offline.quote("gpu", idle, as_of=AS_OF, stress={"enforce": False})
+    assert q.binding == "income"
+    assert q.cost_value_usd == D("1504166.40")  # the hardware is as old as before
+    assert q.appraised_value_usd == q.income_value_usd == D("9254.40") * 64
+    assert q.advance_usd == D("444211.20")  # 75% of the income value, not of the cost
+    assert "15% utilisation" in q.valuations[0].method and q.valuations[0].method.endswith(": income")
+
+
+@pytest.mark.asyncio
+async def test_signed_leases_raise_the_income_value_over_the_market_alone(offline: Gaib) -> None:
+    idle = _changed(await _sample(offline), utilisation=0.15, revenue_factor="0.1")
+    leased = offline.appraise("gpu", idle, AS_OF)[0]
+    unleased = offline.appraise("gpu", idle.model_copy(update={"contracts": []}), AS_OF)[0]
+    assert unleased.income_value_usd == D("7813.39")
+    assert leased.income_value_usd == D("9254.40")
+    # the leases pay 10,074 a month for 11-12 more months, 1/64 of it to each GPU: take-or-pay, on top of
+    # the market rent of the capacity they leave
+
+
+def test_each_asset_gets_its_share_of_the_contracts_pro_rata_to_its_price() -> None:
+    gpus = [
+        {"kind": "gpu", "vendor": "NVIDIA", "model": "H100", "serial": s, "purchase_price_usd": p}
+        | {"purchased_on": "2026-01-01", "site": "DC-1"}
+        for s, p in (("A", "30000"), ("B", "10000"))
+    ]
+    lease = lease_contract(
+        "Helix", signed_on=date(2026, 1, 1), starts_on=date(2026, 2, 1), term_months=2, usd_per_gpu_hour=D(2), units=2
+    )
+    inventory = Inventory.model_validate(
+        {"kind": "gpu", "operator": "N", "assets": gpus, "contracts": [lease.model_dump()]}
+    )
+    a, b = contract_shares(inventory, date(2026, 1, 15), 4)
+    # months from 01-15: the lease runs from 02-01 for two months, so months 2 and 3 earn 2,920
+    assert a == [0, D(2190), D(2190), 0] and b == [0, D(730), D(730), 0]
+
+
+def test_a_robot_is_worth_the_lower_of_its_cost_and_its_fees_plus_the_hardware_after() -> None:
+    from gaib_sdk import AssetRecord
+
+    robot = AssetRecord(
+        kind="robot",
+        vendor="Primech AI",
+        model="HYTRON",
+        serial="R1",
+        purchase_price_usd=D(24_000),
+        purchased_on=date(2026, 1, 1),
+        site="SG",
+    )
+    as_of = date(2026, 1, 1)
+    no_contract = contracted_income_valuation(robot, as_of, contracted_usd=[], life_months=60, residual=D("0.1"))
+    assert no_contract.income_value_usd == no_contract.cost_value_usd == D(24_000)
+    assert no_contract.binding == "cost"
+    # no discounting and no fees: the income value is the hardware after 12 months, 24000 - 21600 x 12/60
+    flat = contracted_income_valuation(
+        robot, as_of, contracted_usd=[D(0)] * 11 + [D(1)], life_months=60, residual=D("0.1"), discount_rate=D(0)
+    )
+    assert flat.income_value_usd == D(1) + D(24_000) - D(21_600) * 12 / 60 and flat.binding == "income"
+    # fees of 1,000 a month for 12 months outearn 12 months of wear (4,320) and bind the cost
+    rich = contracted_income_valuation(robot, as_of, contracted_usd=[D(1000)] * 12, life_months=60, residual=D("0.1"))
+    assert rich.binding == "cost" and rich.income_value_usd is not None and rich.income_value_usd > D(24_000)
+
+
+@pytest.mark.asyncio
+async def test_the_sample_fleets_robots_are_valued_from_hardware_plus_raas_fees(offline: Gaib) -> None:
+    q = await offline.quote("robot", as_of=AS_OF)
+    assert q.binding == "cost" and q.appraised_value_usd == q.cost_value_usd
+    assert q.income_value_usd is not None and q.income_value_usd > q.cost_value_usd
+    assert "contracted fees" in q.valuations[0].method
+    assert q.stress is not None and q.stress.passed
+    # a servicing cost above the fees leaves the hardware only, discounted: income binds
+    costly = await offline.quote(
+        "robot", as_of=AS_OF, options={"service_usd_per_month": 5000}, stress={"enabled": False}
+    )
+    assert costly.binding == "income" and costly.appraised_value_usd < q.appraised_value_usd
+
+
+# --- stress -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_the_sample_deal_passes_the_default_stress_policy(offline: Gaib) -> None:
+    q = await offline.quote("gpu", as_of=AS_OF)
+    s = q.stress
+    assert s is not None and s.passed and s.refusal is None
+    assert [r.scenario for r in s.results] == [x.name for x in STANDARD_SCENARIOS]
+    assert (s.max_loss_rate, s.severe_max_loss_rate, s.term_months, s.funded_usd) == (
+        D("0.05"),
+        D("0.25"),
+        24,
+        D("1128124.80"),
+    )
+    by_name = {r.scenario: r for r in s.results}
+    assert by_name["base"].loss_usd == 0 and by_name["base"].defaulted_month is None
+    # a default at month 6 sold 40% below value: the reserve and the 1.33x cover absorb all but 1.59%
+    assert by_name[DEFAULT_6].loss_rate == D("0.0159") and by_name[DEFAULT_6].defaulted_month == 6
+    # the worst against its limit: the severe scenario, 17.39% of the 25% a severe one may lose
+    assert (s.worst_scenario, s.worst_loss_rate, s.worst_limit_rate) == (SEVERE, D("0.1739"), D("0.25"))
+    mc = s.monte_carlo
+    assert mc is not None and mc.paths == 20_000 and mc.seed == 0 and mc.horizon_years == 2
+    # one deal: it defaults on about 5% of paths, and then loses 1,128,124.80 - 6.6% reserve - 60% of value
+    assert mc.probability_of_loss == pytest.approx(0.05, abs=0.01)
+    assert mc.loss_percentiles_usd[99.0] == pytest.approx(1128124.80 - 74456.24 - 0.6 * 1504166.40, abs=0.01)
+    again = await offline.quote("gpu", as_of=AS_OF)
+    assert again.stress == s  # seeded: the same quote twice is the same
+
+
+@pytest.mark.asyncio
+async def test_a_thin_cover_deal_is_refused_by_the_stress_test_with_its_figures(offline: Gaib) -> None:
+    with pytest.raises(UnderwritingError) as exc:
+        await offline.quote("gpu", as_of=AS_OF, advance_usd=D("1203333.12"))  # 80%: cover 1.25x
+    assert exc.value.rule == "stressed_loss"
+    assert str(exc.value) == (
+        f"stressed loss too high: scenario {DEFAULT_6!r} loses 73977.10 USDC, 6.15% of funded 1203333.12 USDC "
+        "(limit 5%: 60166.66); owed 975768.42 when payments stopped at month 6, recovered 901791.32. "
+        "Advance less, add collateral or shorten the term"
+    )
+    # the figures add up: loss = owed - recovered, and 6.15% of funded
+    assert D("975768.42") - D("901791.32") == D("73977.10")
+    # reported instead of refused, the same figures
+    q = await offline.quote("gpu", as_of=AS_OF, advance_usd=D("1203333.12"), stress={"enforce": False})
+    assert q.stress is not None and not q.stress.passed and q.stress.refusal == str(exc.value)
+
+
+@pytest.mark.asyncio
+async def test_a_three_year_revenue_share_is_refused_when_rental_prices_fall_faster(offline: Gaib) -> None:
+    terms = DealTerms(structure="revenue_share", revenue_share_bps=5000, term_days=1095)
+    with pytest.raises(UnderwritingError, match="rental prices fall 30% a year more") as exc:
+        await offline.quote("gpu", as_of=AS_OF, terms=terms)
+    assert exc.value.rule == "stressed_loss"
+    assert "loses 114940.98 USDC, 10.19% of funded 1128124.80 USDC (limit 5%: 56406.24)" in str(exc.value)
+    assert "owed 299849.96 when payments stopped at month 36, recovered 184908.98" in str(exc.value)
+    # the same share over two years passes
+    q = await offline.quote("gpu", as_of=AS_OF, terms=terms.model_copy(update={"term_days": 730}))
+    assert q.stress is not None and q.stress.passed
+
+
+@pytest.mark.asyncio
+async def test_a_stricter_policy_refuses_the_sample_under_the_severe_scenario(offline: Gaib) -> None:
+    with pytest.raises(UnderwritingError) as exc:
+        await offline.quote("gpu", as_of=AS_OF, stress=StressPolicy(severe_max_loss_rate=D("0.15")))
+    assert str(exc.value).startswith(
+        f"stressed loss too high: severe scenario {SEVERE!r} loses 196167.71 USDC, 17.39% of funded "
+        "1128124.80 USDC (limit 15%: 169218.72); owed "
+    )
+    # a Monte Carlo limit: one deal alone loses its loss given default at the 99th percentile
+    with pytest.raises(UnderwritingError, match=r"percentile 99 over 2 year\(s\) is 151168.72 USDC") as exc:
+        await offline.quote("gpu", as_of=AS_OF, stress={"monte_carlo_max_loss_rate": 0.10})
+    assert exc.value.rule == "stressed_loss" and "Monte Carlo of this deal, default probability 0.05" in str(exc.value)
+    # switched off: no stress test in the quote
+    assert (await offline.quote("gpu", as_of=AS_OF, stress={"enabled": False})).stress is None
+
+
+@pytest.mark.asyncio
+async def test_a_wrong_stress_policy_is_named(offline: Gaib) -> None:
+    with pytest.raises(GaibValueError, match="stress policy field 'max_loss_rate'"):
+        await offline.quote("gpu", as_of=AS_OF, stress={"max_loss_rate": 2})
+    with pytest.raises(GaibValueError, match="stress policy field 'max_stressed_loss'"):
+        await offline.quote("gpu", as_of=AS_OF, stress={"max_stressed_loss": 0.1})
+
+
+@pytest.mark.asyncio
+async def test_financialize_refuses_a_stressed_deal_before_any_transaction(gaib: Gaib) -> None:
+    inventory = await gaib.read_inventory("gpu")
+    sent = len(gaib.chain.history)
+    with pytest.raises(UnderwritingError) as exc:
+        await gaib.financialize("gpu", inventory, as_of=AS_OF, advance_usd=D("1203333.12"))
+    assert exc.value.rule == "stressed_loss"
+    assert len(gaib.chain.history) == sent
+
+
+def test_on_demand_capacity_net_of_contracts_re_lets_what_a_lease_frees() -> None:
+    lease = lease_contract(
+        "Helix", signed_on=date(2026, 1, 1), starts_on=date(2026, 1, 1), term_months=2, usd_per_gpu_hour=D(2)
+    )
+    costs = OperatingCosts(units=2, power_kw_per_unit=D(0), usd_per_kwh=D(0))
+    spot = OnDemandCapacity(units=2, usd_per_gpu_hour=D(2), utilisation=D("0.5"), net_of_contracts=True)
+    months = project_cash_flows([lease], start=date(2026, 1, 1), months=3, costs=costs, on_demand=spot).months
+    # months 1-2: one GPU leased (1,460), the other by the hour at 50% (730); month 3: both by the hour
+    assert [(m.contracted_revenue_usd, m.on_demand_revenue_usd) for m in months] == [
+        (D(1460), D(730)),
+        (D(1460), D(730)),
+        (D(0), D(1460)),
+    ]
+
+
+def test_gaib_quote_json_carries_the_stress_test_and_both_values(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["quote", "gpu", "--as-of", "2026-11-25", "--json"]) == 0
+    quote = json.loads(capsys.readouterr().out)
+    assert (quote["cost_value_usd"], quote["binding"]) == ("1504166.40", "cost")
+    assert quote["stress"]["passed"] is True and quote["stress"]["worst_scenario"] == SEVERE
+    assert len(quote["stress"]["results"]) == len(STANDARD_SCENARIOS)
+    assert quote["stress"]["monte_carlo"]["seed"] == 0
+    assert main(["quote", "gpu", "--as-of", "2026-11-25"]) == 0
+    assert f"stress                           passed: worst {SEVERE!r} loses 17.39% (limit 25%)" in (
+        capsys.readouterr().out
+    )
+    assert main(["quote", "gpu", "--as-of", "2026-11-25", "--advance", "1203333.12"]) == 1
+    assert capsys.readouterr().err.startswith(f"error: stressed loss too high: scenario {DEFAULT_6!r} loses 73977.10")
