@@ -53,6 +53,9 @@ contract AssetRegistry is AccessControl {
     uint256 public assetCount;
     uint256 public clusterCount;
     uint256 public clusteredAssetCount;
+    /// @notice When an asset reached a final status (retired or liquidated); 0 while it has not. The node
+    ///         network reads it: a report on an asset that was already final when a period began is false.
+    mapping(bytes32 => uint64) public closedAt;
 
     event AssetRegistered(bytes32 indexed assetId, bytes32 indexed kind, address indexed owner, bytes32 recordHash);
     event AssetAttested(bytes32 indexed assetId, bytes32 attestation);
@@ -121,6 +124,7 @@ contract AssetRegistry is AccessControl {
         if (!_allowed(a.status, status)) revert InvalidTransition(assetId, a.status, status);
         emit StatusChanged(assetId, a.status, status);
         a.status = status;
+        if (status == Status.Liquidated) closedAt[assetId] = uint64(block.timestamp);
     }
 
     /// @notice Recovery: the hardware passes to a new operator (after a true sale to the underwriter).
@@ -139,6 +143,7 @@ contract AssetRegistry is AccessControl {
         if (a.status != Status.Active) revert InvalidTransition(assetId, a.status, Status.Retired);
         emit StatusChanged(assetId, a.status, Status.Retired);
         a.status = Status.Retired;
+        closedAt[assetId] = uint64(block.timestamp);
     }
 
     function getAsset(bytes32 assetId) external view returns (Asset memory) {
