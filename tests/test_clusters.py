@@ -1,16 +1,19 @@
-"""A cluster of GPUs registered as one Merkle root, and inclusion proofs checked off-chain and on-chain."""
+"""A cluster of GPUs registered as one Merkle root, inclusion proofs checked off-chain and on-chain, and the
+cluster financed by its root: the deal's collateral is the root, and the cluster's status follows the deal."""
 
 from __future__ import annotations
 
 import copy
+from decimal import Decimal
 
 import pytest
 from eth_utils.crypto import keccak
 
-from gaib_sdk import DuplicateAssetError, Gaib, Inventory
+from gaib_sdk import DuplicateAssetError, Gaib, Inventory, UnderwritingError
 from gaib_sdk.merkle import MerkleTree, leaf, verify
+from gaib_sdk.models import DealStatus
 
-from .conftest import Actors
+from .conftest import AS_OF, Actors
 
 
 def _leaves(n: int) -> list[bytes]:
@@ -89,3 +92,63 @@ async def test_a_cluster_is_registered_once_and_never_overlaps_single_assets(
     await provider2.digitize("gpu", small)
     with pytest.raises(DuplicateAssetError, match="is already registered on its own"):
         await provider2.digitize("gpu", inventory, cluster=True)
+
+
+@pytest.mark.asyncio
+async def test_a_cluster_is_financed_repaid_defaulted_and_liquidated_by_its_root(
+    actors: Actors, inventory: Inventory
+) -> None:
+    admin, provider = actors.admin, actors.provider
+    root = (await provider.digitize("gpu", inventory, cluster=True)).cluster_root
+    assert root is not None
+    await actors.investor.mint_aid(Decimal(1_500_000))
+    await actors.investor.stake(Decimal(1_000_000))
+    gpu = inventory.assets[5]
+    # A GPU in a cluster has no entry of its own; with the inventory, its cluster answers for it.
+    assert (await admin.asset(gpu.asset_id))["status"] == "none"
+    inside = await admin.asset(gpu.asset_id, inventory=inventory)
+    assert (inside["status"], inside["cluster_root"], inside["owner"]) == ("active", root, provider.address)
+    assert (inside["asset_id"], inside["record_hash"], inside["kind"]) == (gpu.asset_id, gpu.record_hash, "gpu")
+    assert (await admin.asset(root))["size"] == 64  # the root itself reads as the cluster
+
+    # A record changed since digitizing no longer hashes to the root: refused before anything is sent.
+    data = copy.deepcopy(inventory.model_dump())
+    data["assets"][3]["site"] = "elsewhere"
+    changed = Inventory.model_validate(data)
+    sent = len(admin.chain.history)
+    with pytest.raises(UnderwritingError, match=f"hashes to cluster root 0x[0-9a-f]{{64}}, not {root}"):
+        await admin.financialize("gpu", changed, as_of=AS_OF, cluster_root=root)
+    with pytest.raises(UnderwritingError, match="digitized as a cluster, a record changed since"):
+        await admin.financialize("gpu", changed, as_of=AS_OF)
+    assert (await admin.asset(changed.assets[3].asset_id, inventory=changed))["status"] == "none"
+    assert len(admin.chain.history) == sent
+
+    # Financed by its root: one id of collateral for 64 GPUs.
+    result = await admin.financialize("gpu", inventory, as_of=AS_OF, cluster_root=root)
+    deal = result.deal
+    assert deal.collateral == [root] and deal.borrower == provider.address
+    assert (await admin.cluster(root))["status"] == "financed"
+    assert (await admin.asset(gpu.asset_id, inventory=inventory))["status"] == "financed"
+    with pytest.raises(UnderwritingError, match=f"cluster {root} is 'financed' on-chain"):
+        await admin.financialize("gpu", inventory, as_of=AS_OF)
+
+    # Repaid in full: the cluster is active again.
+    await admin.faucet(provider.address, 2 * deal.advance_usd)
+    await provider.repay(deal.deal_id, 2 * deal.advance_usd)
+    assert (await admin.deal(deal.deal_id)).status == DealStatus.REPAID
+    assert (await admin.cluster(root))["status"] == "active"
+
+    # A second deal on the same cluster, defaulted and liquidated: the cluster follows, and is final.
+    second = (await admin.financialize("gpu", inventory, as_of=AS_OF)).deal
+    assert second.collateral == [root] and second.deal_id == deal.deal_id + 1
+    await admin.impair(second.deal_id, Decimal(1_000))
+    assert (await admin.asset(gpu.asset_id, inventory=inventory))["status"] == "impaired"
+    await admin.declare_default(second.deal_id)
+    assert (await admin.cluster(root))["status"] == "defaulted"
+    await admin.faucet(admin.address, Decimal(100_000))
+    await admin.record_liquidation(second.deal_id, Decimal(100_000))
+    assert (await admin.deal(second.deal_id)).status == DealStatus.LIQUIDATED
+    assert (await admin.cluster(root))["status"] == "liquidated"
+    assert await admin.protocol.registry.functions.closedAt(root).call() > 0
+    with pytest.raises(UnderwritingError, match="is 'liquidated' on-chain"):
+        await admin.financialize("gpu", inventory, as_of=AS_OF)

@@ -12,7 +12,9 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 /// @dev A cluster's leaves are keccak256(bytes.concat(keccak256(abi.encode(assetId, recordHash)))), the
 ///      OpenZeppelin MerkleProof convention (sorted pairs, double-hashed leaves). The registry cannot see
 ///      inside a cluster, so it cannot refuse an asset registered both alone and in a cluster: the SDK
-///      checks that before it sends. A cluster root itself is registered once.
+///      checks that before it sends. A cluster root itself is registered once, and never as an asset id.
+///      A cluster is collateral like an asset: it has an owner and a status (packed into the slot of its
+///      owner and size, so registering it is still one write) that moves along the same transitions.
 ///      Statuses move along allowed transitions only (see _allowed).
 contract AssetRegistry is AccessControl {
     bytes32 public constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
@@ -40,12 +42,21 @@ contract AssetRegistry is AccessControl {
         uint64 attestedAt;
     }
 
+    /// @dev kind, then owner + size + registeredAt + status in one slot, then the attestation.
     struct Cluster {
         bytes32 kind;
         address owner;
         uint32 size;
-        uint64 registeredAt;
+        uint48 registeredAt;
+        Status status;
         bytes32 attestation;
+    }
+
+    /// @notice What an id names in this registry: nothing, an asset, or a cluster root.
+    enum Entry {
+        None,
+        Asset,
+        Cluster
     }
 
     mapping(bytes32 => Asset) private _assets;
@@ -53,8 +64,9 @@ contract AssetRegistry is AccessControl {
     uint256 public assetCount;
     uint256 public clusterCount;
     uint256 public clusteredAssetCount;
-    /// @notice When an asset reached a final status (retired or liquidated); 0 while it has not. The node
-    ///         network reads it: a report on an asset that was already final when a period began is false.
+    /// @notice When an asset (or a cluster, by its root) reached a final status (retired or liquidated); 0
+    ///         while it has not. The node network reads it for asset ids: a report on an asset that was
+    ///         already final when a period began is false.
     mapping(bytes32 => uint64) public closedAt;
 
     event AssetRegistered(bytes32 indexed assetId, bytes32 indexed kind, address indexed owner, bytes32 recordHash);
@@ -63,6 +75,8 @@ contract AssetRegistry is AccessControl {
     event OwnerChanged(bytes32 indexed assetId, address from, address to);
     event ClusterRegistered(bytes32 indexed root, bytes32 indexed kind, address indexed owner, uint32 size);
     event ClusterAttested(bytes32 indexed root, bytes32 attestation);
+    event ClusterStatusChanged(bytes32 indexed root, Status from, Status to);
+    event ClusterOwnerChanged(bytes32 indexed root, address from, address to);
 
     error AlreadyRegistered(bytes32 assetId);
     error UnknownAsset(bytes32 assetId);
@@ -80,7 +94,7 @@ contract AssetRegistry is AccessControl {
     // ---- one entry per asset ----
 
     /// @notice Register a batch of assets of one kind and owner. Reverts, registering none, if any id
-    ///         is already known.
+    ///         is already known (as an asset or as a cluster root).
     function registerBatch(
         bytes32 kind,
         address owner,
@@ -94,6 +108,7 @@ contract AssetRegistry is AccessControl {
         for (uint256 i = 0; i < n; ++i) {
             bytes32 id = assetIds[i];
             if (_assets[id].status != Status.None) revert AlreadyRegistered(id);
+            if (_clusters[id].size != 0) revert ClusterAlreadyRegistered(id);
             if (recordHashes[i] == bytes32(0)) revert EmptyRecordHash(id);
             _assets[id] = Asset({
                 kind: kind,
@@ -168,7 +183,8 @@ contract AssetRegistry is AccessControl {
     {
         if (size == 0 || root == bytes32(0)) revert EmptyCluster(root);
         if (_clusters[root].size != 0) revert ClusterAlreadyRegistered(root);
-        _clusters[root] = Cluster(kind, owner, size, uint64(block.timestamp), attestation);
+        if (_assets[root].status != Status.None) revert AlreadyRegistered(root);
+        _clusters[root] = Cluster(kind, owner, size, uint48(block.timestamp), Status.Active, attestation);
         clusterCount += 1;
         clusteredAssetCount += size;
         emit ClusterRegistered(root, kind, owner, size);
@@ -177,14 +193,60 @@ contract AssetRegistry is AccessControl {
 
     /// @notice Record a newer attestation (e.g. the Merkle root of a period's telemetry) for a cluster.
     function attestCluster(bytes32 root, bytes32 attestation) external onlyRole(REPORTER_ROLE) {
-        Cluster storage c = _clusters[root];
-        if (c.size == 0) revert UnknownCluster(root);
+        Cluster storage c = _knownCluster(root);
         c.attestation = attestation;
         emit ClusterAttested(root, attestation);
     }
 
+    /// @notice Move a whole cluster to a new status; the same transitions as an asset's (see _allowed).
+    function setClusterStatus(bytes32 root, Status status) external onlyRole(FACILITY_ROLE) {
+        Cluster storage c = _knownCluster(root);
+        if (!_allowed(c.status, status)) revert InvalidTransition(root, c.status, status);
+        emit ClusterStatusChanged(root, c.status, status);
+        c.status = status;
+        if (status == Status.Liquidated) closedAt[root] = uint64(block.timestamp);
+    }
+
+    /// @notice Recovery: the whole cluster passes to a new operator (after a true sale to the underwriter).
+    function setClusterOwner(bytes32 root, address owner) external onlyRole(FACILITY_ROLE) {
+        Cluster storage c = _knownCluster(root);
+        emit ClusterOwnerChanged(root, c.owner, owner);
+        c.owner = owner;
+    }
+
+    /// @notice The operator retires an active cluster it owns (sold, scrapped, split up).
+    function retireCluster(bytes32 root) external {
+        Cluster storage c = _knownCluster(root);
+        if (c.owner != msg.sender && !hasRole(REGISTRAR_ROLE, msg.sender)) {
+            revert AccessControlUnauthorizedAccount(msg.sender, REGISTRAR_ROLE);
+        }
+        if (c.status != Status.Active) revert InvalidTransition(root, c.status, Status.Retired);
+        emit ClusterStatusChanged(root, c.status, Status.Retired);
+        c.status = Status.Retired;
+        closedAt[root] = uint64(block.timestamp);
+    }
+
     function getCluster(bytes32 root) external view returns (Cluster memory) {
         return _clusters[root];
+    }
+
+    // ---- either ----
+
+    /// @notice Whether `id` is an asset id, a cluster root, or unknown.
+    function entryType(bytes32 id) public view returns (Entry) {
+        if (_assets[id].status != Status.None) return Entry.Asset;
+        if (_clusters[id].size != 0) return Entry.Cluster;
+        return Entry.None;
+    }
+
+    /// @notice What a deal needs to know of its collateral, an asset or a cluster alike: which it is, its
+    ///         status and its owner (Entry.None, Status.None and address(0) for an unknown id).
+    function collateralInfo(bytes32 id) external view returns (Entry entry, Status status, address owner) {
+        Asset storage a = _assets[id];
+        if (a.status != Status.None) return (Entry.Asset, a.status, a.owner);
+        Cluster storage c = _clusters[id];
+        if (c.size != 0) return (Entry.Cluster, c.status, c.owner);
+        return (Entry.None, Status.None, address(0));
     }
 
     /// @notice Whether the asset with this id and record hash is in the cluster, by its inclusion proof.
@@ -206,6 +268,11 @@ contract AssetRegistry is AccessControl {
     function _known(bytes32 assetId) private view returns (Asset storage a) {
         a = _assets[assetId];
         if (a.status == Status.None) revert UnknownAsset(assetId);
+    }
+
+    function _knownCluster(bytes32 root) private view returns (Cluster storage c) {
+        c = _clusters[root];
+        if (c.size == 0) revert UnknownCluster(root);
     }
 
     /// @dev The life of an asset: active -> financed -> (impaired <-> financed) -> defaulted ->

@@ -20,6 +20,8 @@ import {StakedAID} from "./StakedAID.sol";
 ///         by a true sale to the underwriter and either moved to a new operator (the deal goes on) or
 ///         liquidated: the proceeds and the cash reserve repay principal and the rest is a realized loss,
 ///         borne first by sAID.
+///         Collateral is any mix of asset ids and cluster roots (a whole cluster registered as one Merkle
+///         root): a cluster moves through financing, default and recovery exactly as an asset does.
 contract CreditFacility is AccessControl, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
@@ -114,6 +116,7 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
     error RevenueShareOutOfRange(uint256 revenueShareBps);
     error NoCollateral();
     error CollateralNotAvailable(bytes32 assetId);
+    error UnknownCollateral(bytes32 id);
     error CollateralNotOwned(bytes32 assetId, address owner, address borrower);
     error DealNotActive(uint256 dealId);
     error NotRevenueShare(uint256 dealId);
@@ -140,8 +143,9 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
 
     // ---- deals ----
 
-    /// @notice Open a deal: check the advance against the cap and the collateral against the registry,
-    ///         mark the collateral financed, and fund the borrower from the AID reserve.
+    /// @notice Open a deal: check the advance against the cap and the collateral (asset ids and cluster
+    ///         roots, each registered, active and the borrower's) against the registry, mark the collateral
+    ///         financed, and fund the borrower from the AID reserve.
     function openDeal(
         address borrower,
         bytes32[] calldata collateral,
@@ -161,10 +165,13 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
         if (collateral.length == 0) revert NoCollateral();
 
         for (uint256 i = 0; i < collateral.length; ++i) {
-            AssetRegistry.Asset memory a = registry.getAsset(collateral[i]);
-            if (a.status != AssetRegistry.Status.Active) revert CollateralNotAvailable(collateral[i]);
-            if (a.owner != borrower) revert CollateralNotOwned(collateral[i], a.owner, borrower);
-            registry.setStatus(collateral[i], AssetRegistry.Status.Financed);
+            bytes32 id = collateral[i];
+            (AssetRegistry.Entry entry, AssetRegistry.Status status, address owner) = registry.collateralInfo(id);
+            if (entry == AssetRegistry.Entry.None) revert UnknownCollateral(id);
+            // a second deal, or the same id twice in this one, finds it financed already
+            if (status != AssetRegistry.Status.Active) revert CollateralNotAvailable(id);
+            if (owner != borrower) revert CollateralNotOwned(id, owner, borrower);
+            _setStatus(id, entry, AssetRegistry.Status.Financed);
         }
 
         dealId = ++dealCount;
@@ -247,8 +254,10 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
         d.accruedAt = uint64(block.timestamp);
         bytes32[] storage c = _collateral[dealId];
         for (uint256 i = 0; i < c.length; ++i) {
-            registry.setOwner(c[i], newBorrower);
-            registry.setStatus(c[i], AssetRegistry.Status.Financed);
+            AssetRegistry.Entry entry = registry.entryType(c[i]);
+            if (entry == AssetRegistry.Entry.Cluster) registry.setClusterOwner(c[i], newBorrower);
+            else registry.setOwner(c[i], newBorrower);
+            _setStatus(c[i], entry, AssetRegistry.Status.Financed);
         }
         emit DealTransferred(dealId, old, newBorrower);
     }
@@ -398,8 +407,13 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
     function _setCollateral(uint256 dealId, AssetRegistry.Status status) private {
         bytes32[] storage c = _collateral[dealId];
         for (uint256 i = 0; i < c.length; ++i) {
-            registry.setStatus(c[i], status);
+            _setStatus(c[i], registry.entryType(c[i]), status);
         }
+    }
+
+    function _setStatus(bytes32 id, AssetRegistry.Entry entry, AssetRegistry.Status status) private {
+        if (entry == AssetRegistry.Entry.Cluster) registry.setClusterStatus(id, status);
+        else registry.setStatus(id, status);
     }
 
     /// @dev Fees and interest accrued since the last repayment, rounded up (in the lender's favour).
