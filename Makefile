@@ -7,6 +7,10 @@ PY := $(VENV)/bin/python
 # Where the SDK looks for what set-up builds (Morpho Blue): $GAIB_HOME, by default ~/.gaib.
 GAIB_HOME ?= $(HOME)/.gaib
 MORPHO := $(GAIB_HOME)/artifacts/morpho-blue-1.0.0/Morpho.json
+# The Curve StableSwap test stand-in (our own Solidity, not Curve's code), compiled at set-up.
+CURVE_STANDIN := $(GAIB_HOME)/artifacts/curve-standin/StableSwapFactoryStandIn.json
+# Pendle's compiled contracts, from `npm pack @pendle/core-v2@6.11.0` (written last by the fetch).
+PENDLE := $(GAIB_HOME)/artifacts/pendle-core-v2-6.11.0/IStandardizedYield.json
 # The example third-party plugin is installed the way a user installs a package (a wheel: its entry point,
 # its package data) into a folder of its own, not into .venv, where the SDK's own tests check which plugins
 # are installed; its tests then run against that install, with the SDK and first-party plugins from .venv.
@@ -15,12 +19,12 @@ EXAMPLE_SITE := build/example-plugin
 
 .PHONY: setup quickstart test lint typecheck docs example-plugin artifacts check-artifacts clean
 
-setup: $(VENV)/.installed node_modules/.installed $(MORPHO)
+setup: $(VENV)/.installed node_modules/.installed $(MORPHO) $(CURVE_STANDIN) $(PENDLE)
 
-$(VENV)/.installed: pyproject.toml plugins/gaib-gpu/pyproject.toml plugins/gaib-morpho/pyproject.toml plugins/gaib-robots/pyproject.toml
+$(VENV)/.installed: pyproject.toml plugins/gaib-gpu/pyproject.toml plugins/gaib-morpho/pyproject.toml plugins/gaib-robots/pyproject.toml plugins/gaib-curve/pyproject.toml plugins/gaib-pendle/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,docs]" -e plugins/gaib-gpu -e plugins/gaib-morpho -e plugins/gaib-robots
+	$(PY) -m pip install --quiet -e ".[dev,docs]" -e plugins/gaib-gpu -e plugins/gaib-morpho -e plugins/gaib-robots -e plugins/gaib-curve -e plugins/gaib-pendle
 	touch $@
 
 # solc-js, OpenZeppelin and Morpho Blue come from the npm registry; nothing of theirs is committed.
@@ -30,6 +34,14 @@ node_modules/.installed: package.json package-lock.json
 
 $(MORPHO): node_modules/.installed $(VENV)/.installed
 	$(PY) -m gaib_morpho.build
+
+$(CURVE_STANDIN): node_modules/.installed $(VENV)/.installed plugins/gaib-curve/standin/StableSwapStandIn.sol
+	$(PY) -m gaib_curve.build
+
+# Pendle's package cannot be installed (a dependency is missing from the registry): `npm pack` takes it, and
+# only the artifacts a deployment needs are kept, never committed. The ERC1967Proxy needs node_modules.
+$(PENDLE): node_modules/.installed $(VENV)/.installed
+	$(PY) -m gaib_pendle.fetch
 
 quickstart: setup
 	$(VENV)/bin/gaib quickstart
@@ -82,4 +94,4 @@ slither: $(SLITHER_VENV)/.installed node_modules/.installed
 		--solc scripts/solc-wrapper --solc-standard-json --solc-remaps "@openzeppelin=node_modules/@openzeppelin"
 
 clean:
-	rm -rf $(VENV) node_modules $(MORPHO) build
+	rm -rf $(VENV) node_modules $(MORPHO) $(dir $(CURVE_STANDIN)) $(dir $(PENDLE)) build

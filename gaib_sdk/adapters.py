@@ -16,6 +16,8 @@ from gaib_sdk.models import (
     AssetValuation,
     CustomerContract,
     Inventory,
+    OnDemandCapacity,
+    OperatingCosts,
     Telemetry,
     VenuePosition,
     VenueQuote,
@@ -104,6 +106,26 @@ class AssetAdapter(ABC):
     @abstractmethod
     def appraise(self, asset: AssetRecord, as_of: date) -> AssetValuation:
         """Value one asset as of a date."""
+
+    def appraise_inventory(self, inventory: Inventory, as_of: date) -> list[AssetValuation]:
+        """Value every asset of an inventory, in order, as of a date. Override it where a value needs more
+        than one record (the signed contracts, the telemetry): the GPU adapter takes the lower of
+        depreciated cost and income. By default, :meth:`appraise` of each asset."""
+        return [self.appraise(a, as_of) for a in inventory.assets]
+
+    def operating_costs(self, inventory: Inventory, as_of: date) -> OperatingCosts:
+        """What running the inventory costs a month, for the stress test's cash flows. By default nothing
+        (no power, no facility) at the assets' mean utilisation: override it where costs are known."""
+        readings = [Decimal(str(t.utilisation)) for t in inventory.telemetry]
+        utilisation = sum(readings, Decimal(0)) / len(readings) if readings else Decimal(1)
+        return OperatingCosts(
+            units=len(inventory.assets), power_kw_per_unit=Decimal(0), usd_per_kwh=Decimal(0), utilisation=utilisation
+        )
+
+    def on_demand(self, inventory: Inventory, as_of: date) -> OnDemandCapacity | None:
+        """The capacity the leases do not take, sold by the hour, for the stress test's cash flows. By
+        default none: only the signed contracts pay."""
+        return None
 
     def example_source(self) -> Path | None:
         """A sample inventory shipped with the plugin, for the quickstart and the conformance suite."""

@@ -11,8 +11,12 @@
     gaib finance KIND SOURCE --rpc URL          underwrite a digitized inventory and open its deal
     gaib repay DEAL USDC --rpc URL [--key K]    pay into a deal through the waterfall
     gaib mint USDC | redeem AID | stake AID     AID and sAID for the signing account (--rpc URL, --key K)
+    gaib request-unstake SHARES | claim-unstake  sAID exit (ERC-7540): request, wait for the cycle, claim
     gaib whitelist ADDRESS | faucet ADDRESS USDC  KYC whitelist; test USDC on a local chain
     gaib status --rpc URL                       AID supply and backing, sAID share price, the queue
+    gaib node register|bond|unbond|withdraw|status|run|challenge   the node network (docs/node-operators.md)
+    gaib venue NAME quote|add|remove|positions [AMOUNT] --rpc URL   a DeFi venue's common calls
+    gaib attestation ASSET_ID --rpc URL         an asset's latest attested status, checked end to end
 
 A user's mistake is one line on stderr and exit status 1, never a traceback.
 """
@@ -34,6 +38,7 @@ from typing import Any
 from gaib_sdk import __version__
 from gaib_sdk.client import Gaib, Receipt
 from gaib_sdk.errors import GaibConfigError, GaibError
+from gaib_sdk.node.cli import add_commands as add_node_commands
 from gaib_sdk.plugin_template import new_plugin
 from gaib_sdk.plugins import Plugins
 from gaib_sdk.quickstart import run_quickstart
@@ -53,6 +58,15 @@ def _print_json(data: Any) -> None:
 
 def _usd(value: str | Decimal) -> str:
     return f"{Decimal(value):,.2f}"
+
+
+def _short(value: str) -> str:
+    """A detail for a person: decimals to 4 places (the JSON keeps them whole)."""
+    try:
+        number = Decimal(value)
+    except ArithmeticError:
+        return value
+    return f"{number:,.4f}" if "." in value and number.is_finite() else value
 
 
 def _quickstart(args: argparse.Namespace) -> int:
@@ -83,7 +97,7 @@ def _quickstart(args: argparse.Namespace) -> int:
     )
     print(f"  3. add liquidity        {summary['venue']}:")
     for p in summary["venue_positions"]:
-        extra = ", ".join(f"{k} {v}" for k, v in p["details"].items())
+        extra = ", ".join(f"{k} {_short(v)}" for k, v in p["details"].items())
         print(
             f"     {p['side']:<11} {_usd(p['amount']):>14} {p['asset']:<5} {p['account'][:10]}…"
             + (f"  ({extra})" if extra else "")
@@ -119,8 +133,15 @@ async def _quote(args: argparse.Namespace) -> dict[str, Any]:
         advance_usd=Decimal(args.advance) if args.advance else None,
     )
     data = quote.model_dump(mode="json", exclude={"valuations"})
-    if not args.json:  # a person wants the count, not 64 hashes
+    if not args.json:  # a person wants the count, not 64 hashes, and one line of the stress test
         data["asset_ids"] = f"{len(quote.asset_ids)} assets"
+        if quote.stress is not None:
+            s = quote.stress
+            data["stress"] = (
+                f"passed: worst {s.worst_scenario!r} loses {s.worst_loss_rate:.2%} (limit {s.worst_limit_rate:.0%})"
+                if s.passed
+                else f"failed: {s.refusal}"
+            )
     return data
 
 
@@ -255,7 +276,8 @@ async def _repay(args: argparse.Namespace) -> dict[str, Any]:
 def _money(method: str, action: str) -> Any:
     async def run(args: argparse.Namespace) -> dict[str, Any]:
         async with await _connect(args) as client:
-            receipt = await getattr(client, method)(args.amount, key=args.key)
+            extra = {"stablecoin": args.stablecoin} if getattr(args, "stablecoin", None) else {}
+            receipt = await getattr(client, method)(args.amount, key=args.key, **extra)
             return {"action": action, "amount": str(receipt.amount), "tx_hashes": receipt.tx_hashes}
 
     return run
@@ -279,6 +301,28 @@ def _tx(method: str, *fields: str) -> Any:
     return run
 
 
+async def _request_unstake(args: argparse.Namespace) -> dict[str, Any]:
+    async with await _connect(args) as client:
+        request_id = await client.request_unstake(args.shares, controller=args.controller, key=args.key)
+        return {"action": "request_unstake", "shares": args.shares, "request_id": request_id}
+
+
+async def _claim_unstake(args: argparse.Namespace) -> dict[str, Any]:
+    async with await _connect(args) as client:
+        r = await client.claim_unstake(args.shares, receiver=args.receiver, controller=args.controller, key=args.key)
+        return {"action": "claim_unstake", "aid": str(r.amount), "tx_hashes": r.tx_hashes}
+
+
+async def _unstake_status(args: argparse.Namespace) -> dict[str, Any]:
+    async with await _connect(args) as client:
+        status = await client.unstake_status(args.account)
+        out: dict[str, Any] = {k: v if isinstance(v, int) else str(v) for k, v in status.items()}
+        if args.request is not None:
+            one = await client.unstake_request(args.request, args.account)
+            out["request"] = {"id": args.request, **{k: str(v) for k, v in one.items()}}
+        return out
+
+
 async def _whitelist(args: argparse.Namespace) -> dict[str, Any]:
     async with await _connect(args) as client:
         return {
@@ -290,7 +334,8 @@ async def _whitelist(args: argparse.Namespace) -> dict[str, Any]:
 
 async def _faucet(args: argparse.Namespace) -> dict[str, Any]:
     async with await _connect(args) as client:
-        return {"account": args.address, "usdc": args.amount, "tx_hash": await client.faucet(args.address, args.amount)}
+        tx = await client.faucet(args.address, args.amount, stablecoin=args.stablecoin)
+        return {"account": args.address, args.stablecoin.lower(): args.amount, "tx_hash": tx}
 
 
 async def _status(args: argparse.Namespace) -> dict[str, Any]:
@@ -306,6 +351,35 @@ async def _status(args: argparse.Namespace) -> dict[str, Any]:
             "redemptions_owed_usdc": str(queue["owed_usdc"]),
             "deals": int(await client.protocol.facility.functions.dealCount().call()),
         }
+
+
+def _venue_kwargs(pairs: list[str]) -> dict[str, str]:
+    kwargs = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise GaibConfigError(f"--with {pair!r}: write it as NAME=VALUE, e.g. --with asset=sAID")
+        kwargs[name] = value
+    return kwargs
+
+
+async def _venue(args: argparse.Namespace) -> dict[str, Any]:
+    """`gaib venue NAME ACTION [AMOUNT]`: the calls every venue answers, through the client."""
+    kwargs = _venue_kwargs(args.options)
+    if args.action != "positions" and args.amount is None:
+        raise GaibConfigError(f"`gaib venue {args.name} {args.action}` needs an AMOUNT")
+    async with await _connect(args) as client:
+        client.plugins.venue(args.name)  # an unknown venue is refused before anything is read or sent
+        if args.action == "quote":
+            quote = await client.quote_liquidity(args.name, args.amount, **kwargs)
+            return quote.model_dump(mode="json")
+        if args.action == "add":
+            positions = await client.add_liquidity(args.name, args.amount, **kwargs)
+        elif args.action == "remove":
+            positions = await client.remove_liquidity(args.name, args.amount, **kwargs)
+        else:
+            positions = await client.positions(args.name, args.account)
+        return {"venue": args.name, "positions": [p.model_dump(mode="json") for p in positions]}
 
 
 def _run_async(fn: Any) -> Any:
@@ -384,14 +458,47 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("amount", help=unit)
         p.add_argument("--rpc", required=True)
         p.add_argument("--key", help="names this request (e.g. an order id): asked again, it happens once")
+        if name in ("mint", "redeem"):
+            p.add_argument("--stablecoin", choices=["USDC", "USDT"], default="USDC", help="default: USDC")
         p.add_argument("--json", action="store_true")
         p.set_defaults(run=_run_async(_money(method, name)))
 
-    p = sub.add_parser("unstake", help="redeem sAID shares for AID")
+    p = sub.add_parser("request-unstake", help="ask to exit sAID (ERC-7540): filled at the next withdrawal cycle")
     p.add_argument("shares", help="sAID")
+    p.add_argument("--controller", help="who may claim (default: the signing account)")
+    p.add_argument("--key", help="names this request: asked again, it is requested once")
     p.add_argument("--rpc", required=True)
     p.add_argument("--json", action="store_true")
-    p.set_defaults(run=_run_async(_tx("unstake", "shares")))
+    p.set_defaults(run=_run_async(_request_unstake))
+
+    p = sub.add_parser("claim-unstake", help="take the AID of filled sAID exit requests")
+    p.add_argument("shares", nargs="?", help="sAID of filled requests to claim (default: all)")
+    p.add_argument("--receiver", help="who is paid (default: the signing account)")
+    p.add_argument("--controller", help="whose requests (default: the signing account; else be its operator)")
+    p.add_argument("--key", help="names this claim: asked again, it claims once")
+    p.add_argument("--rpc", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_run_async(_claim_unstake))
+
+    p = sub.add_parser("unstake-status", help="an account's sAID exits and the withdrawal cycle (read-only)")
+    p.add_argument("--account", help="default: the signing account")
+    p.add_argument("--request", type=int, help="also show this request's pending and claimable shares")
+    p.add_argument("--rpc", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_run_async(_unstake_status))
+
+    p = sub.add_parser("process-cycle", help="withdrawal manager: fill sAID exit requests once the cycle is due")
+    p.add_argument("--max", type=int, default=100, dest="max_requests", help="requests per transaction")
+    p.add_argument("--rpc", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_run_async(_tx("process_withdrawal_cycle", "max_requests")))
+
+    p = sub.add_parser("set-operator", help="let an account request and claim sAID exits for you (ERC-7540)")
+    p.add_argument("operator")
+    p.add_argument("--revoke", dest="approved", action="store_false", help="stop the operator")
+    p.add_argument("--rpc", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_run_async(_tx("set_operator", "operator", "approved")))
 
     p = sub.add_parser("request-redemption", help="queue a redemption the liquid reserve cannot cover yet")
     p.add_argument("amount", help="AID")
@@ -449,9 +556,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_run_async(_whitelist))
 
-    p = sub.add_parser("faucet", help="local chains only: mint test USDC to an account")
+    p = sub.add_parser("faucet", help="local chains only: mint test USDC (or USDT) to an account")
     p.add_argument("address")
     p.add_argument("amount", help="USDC")
+    p.add_argument("--stablecoin", choices=["USDC", "USDT"], default="USDC", help="default: USDC")
     p.add_argument("--rpc", required=True)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_run_async(_faucet))
@@ -460,6 +568,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rpc", required=True)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_run_async(_status))
+
+    add_node_commands(sub, _run_async, _connect, lambda args: Gaib.connect(args.rpc))
+
+    p = sub.add_parser("venue", help="a DeFi venue (morpho, curve, pendle): quote, add, remove, positions")
+    p.add_argument("name", help="the venue, as `gaib plugins` lists it")
+    p.add_argument("action", choices=["quote", "add", "remove", "positions"])
+    p.add_argument("amount", nargs="?", help="in the venue's unit for the action (see docs/venues/)")
+    p.add_argument(
+        "--with",
+        dest="options",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a venue-specific argument, e.g. --with asset=sAID (repeatable)",
+    )
+    p.add_argument("--account", help="positions: whose (default: the signing account)")
+    p.add_argument("--rpc", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_run_async(_venue))
 
     p = sub.add_parser("plugin", help="write plugins: `gaib plugin new NAME`")
     plugin_sub = p.add_subparsers(dest="plugin_command", required=True)

@@ -50,11 +50,13 @@ from gaib_sdk.models import (
     Inventory,
     Quote,
     Repayment,
+    StressPolicy,
     VenuePosition,
     VenueQuote,
 )
+from gaib_sdk.node.client import NodeMixin
 from gaib_sdk.plugins import Plugins
-from gaib_sdk.underwriting import MAX_ADVANCE_RATE, underwrite
+from gaib_sdk.underwriting import MAX_ADVANCE_RATE, stress_policy, underwrite
 
 __all__ = ["FinanceResult", "Gaib", "Receipt", "USDC_DECIMALS", "AID_DECIMALS", "from_units", "to_units"]
 
@@ -116,7 +118,7 @@ class _Session:
     venue_state: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-class Gaib:
+class Gaib(NodeMixin):
     """The gaib-sdk client (async). See the module docstring."""
 
     def __init__(self, session: _Session, account: LocalAccount | None):
@@ -260,9 +262,12 @@ class Gaib:
 
     # ---- deployment ----
 
-    async def deploy(self, *, usdc: str | None = None, treasury: str | None = None) -> Deployment:
-        """Deploy the protocol with this account as admin, and save its addresses (connected clients)."""
-        deployment = await deploy_protocol(self.chain, self.account, usdc=usdc, treasury=treasury)
+    async def deploy(
+        self, *, usdc: str | None = None, treasury: str | None = None, usdt: str | None = None
+    ) -> Deployment:
+        """Deploy the protocol with this account as admin, and save its addresses (connected clients).
+        ``usdt``: a second stablecoin AID accepts (a test one is deployed on a dev chain)."""
+        deployment = await deploy_protocol(self.chain, self.account, usdc=usdc, usdt=usdt, treasury=treasury)
         self._session.protocol = Protocol.bind(self.chain, deployment)
         if self._session.store is not None:
             self._session.store.save(deployment)
@@ -468,9 +473,28 @@ class Gaib:
         call = self.protocol.registry.functions.verifyInCluster(root, asset.asset_id, asset.record_hash, proof)
         return bool(await call.call())
 
-    async def asset(self, asset_id: str) -> dict[str, Any]:
-        """An asset as the registry holds it."""
-        a = await self.protocol.registry.functions.getAsset(asset_id).call()
+    async def asset(self, asset_id: str, *, inventory: Inventory | None = None) -> dict[str, Any]:
+        """An asset as the registry holds it. An id that is a cluster root gives :meth:`cluster`. A GPU
+        inside a cluster has no entry of its own: given the ``inventory`` it was digitized from, the
+        cluster whose root that inventory hashes to answers for it (its owner, status and attestation,
+        with ``cluster_root`` set); a record changed since then no longer hashes to the root."""
+        registry = self.protocol.registry.functions
+        a = await registry.getAsset(asset_id).call()
+        if a[3] == 0:
+            if (await registry.getCluster(asset_id).call())[2] > 0:
+                return await self.cluster(asset_id)
+            member = next((x for x in inventory.assets if x.asset_id == asset_id), None) if inventory else None
+            if inventory is not None and member is not None:
+                root = cluster_tree(inventory).root
+                c = await self.cluster(root)
+                if c["size"] > 0:
+                    return {
+                        **c,
+                        "asset_id": asset_id,
+                        "record_hash": member.record_hash,
+                        "attested_at": None,
+                        "cluster_root": root,
+                    }
         return {
             "asset_id": asset_id,
             "kind": a[0].rstrip(b"\0").decode(),
@@ -482,6 +506,20 @@ class Gaib:
             "attested_at": a[6],
         }
 
+    async def cluster(self, root: str) -> dict[str, Any]:
+        """A cluster as the registry holds it (``size`` 0 and status ``none`` for an unknown root)."""
+        c = await self.protocol.registry.functions.getCluster(root).call()
+        return {
+            "asset_id": root,
+            "cluster_root": root,
+            "kind": c[0].rstrip(b"\0").decode(),
+            "owner": c[1],
+            "size": c[2],
+            "registered_at": c[3],
+            "status": ASSET_STATUSES[c[4]],
+            "attestation": "0x" + c[5].hex(),
+        }
+
     # ---- stage 2: financialize ----
 
     def appraise(
@@ -490,7 +528,7 @@ class Gaib:
         """Value each asset of an inventory through the kind's adapter (with its ``options``)."""
         adapter = self.asset_adapter(kind, options)
         day = as_of or date.today()
-        return [adapter.appraise(a, day) for a in inventory.assets]
+        return adapter.appraise_inventory(inventory, day)
 
     async def quote(
         self,
@@ -501,12 +539,24 @@ class Gaib:
         advance_usd: Decimal | None = None,
         terms: DealTerms | dict[str, Any] | None = None,
         options: dict[str, Any] | None = None,
+        stress: StressPolicy | dict[str, Any] | None = None,
     ) -> Quote:
-        """Underwrite an inventory: appraise it, check the hard rules, price the advance. No transaction."""
+        """Underwrite an inventory: appraise it, check the hard rules, price the advance, and stress the
+        deal (``stress``: a :class:`~gaib_sdk.models.StressPolicy` or its fields; docs/underwriting.md).
+        No transaction."""
         inventory = await self._inventory(kind, source, options)
         day = as_of or date.today()
-        valuations = self.appraise(kind, inventory, day, options=options)
-        return underwrite(inventory, valuations, as_of=day, advance_usd=advance_usd, terms=_terms(terms))
+        adapter = self.asset_adapter(kind, options)
+        return underwrite(
+            inventory,
+            adapter.appraise_inventory(inventory, day),
+            as_of=day,
+            advance_usd=advance_usd,
+            terms=_terms(terms),
+            costs=adapter.operating_costs(inventory, day),
+            on_demand=adapter.on_demand(inventory, day),
+            stress=stress_policy(stress),
+        )
 
     async def _inventory(
         self, kind: str, source: Inventory | str | Path | None, options: dict[str, Any] | None
@@ -522,12 +572,21 @@ class Gaib:
         advance_usd: Decimal | None = None,
         terms: DealTerms | dict[str, Any] | None = None,
         options: dict[str, Any] | None = None,
+        stress: StressPolicy | dict[str, Any] | None = None,
+        cluster_root: str | None = None,
     ) -> FinanceResult:
         """Underwrite a digitized inventory and open a deal for its owner, funded in USDC from the AID
         reserve. Signed by an account with the UNDERWRITER role; the borrower is the assets' owner.
-        Each record must hash to what was registered: the appraisal is of the assets on-chain."""
+        Each record must hash to what was registered: the appraisal is of the assets on-chain. The quote's
+        stress test (``stress``, as for :meth:`quote`) must pass before anything is sent.
+
+        An inventory digitized as a cluster (``digitize(..., cluster=True)``) is financed by its cluster
+        root: the root is recomputed from the inventory and must be registered (and equal ``cluster_root``,
+        the digitize result's, when given), so every record hashes to what was registered."""
         inventory = await self._inventory(kind, source, options)
-        q = await self.quote(kind, inventory, as_of=as_of, advance_usd=advance_usd, terms=terms, options=options)
+        q = await self.quote(
+            kind, inventory, as_of=as_of, advance_usd=advance_usd, terms=terms, options=options, stress=stress
+        )
         p = self.protocol
         # One deal per set of collateral: after a crash, asking again returns the deal the first call opened.
         ids_hash = keccak(hexstr="".join(a[2:] for a in sorted(q.asset_ids))).hex()
@@ -540,13 +599,43 @@ class Gaib:
                 f"appraised value {q.appraised_value_usd} USDC",
                 rule="max_advance",
             )
+        root = cluster_tree(inventory).root
+        cluster = await self.cluster(root)
+        if cluster_root is not None and cluster_root.lower() != root.lower():
+            raise UnderwritingError(
+                f"the inventory hashes to cluster root {root}, not {cluster_root}: a record changed since the "
+                "cluster was digitized, or this is another inventory; a deal is underwritten on the registered "
+                "records only",
+                rule="real_collateral",
+            )
+        if cluster_root is not None and cluster["size"] == 0:
+            raise UnderwritingError(
+                f"cluster {root} is not registered: digitize the inventory with cluster=True first",
+                rule="real_collateral",
+            )
+        collateral = list(q.asset_ids)
         owners = set()
-        for row, asset in enumerate(inventory.assets, start=1):
+        if cluster["size"] > 0:
+            # The root commits to every asset's id and record hash: finding it registered is the record check.
+            if cluster["kind"] != kind:
+                raise UnderwritingError(
+                    f"cluster {root} holds {cluster['kind']!r} assets, not {kind!r}", rule="real_collateral"
+                )
+            if cluster["status"] != "active" and not resuming:
+                raise UnderwritingError(
+                    f"cluster {root} is {cluster['status']!r} on-chain, not 'active': it is already financed, or "
+                    "no longer available",
+                    rule="real_collateral",
+                )
+            owners.add(cluster["owner"])
+            collateral = [root]
+        for row, asset in enumerate(inventory.assets if cluster["size"] == 0 else [], start=1):
             info = await self.asset(asset.asset_id)
             if info["status"] != "active" and not resuming:
+                hint = " (if it was digitized as a cluster, a record changed since: its root is not registered)"
                 raise UnderwritingError(
                     f"asset {asset.asset_id} is {info['status']!r} on-chain, not 'active': digitize it first, or "
-                    "it is already financed",
+                    f"it is already financed{hint if info['status'] == 'none' else ''}",
                     rule="real_collateral",
                     asset_id=asset.asset_id,
                 )
@@ -575,13 +664,13 @@ class Gaib:
             )
         await self._require_role(p.facility, "UNDERWRITER_ROLE", "open deals")
         await self._require_not_paused("fund a deal")
-        return await self._open_deal(q, borrower, deal_key)
+        return await self._open_deal(q, borrower, deal_key, collateral)
 
-    async def _open_deal(self, q: Quote, borrower: str, key: str) -> FinanceResult:
+    async def _open_deal(self, q: Quote, borrower: str, key: str, collateral: list[str] | None = None) -> FinanceResult:
         p, t = self.protocol, q.terms
         call = p.facility.functions.openDeal(
             borrower,
-            q.asset_ids,
+            q.asset_ids if collateral is None else collateral,
             to_units(q.appraised_value_usd, USDC_DECIMALS, what="appraised value"),
             to_units(q.advance_usd, USDC_DECIMALS, what="advance"),
             (STRUCTURES[t.structure], t.rate_bps, t.revenue_share_bps, t.fee_bps, t.term_days),
@@ -751,17 +840,22 @@ class Gaib:
             raise GaibValueError("AID is not paused")
         return (await self.send(aid.functions.unpause(), what="unpause")).tx_hash
 
-    async def mint_aid(self, usdc_amount: Decimal | int | str, *, key: str | None = None) -> Receipt:
-        """Mint AID 1:1 for USDC. Only KYC-whitelisted accounts may. ``key`` (any string unique to this
-        request, e.g. an order id) makes it safe to call again after a crash: it mints once."""
+    async def mint_aid(
+        self, usdc_amount: Decimal | int | str, *, stablecoin: str = "USDC", key: str | None = None
+    ) -> Receipt:
+        """Mint AID 1:1 for USDC (or ``stablecoin="USDT"``). Only KYC-whitelisted accounts may. ``key`` (any
+        string unique to this request, e.g. an order id) makes it safe to call again after a crash: it mints
+        once."""
         p = self.protocol
-        amount = to_units(usdc_amount, USDC_DECIMALS, what="USDC amount")
+        token, symbol = self._stablecoin(stablecoin)
+        amount = to_units(usdc_amount, USDC_DECIMALS, what=f"{symbol} amount")
+        call = p.aid.functions.mint(amount) if token is p.usdc else p.aid.functions.mintWith(token.address, amount)
         mint_key = self._key(key, "mint")
         if self._resuming(mint_key):
-            result = await self.send(p.aid.functions.mint(amount), what="mint AID", key=mint_key)
+            result = await self.send(call, what="mint AID", key=mint_key)
             return Receipt("mint_aid", from_units(amount * 10**12, AID_DECIMALS), [result.tx_hash])
         if amount == 0:
-            raise GaibValueError("mint amount must be more than 0 USDC")
+            raise GaibValueError(f"mint amount must be more than 0 {symbol}")
         await self._require_not_paused("mint AID")
         if not await p.aid.functions.isWhitelisted(self.address).call():
             raise NotWhitelistedError(
@@ -771,26 +865,31 @@ class Gaib:
         cap = await p.aid.functions.mintCapPerBlock().call()
         if amount > cap:
             raise GaibValueError(
-                f"mint of {usdc_amount} USDC exceeds the per-block mint cap of {from_units(cap, USDC_DECIMALS)} USDC: "
+                f"mint of {usdc_amount} {symbol} exceeds the per-block mint cap of {from_units(cap, USDC_DECIMALS)} "
+                f"{symbol}: "
                 "split it over several blocks"
             )
-        await self.require_balance(p.usdc, amount, "USDC", "mint AID")
-        hashes = await self.approve(p.usdc, p.aid.address, amount)
-        result = await self.send(p.aid.functions.mint(amount), what="mint AID", key=mint_key)
+        await self.require_balance(token, amount, symbol, "mint AID")
+        hashes = await self.approve(token, p.aid.address, amount)
+        result = await self.send(call, what="mint AID", key=mint_key)
         return Receipt("mint_aid", from_units(amount * 10**12, AID_DECIMALS), [*hashes, result.tx_hash])
 
-    async def redeem_aid(self, aid_amount: Decimal | int | str, *, key: str | None = None) -> Receipt:
-        """Redeem AID for USDC 1:1, from the liquid reserve. Only KYC-whitelisted accounts may. With ``key``,
-        calling again after a crash redeems once."""
+    async def redeem_aid(
+        self, aid_amount: Decimal | int | str, *, stablecoin: str = "USDC", key: str | None = None
+    ) -> Receipt:
+        """Redeem AID for USDC (or ``stablecoin="USDT"``) 1:1, from that stablecoin's liquid reserve. Only
+        KYC-whitelisted accounts may. With ``key``, calling again after a crash redeems once."""
         p = self.protocol
+        token, symbol = self._stablecoin(stablecoin)
         amount = to_units(aid_amount, AID_DECIMALS, what="AID amount")
         usdc_out = amount // 10**12
+        call = p.aid.functions.redeem(amount) if token is p.usdc else p.aid.functions.redeemTo(token.address, amount)
         redeem_key = self._key(key, "redeem")
         if self._resuming(redeem_key):
-            result = await self.send(p.aid.functions.redeem(amount), what="redeem AID", key=redeem_key)
+            result = await self.send(call, what="redeem AID", key=redeem_key)
             return Receipt("redeem_aid", from_units(usdc_out, USDC_DECIMALS), [result.tx_hash])
         if usdc_out == 0:
-            raise GaibValueError(f"redeeming {aid_amount} AID pays less than one USDC unit (0.000001)")
+            raise GaibValueError(f"redeeming {aid_amount} AID pays less than one {symbol} unit (0.000001)")
         await self._require_not_paused("redeem AID")
         if not await p.aid.functions.isWhitelisted(self.address).call():
             raise NotWhitelistedError(
@@ -804,13 +903,19 @@ class Gaib:
                 f"redeeming {from_units(usdc_out, USDC_DECIMALS)} USDC exceeds the per-block redeem cap of "
                 f"{from_units(cap, USDC_DECIMALS)} USDC: split it over several blocks"
             )
-        reserve = await p.aid.functions.reserve().call()
+        reserve = await p.aid.functions.reserveOf(token.address).call()
         if usdc_out > reserve:
-            raise InsufficientFundsError(
-                f"the liquid reserve holds {from_units(reserve, USDC_DECIMALS)} USDC, less than the "
-                f"{from_units(usdc_out, USDC_DECIMALS)} asked: the rest is out in deals and returns as they repay"
+            where = (
+                "the rest is out in deals and returns as they repay"
+                if token is p.usdc
+                else "redeem into USDC, or queue for it (request_redemption)"
             )
-        result = await self.send(p.aid.functions.redeem(amount), what="redeem AID", key=redeem_key)
+            which = "reserve" if token is p.usdc else f"{symbol} reserve"
+            raise InsufficientFundsError(
+                f"the liquid {which} holds {from_units(reserve, USDC_DECIMALS)} {symbol}, less than the "
+                f"{from_units(usdc_out, USDC_DECIMALS)} asked: {where}"
+            )
+        result = await self.send(call, what="redeem AID", key=redeem_key)
         return Receipt("redeem_aid", from_units(usdc_out, USDC_DECIMALS), [result.tx_hash])
 
     async def request_redemption(self, aid_amount: Decimal | int | str) -> int:
@@ -875,24 +980,170 @@ class Gaib:
         result = await self.send(p.said.functions.deposit(amount, self.address), what="stake AID", key=stake_key)
         return Receipt("stake", from_units(shares, AID_DECIMALS), [*hashes, result.tx_hash])
 
-    async def unstake(self, shares: Decimal | int | str) -> Receipt:
-        """Redeem sAID shares for AID; returns the AID received."""
+    # ---- sAID exit: ERC-7540 requests, monthly cycles, claims ----
+
+    async def request_unstake(
+        self, shares: Decimal | int | str, *, controller: str | None = None, key: str | None = None
+    ) -> int:
+        """Ask to exit ``shares`` sAID (ERC-7540 ``requestRedeem``): the shares are locked in the vault and wait
+        for the withdrawal manager's next cycle, which fills requests oldest first at the share price of that
+        moment; then :meth:`claim_unstake` takes the AID. ``controller`` (this account by default) is who may
+        claim. Returns the request id. With ``key``, calling again after a crash requests once."""
         p = self.protocol
         amount = to_units(shares, AID_DECIMALS, what="sAID shares")
-        if amount == 0:
-            raise GaibValueError("unstake amount must be more than 0 sAID")
-        await self.require_balance(p.said, amount, "sAID", "unstake")
-        assets = await p.said.functions.previewRedeem(amount).call()
-        result = await self.send(p.said.functions.redeem(amount, self.address, self.address), what="unstake sAID")
-        return Receipt("unstake", from_units(assets, AID_DECIMALS), [result.tx_hash])
+        who = controller or self.address
+        req_key = self._key(key, "request_unstake")
+        if not self._resuming(req_key):
+            if amount == 0:
+                raise GaibValueError("exit request amount must be more than 0 sAID")
+            if await p.said.functions.paused().call():
+                raise GaibValueError("sAID is paused: exit requests are refused until a pauser unpauses it")
+            for account in {self.address, who}:
+                if await p.aid.functions.isDenied(account).call():
+                    raise GaibValueError(f"account {account} is on the deny list: it cannot move or redeem sAID")
+            await self.require_balance(p.said, amount, "sAID", "request an exit")
+        call = p.said.functions.requestRedeem(amount, who, self.address)
+        result = await self.send(call, what="request sAID exit", key=req_key)
+        ev = p.said.events.RedeemRequest().process_receipt({"logs": result.logs}, errors=DISCARD)
+        return int(ev[0]["args"]["requestId"])
 
-    async def faucet(self, account: str, usdc_amount: Decimal | int | str) -> str:
-        """Development chains only: mint test USDC to ``account``."""
+    async def unstake_request(self, request_id: int, controller: str | None = None) -> dict[str, Decimal]:
+        """One exit request: its shares still pending (they roll over to the next cycle) and those filled and
+        not claimed yet (ERC-7540 pendingRedeemRequest / claimableRedeemRequest)."""
+        said = self.protocol.said.functions
+        who = controller or self.address
+        return {
+            "pending_shares": from_units(await said.pendingRedeemRequest(request_id, who).call(), AID_DECIMALS),
+            "claimable_shares": from_units(await said.claimableRedeemRequest(request_id, who).call(), AID_DECIMALS),
+        }
+
+    async def unstake_status(self, account: str | None = None) -> dict[str, Any]:
+        """Where ``account``'s (this client's by default) exits stand, and the vault's withdrawal cycle: shares
+        requested and waiting, shares filled and AID to claim, the current cycle and when its processing is due
+        (unix seconds), the per-cycle cap and what waits in the queue."""
+        said = self.protocol.said.functions
+        who = account or self.address
+        requested = await said.requestedShares(who).call()
+        filled = await said.filledShares(who).call()
+        return {
+            "pending_shares": from_units(requested - filled, AID_DECIMALS),
+            "claimable_shares": from_units(await said.maxRedeem(who).call(), AID_DECIMALS),
+            "claimable_aid": from_units(await said.maxWithdraw(who).call(), AID_DECIMALS),
+            "cycle": int(await said.currentCycle().call()),
+            "next_cycle_at": int(await said.nextCycleAt().call()),
+            "cycle_length_s": int(await said.cycleLength().call()),
+            "cycle_cap_bps": int(await said.cycleCapBps().call()),
+            "queue_length": int(await said.queueLength().call()),
+            "queue_shares": from_units(await said.totalPendingShares().call(), AID_DECIMALS),
+        }
+
+    async def process_withdrawal_cycle(self, max_requests: int = 100) -> dict[str, Any]:
+        """Withdrawal manager: fill waiting exit requests, oldest first, once the cycle is due. Returns the shares
+        filled, the AID set aside for their claims, and whether the cycle closed (it stays open when
+        ``max_requests`` cut it short: call again)."""
+        said = self.protocol.said
+        if max_requests < 1:
+            raise GaibValueError(f"max_requests {max_requests} must be at least 1")
+        await self._require_role(said, "WITHDRAWAL_MANAGER_ROLE", "process a withdrawal cycle")
+        if await said.functions.paused().call():
+            raise GaibValueError("sAID is paused: withdrawal cycles wait until a pauser unpauses it")
+        due = int(await said.functions.nextCycleAt().call())
+        now = int((await self.chain.w3.eth.get_block("latest"))["timestamp"])
+        if now < due:
+            raise GaibValueError(
+                f"the withdrawal cycle is not due yet: processing opens at unix time {due}, {due - now} s from now"
+            )
+        result = await self.send(said.functions.processCycle(max_requests), what="process withdrawal cycle")
+        ev = said.events.CycleProcessed().process_receipt({"logs": result.logs}, errors=DISCARD)[0]["args"]
+        return {
+            "cycle": int(ev["cycle"]),
+            "filled_shares": from_units(ev["shares"], AID_DECIMALS),
+            "set_aside_aid": from_units(ev["assets"], AID_DECIMALS),
+            "closed": bool(ev["closed"]),
+            "next_cycle_at": int(ev["nextCycleAt"]),
+            "tx_hash": result.tx_hash,
+        }
+
+    async def claim_unstake(
+        self,
+        shares: Decimal | int | str | None = None,
+        *,
+        receiver: str | None = None,
+        controller: str | None = None,
+        key: str | None = None,
+    ) -> Receipt:
+        """Claim the AID of filled exit requests (ERC-7540 ``redeem``): all that is claimable by default, or
+        ``shares`` of it, paid to ``receiver`` (this account by default). ``controller`` is the account whose
+        requests are claimed (this one, or one that made this account its operator). With ``key``, calling
+        again after a crash claims once. Returns the AID paid."""
+        p = self.protocol
+        who = controller or self.address
+        to = receiver or self.address
+        claim_key = self._key(key, "claim_unstake")
+        if self._resuming(claim_key):
+            result = await self.send(p.said.functions.redeem(0, to, who), what="claim sAID exit", key=claim_key)
+            return Receipt("claim_unstake", _withdrawn(p.said, result), [result.tx_hash])
+        asked = None if shares is None else to_units(shares, AID_DECIMALS, what="sAID shares")
+        claimable = await p.said.functions.maxRedeem(who).call()
+        amount = claimable if asked is None else asked
+        if claimable == 0:
+            raise GaibValueError(
+                f"account {who} has no filled exit to claim: requests are filled when the withdrawal manager "
+                "processes the cycle (see unstake_status)"
+            )
+        if amount == 0 or amount > claimable:
+            raise GaibValueError(
+                f"claim of {from_units(amount, AID_DECIMALS)} sAID must be above 0 and at most the "
+                f"{from_units(claimable, AID_DECIMALS)} filled and not claimed"
+            )
+        if who != self.address and not await p.said.functions.isOperator(who, self.address).call():
+            raise GaibValueError(
+                f"account {self.address} is not an operator of {who}: {who} must call set_operator first"
+            )
+        for account in {who, to}:
+            if await p.aid.functions.isDenied(account).call():
+                raise GaibValueError(f"account {account} is on the deny list: it cannot receive or redeem")
+        call = p.said.functions.redeem(amount, to, who)
+        result = await self.send(call, what="claim sAID exit", key=claim_key)
+        return Receipt("claim_unstake", _withdrawn(p.said, result), [result.tx_hash])
+
+    async def set_operator(self, operator: str, approved: bool = True) -> str:
+        """Let ``operator`` request and claim sAID exits for this account (ERC-7540), or stop it."""
+        said = self.protocol.said
+        call = said.functions.setOperator(operator, approved)
+        return (await self.send(call, what="set sAID operator")).tx_hash
+
+    async def set_withdrawal_cycle(self, length_s: int, cap_bps: int = 0) -> str:
+        """Admin: the withdrawal cycle's length in seconds (1 hour to 365 days) and the per-cycle cap on AID
+        released, in basis points of AID's stablecoin reserve (0: no cap)."""
+        said = self.protocol.said
+        if not 3600 <= length_s <= 365 * 86400 or not 0 <= cap_bps <= 10_000:
+            raise GaibValueError(f"cycle length {length_s} s must be 3600 to 31536000 and cap {cap_bps} bps 0 to 10000")
+        await self._require_role(said, "DEFAULT_ADMIN_ROLE", "set the withdrawal cycle")
+        return (await self.send(said.functions.setCycle(length_s, cap_bps), what="set withdrawal cycle")).tx_hash
+
+    async def faucet(self, account: str, usdc_amount: Decimal | int | str, *, stablecoin: str = "USDC") -> str:
+        """Development chains only: mint test USDC (or ``stablecoin="USDT"``) to ``account``."""
         p = self.protocol
         if not p.deployment.usdc_is_test:
             raise GaibConfigError("the faucet exists only where the SDK deployed its own test USDC (local chains)")
-        amount = to_units(usdc_amount, USDC_DECIMALS, what="USDC amount")
-        return (await self.send(p.usdc.functions.mint(account, amount), what="faucet")).tx_hash
+        token, symbol = self._stablecoin(stablecoin)
+        amount = to_units(usdc_amount, USDC_DECIMALS, what=f"{symbol} amount")
+        return (await self.send(token.functions.mint(account, amount), what="faucet")).tx_hash
+
+    def _stablecoin(self, name: str) -> tuple[AsyncContract, str]:
+        """The stablecoin contract named ``name`` ("USDC" or "USDT") and its symbol."""
+        p = self.protocol
+        symbol = str(name).upper()
+        if symbol == "USDC":
+            return p.usdc, symbol
+        if symbol == "USDT":
+            if p.usdt is None:
+                raise GaibConfigError(
+                    "this deployment accepts no USDT: deploy with usdt=<address> (dev chains get a test USDT)"
+                )
+            return p.usdt, symbol
+        raise GaibValueError(f"stablecoin {name!r} is not accepted: use 'USDC' or 'USDT'")
 
     # ---- views ----
 
@@ -915,12 +1166,14 @@ class Gaib:
         """The AID backing: liquid reserve, principal out in deals, and their sum against supply."""
         aid = self.protocol.aid
         reserve = from_units(await aid.functions.reserve().call(), USDC_DECIMALS)
+        total = from_units(await aid.functions.totalReserve().call(), USDC_DECIMALS)
         deployed = from_units(await aid.functions.principalDeployed().call(), USDC_DECIMALS)
         return {
             "reserve_usdc": reserve,
+            "reserve_usdt": total - reserve,
             "principal_deployed_usdc": deployed,
             "uncovered_loss_usdc": from_units(await aid.functions.uncoveredLoss().call(), USDC_DECIMALS),
-            "backing_usdc": reserve + deployed,
+            "backing_usdc": total + deployed,
             "aid_supply": await self.aid_supply(),
         }
 
@@ -930,6 +1183,7 @@ class Gaib:
             "USDC": from_units(await p.usdc.functions.balanceOf(who).call(), USDC_DECIMALS),
             "AID": from_units(await p.aid.functions.balanceOf(who).call(), AID_DECIMALS),
             "sAID": from_units(await p.said.functions.balanceOf(who).call(), AID_DECIMALS),
+            **({"USDT": from_units(await p.usdt.functions.balanceOf(who).call(), USDC_DECIMALS)} if p.usdt else {}),
         }
 
     # ---- stage 3: add liquidity ----
@@ -1006,6 +1260,12 @@ def _terms(terms: DealTerms | dict[str, Any] | None) -> DealTerms | None:
 def cluster_tree(inventory: Inventory) -> MerkleTree:
     """The Merkle tree of an inventory's assets, as a cluster is registered."""
     return MerkleTree([merkle_leaf(a.asset_id, a.record_hash) for a in inventory.assets])
+
+
+def _withdrawn(said: AsyncContract, result: TxResult) -> Decimal:
+    """The AID a claim paid, from its ERC-4626 Withdraw event."""
+    ev = said.events.Withdraw().process_receipt({"logs": result.logs}, errors=DISCARD)
+    return from_units(ev[0]["args"]["assets"] if ev else 0, AID_DECIMALS)
 
 
 def _usdc(units: int) -> Decimal:

@@ -6,7 +6,9 @@
 
 1. sAID against a plain OpenZeppelin ERC-4626 over the same AID token (tests/contracts/PlainVault.sol):
    first deposit, a later deposit, income paid in (sAID: transferInRewards, vesting over 8 hours; plain: an
-   AID transfer to the vault), a deposit while it vests, a partial and a full redeem by the same account.
+   AID transfer to the vault), a deposit while it vests, a partial and a full exit by the same account: the
+   plain vault's one redeem against sAID's asynchronous exit (ERC-7540): requestRedeem, the withdrawal
+   manager's processCycle (filling that one request), and the claim (redeem); then their total.
 2. Digitizing a cluster of GPUs: one registry entry per GPU through AssetRegistry.registerBatch (in batches),
    one Merkle root for the whole cluster through registerCluster, and one OpenZeppelin ERC-721 mint per GPU
    (tests/contracts/PlainNFT.sol), each its own transaction.
@@ -65,6 +67,15 @@ class Bench:
         )
         return self.w3.eth.contract(address=receipt["contractAddress"], abi=artifact["abi"])
 
+    def to_cycle(self, said: Contract) -> None:
+        """Move the clock to sAID's next withdrawal cycle."""
+        tester = self.client.chain.w3.provider.ethereum_tester  # type: ignore[attr-defined]
+        due = said.functions.nextCycleAt().call()
+        now = self.w3.eth.get_block("latest")["timestamp"]
+        if now < due:
+            tester.time_travel(due)
+            tester.mine_blocks(1)
+
     def gas(self, call: Any, sender: str) -> int:
         """Send one transaction; the gas it used (all of it: the 21,000 base and calldata included)."""
         receipt = self.w3.eth.wait_for_transaction_receipt(call.transact({"from": sender, "gas": GAS}))
@@ -102,10 +113,29 @@ def vault_rows(bench: Bench, plain: Contract) -> list[tuple[str, int, int]]:
         f["deposit (1,000 AID)"] = bench.gas(vault.functions.deposit(1_000 * AID, who), who)
         f["income paid in (100 AID)"] = bench.gas(pay_income[name], admin)
         f["deposit while income vests"] = bench.gas(vault.functions.deposit(1_000 * AID, who), who)
-        f["redeem (500 shares, to self)"] = bench.gas(vault.functions.redeem(500 * AID, who, who), who)
-        rest = vault.functions.balanceOf(who).call()
-        f["redeem (all the rest)"] = bench.gas(vault.functions.redeem(rest, who, who), who)
-    return [(op, figures["sAID"][op], figures["plain"][op]) for op in figures["sAID"]]
+        if name == "plain":
+            f["exit 500 shares: redeem"] = bench.gas(vault.functions.redeem(500 * AID, who, who), who)
+            rest = vault.functions.balanceOf(who).call()
+            f["exit all the rest: redeem"] = bench.gas(vault.functions.redeem(rest, who, who), who)
+            continue
+        # sAID's exit is asynchronous (ERC-7540): request, the manager's cycle fills it, the holder claims.
+        for what, shares in (("exit 500 shares", 500 * AID), ("exit all the rest", None)):
+            shares = shares or vault.functions.balanceOf(who).call()
+            f[f"{what}: requestRedeem"] = bench.gas(vault.functions.requestRedeem(shares, who, who), who)
+            bench.to_cycle(vault)
+            f[f"{what}: processCycle (1 request)"] = bench.gas(vault.functions.processCycle(100), admin)
+            f[f"{what}: claim (redeem)"] = bench.gas(vault.functions.redeem(shares, who, who), who)
+    rows = []
+    for op, gas in figures["sAID"].items():
+        plain = figures["plain"].get(op)
+        if plain is None:  # the plain vault's one redeem stands against sAID's three steps, on their total
+            base = op.split(":")[0]
+            plain = figures["plain"][f"{base}: redeem"] if op.endswith("claim (redeem)") else 0
+        rows.append((op, gas, plain))
+    for base in ("exit 500 shares", "exit all the rest"):
+        steps = [g for op, g in figures["sAID"].items() if op.startswith(base + ":")]
+        rows.append((f"{base}: sAID's three steps together", sum(steps), figures["plain"][f"{base}: redeem"]))
+    return rows
 
 
 def cluster_rows(bench: Bench, nft: Contract, gpus: int, batch: int) -> list[tuple[str, int, int, int]]:
@@ -171,7 +201,7 @@ async def run(gpus: int, batch: int) -> str:
         await client.close()
     vault_table = table(
         ["ERC-4626 on AID", "sAID", "OZ ERC4626", "sAID extra"],
-        [(op, s, o, f"{s - o:+,}") for op, s, o in vault],
+        [(op, s, o or "-", f"{s - o:+,}" if o else "-") for op, s, o in vault],
     )
     cluster_table = table(
         [f"Digitizing {gpus:,} GPUs", "transactions", "gas", "gas per GPU"],

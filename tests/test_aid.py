@@ -84,20 +84,20 @@ async def test_redeem_waits_for_cash_when_the_reserve_is_out_in_deals(actors: Ac
 
 
 @pytest.mark.asyncio
-async def test_stake_and_unstake_through_the_vault(actors: Actors) -> None:
+async def test_stake_and_request_an_exit_through_the_vault(actors: Actors) -> None:
     inv = actors.investor
     await inv.mint_aid(Decimal(1000))
     shares = await inv.stake(Decimal(400))
     # the vault's first deposit leaves 10^6 wei of shares (10^-12 sAID) dead, against the inflation attack
     assert shares.amount == Decimal(400) - Decimal("1e-12")
     assert (await inv.balances())["sAID"] == shares.amount
-    back = await inv.unstake(Decimal(100))
-    assert back.amount == Decimal(100)
-    assert (await inv.balances())["AID"] == Decimal(700)
+    request = await inv.request_unstake(Decimal(100))
+    assert (await inv.unstake_request(request))["pending_shares"] == Decimal(100)
+    assert (await inv.balances())["sAID"] == shares.amount - 100  # locked in the vault until the cycle
     second = await inv.stake(Decimal(50))
     assert second.amount == Decimal(50)
     with pytest.raises(InsufficientFundsError, match="holds 349.999999999999 sAID"):
-        await inv.unstake(Decimal(350))
+        await inv.request_unstake(Decimal(350))
 
 
 @pytest.mark.asyncio

@@ -20,7 +20,14 @@ def test_bench_gas_runs_and_prints_both_tables() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    for line in ("ERC-4626 on AID", "first deposit", "income paid in", "redeem (all the rest)", "Digitizing 12 GPUs"):
+    for line in (
+        "ERC-4626 on AID",
+        "first deposit",
+        "income paid in",
+        "exit all the rest: requestRedeem",
+        "three steps together",
+        "Digitizing 12 GPUs",
+    ):
         assert line in out, out
     for line in ("registerBatch (5 a transaction)", "registerCluster", "ERC-721 mint, one per GPU", "verifyInCluster"):
         assert line in out, out

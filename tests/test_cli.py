@@ -20,6 +20,7 @@ from eth_account import Account
 
 from gaib_sdk import Gaib
 from gaib_sdk.cli import main
+from gaib_sdk.paths import gaib_home
 
 from .anvil import KEYS, Anvil
 
@@ -130,8 +131,9 @@ def test_plugin_new_writes_a_package_that_installs_and_passes_the_conformance_su
         timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "gaib-sdk 0.1.0, plugins: ev-charger, gpu, morpho, robots" in proc.stdout  # the pytest plugin's header
-    assert re.search(r"^13 passed", proc.stdout.splitlines()[-1].strip("= ")), proc.stdout
+    # the pytest plugin's header
+    assert "gaib-sdk 0.1.0, plugins: curve, ev-charger, gpu, morpho, pendle, robots" in proc.stdout
+    assert re.search(r"^14 passed", proc.stdout.splitlines()[-1].strip("= ")), proc.stdout
 
 
 def test_plugin_new_in_words_and_its_mistakes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -207,6 +209,8 @@ class Cli:
 
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Cli]:
+    # a home of its own for the deployments file and journal, with the artifacts set-up built (Morpho's)
+    (tmp_path / "artifacts").symlink_to(gaib_home() / "artifacts")
     monkeypatch.setenv("GAIB_HOME", str(tmp_path))
     node = Anvil().start()
     try:
@@ -250,7 +254,7 @@ def test_each_stage_and_contract_operation_from_the_command_line(
 def test_the_trouble_and_recovery_operations_and_progress(
     cli: Cli, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """unstake, a queued redemption and its claim, pause, deny, impair, cure, default and liquidate, as a
+    """an sAID exit request, a queued redemption and its claim, pause, deny, impair, cure, default and liquidate, as a
     user types them; and the progress bar of a human-mode digitize."""
     investor, provider = Account.from_key(KEYS[1]).address, Account.from_key(KEYS[2]).address
     cli.run("deploy")
@@ -259,7 +263,19 @@ def test_the_trouble_and_recovery_operations_and_progress(
     cli.run("faucet", investor, "1300000")
     cli.run("mint", "1300000", key=KEYS[1])
     cli.run("stake", "1000", key=KEYS[1])
-    assert cli.run("unstake", "400", key=KEYS[1])["amount"] == "400"
+    assert cli.run("request-unstake", "400", "--key", "exit-1", key=KEYS[1])["request_id"] == 0
+    assert cli.run("request-unstake", "400", "--key", "exit-1", key=KEYS[1])["request_id"] == 0  # once
+    status = cli.run("unstake-status", "--request", "0", key=KEYS[1])
+    assert status["pending_shares"] == "400"
+    assert status["request"] == {"id": 0, "pending_shares": "400", "claimable_shares": "0"}
+    # the cycle is a month away: nothing to process, nothing to claim yet; one line each, exit status 1
+    monkeypatch.setenv("GAIB_PRIVATE_KEY", KEYS[0])
+    assert main(["process-cycle", "--rpc", cli.node.url]) == 1
+    assert "the withdrawal cycle is not due yet" in capsys.readouterr().err
+    monkeypatch.setenv("GAIB_PRIVATE_KEY", KEYS[1])
+    assert main(["claim-unstake", "--rpc", cli.node.url]) == 1
+    assert "has no filled exit to claim" in capsys.readouterr().err
+    assert cli.run("set-operator", provider, key=KEYS[1])["approved"] is True
     cli.authorize_registrar(provider)
     monkeypatch.setenv("GAIB_PRIVATE_KEY", KEYS[2])
     assert main(["digitize", "gpu", _sample(), "--rpc", cli.node.url]) == 0
@@ -288,3 +304,28 @@ def test_the_trouble_and_recovery_operations_and_progress(
     cli.run("deny", investor)
     cli.run("deny", investor, "--allow")
     assert Decimal(str(cli.run("status")["uncovered_loss_usdc"])) >= 0
+
+
+def test_a_venue_from_the_command_line(cli: Cli, capsys: pytest.CaptureFixture[str]) -> None:
+    """`gaib venue NAME quote|add|remove|positions`: the venue is set up once and found again by the next
+    command (its addresses are saved with the deployment), and its mistakes are one line."""
+    lender = Account.from_key(KEYS[1]).address
+    cli.run("deploy")
+    cli.run("faucet", lender, "1000")
+    quote = cli.run("venue", "morpho", "quote", "600", key=KEYS[1])
+    assert (
+        quote["action"] == "add_liquidity" and quote["asset_in"] == "USDC" and Decimal(str(quote["amount_in"])) == 600
+    )
+    added = cli.run("venue", "morpho", "add", "600", key=KEYS[1])
+    (position,) = added["positions"]  # type: ignore[misc]
+    assert position["side"] == "supply" and Decimal(position["amount"]) == 600
+    market = position["market"]
+    removed = cli.run("venue", "morpho", "remove", "250", key=KEYS[1])
+    (position,) = removed["positions"]  # type: ignore[misc]
+    assert position["market"] == market and Decimal(position["amount"]) == 350  # the same market, not a new one
+    mine = cli.run("venue", "morpho", "positions", "--account", lender)
+    assert [p["market"] for p in mine["positions"]] == [market]  # type: ignore[union-attr]
+    assert main(["venue", "morpho", "add", "--rpc", cli.node.url]) == 1
+    assert "needs an AMOUNT" in capsys.readouterr().err
+    assert main(["venue", "uniswap", "positions", "--rpc", cli.node.url]) == 1
+    assert "uniswap" in capsys.readouterr().err

@@ -9,10 +9,14 @@ import textwrap
 from datetime import date
 from pathlib import Path
 
+import gaib_curve
 import gaib_morpho
+import gaib_pendle
 import pytest
+from gaib_curve import CurveVenue
 from gaib_gpu import GpuAdapter
 from gaib_morpho import MorphoVenue
+from gaib_pendle import PendleVenue
 
 from gaib_sdk import Gaib, GaibSync
 from gaib_sdk.testing import AssetAdapterConformance, VenueConformance
@@ -28,6 +32,18 @@ class TestMorphoVenue(VenueConformance):
     venue = MorphoVenue
     plugin = gaib_morpho  # a plugin object, here the module; checked as well as the entry point
     entry_point = "morpho"
+
+
+class TestPendleVenue(VenueConformance):
+    venue = PendleVenue
+    plugin = gaib_pendle
+    entry_point = "pendle"
+
+
+class TestCurveVenue(VenueConformance):
+    venue = CurveVenue
+    plugin = gaib_curve
+    entry_point = "curve"
 
 
 def test_the_pytest_plugin_registers_its_marker_and_fixtures(pytestconfig: pytest.Config, gaib_sync: GaibSync) -> None:
@@ -96,6 +112,7 @@ def test_the_suite_catches_an_adapter_that_breaks_the_contract(tmp_path: Path) -
     assert failed == {
         "test_every_asset_has_telemetry",
         "test_appraises_every_asset",
+        "test_appraises_the_inventory_as_a_whole",  # appraise_inventory calls the same broken appraise
         "test_a_malformed_source_raises_inventory_error",
         "test_digitizes_once_on_an_embedded_chain",  # digitize refuses an asset without telemetry
     }, out

@@ -145,6 +145,21 @@ async def assert_backed(gaib: Gaib) -> None:
     assert await aid_of(gaib, aid.address) == await aid.functions.queuedStable().call() * SCALE
 
 
+async def exit_said(gaib: Gaib, who: Gaib, shares: int) -> int:
+    """An sAID exit end to end, through ERC-7540: request, wait for the cycle (time moves to it), have the
+    admin (the withdrawal manager) process it, claim; returns the AID paid."""
+    said = gaib.protocol.said.functions
+    await who.send(said.requestRedeem(shares, who.address, who.address), what="request exit")
+    due, now = await said.nextCycleAt().call(), await gaib.chain.timestamp()
+    if now < due:
+        await gaib.chain.advance_time(due - now)
+    await gaib.send(said.processCycle(100), what="process cycle")
+    claimed = await who.send(said.redeem(shares, who.address, who.address), what="claim exit")
+    (ev,) = events(gaib.protocol.said, "Withdraw", claimed)
+    assert (ev["owner"], ev["shares"]) == (who.address, shares)
+    return int(ev["assets"])
+
+
 async def mint_aid(who: Gaib, usdc_units: int) -> TxResult:
     """Approve and mint directly (``who`` must be whitelisted and hold the USDC)."""
     p = who.protocol
@@ -764,7 +779,9 @@ async def test_aid_realize_loss_burns_the_vaults_aid_first(gaib: Gaib, actors: A
 async def test_said_share_price_and_oracle_follow_deal_income(gaib: Gaib, actors: Actors) -> None:
     p = gaib.protocol
     investor, lender, provider = actors.investor, actors.lender, actors.provider
-    deployed = await gaib.chain.deploy(load_artifact("SAIDOracle"), [p.said.address, 6], actors.admin.account)
+    # the highest growth cap (100% a year): deal income here stays under it (the cap: test_venue_morpho.py)
+    args = [p.said.address, 6, 10**18]
+    deployed = await gaib.chain.deploy(load_artifact("SAIDOracle"), args, actors.admin.account)
     assert deployed.contract_address is not None
     oracle = gaib.chain.contract(deployed.contract_address, load_artifact("SAIDOracle")["abi"])
     assert await oracle.functions.vault().call() == p.said.address
@@ -774,7 +791,7 @@ async def test_said_share_price_and_oracle_follow_deal_income(gaib: Gaib, actors
     assert await p.said.functions.sharePrice().call() == 10**18
     assert await oracle.functions.price().call() == 10**24
 
-    # Deposit and redeem at 1:1 while no income has come in.
+    # Deposit and exit (request, cycle, claim) at 1:1 while no income has come in.
     await mint_aid(investor, 1_000_000 * USDC)
     await investor.send(p.aid.functions.approve(p.said.address, MAX_UINT), what="approve AID")
     deposit = 400_000 * 10**18
@@ -789,14 +806,14 @@ async def test_said_share_price_and_oracle_follow_deal_income(gaib: Gaib, actors
     assert await p.said.functions.balanceOf(DEAD).call() == dead_shares
     assert await p.said.functions.balanceOf(investor.address).call() == deposit - dead_shares
     aid_before = await aid_of(gaib, investor.address)
-    await investor.send(p.said.functions.redeem(100_000 * 10**18, investor.address, investor.address), what="redeem")
+    assert await exit_said(gaib, investor, 100_000 * 10**18) == 100_000 * 10**18
     assert await aid_of(gaib, investor.address) == aid_before + 100_000 * 10**18
     assert await p.said.functions.balanceOf(investor.address).call() == 300_000 * 10**18 - dead_shares
     assert await p.said.functions.sharePrice().call() == 10**18
     assert await oracle.functions.price().call() == 10**24
     await reverts(
         actors.outsider.send(p.said.functions.redeem(1, actors.outsider.address, actors.outsider.address), what="r"),
-        "ERC4626ExceededMaxRedeem",
+        "ExceedsClaimable",
     )
 
     # A deal pays interest: it is minted as AID into the vault, and each share is worth more.
@@ -867,8 +884,8 @@ async def test_said_share_price_and_oracle_follow_deal_income(gaib: Gaib, actors
     supply = await p.said.functions.totalSupply().call()
     shares = 300_000 * 10**18 - dead_shares
     aid_before = await aid_of(gaib, investor.address)
-    await investor.send(p.said.functions.redeem(shares, investor.address, investor.address), what="redeem")
-    out = await aid_of(gaib, investor.address) - aid_before
+    out = await exit_said(gaib, investor, shares)
+    assert await aid_of(gaib, investor.address) - aid_before == out
     assert out == shares * assets // supply
     assert 300_000 * 10**18 + interest * SCALE - 10**18 < out <= 300_000 * 10**18 + interest * SCALE
     await assert_backed(gaib)
@@ -933,7 +950,11 @@ async def test_said_honours_the_aid_deny_list(gaib: Gaib, actors: Actors) -> Non
     await investor.send(p.said.functions.deposit(5_000 * 10**18, investor.address), what="deposit")
     await gaib.send(p.aid.functions.setDenied(investor.address, True), what="deny")
     await reverts(investor.send(p.said.functions.transfer(outsider.address, 1), what="t"), "AccountDenied")
-    # redeeming to a clean receiver does not let value out either
+    # neither an exit request nor a claim to a clean receiver lets value out
+    await reverts(
+        investor.send(p.said.functions.requestRedeem(10**18, investor.address, investor.address), what="r"),
+        "AccountDenied",
+    )
     await reverts(
         investor.send(p.said.functions.redeem(10**18, outsider.address, investor.address), what="r"), "AccountDenied"
     )
@@ -1075,8 +1096,9 @@ async def test_said_set_vesting_period_is_bounded_and_never_vests_retroactively(
 
 @pytest.mark.asyncio
 async def test_said_a_deposit_just_before_a_distribution_gains_nothing(gaib: Gaib, actors: Actors) -> None:
-    """The sandwich: deposit right before a deal's interest is paid in and redeem right after, in the same
-    block. Income vests over 8 hours, so the share price has not moved and the sandwich takes nothing."""
+    """The sandwich: deposit right before a deal's interest is paid in and ask to exit right after, in the same
+    block. There is no instant exit (ERC-7540: the request waits for the cycle), and income vests over 8 hours,
+    so at that block the shares are worth the deposit and nothing more; only staying exposed earns."""
     p = gaib.protocol
     said = p.said.functions
     staker, attacker, provider = actors.investor, actors.lender, actors.provider
@@ -1104,7 +1126,7 @@ async def test_said_a_deposit_just_before_a_distribution_gains_nothing(gaib: Gai
     try:
         hashes = [
             await send_raw(gaib, provider, p.facility.functions.repay(1, 100_000 * USDC)),
-            await send_raw(gaib, attacker, said.redeem(shares, attacker.address, attacker.address)),
+            await send_raw(gaib, attacker, said.requestRedeem(shares, attacker.address, attacker.address)),
         ]
         tester.mine_blocks(1)
     finally:
@@ -1115,20 +1137,24 @@ async def test_said_a_deposit_just_before_a_distribution_gains_nothing(gaib: Gai
     (rep,) = events(p.facility, "Repaid", TxResult("", 0, 0, repaid["logs"]))
     interest = rep["interest"] * SCALE
     assert interest > 12_000 * 10**18
-    out = await aid_of(gaib, attacker.address) - before
-    assert deposit - 2 <= out <= deposit  # its deposit back, less rounding: none of the interest
+    assert await aid_of(gaib, attacker.address) == before  # nothing paid out: the shares wait in the vault
+    assert await said.balanceOf(p.said.address).call() == shares
+    await reverts(attacker.send(said.redeem(shares, attacker.address, attacker.address), what="r"), "ExceedsClaimable")
+    with pytest.raises(Exception) as exc:  # noqa: B017 (a view's revert: web3's own error, decoded below)
+        await said.previewRedeem(shares).call()
+    data = revert_data(exc.value)
+    assert data is not None and (decode_revert(data) or ("",))[0] == "AsyncRedeem"
     assert price == 10**18
     # (eth-tester stamps the mined block a second after the transactions ran: one second has vested since.)
     elapsed = await gaib.chain.timestamp() - await said.lastDistribution().call()
     assert elapsed <= 1
     assert await said.unvestedAmount().call() == unvested_after(interest, elapsed)
-    assert await said.totalAssets().call() == 100_000 * 10**18 + interest - unvested_after(interest, elapsed)
+    # the pending exit's AID is still in the vault: its shares are filled (and priced) only at the cycle
+    assert await said.totalAssets().call() == 100_000 * 10**18 + deposit + interest - unvested_after(interest, elapsed)
 
-    # The staker who was there all along gets all of it as it vests.
-    await gaib.chain.advance_time(VESTING)
-    staker_shares = await said.balanceOf(staker.address).call()
-    worth = await said.convertToAssets(staker_shares).call()
-    assert 100_000 * 10**18 + interest - 10**12 < worth <= 100_000 * 10**18 + interest
+    # In that block the pending shares are worth the deposit and at most the one second vested since.
+    worth = await said.convertToAssets(shares).call()
+    assert deposit - 2 <= worth <= deposit + (interest - unvested_after(interest, elapsed))
 
 
 @pytest.mark.asyncio
@@ -1441,7 +1467,8 @@ async def test_registry_cluster_roots_and_inclusion_proofs(gaib: Gaib, actors: A
     (ev,) = events(registry, "ClusterRegistered", result)
     assert (ev["root"], ev["kind"], ev["owner"], ev["size"]) == (root, GPU, provider.address, 5)
     assert [(e["root"], e["attestation"]) for e in events(registry, "ClusterAttested", result)] == [(root, att)]
-    assert tuple(await reg.getCluster(root).call()) == (GPU, provider.address, 5, when, att)
+    # kind, owner, size, registeredAt, status (packed with owner and size: still one write), attestation
+    assert tuple(await reg.getCluster(root).call()) == (GPU, provider.address, 5, when, ACTIVE, att)
     assert (await reg.clusterCount().call(), await reg.clusteredAssetCount().call()) == (1, 5)
     assert await reg.assetCount().call() == 0  # one write for the whole cluster, no per-asset entries
     reason = await reverts(
@@ -1473,12 +1500,121 @@ async def test_registry_cluster_roots_and_inclusion_proofs(gaib: Gaib, actors: A
     assert other[-1][0].hex() in reason
     result = await admin.send(reg.attestCluster(root, newer), what="attest cluster")
     assert [(e["root"], e["attestation"]) for e in events(registry, "ClusterAttested", result)] == [(root, newer)]
-    assert tuple(await reg.getCluster(root).call()) == (GPU, provider.address, 5, when, newer)
+    assert tuple(await reg.getCluster(root).call()) == (GPU, provider.address, 5, when, ACTIVE, newer)
 
     # A second cluster adds to the counts.
     await admin.send(reg.registerCluster(other[-1][0], GPU, provider.address, 4, att), what="cluster")
     assert (await reg.clusterCount().call(), await reg.clusteredAssetCount().call()) == (2, 9)
     assert await reg.verifyInCluster(other[-1][0], ids[3], records[3], merkle_proof(other, 3)).call()
+
+
+def cluster_moves(p: Any, result: TxResult) -> list[tuple[bytes, int, int]]:
+    """(root, from, to) of every ClusterStatusChanged event of the registry in a transaction."""
+    return [(e["root"], e["from"], e["to"]) for e in events(p.registry, "ClusterStatusChanged", result)]
+
+
+async def cluster_status(gaib: Gaib, root: bytes) -> int:
+    return int((await gaib.protocol.registry.functions.getCluster(root).call())[4])
+
+
+ENTRY_NONE, ENTRY_ASSET, ENTRY_CLUSTER = 0, 1, 2
+
+
+@pytest.mark.asyncio
+async def test_registry_cluster_status_owner_retire_and_entry_type(gaib: Gaib, actors: Actors) -> None:
+    """A cluster root is collateral like an asset: a status on the same transitions, an owner the facility
+    moves, retirement by its owner; and an id is either an asset or a cluster root, never both."""
+    registry = gaib.protocol.registry
+    reg = registry.functions
+    admin, provider, lender, outsider = actors.admin, actors.provider, actors.lender, actors.outsider
+    walk, b, c, d = (bytes([n]) * 32 for n in (0xA1, 0xA2, 0xA3, 0xA4))
+    unknown = b"\xaf" * 32
+    for root in (walk, b, c, d):
+        await admin.send(reg.registerCluster(root, GPU, lender.address, 8, attestation(1)), what="cluster")
+    single = asset_id(0xA5)
+    await register(actors, lender.address, [single])
+
+    assert await reg.entryType(walk).call() == ENTRY_CLUSTER
+    assert await reg.entryType(single).call() == ENTRY_ASSET
+    assert await reg.entryType(unknown).call() == ENTRY_NONE
+    assert tuple(await reg.collateralInfo(walk).call()) == (ENTRY_CLUSTER, ACTIVE, lender.address)
+    assert tuple(await reg.collateralInfo(single).call()) == (ENTRY_ASSET, ACTIVE, lender.address)
+    assert tuple(await reg.collateralInfo(unknown).call()) == (ENTRY_NONE, NONE, ZERO_ADDRESS)
+    # An id names an asset or a cluster, never both: the facility could not tell which to move.
+    reason = await reverts(
+        admin.send(reg.registerCluster(single, GPU, lender.address, 3, attestation(2)), what="c"), "AlreadyRegistered"
+    )
+    assert single[2:] in reason
+    reason = await reverts(
+        admin.send(reg.registerBatch(GPU, lender.address, [walk], [record_hash(1)], [attestation(1)]), what="a"),
+        "ClusterAlreadyRegistered",
+    )
+    assert walk.hex() in reason
+    assert await reg.assetCount().call() == 1 and await reg.clusterCount().call() == 4
+
+    # setClusterStatus and setClusterOwner: the facility's only.
+    for who in (outsider, provider):
+        await unauthorized(who.send(reg.setClusterStatus(walk, FINANCED), what="s"), who.address, "FACILITY_ROLE")
+        await unauthorized(who.send(reg.setClusterOwner(walk, who.address), what="o"), who.address, "FACILITY_ROLE")
+    await admin.send(registry.functions.grantRole(role("FACILITY_ROLE"), admin.address), what="grant")
+
+    async def refused_from(root: bytes, frm: int) -> None:
+        for to in STATUSES:
+            if (frm, to) not in ALLOWED:
+                reason = await reverts(admin.send(reg.setClusterStatus(root, to), what="move"), "InvalidTransition")
+                assert f"from={frm}" in reason and f"to={to}" in reason and root.hex() in reason
+        assert await cluster_status(gaib, root) == frm
+
+    # The same walk as an asset's: every allowed move, and every other refused on the way.
+    path = [ACTIVE, FINANCED, IMPAIRED, FINANCED, ACTIVE, FINANCED, DEFAULTED, FINANCED, IMPAIRED, DEFAULTED]
+    await refused_from(walk, ACTIVE)
+    seen = {ACTIVE}
+    for frm, to in zip(path, path[1:], strict=False):
+        result = await admin.send(reg.setClusterStatus(walk, to), what="move")
+        assert cluster_moves(gaib.protocol, result) == [(walk, frm, to)]
+        assert status_moves(gaib.protocol, result) == []  # no asset moved
+        if to not in seen:
+            await refused_from(walk, to)
+            seen.add(to)
+    assert await reg.closedAt(walk).call() == 0
+    result = await admin.send(reg.setClusterStatus(walk, LIQUIDATED), what="liquidate")
+    assert cluster_moves(gaib.protocol, result) == [(walk, DEFAULTED, LIQUIDATED)]
+    assert await reg.closedAt(walk).call() == await block_time(gaib, result)
+    await refused_from(walk, LIQUIDATED)
+    reason = await reverts(admin.send(reg.setClusterStatus(unknown, FINANCED), what="move"), "UnknownCluster")
+    assert unknown.hex() in reason
+    # the asset beside it never moved
+    assert await asset_status(gaib, single) == ACTIVE
+
+    # setClusterOwner: recovery moves the whole cluster to a new operator.
+    result = await admin.send(reg.setClusterOwner(d, outsider.address), what="owner")
+    (ev,) = events(registry, "ClusterOwnerChanged", result)
+    assert (ev["root"], ev["from"], ev["to"]) == (d, lender.address, outsider.address)
+    assert (await reg.getCluster(d).call())[1] == outsider.address
+    await reverts(admin.send(reg.setClusterOwner(unknown, outsider.address), what="owner"), "UnknownCluster")
+
+    # retireCluster: by its owner or a registrar, only from Active, for good.
+    await unauthorized(outsider.send(reg.retireCluster(b), what="retire"), outsider.address, "REGISTRAR_ROLE")
+    result = await lender.send(reg.retireCluster(b), what="retire by owner")
+    assert cluster_moves(gaib.protocol, result) == [(b, ACTIVE, RETIRED)]
+    assert await reg.closedAt(b).call() == await block_time(gaib, result)
+    await provider.send(reg.retireCluster(c), what="retire by a registrar")
+    assert await cluster_status(gaib, c) == RETIRED
+    await unauthorized(lender.send(reg.retireCluster(d), what="retire"), lender.address, "REGISTRAR_ROLE")
+    await outsider.send(reg.retireCluster(d), what="retire by the new owner")
+    reason = await reverts(lender.send(reg.retireCluster(b), what="again"), "InvalidTransition")
+    assert f"from={RETIRED}" in reason and f"to={RETIRED}" in reason
+    await refused_from(b, RETIRED)
+    reason = await reverts(provider.send(reg.retireCluster(walk), what="retire"), "InvalidTransition")
+    assert f"from={LIQUIDATED}" in reason
+    fin = b"\xa6" * 32
+    await admin.send(reg.registerCluster(fin, GPU, lender.address, 2, attestation(3)), what="cluster")
+    await admin.send(reg.setClusterStatus(fin, FINANCED), what="finance")
+    reason = await reverts(lender.send(reg.retireCluster(fin), what="retire financed"), "InvalidTransition")
+    assert f"from={FINANCED}" in reason and f"to={RETIRED}" in reason
+    await reverts(provider.send(reg.retireCluster(unknown), what="retire"), "UnknownCluster")
+    # a cluster's transitions never touch the asset entries, nor an asset's the clusters
+    assert await asset_status(gaib, single) == ACTIVE and await reg.assetCount().call() == 1
 
 
 # ---- CreditFacility ----
@@ -1522,7 +1658,7 @@ async def test_facility_open_deal_checks(gaib: Gaib, actors: Actors) -> None:
         )
         assert f"revenueShareBps={share}" in reason
     await reverts(open_deal(actors, [], appraised, cap), "NoCollateral")
-    reason = await reverts(open_deal(actors, [unknown], appraised, cap), "CollateralNotAvailable")
+    reason = await reverts(open_deal(actors, [unknown], appraised, cap), "UnknownCollateral")
     assert unknown[2:] in reason
     reason = await reverts(open_deal(actors, [mine[0], theirs], appraised, cap), "CollateralNotOwned")
     assert theirs[2:] in reason
@@ -2187,6 +2323,98 @@ async def test_facility_liquidation_waterfall_and_losses_borne_by_said_first(gai
     assert await said.sharePrice().call() == 0
     assert await p.aid.functions.principalDeployed().call() == 0
     assert await usdc_of(gaib, p.facility.address) == 0
+    await assert_backed(gaib)
+
+
+@pytest.mark.asyncio
+async def test_facility_cluster_roots_follow_every_deal_transition(gaib: Gaib, actors: Actors) -> None:
+    """A cluster root backs a deal alone or beside single assets, and moves with the deal exactly as an
+    asset does: financed, impaired, cured, repaid (active again), defaulted, transferred to a new operator
+    (its owner too), liquidated. It cannot back two deals, and only its owner can borrow against it."""
+    p = gaib.protocol
+    fac = p.facility.functions
+    reg = p.registry.functions
+    admin, provider, lender, investor = actors.admin, actors.provider, actors.lender, actors.investor
+    new_operator = gaib.with_account(5)
+    await mint_aid(investor, 1_000_000 * USDC)
+    c1, c2, theirs, retired = (bytes([n]) * 32 for n in (0xD1, 0xD2, 0xD3, 0xD4))
+    for root, owner in ((c1, provider), (c2, provider), (theirs, lender), (retired, provider)):
+        await admin.send(reg.registerCluster(root, GPU, owner.address, 64, attestation(1)), what="cluster")
+    await provider.send(reg.retireCluster(retired), what="retire")
+    single = asset_id(0xD5)
+    await register(actors, provider.address, [single])
+    appraised, advance = 1_000_000 * USDC, 500_000 * USDC
+
+    # Refused, with the id named: another's cluster, a retired one, one twice, an unknown id.
+    reason = await reverts(open_deal(actors, [c1, theirs], appraised, advance), "CollateralNotOwned")
+    assert theirs.hex() in reason and f"owner={lender.address}".lower() in reason.lower()
+    reason = await reverts(open_deal(actors, [retired], appraised, advance), "CollateralNotAvailable")
+    assert retired.hex() in reason
+    reason = await reverts(open_deal(actors, [c1, single, c1], appraised, advance), "CollateralNotAvailable")
+    assert c1.hex() in reason
+    reason = await reverts(open_deal(actors, [c1, b"\xd9" * 32], appraised, advance), "UnknownCollateral")
+    assert "d9" * 32 in reason
+    assert await fac.dealCount().call() == 0
+    assert await cluster_status(gaib, c1) == ACTIVE and await asset_status(gaib, single) == ACTIVE
+
+    # A cluster and a single asset back one deal.
+    result = await open_deal(actors, [c1, single], appraised, advance)
+    deal_id = await opened_deal_id(gaib, result)
+    assert cluster_moves(p, result) == [(c1, ACTIVE, FINANCED)]
+    assert status_moves(p, result) == [(single, ACTIVE, FINANCED)]
+    assert [bytes(c) for c in await fac.collateralOf(deal_id).call()] == [c1, bytes.fromhex(single[2:])]
+    # ...and neither can back a second deal.
+    reason = await reverts(open_deal(actors, [c2, c1], appraised, USDC), "CollateralNotAvailable")
+    assert c1.hex() in reason
+    assert await cluster_status(gaib, c2) == ACTIVE
+
+    result = await admin.send(fac.impair(deal_id, 10_000 * USDC), what="impair")
+    assert cluster_moves(p, result) == [(c1, FINANCED, IMPAIRED)]
+    assert status_moves(p, result) == [(single, FINANCED, IMPAIRED)]
+    result = await admin.send(fac.cure(deal_id), what="cure")
+    assert cluster_moves(p, result) == [(c1, IMPAIRED, FINANCED)]
+
+    # Repaid in full: the cluster is active again, and free to back another deal.
+    await gaib.chain.advance_time(30 * DAY)
+    await gaib.faucet(provider.address, Decimal(600_000))
+    await provider.send(p.usdc.functions.approve(p.facility.address, MAX_UINT), what="approve")
+    owed = await fac.amountOwed(deal_id).call()
+    result = await provider.send(fac.repay(deal_id, 2 * owed), what="repay in full")
+    assert [e["dealId"] for e in events(p.facility, "DealClosed", result)] == [deal_id]
+    assert cluster_moves(p, result) == [(c1, FINANCED, ACTIVE)]
+    assert status_moves(p, result) == [(single, FINANCED, ACTIVE)]
+    await assert_backed(gaib)
+
+    # Two clusters in a new deal; default; the hardware goes to a new operator, owners and all.
+    result = await open_deal(actors, [c1, c2], appraised, advance)
+    deal_id = await opened_deal_id(gaib, result)
+    assert cluster_moves(p, result) == [(c1, ACTIVE, FINANCED), (c2, ACTIVE, FINANCED)]
+    await admin.send(fac.impair(deal_id, 10_000 * USDC), what="impair")
+    result = await admin.send(fac.declareDefault(deal_id), what="default")
+    assert cluster_moves(p, result) == [(c1, IMPAIRED, DEFAULTED), (c2, IMPAIRED, DEFAULTED)]
+    result = await admin.send(fac.transferToOperator(deal_id, new_operator.address), what="transfer")
+    assert [(e["root"], e["from"], e["to"]) for e in events(p.registry, "ClusterOwnerChanged", result)] == [
+        (c1, provider.address, new_operator.address),
+        (c2, provider.address, new_operator.address),
+    ]
+    assert events(p.registry, "OwnerChanged", result) == []
+    assert cluster_moves(p, result) == [(c1, DEFAULTED, FINANCED), (c2, DEFAULTED, FINANCED)]
+    for root in (c1, c2):
+        assert tuple(await reg.collateralInfo(root).call()) == (ENTRY_CLUSTER, FINANCED, new_operator.address)
+
+    # Defaulted again and liquidated: final, closedAt set, never collateral again.
+    await admin.send(fac.declareDefault(deal_id), what="default again")
+    result = await admin.send(fac.recordLiquidation(deal_id, 0), what="liquidate")
+    assert cluster_moves(p, result) == [(c1, DEFAULTED, LIQUIDATED), (c2, DEFAULTED, LIQUIDATED)]
+    when = await block_time(gaib, result)
+    assert [await reg.closedAt(r).call() for r in (c1, c2)] == [when, when]
+    reason = await reverts(
+        open_deal(actors, [c1], appraised, USDC, borrower=new_operator.address), "CollateralNotAvailable"
+    )
+    assert c1.hex() in reason
+    reason = await reverts(new_operator.send(reg.retireCluster(c2), what="retire"), "InvalidTransition")
+    assert f"from={LIQUIDATED}" in reason
+    assert await asset_status(gaib, single) == ACTIVE
     await assert_backed(gaib)
 
 

@@ -21,7 +21,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-PAGES = sorted(DOCS.glob("*.md"))
+PAGES = sorted(DOCS.rglob("*.md"))  # docs/venues/*.md too
 
 #: GAIB_HOME as it was when pytest started, whatever a fixture does to it later: the programs that use
 #: the morpho venue need the Morpho Blue artifact that set-up built under it.

@@ -260,7 +260,7 @@ AMOUNT_CALLS = {  # what the message must name
     "mint_aid": "USDC amount",
     "redeem_aid": "AID amount",
     "stake": "AID amount",
-    "unstake": "sAID shares",
+    "request_unstake": "sAID shares",
     "faucet": "USDC amount",
     "repay": "repayment",
 }

@@ -1,10 +1,10 @@
 """Stateful property tests of the protocol contracts on the embedded EVM.
 
 A hypothesis state machine drives random sequences of: mint, redeem, requestRedemption, processRedemptions,
-claim, stake and unstake (sAID), register (and re-register) assets, open a deal, repay it (plain or from
-revenue), change the cash reserve, advance time, impair / cure a deal, and default + liquidate it. The
-contracts are called directly (no SDK pre-checks), and the chain is reverted to one snapshot between
-examples, so the whole run shares one deployment.
+claim, stake, request an exit from sAID (ERC-7540), process a withdrawal cycle, claim an exit, register (and
+re-register) assets, open a deal, repay it (plain or from revenue), change the cash reserve, advance time,
+impair / cure a deal, and default + liquidate it. The contracts are called directly (no SDK pre-checks), and
+the chain is reverted to one snapshot between examples, so the whole run shares one deployment.
 
 After every step, to the wei (USDC has 6 decimals, AID 18, SCALE = 10**12):
 
@@ -16,6 +16,13 @@ After every step, to the wei (USDC has 6 decimals, AID 18, SCALE = 10**12):
     for each redeemer: sum(owed - remaining over its requests) == what it claimed + AID.claimable(it)
     the queue is FIFO: requests before queueHead are fully filled, none behind the head is filled at all
     sAID.convertToAssets(1e18) never falls, unless that step realized a loss (a liquidation short of principal)
+    for each sAID exit request: shares filled (by the cycles' RedeemFilled events) + pendingRedeemRequest
+        == shares requested (what a cycle left unfilled rolled over and is still pending)
+    exits fill FIFO: every request before sAID.queueHead is filled, none after the head has started
+    sAID.totalPendingShares() == sum(pending) == sAID.balanceOf(sAID)       (the locked shares)
+    AID set aside by the cycles == AID paid by claims + sum(sAID.maxWithdraw(account)) == AID in the escrow
+    for each controller: shares filled == shares claimed + sAID.maxRedeem(it)
+        == shares claimed + sum(claimableRedeemRequest over its requests)   (nothing is paid twice)
     AssetRegistry.assetCount() == the number of distinct assets registered (no asset is registered twice)
     USDC.balanceOf(CreditFacility) == the sum of the open deals' cash reserves
 
@@ -195,6 +202,15 @@ class Request:
     owed: int
 
 
+@dataclass
+class Exit:
+    """An sAID exit request (ERC-7540) and the shares the cycles have filled of it."""
+
+    controller: str
+    shares: int
+    filled: int = 0
+
+
 class ProtocolMachine(RuleBasedStateMachine):
     env: Env  # set by the test before the machine runs
 
@@ -213,6 +229,12 @@ class ProtocolMachine(RuleBasedStateMachine):
         self.checked_head = 0  # requests below this index were seen fully filled
         self.loss_realized = False
         self.last_price = e.view(e.said, "convertToAssets", 10**18)
+        self.exits: list[Exit] = []
+        self.escrow = Web3.to_checksum_address(e.view(e.said, "escrow"))
+        self.set_aside = 0  # AID the cycles moved to the escrow
+        self.paid = 0  # AID claims paid out of it
+        self.claimed_shares = {who: 0 for who in e.investors}
+        self.settled: set[int] = set()
 
     # ---- helpers ----
 
@@ -324,15 +346,57 @@ class ProtocolMachine(RuleBasedStateMachine):
         assert e.aid_of(account) == aid_before - amount
 
     @rule(who=st.integers(0, 1), percent=st.integers(1, 100))
-    def unstake(self, who: int, percent: int) -> None:
+    def request_unstake(self, who: int, percent: int) -> None:
         e, account = self.e, self.investor(who)
-        shares = e.view(e.said, "balanceOf", account) * percent // 100
+        balance = e.view(e.said, "balanceOf", account)
+        shares = balance * percent // 100
         if shares == 0:
             return
-        preview = e.view(e.said, "previewRedeem", shares)
-        aid_before = e.aid_of(account)
-        e.send(account, e.said.functions.redeem(shares, account, account))
-        assert e.aid_of(account) - aid_before >= preview
+        receipt = e.send(account, e.said.functions.requestRedeem(shares, account, account))
+        (ev,) = events(e.said, "RedeemRequest", receipt)
+        assert (ev["requestId"], ev["controller"], ev["shares"]) == (len(self.exits), account, shares)
+        self.exits.append(Exit(account, shares))
+        assert e.view(e.said, "balanceOf", account) == balance - shares
+
+    @rule(max_requests=st.integers(1, 4))
+    def process_cycle(self, max_requests: int) -> None:
+        e = self.e
+        due, now = e.view(e.said, "nextCycleAt"), e.time()
+        if now + 1 < due:
+            assert e.attempt(e.admin, e.said.functions.processCycle(max_requests))[0] == "CycleNotDue"
+            return
+        if now < due:
+            return  # the next block may land either side of the due time
+        price = e.view(e.said, "convertToAssets", 10**18)
+        escrow_before = e.aid_of(self.escrow)
+        receipt = e.send(e.admin, e.said.functions.processCycle(max_requests))
+        fills = events(e.said, "RedeemFilled", receipt)
+        assert len([f for f in fills if f["pending"] == 0]) <= max_requests
+        ids = [f["requestId"] for f in fills]
+        assert ids == sorted(ids) and len(set(ids)) == len(ids)  # oldest first, each once per call
+        for f in fills:
+            self.exits[f["requestId"]].filled += f["shares"]
+            self.set_aside += f["assets"]
+        assert e.aid_of(self.escrow) == escrow_before + sum(f["assets"] for f in fills)
+        assert e.view(e.said, "convertToAssets", 10**18) >= price  # filling never lowers the share price
+
+    @precondition(lambda self: self.e.view(self.e.said, "totalClaimableAssets") > 0)
+    @rule(percent=st.integers(1, 100))
+    def claim_unstake(self, percent: int) -> None:
+        e = self.e
+        for account in e.investors:
+            claimable = e.view(e.said, "maxRedeem", account)
+            error, _ = e.attempt(account, e.said.functions.redeem(claimable + 1, account, account))
+            assert error == "ExceedsClaimable"
+            shares = claimable * percent // 100
+            if shares == 0:
+                continue
+            aid_before = e.aid_of(account)
+            receipt = e.send(account, e.said.functions.redeem(shares, account, account))
+            (ev,) = events(e.said, "Withdraw", receipt)
+            assert e.aid_of(account) == aid_before + ev["assets"]
+            self.claimed_shares[account] += shares
+            self.paid += ev["assets"]
 
     # ---- registry ----
 
@@ -537,6 +601,32 @@ class ProtocolMachine(RuleBasedStateMachine):
             filled = sum(q.owed - r for q, r in zip(self.requests, remaining, strict=True) if q.owner == who)
             assert filled == self.claimed[who] + claimable[who]
         self.checked_head = head
+
+    @invariant()
+    def exits_are_filled_in_order_and_paid_once(self) -> None:
+        e = self.e
+        said = e.said
+        # (a request filled and claimed in full never changes again: it is read once more, then skipped)
+        live = [(i, x) for i, x in enumerate(self.exits) if i not in self.settled]
+        pending = {i: e.view(said, "pendingRedeemRequest", i, x.controller) for i, x in live}
+        claimable = {i: e.view(said, "claimableRedeemRequest", i, x.controller) for i, x in live}
+        for i, x in live:
+            assert x.filled + pending[i] == x.shares  # filled + pending (rolled over included) == requested
+            if pending[i] == claimable[i] == 0:
+                self.settled.add(i)
+        head = e.view(said, "queueHead")
+        assert all(pending.get(i, 0) == 0 for i in range(head))  # FIFO: all before the head are filled...
+        assert all(x.filled == 0 for x in self.exits[head + 1 :])  # ...none behind it has started
+        assert e.view(said, "totalPendingShares") == sum(pending.values()) == e.view(said, "balanceOf", said.address)
+        # nothing paid twice: what was set aside is what was paid plus what is still owed, all in the escrow
+        owed = {who: e.view(said, "maxWithdraw", who) for who in e.investors}
+        assert self.set_aside == self.paid + sum(owed.values())
+        assert e.aid_of(self.escrow) == e.view(said, "totalClaimableAssets") == sum(owed.values())
+        for who in e.investors:
+            filled = sum(x.filled for x in self.exits if x.controller == who)
+            max_redeem = e.view(said, "maxRedeem", who)
+            assert filled == self.claimed_shares[who] + max_redeem
+            assert max_redeem == sum(c for i, c in claimable.items() if self.exits[i].controller == who)
 
     @invariant()
     def the_share_price_falls_only_on_a_realized_loss(self) -> None:

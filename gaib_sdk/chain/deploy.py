@@ -26,6 +26,12 @@ DEFAULT_REDEEM_CAP = 10_000_000 * 10**6
 DEFAULT_VESTING_PERIOD = 8 * 3600
 #: GAIB's fixed supply, minted to the treasury at deployment.
 GAIB_SUPPLY = 1_000_000_000 * 10**18
+#: The node network (NodeAttestation): one root per operator per day; a root can be challenged for 2 days;
+#: a bond leaves 7 days after unbonding is asked (longer than the window: no one escapes a slash).
+ATTESTATION_PERIOD = 86_400
+ATTESTATION_MIN_BOND = 10_000 * 10**18
+ATTESTATION_CHALLENGE_WINDOW = 2 * 86_400
+ATTESTATION_UNBOND_DELAY = 7 * 86_400
 
 
 def role(name: str) -> bytes:
@@ -103,6 +109,10 @@ class Protocol:
     registry: AsyncContract
     facility: AsyncContract
     gaib: AsyncContract
+    #: The node network; None for a deployment saved before it existed.
+    attestation: AsyncContract | None = None
+    #: The second stablecoin AID accepts (USDT); None where the deployment has none.
+    usdt: AsyncContract | None = None
 
     @classmethod
     def bind(cls, chain: Chain, deployment: Deployment) -> Protocol:
@@ -114,6 +124,10 @@ class Protocol:
             "facility": "CreditFacility",
             "gaib": "GAIB",
         }
+        if "usdt" in deployment.contracts:
+            names["usdt"] = "TestUSDT"  # any 6-decimal ERC-20's ABI: only the ERC-20 functions are called
+        if "attestation" in deployment.contracts:
+            names["attestation"] = "NodeAttestation"
         bound = {key: chain.contract(deployment.contracts[key], load_artifact(names[key])["abi"]) for key in names}
         return cls(deployment=deployment, **bound)
 
@@ -123,13 +137,16 @@ async def deploy_protocol(
     admin: LocalAccount,
     *,
     usdc: str | None = None,
+    usdt: str | None = None,
     treasury: str | None = None,
     mint_cap: int = DEFAULT_MINT_CAP,
     redeem_cap: int = DEFAULT_REDEEM_CAP,
     vesting_period: int = DEFAULT_VESTING_PERIOD,
 ) -> Deployment:
     """Deploy AID, sAID, the registry and the credit facility, and grant the admin its roles.
-    ``usdc`` is the stablecoin's address; on a dev chain it may be omitted and a test USDC is deployed."""
+    ``usdc`` is the stablecoin's address; on a dev chain it may be omitted and a test USDC is deployed.
+    ``usdt`` is a second stablecoin AID accepts 1:1 (same decimals); on a dev chain a test USDT is deployed
+    when it is omitted, elsewhere there is none unless given."""
     hashes: list[str] = []
     if usdc is None:
         if not chain.is_dev:
@@ -145,6 +162,12 @@ async def deploy_protocol(
             raise GaibConfigError(f"no contract at USDC address {usdc} on chain {chain.chain_id}")
         usdc_is_test = False
     assert usdc is not None
+    if usdt is None and chain.is_dev:
+        r = await chain.deploy(load_artifact("TestUSDT"), [admin.address], admin)
+        usdt = r.contract_address
+        hashes.append(r.tx_hash)
+    elif usdt is not None and not await chain.has_code(usdt):
+        raise GaibConfigError(f"no contract at USDT address {usdt} on chain {chain.chain_id}")
 
     async def deploy(name: str, *args: object) -> str:
         r = await chain.deploy(load_artifact(name), list(args), admin)
@@ -157,6 +180,17 @@ async def deploy_protocol(
     registry = await deploy("AssetRegistry", admin.address)
     facility = await deploy("CreditFacility", admin.address, aid, registry, said, treasury or admin.address)
     gaib = await deploy("GAIB", treasury or admin.address, GAIB_SUPPLY)
+    attestation = await deploy(
+        "NodeAttestation",
+        admin.address,
+        gaib,
+        registry,
+        treasury or admin.address,
+        ATTESTATION_PERIOD,
+        ATTESTATION_MIN_BOND,
+        ATTESTATION_CHALLENGE_WINDOW,
+        ATTESTATION_UNBOND_DELAY,
+    )
 
     aid_c = chain.contract(aid, load_artifact("AIDollar")["abi"])
     reg_c = chain.contract(registry, load_artifact("AssetRegistry")["abi"])
@@ -164,6 +198,8 @@ async def deploy_protocol(
     said_c = chain.contract(said, load_artifact("StakedAID")["abi"])
     grants = [
         (said_c, "REWARDER_ROLE", facility),
+        (said_c, "PAUSER_ROLE", admin.address),
+        (said_c, "WITHDRAWAL_MANAGER_ROLE", admin.address),
         (aid_c, "FACILITY_ROLE", facility),
         (aid_c, "KYC_MANAGER_ROLE", admin.address),
         (aid_c, "PAUSER_ROLE", admin.address),
@@ -175,6 +211,9 @@ async def deploy_protocol(
     ]
     for contract, name, account in grants:
         r = await chain.transact(contract.functions.grantRole(role(name), account), admin, what=f"grant {name}")
+        hashes.append(r.tx_hash)
+    if usdt is not None:
+        r = await chain.transact(aid_c.functions.addStablecoin(usdt), admin, what="accept USDT")
         hashes.append(r.tx_hash)
 
     return Deployment(
@@ -190,6 +229,8 @@ async def deploy_protocol(
             "registry": registry,
             "facility": facility,
             "gaib": gaib,
+            "attestation": attestation,
+            **({"usdt": usdt} if usdt is not None else {}),
         },
         tx_hashes=hashes,
     )

@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from gaib_sdk.models.engine import StressCheck
+
 __all__ = [
     "AssetValuation",
     "DealInfo",
@@ -33,6 +35,9 @@ class AssetValuation(_Model):
     age_months: int
     value_usd: Decimal
     method: str
+    cost_value_usd: Decimal | None = Field(default=None, description="depreciated cost, where an income value is too")
+    income_value_usd: Decimal | None = Field(default=None, description="present value of what the asset earns")
+    binding: Literal["cost", "income"] | None = Field(default=None, description="which of the two is the value")
 
 
 class DealTerms(_Model):
@@ -75,6 +80,12 @@ class Quote(_Model):
     customers: int
     payments_on_record: int
     terms: DealTerms
+    cost_value_usd: Decimal | None = Field(default=None, description="the assets' depreciated cost, summed")
+    income_value_usd: Decimal | None = Field(default=None, description="the assets' income values, summed")
+    binding: Literal["cost", "income", "mixed"] | None = Field(
+        default=None, description="which value bound: cost or income for every asset, or mixed"
+    )
+    stress: StressCheck | None = Field(default=None, description="the stress test, unless it was switched off")
 
 
 class DealStatus(IntEnum):

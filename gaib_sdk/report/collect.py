@@ -67,7 +67,7 @@ EVENTS: dict[str, tuple[str, ...]] = {
         "Unpaused",
         "CapsSet",
     ),
-    "said": ("Deposit", "Withdraw", "RewardsReceived", "VestingPeriodSet"),
+    "said": ("Deposit", "Withdraw", "RewardsReceived", "VestingPeriodSet", "RedeemRequest", "CycleProcessed"),
     "facility": (
         "DealOpened",
         "Repaid",

@@ -65,11 +65,12 @@ def aid(wei: int) -> Decimal:
 
 
 def exit_price(*, share_price: int, reserve: int, queued_stable: int, aid_supply: int, scale: int) -> int:
-    """Exit NAV, in AID wei (= 10^-18 USDC) per whole sAID share: what a holder gets out now, in USDC,
-    without waiting in the redemption queue.
+    """Exit NAV, in AID wei (= 10^-18 USDC) per whole sAID share: what a holder's exit is worth in USDC at
+    today's prices, without waiting in AID's redemption queue.
 
-    A holder exits by unstaking (``sharePrice`` AID a share, synchronous) and redeeming the AID 1:1 for
-    USDC from the liquid reserve. What the reserve can pay now is the part not already owed to waiting
+    A holder exits by an ERC-7540 request: the withdrawal cycle fills it at the share price of that moment
+    (``sharePrice`` AID a share today; the wait for the cycle is not priced here), and the AID is redeemed
+    1:1 for USDC from the liquid reserve. What the reserve can pay now is the part not already owed to waiting
     requests, ``free = max(0, reserve - queuedStable)`` USDC; the AID that could ask for it is all AID not
     already in the queue, ``outstanding = totalSupply / SCALE - queuedStable`` USDC. If every holder asked
     at once each would get the fraction ``cover = min(1, free / outstanding)`` now and wait for the rest, so

@@ -9,13 +9,19 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 
 /// @title AIDollar (AID)
-/// @notice The AI Dollar: an 18-decimal ERC-20 minted 1:1 against a 6-decimal stablecoin (USDC) by
-///         KYC-whitelisted accounts and burned 1:1 on redemption.
+/// @notice The AI Dollar: an 18-decimal ERC-20 minted 1:1 against a 6-decimal stablecoin (USDC, or a second
+///         whitelisted one such as USDT) by KYC-whitelisted accounts and burned 1:1 on redemption.
 /// @dev Backing equation kept at every step:
-///        totalSupply() == (reserve() + principalDeployed + uncoveredLoss) * SCALE
-///      where reserve() is the stablecoin held here less what redeemers may already claim, principalDeployed
-///      is what the credit facility has advanced and not yet returned, and uncoveredLoss is realized deal
-///      loss that sAID's first-loss capital could not absorb (AID in circulation with nothing behind it).
+///        totalSupply() == (totalReserve() + principalDeployed + uncoveredLoss) * SCALE
+///      where totalReserve() is reserve() plus the other stablecoins held here (each counted 1:1: every
+///      accepted stablecoin has the primary's decimals), reserve() is the primary stablecoin (USDC) held here
+///      less what redeemers may already claim, principalDeployed is what the credit facility has advanced and
+///      not yet returned, and uncoveredLoss is realized deal loss that sAID's first-loss capital could not
+///      absorb (AID in circulation with nothing behind it).
+///      Deals, deal income and the redemption queue run in the primary stablecoin only; a second stablecoin
+///      (USDT) is minted against and redeemed into 1:1 while its own reserve covers the redemption, and
+///      otherwise the holder queues for USDC (requestRedemption). Minting counts what actually arrived (a
+///      token that charges a transfer fee mints less), so the protocol never issues AID it does not hold.
 ///      Conversions round in the protocol's favour: a redemption burns only whole stablecoin units' worth.
 ///      A redemption the liquid reserve cannot cover waits in a FIFO queue: the AID is escrowed here, and
 ///      as cash comes back the queue is filled in order (burning the AID, setting the stablecoin aside to
@@ -53,6 +59,11 @@ contract AIDollar is ERC20, AccessControl, Pausable {
     /// @notice Requests filled automatically when principal comes back, to bound the gas of repay().
     uint256 public constant AUTO_FILL = 20;
 
+    /// @notice Stablecoins accepted besides the primary one (USDT), at most MAX_EXTRA_STABLECOINS.
+    mapping(address => bool) public isExtraStablecoin;
+    address[] public extraStablecoins;
+    uint256 public constant MAX_EXTRA_STABLECOINS = 4;
+
     mapping(address => bool) public isWhitelisted;
     mapping(address => bool) public isDenied;
 
@@ -68,6 +79,9 @@ contract AIDollar is ERC20, AccessControl, Pausable {
     event RedemptionFilled(uint256 indexed requestId, address indexed owner, uint256 stable, uint256 remaining);
     event Claimed(address indexed owner, uint256 stable);
     event LossRealized(uint256 stableLoss, uint256 absorbedByVault, uint256 uncovered);
+    event StablecoinAdded(address indexed token);
+    event MintedWith(address indexed account, address indexed token, uint256 stableIn, uint256 aidOut);
+    event RedeemedTo(address indexed account, address indexed token, uint256 aidIn, uint256 stableOut);
 
     error NotWhitelisted(address account);
     error AccountDenied(address account);
@@ -78,6 +92,8 @@ contract AIDollar is ERC20, AccessControl, Pausable {
     error PrincipalUnderflow(uint256 returned, uint256 deployed);
     error QueueNotEmpty(uint256 queuedStable);
     error NothingToClaim(address account);
+    error UnknownStablecoin(address token);
+    error BadStablecoin(address token);
 
     constructor(address admin, IERC20 stablecoin_, uint256 mintCap, uint256 redeemCap) ERC20("AI Dollar", "AID") {
         stablecoin = stablecoin_;
@@ -101,9 +117,29 @@ contract AIDollar is ERC20, AccessControl, Pausable {
         return redemptionQueue.length - queueHead;
     }
 
-    /// @notice Stablecoin backing in all: the liquid reserve plus principal out in deals.
+    /// @notice Stablecoin backing in all: every liquid reserve plus principal out in deals.
     function backing() external view returns (uint256) {
-        return reserve() + principalDeployed;
+        return totalReserve() + principalDeployed;
+    }
+
+    /// @notice What `token` (the primary stablecoin or an extra one) can pay redeemers now.
+    function reserveOf(address token) public view returns (uint256) {
+        if (token == address(stablecoin)) return reserve();
+        if (!isExtraStablecoin[token]) revert UnknownStablecoin(token);
+        return IERC20(token).balanceOf(address(this));
+    }
+
+    /// @notice The primary stablecoin's reserve plus every extra stablecoin held, 1:1.
+    function totalReserve() public view returns (uint256 total) {
+        total = reserve();
+        uint256 n = extraStablecoins.length;
+        for (uint256 i; i < n; ++i) {
+            total += IERC20(extraStablecoins[i]).balanceOf(address(this));
+        }
+    }
+
+    function extraStablecoinCount() external view returns (uint256) {
+        return extraStablecoins.length;
     }
 
     // ---- investors ----
@@ -121,6 +157,42 @@ contract AIDollar is ERC20, AccessControl, Pausable {
         _mint(msg.sender, aidOut);
         emit Minted(msg.sender, stableAmount, aidOut);
         _fillQueue(AUTO_FILL); // new cash pays waiting redeemers first
+    }
+
+    /// @notice Mint AID 1:1 for `stableAmount` of an extra stablecoin (USDT). AID is minted for what arrived.
+    function mintWith(address token, uint256 stableAmount) external whenNotPaused returns (uint256 aidOut) {
+        if (!isWhitelisted[msg.sender]) revert NotWhitelisted(msg.sender);
+        if (!isExtraStablecoin[token]) revert UnknownStablecoin(token);
+        if (stableAmount == 0) revert ZeroAmount();
+        _rollCaps();
+        uint256 room = mintCapPerBlock - mintedInBlock;
+        if (stableAmount > room) revert MintCapExceeded(stableAmount, room);
+        mintedInBlock += stableAmount;
+        uint256 before = IERC20(token).balanceOf(address(this));
+        IERC20(token).safeTransferFrom(msg.sender, address(this), stableAmount);
+        uint256 received = IERC20(token).balanceOf(address(this)) - before;
+        if (received == 0) revert ZeroAmount();
+        aidOut = received * SCALE;
+        _mint(msg.sender, aidOut);
+        emit MintedWith(msg.sender, token, received, aidOut);
+    }
+
+    /// @notice Redeem AID 1:1 into an extra stablecoin (USDT) while its reserve covers it; otherwise queue
+    ///         for the primary one (requestRedemption). Whole units only, as redeem().
+    function redeemTo(address token, uint256 aidAmount) external whenNotPaused returns (uint256 stableOut) {
+        if (!isWhitelisted[msg.sender]) revert NotWhitelisted(msg.sender);
+        if (!isExtraStablecoin[token]) revert UnknownStablecoin(token);
+        stableOut = aidAmount / SCALE;
+        if (stableOut == 0) revert ZeroAmount();
+        _rollCaps();
+        uint256 room = redeemCapPerBlock - redeemedInBlock;
+        if (stableOut > room) revert RedeemCapExceeded(stableOut, room);
+        uint256 available = IERC20(token).balanceOf(address(this));
+        if (stableOut > available) revert InsufficientReserve(stableOut, available);
+        redeemedInBlock += stableOut;
+        _burn(msg.sender, stableOut * SCALE);
+        IERC20(token).safeTransfer(msg.sender, stableOut);
+        emit RedeemedTo(msg.sender, token, stableOut * SCALE, stableOut);
     }
 
     /// @notice Redeem AID for the stablecoin 1:1. Only whole stablecoin units are paid; the AID burned
@@ -231,6 +303,18 @@ contract AIDollar is ERC20, AccessControl, Pausable {
     function setDenied(address account, bool denied) external onlyRole(DENYLIST_ROLE) {
         isDenied[account] = denied;
         emit Denied(account, denied);
+    }
+
+    /// @notice Accept `token` (USDT) besides the primary stablecoin: it must have the primary's decimals, so
+    ///         that one unit of either backs the same SCALE AID wei.
+    function addStablecoin(address token) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (
+            token == address(stablecoin) || isExtraStablecoin[token] || extraStablecoins.length >= MAX_EXTRA_STABLECOINS
+                || IERC20Metadata(token).decimals() != IERC20Metadata(address(stablecoin)).decimals()
+        ) revert BadStablecoin(token);
+        isExtraStablecoin[token] = true;
+        extraStablecoins.push(token);
+        emit StablecoinAdded(token);
     }
 
     function setCaps(uint256 mintCap, uint256 redeemCap) external onlyRole(DEFAULT_ADMIN_ROLE) {

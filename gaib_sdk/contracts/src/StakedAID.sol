@@ -7,10 +7,42 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
+import {IERC7540Operator, IERC7540Redeem, IERC7575Share} from "./IERC7540.sol";
 
-/// @notice The part of AIDollar that sAID consults: its deny list.
-interface IDenyList {
+/// @notice The part of AIDollar that sAID consults: its deny list, and its stablecoin reserve for the
+///         optional per-cycle cap on exits.
+interface IAIDollarView {
     function isDenied(address account) external view returns (bool);
+
+    function reserve() external view returns (uint256);
+
+    function SCALE() external view returns (uint256);
+}
+
+/// @title RedeemEscrow
+/// @notice Holds the AID that sAID's withdrawal cycles have set aside for filled exit requests, apart from
+///         the vault's own balance: it is out of totalAssets, earns nothing, and a realized loss (which burns
+///         AID held by the vault) cannot reach it. Only the vault that created it can release it.
+contract RedeemEscrow {
+    using SafeERC20 for IERC20;
+
+    address public immutable vault;
+    IERC20 public immutable aid;
+
+    error OnlyVault(address caller);
+
+    constructor(IERC20 aid_) {
+        vault = msg.sender;
+        aid = aid_;
+    }
+
+    function release(address to, uint256 amount) external {
+        if (msg.sender != vault) revert OnlyVault(msg.sender);
+        aid.safeTransfer(to, amount);
+    }
 }
 
 /// @title StakedAID (sAID)
@@ -25,7 +57,22 @@ interface IDenyList {
 ///      shares), most of which the dead shares keep. While no shares exist the vault converts 1:1.
 ///      AID's deny list holds for sAID too: a denied account can neither move nor redeem shares.
 ///      sAID is first-loss capital: a realized deal loss burns AID held here (AIDollar.realizeLoss).
-contract StakedAID is ERC4626, AccessControl {
+///
+///      Exit is asynchronous, through ERC-7540's redeem-request interface (operators, requestRedeem,
+///      pending/claimable views; redeem and withdraw CLAIM). A holder (or its operator, or a spender with an
+///      ERC-20 allowance) calls requestRedeem: the shares move into the vault and wait in a FIFO queue. The
+///      withdrawal manager processes the queue once per cycle (30 days by default): every request made before
+///      the processing began is filled, oldest first, at the share price of that moment; the filled shares
+///      are burned and the AID they are worth moves to the RedeemEscrow, where it no longer earns income or
+///      bears loss. Pending shares stay in totalSupply and keep earning and bearing loss until filled.
+///      FIFO, not pro-rata: the oldest request is paid first, the gas of a fill does not grow with the number
+///      of requests waiting, and nobody gains by asking for more than he wants (which pro-rata rewards).
+///      Liquidity: all AID in the vault is liquid; what limits exits is the USDC reserve behind AID, so an
+///      optional per-cycle cap (cycleCapBps of AIDollar.reserve(), off when 0) bounds the AID released in one
+///      cycle; what the cap or the gas limit leaves unfilled rolls over, still first in line, to the next cycle.
+///      Claims are pulled by the controller or its operator: redeem(shares) and withdraw(assets) pay from
+///      what the controller's filled requests set aside, at their average fill price, rounding down.
+contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC7540Redeem, IERC7575Share {
     using Math for uint256;
     using SafeERC20 for IERC20;
 
@@ -33,10 +80,50 @@ contract StakedAID is ERC4626, AccessControl {
     uint256 public constant DEAD_SHARES = 1e6;
     address public constant DEAD = 0x000000000000000000000000000000000000dEaD;
     uint256 public constant MAX_VESTING_PERIOD = 30 days;
+    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+    bytes32 public constant WITHDRAWAL_MANAGER_ROLE = keccak256("WITHDRAWAL_MANAGER_ROLE");
+    uint256 public constant DEFAULT_CYCLE_LENGTH = 30 days;
+    uint256 public constant MIN_CYCLE_LENGTH = 1 hours;
+    uint256 public constant MAX_CYCLE_LENGTH = 365 days;
+    uint256 private constant BPS = 10_000;
 
     uint256 public vestingPeriod;
     uint256 public vestingAmount;
     uint256 public lastDistribution;
+
+    // ---- asynchronous exit (ERC-7540) ----
+
+    struct RedeemRequestInfo {
+        address controller;
+        uint64 cycle; // the cycle whose processing fills it first
+        uint128 start; // the controller's requested shares before this request
+        uint128 shares;
+    }
+
+    /// @notice Holds the AID set aside for filled requests (out of totalAssets, out of loss's reach).
+    RedeemEscrow public immutable escrow;
+    RedeemRequestInfo[] public redeemRequests;
+    uint256 public queueHead;
+    uint256 public currentCycle;
+    uint256 public cycleLength;
+    uint256 public nextCycleAt;
+    uint256 public cycleCapBps;
+    bool public cycleInProgress;
+    uint256 public cycleBudget;
+    /// @notice Shares in requests not filled yet (held by the vault), and AID set aside and not claimed.
+    uint256 public totalPendingShares;
+    uint256 public totalClaimableAssets;
+    mapping(address controller => mapping(address operator => bool)) public isOperator;
+    mapping(address controller => uint256) public requestedShares;
+    mapping(address controller => uint256) public filledShares;
+    mapping(address controller => uint256) public claimedShares;
+    mapping(address controller => uint256) public claimableAssets;
+
+    event RedeemFilled(
+        uint256 indexed requestId, address indexed controller, uint256 shares, uint256 assets, uint256 pending
+    );
+    event CycleProcessed(uint256 indexed cycle, uint256 shares, uint256 assets, bool closed, uint256 nextCycleAt);
+    event CycleSet(uint256 cycleLength, uint256 cycleCapBps, uint256 nextCycleAt);
 
     event RewardsReceived(uint256 amount, uint256 vesting, uint256 period);
     event VestingPeriodSet(uint256 period);
@@ -45,12 +132,23 @@ contract StakedAID is ERC4626, AccessControl {
     error FirstDepositTooSmall(uint256 shares, uint256 minimum);
     error AccountDenied(address account);
     error VestingPeriodTooLong(uint256 period, uint256 max);
+    error AsyncRedeem();
+    error ZeroShares();
+    error ZeroAmount();
+    error NotAuthorized(address caller, address account);
+    error CycleNotDue(uint256 nextCycleAt, uint256 now_);
+    error BadCycle(uint256 cycleLength, uint256 cycleCapBps);
+    error ExceedsClaimable(address controller, uint256 requested, uint256 claimable);
 
     constructor(address admin, IERC20 aid, uint256 vestingPeriod_) ERC20("Staked AI Dollar", "sAID") ERC4626(aid) {
         if (vestingPeriod_ > MAX_VESTING_PERIOD) revert VestingPeriodTooLong(vestingPeriod_, MAX_VESTING_PERIOD);
         vestingPeriod = vestingPeriod_;
+        escrow = new RedeemEscrow(aid);
+        cycleLength = DEFAULT_CYCLE_LENGTH;
+        nextCycleAt = block.timestamp + DEFAULT_CYCLE_LENGTH;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         emit VestingPeriodSet(vestingPeriod_);
+        emit CycleSet(DEFAULT_CYCLE_LENGTH, 0, nextCycleAt);
     }
 
     // ---- income ----
@@ -89,6 +187,209 @@ contract StakedAID is ERC4626, AccessControl {
         lastDistribution = block.timestamp;
         vestingPeriod = period;
         emit VestingPeriodSet(period);
+    }
+
+    // ---- asynchronous exit (ERC-7540) ----
+
+    /// @notice Let `operator` request and claim redemptions for the caller (or stop it).
+    function setOperator(address operator, bool approved) external returns (bool) {
+        isOperator[msg.sender][operator] = approved;
+        emit OperatorSet(msg.sender, operator, approved);
+        return true;
+    }
+
+    /// @notice Lock `shares` of `owner` in the vault and queue them for the next processing; `controller`
+    ///         claims the AID once filled. The caller must be `owner`, its operator, or hold an allowance.
+    function requestRedeem(uint256 shares, address controller, address owner)
+        external
+        whenNotPaused
+        returns (uint256 requestId)
+    {
+        if (shares == 0) revert ZeroShares();
+        if (IAIDollarView(asset()).isDenied(controller)) revert AccountDenied(controller);
+        if (owner != msg.sender && !isOperator[owner][msg.sender]) _spendAllowance(owner, msg.sender, shares);
+        _transfer(owner, address(this), shares);
+        requestId = redeemRequests.length;
+        uint256 cycle = cycleInProgress ? currentCycle + 1 : currentCycle;
+        uint128 start = SafeCast.toUint128(requestedShares[controller]);
+        redeemRequests.push(RedeemRequestInfo(controller, SafeCast.toUint64(cycle), start, SafeCast.toUint128(shares)));
+        requestedShares[controller] += shares;
+        totalPendingShares += shares;
+        emit RedeemRequest(controller, owner, requestId, msg.sender, shares);
+    }
+
+    /// @notice Shares of request `requestId` still waiting to be filled (0 if `controller` is not its own).
+    function pendingRedeemRequest(uint256 requestId, address controller) external view returns (uint256) {
+        (uint256 filled, , uint256 shares) = _requestState(requestId, controller);
+        return shares - filled;
+    }
+
+    /// @notice Shares of request `requestId` filled and not claimed yet (claims take the oldest first).
+    function claimableRedeemRequest(uint256 requestId, address controller) external view returns (uint256) {
+        (uint256 filled, uint256 claimed, ) = _requestState(requestId, controller);
+        return filled - claimed;
+    }
+
+    /// @notice Requests still (partly) waiting in the queue.
+    function queueLength() external view returns (uint256) {
+        return redeemRequests.length - queueHead;
+    }
+
+    /// @notice Fill waiting requests, oldest first, at the current share price: burn their shares and move
+    ///         the AID they are worth to the escrow. Callable once the cycle is due; a processing that the
+    ///         gas bound `maxRequests` cuts short stays open (call again); one that empties the eligible queue
+    ///         or this cycle's cap closes the cycle, and the next one is due `cycleLength` later.
+    function processCycle(uint256 maxRequests)
+        external
+        onlyRole(WITHDRAWAL_MANAGER_ROLE)
+        whenNotPaused
+        returns (uint256 sharesFilled, uint256 assetsSetAside)
+    {
+        if (block.timestamp < nextCycleAt) revert CycleNotDue(nextCycleAt, block.timestamp);
+        if (!cycleInProgress) {
+            cycleInProgress = true;
+            cycleBudget = cycleCap();
+        }
+        uint256 supply = totalSupply();
+        uint256 total = totalAssets();
+        uint256 budget = cycleBudget;
+        uint256 head = queueHead;
+        uint256 done = 0;
+        bool more = true; // eligible requests remain and the budget is not spent
+        while (true) {
+            if (budget == 0 || !_eligible(head)) {
+                more = false;
+                break;
+            }
+            if (done == maxRequests) break;
+            (uint256 shares, uint256 assets, bool cut) = _fill(head, total, supply, budget);
+            budget -= assets;
+            sharesFilled += shares;
+            assetsSetAside += assets;
+            if (cut) {
+                more = false; // the cap is spent: the rest rolls over, still first in line
+                break;
+            }
+            ++head;
+            ++done;
+        }
+        queueHead = head;
+        cycleBudget = budget;
+        totalPendingShares -= sharesFilled;
+        totalClaimableAssets += assetsSetAside;
+        if (sharesFilled > 0) _burn(address(this), sharesFilled);
+        if (assetsSetAside > 0) IERC20(asset()).safeTransfer(address(escrow), assetsSetAside);
+        uint256 cycle = currentCycle;
+        if (!more) {
+            cycleInProgress = false;
+            cycleBudget = 0;
+            currentCycle = cycle + 1;
+            nextCycleAt = block.timestamp + cycleLength;
+        }
+        emit CycleProcessed(cycle, sharesFilled, assetsSetAside, !more, nextCycleAt);
+    }
+
+    /// @notice The most AID one cycle may release: cycleCapBps of AID's stablecoin reserve, in AID; no
+    ///         limit when the cap is off (0).
+    function cycleCap() public view returns (uint256) {
+        if (cycleCapBps == 0) return type(uint256).max;
+        IAIDollarView aid = IAIDollarView(asset());
+        return aid.reserve().mulDiv(cycleCapBps * aid.SCALE(), BPS);
+    }
+
+    /// @notice Claim: burn nothing more (the shares were burned when filled) and pay `controller`'s
+    ///         set-aside AID for `shares` of its filled requests to `receiver`. ERC-7540 semantics.
+    function redeem(uint256 shares, address receiver, address controller) public override returns (uint256 assets) {
+        _checkController(controller);
+        uint256 claimable = filledShares[controller] - claimedShares[controller];
+        if (shares == 0) revert ZeroShares();
+        if (shares > claimable) revert ExceedsClaimable(controller, shares, claimable);
+        uint256 owed = claimableAssets[controller];
+        assets = shares == claimable ? owed : owed.mulDiv(shares, claimable, Math.Rounding.Floor);
+        _claim(controller, receiver, shares, assets);
+    }
+
+    /// @notice Claim `assets` AID of `controller`'s filled requests, paid to `receiver`; returns the shares
+    ///         of its requests that this uses up (rounded up).
+    function withdraw(uint256 assets, address receiver, address controller) public override returns (uint256 shares) {
+        _checkController(controller);
+        uint256 owed = claimableAssets[controller];
+        if (assets == 0) revert ZeroAmount();
+        if (assets > owed) revert ExceedsClaimable(controller, assets, owed);
+        uint256 claimable = filledShares[controller] - claimedShares[controller];
+        shares = assets == owed ? claimable : claimable.mulDiv(assets, owed, Math.Rounding.Ceil);
+        _claim(controller, receiver, shares, assets);
+    }
+
+    /// @notice Filled shares `controller` may claim now.
+    function maxRedeem(address controller) public view override returns (uint256) {
+        return filledShares[controller] - claimedShares[controller];
+    }
+
+    /// @notice AID `controller` may claim now.
+    function maxWithdraw(address controller) public view override returns (uint256) {
+        return claimableAssets[controller];
+    }
+
+    /// @dev ERC-7540: the price of an asynchronous exit is not known in advance, so previews revert.
+    function previewRedeem(uint256) public pure override returns (uint256) {
+        revert AsyncRedeem();
+    }
+
+    function previewWithdraw(uint256) public pure override returns (uint256) {
+        revert AsyncRedeem();
+    }
+
+    /// @notice 0 while paused or for a deny-listed receiver, as a deposit would fail.
+    function maxDeposit(address receiver) public view override returns (uint256) {
+        if (paused() || IAIDollarView(asset()).isDenied(receiver)) return 0;
+        return super.maxDeposit(receiver);
+    }
+
+    function maxMint(address receiver) public view override returns (uint256) {
+        if (paused() || IAIDollarView(asset()).isDenied(receiver)) return 0;
+        return super.maxMint(receiver);
+    }
+
+    /// @dev Paused or deny-listed: say so (EnforcedPause, AccountDenied) rather than ERC4626ExceededMaxDeposit.
+    function deposit(uint256 assets, address receiver) public override whenNotPaused returns (uint256) {
+        _checkNotDenied(msg.sender, receiver);
+        return super.deposit(assets, receiver);
+    }
+
+    function mint(uint256 shares, address receiver) public override whenNotPaused returns (uint256) {
+        _checkNotDenied(msg.sender, receiver);
+        return super.mint(shares, receiver);
+    }
+
+    function share() external view returns (address) {
+        return address(this);
+    }
+
+    function supportsInterface(bytes4 interfaceId) public view override returns (bool) {
+        return interfaceId == type(IERC7540Operator).interfaceId || interfaceId == type(IERC7540Redeem).interfaceId
+            || interfaceId == type(IERC7575Share).interfaceId || super.supportsInterface(interfaceId);
+    }
+
+    // ---- administration ----
+
+    /// @notice Cycle length (seconds) and the per-cycle cap (basis points of AID's reserve; 0 = no cap).
+    ///         The next cycle becomes due `length` after the last processing (or from now, if sooner).
+    function setCycle(uint256 length, uint256 capBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (length < MIN_CYCLE_LENGTH || length > MAX_CYCLE_LENGTH || capBps > BPS) revert BadCycle(length, capBps);
+        cycleLength = length;
+        cycleCapBps = capBps;
+        uint256 due = block.timestamp + length;
+        if (due < nextCycleAt) nextCycleAt = due;
+        emit CycleSet(length, capBps, nextCycleAt);
+    }
+
+    function pause() external onlyRole(PAUSER_ROLE) {
+        _pause();
+    }
+
+    function unpause() external onlyRole(PAUSER_ROLE) {
+        _unpause();
     }
 
     // ---- views ----
@@ -139,8 +440,77 @@ contract StakedAID is ERC4626, AccessControl {
         super._deposit(caller, receiver, assets, shares);
     }
 
+    /// @dev A request's filled and claimed shares: the controller's fills and claims run through its requests
+    ///      in order (the queue is FIFO), so request k holds [start, start + shares) of the controller's line.
+    function _requestState(uint256 requestId, address controller)
+        private
+        view
+        returns (uint256 filled, uint256 claimed, uint256 shares)
+    {
+        if (requestId >= redeemRequests.length) return (0, 0, 0);
+        RedeemRequestInfo storage r = redeemRequests[requestId];
+        if (r.controller != controller) return (0, 0, 0);
+        shares = r.shares;
+        filled = _clamp(filledShares[controller], r.start, shares);
+        claimed = _clamp(claimedShares[controller], r.start, shares);
+    }
+
+    /// @dev Request `head` exists and was made before this cycle's processing began.
+    function _eligible(uint256 head) private view returns (bool) {
+        return head < redeemRequests.length && redeemRequests[head].cycle <= currentCycle;
+    }
+
+    /// @dev Fill what is pending of request `head` at total/supply, within `budget` AID; `cut` when the
+    ///      budget stops it short (a fill of 0 shares included).
+    function _fill(uint256 head, uint256 total, uint256 supply, uint256 budget)
+        private
+        returns (uint256 shares, uint256 assets, bool cut)
+    {
+        RedeemRequestInfo storage r = redeemRequests[head];
+        address controller = r.controller;
+        uint256 pending = r.start + r.shares - filledShares[controller];
+        shares = pending;
+        assets = shares.mulDiv(total, supply, Math.Rounding.Floor);
+        if (assets > budget) {
+            shares = budget.mulDiv(supply, total, Math.Rounding.Floor);
+            assets = shares.mulDiv(total, supply, Math.Rounding.Floor);
+        }
+        cut = shares < pending;
+        if (shares == 0) return (0, 0, true);
+        filledShares[controller] += shares;
+        claimableAssets[controller] += assets;
+        emit RedeemFilled(head, controller, shares, assets, pending - shares);
+    }
+
+    function _clamp(uint256 total, uint256 start, uint256 size) private pure returns (uint256) {
+        if (total <= start) return 0;
+        uint256 inside = total - start;
+        return inside < size ? inside : size;
+    }
+
+    function _checkNotDenied(address a, address b) private view {
+        IAIDollarView denyList = IAIDollarView(asset());
+        if (denyList.isDenied(a)) revert AccountDenied(a);
+        if (denyList.isDenied(b)) revert AccountDenied(b);
+    }
+
+    function _checkController(address controller) private view {
+        if (controller != msg.sender && !isOperator[controller][msg.sender]) {
+            revert NotAuthorized(msg.sender, controller);
+        }
+        if (IAIDollarView(asset()).isDenied(controller)) revert AccountDenied(controller);
+    }
+
+    function _claim(address controller, address receiver, uint256 shares, uint256 assets) private {
+        claimedShares[controller] += shares;
+        claimableAssets[controller] -= assets;
+        totalClaimableAssets -= assets;
+        if (assets > 0) escrow.release(receiver, assets);
+        emit Withdraw(msg.sender, receiver, controller, assets, shares);
+    }
+
     function _update(address from, address to, uint256 value) internal override {
-        IDenyList denyList = IDenyList(asset());
+        IAIDollarView denyList = IAIDollarView(asset());
         if (from != address(0) && denyList.isDenied(from)) revert AccountDenied(from);
         if (to != address(0) && denyList.isDenied(to)) revert AccountDenied(to);
         super._update(from, to, value);

@@ -1,0 +1,437 @@
+"""sAID's asynchronous exit (ERC-7540 redeem requests, monthly withdrawal cycles, claims) on the contract, and
+one flow through the client on a real node (anvil), crash-safe resume by journal key included.
+
+Contract tests call the bindings directly: the SDK's own pre-checks are bypassed, every revert is the
+contract's. Amounts in base units: USDC 6 decimals, AID and sAID 18.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth_utils import function_signature_to_4byte_selector, keccak
+from web3.contract import AsyncContract
+from web3.logs import DISCARD
+
+from gaib_sdk import Gaib, GaibError, GaibValueError
+from gaib_sdk.chain import TxResult, decode_revert, load_artifact
+from gaib_sdk.chain.artifacts import revert_data
+from gaib_sdk.errors import TransactionFailed
+
+from .anvil import KEYS, Anvil
+from .conftest import Actors
+from .faults import Faults
+
+USDC = 10**6
+AID = 10**18
+SCALE = 10**12
+DAY = 86_400
+MAX_UINT = 2**256 - 1
+DEAD_SHARES = 10**6
+
+
+async def reverts(call: Awaitable[Any], error: str) -> str:
+    with pytest.raises(TransactionFailed) as exc:
+        await call
+    reason = exc.value.reason
+    assert reason is not None and reason.startswith(error + "("), reason
+    return reason
+
+
+async def view_reverts(call: Awaitable[Any], error: str) -> None:
+    with pytest.raises(Exception) as exc:  # noqa: B017 (web3's own error for a view; decoded below)
+        await call
+    data = revert_data(exc.value)
+    assert data is not None and (decode_revert(data) or ("",))[0] == error
+
+
+def events(contract: AsyncContract, name: str, result: TxResult) -> list[Any]:
+    return [e["args"] for e in getattr(contract.events, name)().process_receipt({"logs": result.logs}, errors=DISCARD)]
+
+
+class Crash(BaseException):
+    """The process dies (not an error the SDK could handle)."""
+
+
+def interface_id(*signatures: str) -> bytes:
+    out = 0
+    for sig in signatures:
+        out ^= int.from_bytes(function_signature_to_4byte_selector(sig), "big")
+    return out.to_bytes(4, "big")
+
+
+async def staked(gaib: Gaib, who: Gaib, aid_units: int) -> None:
+    p = gaib.protocol
+    await gaib.whitelist(who.address)
+    await gaib.faucet(who.address, Decimal(aid_units // AID))
+    await who.send(p.usdc.functions.approve(p.aid.address, MAX_UINT), what="approve USDC")
+    await who.send(p.aid.functions.mint(aid_units // SCALE), what="mint")
+    await who.send(p.aid.functions.approve(p.said.address, MAX_UINT), what="approve AID")
+    await who.send(p.said.functions.deposit(aid_units, who.address), what="stake")
+
+
+async def to_cycle(gaib: Gaib) -> None:
+    due, now = await gaib.protocol.said.functions.nextCycleAt().call(), await gaib.chain.timestamp()
+    if now < due:
+        await gaib.chain.advance_time(due - now)
+
+
+@pytest.mark.asyncio
+async def test_request_operators_interfaces_and_previews(gaib: Gaib, actors: Actors) -> None:
+    p = gaib.protocol
+    said = p.said.functions
+    investor, lender, outsider = actors.investor, actors.lender, actors.outsider
+    await staked(gaib, investor, 1_000 * AID)
+    shares = 1_000 * AID - DEAD_SHARES
+    assert await said.balanceOf(investor.address).call() == shares
+
+    # ERC-165: the 7540 operator and async-redeem interfaces, ERC-7575's share(), AccessControl's; not others
+    operator_id = interface_id("setOperator(address,bool)", "isOperator(address,address)")
+    redeem_id = interface_id(
+        "requestRedeem(uint256,address,address)",
+        "pendingRedeemRequest(uint256,address)",
+        "claimableRedeemRequest(uint256,address)",
+    )
+    assert (operator_id.hex(), redeem_id.hex()) == ("e3bc4e65", "620ee8e4")  # as EIP-7540 lists them
+    for iid in (operator_id, redeem_id, interface_id("share()"), bytes.fromhex("01ffc9a7")):
+        assert await said.supportsInterface(iid).call(), iid.hex()
+    assert not await said.supportsInterface(bytes.fromhex("ce3bbe50")).call()  # 7540 async deposit: not offered
+    assert await said.share().call() == p.said.address
+
+    # previews of an asynchronous exit revert, as ERC-7540 requires; max* say what is claimable (nothing yet)
+    await view_reverts(said.previewRedeem(AID).call(), "AsyncRedeem")
+    await view_reverts(said.previewWithdraw(AID).call(), "AsyncRedeem")
+    assert await said.maxRedeem(investor.address).call() == 0
+    assert await said.maxWithdraw(investor.address).call() == 0
+
+    # requests: nothing, for a deny-listed controller, from someone else's shares without leave: refused
+    await reverts(investor.send(said.requestRedeem(0, investor.address, investor.address), what="r"), "ZeroShares")
+    await gaib.deny(outsider.address)
+    await reverts(investor.send(said.requestRedeem(AID, outsider.address, investor.address), what="r"), "AccountDenied")
+    await gaib.deny(outsider.address, False)
+    await reverts(
+        lender.send(said.requestRedeem(AID, lender.address, investor.address), what="r"), "ERC20InsufficientAllowance"
+    )
+    await reverts(
+        investor.send(said.requestRedeem(shares + 1, investor.address, investor.address), what="r"),
+        "ERC20InsufficientBalance",
+    )
+
+    # the owner's own request: shares locked in the vault, pending under the returned id
+    result = await investor.send(said.requestRedeem(100 * AID, investor.address, investor.address), what="request")
+    (ev,) = events(p.said, "RedeemRequest", result)
+    assert dict(ev) == {
+        "controller": investor.address,
+        "owner": investor.address,
+        "requestId": 0,
+        "sender": investor.address,
+        "shares": 100 * AID,
+    }
+    assert await said.balanceOf(p.said.address).call() == 100 * AID
+    assert await said.pendingRedeemRequest(0, investor.address).call() == 100 * AID
+    assert await said.claimableRedeemRequest(0, investor.address).call() == 0
+    assert await said.pendingRedeemRequest(0, lender.address).call() == 0  # not its controller
+    assert await said.pendingRedeemRequest(7, investor.address).call() == 0  # no such request
+    assert await said.queueLength().call() == 1 and await said.totalPendingShares().call() == 100 * AID
+
+    # an operator requests for the owner, with the lender as controller (who will claim)
+    result = await investor.send(said.setOperator(lender.address, True), what="operator")
+    assert [dict(e) for e in events(p.said, "OperatorSet", result)] == [
+        {"controller": investor.address, "operator": lender.address, "approved": True}
+    ]
+    assert await said.isOperator(investor.address, lender.address).call()
+    result = await lender.send(said.requestRedeem(50 * AID, lender.address, investor.address), what="request")
+    (ev,) = events(p.said, "RedeemRequest", result)
+    assert (ev["controller"], ev["owner"], ev["requestId"], ev["sender"]) == (
+        lender.address,
+        investor.address,
+        1,
+        lender.address,
+    )
+    await investor.send(said.setOperator(lender.address, False), what="revoke")
+    assert not await said.isOperator(investor.address, lender.address).call()
+    await reverts(
+        lender.send(said.requestRedeem(AID, lender.address, investor.address), what="r"), "ERC20InsufficientAllowance"
+    )
+    # an ERC-20 allowance is enough too, and is spent
+    await investor.send(said.approve(outsider.address, 10 * AID), what="approve sAID")
+    await outsider.send(said.requestRedeem(10 * AID, outsider.address, investor.address), what="request")
+    assert await said.allowance(investor.address, outsider.address).call() == 0
+    assert await said.balanceOf(investor.address).call() == shares - 160 * AID
+
+    # pause (its own PAUSER_ROLE): no deposits, no requests, max* say 0; claims of filled requests still work
+    await reverts(outsider.send(said.pause(), what="pause"), "AccessControlUnauthorizedAccount")
+    await gaib.send(said.pause(), what="pause")
+    assert await said.maxDeposit(investor.address).call() == 0 and await said.maxMint(investor.address).call() == 0
+    await reverts(investor.send(said.deposit(AID, investor.address), what="d"), "EnforcedPause")
+    await reverts(investor.send(said.mint(AID, investor.address), what="m"), "EnforcedPause")
+    await reverts(investor.send(said.requestRedeem(AID, investor.address, investor.address), what="r"), "EnforcedPause")
+    await to_cycle(gaib)
+    await reverts(gaib.send(said.processCycle(10), what="cycle"), "EnforcedPause")
+    await gaib.send(said.unpause(), what="unpause")
+    assert await said.maxDeposit(investor.address).call() == MAX_UINT
+    await gaib.deny(outsider.address)
+    assert await said.maxDeposit(outsider.address).call() == 0 and await said.maxMint(outsider.address).call() == 0
+
+
+@pytest.mark.asyncio
+async def test_cycles_fill_oldest_first_at_the_processing_price_and_claims_pay_once(gaib: Gaib, actors: Actors) -> None:
+    p = gaib.protocol
+    said = p.said.functions
+    investor, lender, outsider = actors.investor, actors.lender, actors.outsider
+    await staked(gaib, investor, 1_000 * AID)
+    await staked(gaib, lender, 1_000 * AID)
+    await investor.send(said.requestRedeem(300 * AID, investor.address, investor.address), what="r0")
+    await lender.send(said.requestRedeem(200 * AID, lender.address, lender.address), what="r1")
+    await investor.send(said.requestRedeem(100 * AID, investor.address, investor.address), what="r2")
+
+    # the cycle: 30 days by default, due from deployment; only the withdrawal manager processes it, once due
+    assert await said.cycleLength().call() == 30 * DAY
+    reason = await reverts(gaib.send(said.processCycle(10), what="early"), "CycleNotDue")
+    assert f"nextCycleAt={await said.nextCycleAt().call()}" in reason
+    await to_cycle(gaib)
+    await reverts(outsider.send(said.processCycle(10), what="cycle"), "AccessControlUnauthorizedAccount")
+
+    # income paid in (and vested) before processing: pending shares earn it, and the fill is at that price
+    await gaib.send(said.grantRole(keccak(text="REWARDER_ROLE"), gaib.address), what="grant")
+    await gaib.whitelist(gaib.address)
+    await gaib.faucet(gaib.address, Decimal(100))
+    await gaib.send(p.usdc.functions.approve(p.aid.address, MAX_UINT), what="approve")
+    await gaib.send(p.aid.functions.mint(100 * USDC), what="mint")
+    await gaib.send(p.aid.functions.approve(p.said.address, MAX_UINT), what="approve")
+    await gaib.send(said.setVestingPeriod(0), what="no vesting")
+    await gaib.send(said.transferInRewards(100 * AID), what="income")
+    total, supply = await said.totalAssets().call(), await said.totalSupply().call()
+    assert total == 2_100 * AID
+    price = await said.sharePrice().call()
+
+    # two requests per transaction: the first call leaves the cycle open, the second closes it
+    result = await gaib.send(said.processCycle(2), what="cycle, part 1")
+    fills = events(p.said, "RedeemFilled", result)
+    assert [(f["requestId"], f["controller"], f["shares"], f["pending"]) for f in fills] == [
+        (0, investor.address, 300 * AID, 0),
+        (1, lender.address, 200 * AID, 0),
+    ]
+    assert [f["assets"] for f in fills] == [300 * AID * total // supply, 200 * AID * total // supply]
+    (cycle,) = events(p.said, "CycleProcessed", result)
+    assert (cycle["cycle"], cycle["closed"]) == (0, False)
+    assert await said.cycleInProgress().call()
+    # a request made while the cycle is being processed waits for the next one
+    await lender.send(said.requestRedeem(50 * AID, lender.address, lender.address), what="r3")
+    result = await gaib.send(said.processCycle(10), what="cycle, part 2")
+    assert [f["requestId"] for f in events(p.said, "RedeemFilled", result)] == [2]
+    (cycle,) = events(p.said, "CycleProcessed", result)
+    assert (cycle["cycle"], cycle["closed"]) == (0, True)
+    now = int((await gaib.chain.w3.eth.get_block(result.block_number))["timestamp"])
+    assert await said.nextCycleAt().call() == now + 30 * DAY == cycle["nextCycleAt"]
+    assert await said.currentCycle().call() == 1
+    assert await said.pendingRedeemRequest(3, lender.address).call() == 50 * AID
+
+    # filled shares are burned and their AID sits in the escrow: out of totalAssets; the price did not fall
+    set_aside = 600 * AID * total // supply
+    assert await said.totalSupply().call() == supply - 600 * AID
+    escrow = await said.escrow().call()
+    assert await p.aid.functions.balanceOf(escrow).call() == set_aside == await said.totalClaimableAssets().call()
+    assert await said.totalAssets().call() == total - set_aside
+    assert await said.sharePrice().call() >= price
+    inv_owed = 300 * AID * total // supply + 100 * AID * total // supply
+    assert await said.maxRedeem(investor.address).call() == 400 * AID
+    assert await said.maxWithdraw(investor.address).call() == inv_owed
+    assert await said.claimableRedeemRequest(0, investor.address).call() == 300 * AID
+    assert await said.claimableRedeemRequest(2, investor.address).call() == 100 * AID
+    assert await said.pendingRedeemRequest(0, investor.address).call() == 0
+
+    # only the vault releases what the escrow holds
+    escrowed = await p.aid.functions.balanceOf(escrow).call()
+    await reverts(gaib.send(load_escrow(gaib, escrow).functions.release(gaib.address, 1), what="steal"), "OnlyVault")
+
+    # claims: only the controller or its operator; never more than filled; nothing twice
+    await reverts(outsider.send(said.redeem(AID, outsider.address, investor.address), what="c"), "NotAuthorized")
+    await reverts(
+        investor.send(said.redeem(400 * AID + 1, investor.address, investor.address), what="c"), "ExceedsClaimable"
+    )
+    await reverts(investor.send(said.redeem(0, investor.address, investor.address), what="c"), "ZeroShares")
+    await reverts(investor.send(said.withdraw(0, investor.address, investor.address), what="c"), "ZeroAmount")
+    await reverts(
+        investor.send(said.withdraw(inv_owed + 1, investor.address, investor.address), what="c"), "ExceedsClaimable"
+    )
+    before = await p.aid.functions.balanceOf(investor.address).call()
+    # withdraw by assets: the shares used are rounded up (against the claimant)
+    result = await investor.send(said.withdraw(AID, investor.address, investor.address), what="claim 1 AID")
+    (w,) = events(p.said, "Withdraw", result)
+    assert (w["sender"], w["receiver"], w["owner"], w["assets"]) == (
+        investor.address,
+        investor.address,
+        investor.address,
+        AID,
+    )
+    assert w["shares"] == -(-AID * 400 * AID // inv_owed)
+    # claims run through the requests in order: request 0 is claimed first
+    assert await said.claimableRedeemRequest(0, investor.address).call() == 300 * AID - w["shares"]
+    # the rest by an operator, paid to another account
+    await investor.send(said.setOperator(outsider.address, True), what="operator")
+    rest = await said.maxRedeem(investor.address).call()
+    result = await outsider.send(said.redeem(rest, lender.address, investor.address), what="claim rest")
+    (w2,) = events(p.said, "Withdraw", result)
+    assert (w2["sender"], w2["receiver"], w2["owner"], w2["shares"]) == (
+        outsider.address,
+        lender.address,
+        investor.address,
+        rest,
+    )
+    assert w["assets"] + w2["assets"] == inv_owed  # exactly what was set aside: nothing more, nothing lost
+    assert await p.aid.functions.balanceOf(investor.address).call() == before + AID
+    assert await said.maxRedeem(investor.address).call() == 0 == await said.maxWithdraw(investor.address).call()
+    await reverts(investor.send(said.redeem(1, investor.address, investor.address), what="again"), "ExceedsClaimable")
+    assert await p.aid.functions.balanceOf(escrow).call() == escrowed - inv_owed
+    # a deny-listed controller cannot claim
+    await gaib.deny(lender.address)
+    await reverts(lender.send(said.redeem(AID, lender.address, lender.address), what="c"), "AccountDenied")
+
+
+def load_escrow(gaib: Gaib, address: str) -> AsyncContract:
+    return gaib.chain.contract(address, load_artifact("RedeemEscrow")["abi"])
+
+
+@pytest.mark.asyncio
+async def test_a_per_cycle_cap_rolls_the_rest_over_and_a_loss_spares_the_escrow(gaib: Gaib, actors: Actors) -> None:
+    p = gaib.protocol
+    said = p.said.functions
+    investor, lender = actors.investor, actors.lender
+    await staked(gaib, investor, 1_000 * AID)
+    await staked(gaib, lender, 1_000 * AID)
+
+    for length, cap in ((3_599, 0), (366 * DAY, 0), (DAY, 10_001)):
+        await reverts(gaib.send(said.setCycle(length, cap), what="bad"), "BadCycle")
+    await reverts(investor.send(said.setCycle(DAY, 0), what="c"), "AccessControlUnauthorizedAccount")
+    # a 1-day cycle, at most 10% of AID's USDC reserve (2,000 USDC) released per cycle: 200 AID
+    result = await gaib.send(said.setCycle(DAY, 1_000), what="cycle")
+    now = int((await gaib.chain.w3.eth.get_block(result.block_number))["timestamp"])
+    (ev,) = events(p.said, "CycleSet", result)
+    assert (ev["cycleLength"], ev["cycleCapBps"], ev["nextCycleAt"]) == (DAY, 1_000, now + DAY)
+    assert await said.cycleCap().call() == 200 * AID
+
+    await investor.send(said.requestRedeem(150 * AID, investor.address, investor.address), what="r0")
+    await lender.send(said.requestRedeem(150 * AID, lender.address, lender.address), what="r1")
+    await to_cycle(gaib)
+    result = await gaib.send(said.processCycle(10), what="cycle 0")
+    fills = events(p.said, "RedeemFilled", result)
+    assert [(f["requestId"], f["shares"], f["assets"], f["pending"]) for f in fills] == [
+        (0, 150 * AID, 150 * AID, 0),
+        (1, 50 * AID, 50 * AID, 100 * AID),  # the cap is spent: the rest rolls over, still first in line
+    ]
+    assert events(p.said, "CycleProcessed", result)[0]["closed"]
+    assert await said.pendingRedeemRequest(1, lender.address).call() == 100 * AID
+    assert await said.claimableRedeemRequest(1, lender.address).call() == 50 * AID
+    await reverts(gaib.send(said.processCycle(10), what="again"), "CycleNotDue")
+
+    # a realized loss: AIDollar burns the vault's own AID, never the escrow's
+    escrow = await said.escrow().call()
+    in_escrow = await p.aid.functions.balanceOf(escrow).call()
+    vault_aid = await p.aid.functions.balanceOf(p.said.address).call()
+    await gaib.send(p.aid.functions.grantRole(keccak(text="FACILITY_ROLE"), gaib.address), what="grant")
+    await gaib.send(said.grantRole(keccak(text="REWARDER_ROLE"), gaib.address), what="grant")
+    # (no deal is open: book some principal as deployed by funding a deal to the admin, then lose it)
+    await gaib.send(p.aid.functions.fundDeal(gaib.address, 500 * USDC), what="fund")
+    await gaib.send(p.aid.functions.realizeLoss(p.said.address, 500 * USDC), what="loss")
+    await gaib.send(said.absorbLoss(500 * AID), what="absorb")
+    assert await p.aid.functions.balanceOf(escrow).call() == in_escrow
+    assert await p.aid.functions.balanceOf(p.said.address).call() == vault_aid - 500 * AID
+    # the pending shares bear their part of the loss: filled next cycle at the lower price
+    total, supply = await said.totalAssets().call(), await said.totalSupply().call()
+    await to_cycle(gaib)
+    result = await gaib.send(said.processCycle(10), what="cycle 1")
+    (fill,) = events(p.said, "RedeemFilled", result)
+    assert (fill["requestId"], fill["shares"], fill["assets"]) == (1, 100 * AID, 100 * AID * total // supply)
+    assert fill["assets"] < 100 * AID
+    # the lender's claim pays both fills, each at its own price
+    result = await lender.send(said.redeem(150 * AID, lender.address, lender.address), what="claim")
+    assert events(p.said, "Withdraw", result)[0]["assets"] == 50 * AID + fill["assets"]
+    assert await said.maxRedeem(investor.address).call() == 150 * AID
+    assert await said.maxWithdraw(investor.address).call() == 150 * AID
+
+
+@pytest.mark.asyncio
+async def test_the_client_refuses_what_would_fail(actors: Actors) -> None:
+    admin, investor, outsider = actors.admin, actors.investor, actors.outsider
+    await investor.mint_aid(Decimal(1_000))
+    await investor.stake(Decimal(500))
+    with pytest.raises(GaibValueError, match="not due yet"):
+        await admin.process_withdrawal_cycle()
+    with pytest.raises(GaibError, match="lacks WITHDRAWAL_MANAGER_ROLE"):
+        await outsider.process_withdrawal_cycle()
+    with pytest.raises(GaibValueError, match="no filled exit to claim"):
+        await investor.claim_unstake()
+    with pytest.raises(GaibValueError, match="cycle length 60 s"):
+        await admin.set_withdrawal_cycle(60)
+    await admin.deny(investor.address)
+    with pytest.raises(GaibValueError, match="deny list"):
+        await investor.request_unstake(Decimal(1))
+    await admin.deny(investor.address, False)
+    sent = list(admin.chain.history)
+    with pytest.raises(GaibValueError, match="must be more than 0"):
+        await investor.request_unstake(0)
+    assert admin.chain.history == sent
+
+
+@pytest.mark.asyncio
+async def test_request_cycle_claim_on_anvil_resume_after_a_crash(tmp_path: Path) -> None:
+    """Through the client on a real node: a request whose answer is lost (the process 'crashes'), asked again
+    by a restarted process with the same key and journal, is one request; the cycle fills it; a claim asked
+    twice pays once."""
+    node = Anvil().start()
+    journal, deployments = tmp_path / "journal.sqlite", tmp_path / "d.json"
+    clients: list[Gaib] = []
+    try:
+        admin = await Gaib.connect(node.url, private_key=KEYS[0], deployments=deployments, journal=journal)
+        clients.append(admin)
+        await admin.deploy()
+        investor = admin.with_account(KEYS[1])
+        await admin.whitelist(investor.address)
+        await admin.faucet(investor.address, Decimal(1_000))
+        await investor.mint_aid(Decimal(1_000))
+        await investor.stake(Decimal(1_000))
+        await admin.set_withdrawal_cycle(3_600)
+
+        def crash(method: str) -> None:
+            raise Crash(method)
+
+        faults = Faults()
+        faults.on("eth_sendRawTransaction", "call", after=crash)  # the node takes it; the process dies
+        crashing = await Gaib.connect(
+            node.url, private_key=KEYS[1], deployments=deployments, journal=journal, transport=faults
+        )
+        clients.append(crashing)
+        with pytest.raises(Crash):
+            await crashing.request_unstake(Decimal(400), key="exit-2026-11")
+        assert faults.injected["eth_sendRawTransaction:call"] == 1
+
+        restarted = await Gaib.connect(node.url, private_key=KEYS[1], deployments=deployments, journal=journal)
+        clients.append(restarted)
+        request_id = await restarted.request_unstake(Decimal(400), key="exit-2026-11")
+        assert request_id == 0
+        assert await restarted.request_unstake(Decimal(400), key="exit-2026-11") == 0
+        status = await restarted.unstake_status()
+        assert (status["queue_length"], status["pending_shares"]) == (1, Decimal(400))
+        assert await restarted.unstake_request(0) == {"pending_shares": Decimal(400), "claimable_shares": 0}
+
+        await admin.chain.advance_time(3_600)
+        cycle = await admin.process_withdrawal_cycle()
+        assert (cycle["filled_shares"], cycle["set_aside_aid"], cycle["closed"]) == (Decimal(400), Decimal(400), True)
+        assert (await restarted.unstake_status())["claimable_aid"] == Decimal(400)
+
+        claimed = await restarted.claim_unstake(key="claim-2026-11")
+        again = await restarted.claim_unstake(key="claim-2026-11")
+        assert claimed.amount == again.amount == Decimal(400)
+        assert again.tx_hashes == claimed.tx_hashes
+        balances = await restarted.balances()
+        assert balances["AID"] == Decimal(400)
+        assert balances["sAID"] == Decimal(600) - Decimal("1e-12")
+    finally:
+        for client in clients:
+            await client.close()
+        node.stop()
