@@ -512,13 +512,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_run_async(_tx("claim_redemption")))
 
     for name, method, doing in (
-        ("pause", "pause", "pauser: stop minting, redeeming and deal funding"),
+        ("pause", "pause", "pauser: stop AID minting and redeeming, or (--token sAID) sAID deposits and exits"),
         ("unpause", "unpause", "pauser: resume"),
     ):
         p = sub.add_parser(name, help=doing)
+        p.add_argument("--token", choices=["AID", "sAID"], default="AID", help="default: AID")
         p.add_argument("--rpc", required=True)
         p.add_argument("--json", action="store_true")
-        p.set_defaults(run=_run_async(_tx(method)))
+        p.set_defaults(run=_run_async(_tx(method, "token")))
 
     p = sub.add_parser("deny", help="deny-list guard: stop an account from moving AID and sAID")
     p.add_argument("account")

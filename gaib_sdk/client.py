@@ -292,9 +292,10 @@ class Gaib(NodeMixin):
         role_id = b"\0" * 32 if name == "DEFAULT_ADMIN_ROLE" else role(name)
         return bool(await contract.functions.hasRole(role_id, account or self.address).call())
 
-    async def _require_not_paused(self, doing: str) -> None:
-        if await self.protocol.aid.functions.paused().call():
-            raise GaibValueError(f"AID is paused: cannot {doing} until a pauser unpauses it")
+    async def _require_not_paused(self, doing: str, token: str = "AID") -> None:
+        contract, name = self._pausable(token)
+        if await contract.functions.paused().call():
+            raise GaibValueError(f"{name} is paused: cannot {doing} until a pauser unpauses it")
 
     async def _require_role(self, contract: AsyncContract, name: str, doing: str) -> None:
         if not await self.has_role(contract, name):
@@ -825,20 +826,26 @@ class Gaib(NodeMixin):
         await self._require_role(aid, "DENYLIST_ROLE", "change the deny list")
         return (await self.send(aid.functions.setDenied(account, denied), what="deny list")).tx_hash
 
-    async def pause(self) -> str:
-        """Pauser: stop minting, redeeming and deal funding."""
-        aid = self.protocol.aid
-        await self._require_role(aid, "PAUSER_ROLE", "pause AID")
-        if await aid.functions.paused().call():
-            raise GaibValueError("AID is already paused")
-        return (await self.send(aid.functions.pause(), what="pause")).tx_hash
+    def _pausable(self, token: str) -> tuple[AsyncContract, str]:
+        if token not in ("AID", "sAID"):
+            raise GaibValueError(f"token {token!r} cannot be paused: give 'AID' or 'sAID'")
+        return (self.protocol.aid if token == "AID" else self.protocol.said), token
 
-    async def unpause(self) -> str:
-        aid = self.protocol.aid
-        await self._require_role(aid, "PAUSER_ROLE", "unpause AID")
-        if not await aid.functions.paused().call():
-            raise GaibValueError("AID is not paused")
-        return (await self.send(aid.functions.unpause(), what="unpause")).tx_hash
+    async def pause(self, token: str = "AID") -> str:
+        """Pauser: stop minting, redeeming and deal funding (``token="AID"``), or sAID deposits and exit
+        requests (``token="sAID"``; claims of filled exits still pay)."""
+        contract, name = self._pausable(token)
+        await self._require_role(contract, "PAUSER_ROLE", f"pause {name}")
+        if await contract.functions.paused().call():
+            raise GaibValueError(f"{name} is already paused")
+        return (await self.send(contract.functions.pause(), what=f"pause {name}")).tx_hash
+
+    async def unpause(self, token: str = "AID") -> str:
+        contract, name = self._pausable(token)
+        await self._require_role(contract, "PAUSER_ROLE", f"unpause {name}")
+        if not await contract.functions.paused().call():
+            raise GaibValueError(f"{name} is not paused")
+        return (await self.send(contract.functions.unpause(), what=f"unpause {name}")).tx_hash
 
     async def mint_aid(
         self, usdc_amount: Decimal | int | str, *, stablecoin: str = "USDC", key: str | None = None
@@ -974,6 +981,7 @@ class Gaib(NodeMixin):
             return Receipt("stake", from_units(shares, AID_DECIMALS), [result.tx_hash])
         if amount == 0:
             raise GaibValueError("stake amount must be more than 0 AID")
+        await self._require_not_paused("stake", token="sAID")
         await self.require_balance(p.aid, amount, "AID", "stake")
         shares = await p.said.functions.previewDeposit(amount).call()
         hashes = await self.approve(p.aid, p.said.address, amount)

@@ -126,6 +126,22 @@ async def test_pause_and_deny_list_through_the_client(actors: Actors) -> None:
     await admin.deny(inv.address, False)
     await inv.stake(Decimal(1))
 
+    # sAID pauses on its own: no stake, no exit request, each refused before sending; AID still mints
+    nonce = await inv.chain.w3.eth.get_transaction_count(inv.address)
+    await admin.pause("sAID")
+    with pytest.raises(GaibValueError, match="sAID is paused: cannot stake until a pauser unpauses it"):
+        await inv.stake(Decimal(1))
+    with pytest.raises(GaibValueError, match="sAID is paused"):
+        await inv.request_unstake(Decimal("0.5"))
+    assert await inv.chain.w3.eth.get_transaction_count(inv.address) == nonce
+    await inv.mint_aid(Decimal(1))
+    with pytest.raises(GaibValueError, match="sAID is already paused"):
+        await admin.pause("sAID")
+    with pytest.raises(GaibValueError, match="token 'GAIB' cannot be paused"):
+        await admin.pause("GAIB")
+    await admin.unpause("sAID")
+    await inv.stake(Decimal(1))
+
 
 @pytest.mark.asyncio
 async def test_redeem_cap_is_checked_before_sending(actors: Actors) -> None:

@@ -301,6 +301,11 @@ def test_the_trouble_and_recovery_operations_and_progress(
     assert main(["mint", "1", "--rpc", cli.node.url]) == 1
     assert "AID is paused" in capsys.readouterr().err
     cli.run("unpause")
+    assert cli.run("pause", "--token", "sAID")["token"] == "sAID"
+    monkeypatch.setenv("GAIB_PRIVATE_KEY", KEYS[1])
+    assert main(["stake", "1", "--rpc", cli.node.url]) == 1
+    assert "sAID is paused: cannot stake" in capsys.readouterr().err
+    cli.run("unpause", "--token", "sAID")
     cli.run("deny", investor)
     cli.run("deny", investor, "--allow")
     assert Decimal(str(cli.run("status")["uncovered_loss_usdc"])) >= 0

@@ -55,7 +55,9 @@ LOG_WINDOW = 10_000
 EVENTS: dict[str, tuple[str, ...]] = {
     "aid": (
         "Minted",
+        "MintedWith",
         "Redeemed",
+        "RedeemedTo",
         "DealFunded",
         "PrincipalReturned",
         "IncomeMinted",
@@ -189,7 +191,7 @@ class _Reader:
         aid, said = self.p.aid.functions, self.p.said.functions
         calls = [
             aid.totalSupply(),
-            aid.reserve(),
+            aid.totalReserve(),
             aid.principalDeployed(),
             aid.uncoveredLoss(),
             aid.queuedStable(),

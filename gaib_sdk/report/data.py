@@ -70,7 +70,7 @@ def exit_price(*, share_price: int, reserve: int, queued_stable: int, aid_supply
 
     A holder exits by an ERC-7540 request: the withdrawal cycle fills it at the share price of that moment
     (``sharePrice`` AID a share today; the wait for the cycle is not priced here), and the AID is redeemed
-    1:1 for USDC from the liquid reserve. What the reserve can pay now is the part not already owed to waiting
+    1:1 for USDC (or USDT) from the liquid reserve. What the reserve can pay now is the part not already owed to waiting
     requests, ``free = max(0, reserve - queuedStable)`` USDC; the AID that could ask for it is all AID not
     already in the queue, ``outstanding = totalSupply / SCALE - queuedStable`` USDC. If every holder asked
     at once each would get the fraction ``cover = min(1, free / outstanding)`` now and wait for the rest, so
@@ -104,7 +104,9 @@ class NavPoint(_AtBlock):
     """The protocol's balance sheet at one block, each figure a view of the contracts at that block."""
 
     aid_supply: Units = Field(description="AID wei: AIDollar.totalSupply()")
-    reserve: Units = Field(description="USDC units: AIDollar.reserve(), held and not set aside for redeemers")
+    reserve: Units = Field(
+        description="USDC units: AIDollar.totalReserve(), the USDC not set aside for redeemers plus the USDT held"
+    )
     principal_deployed: Units = Field(description="USDC units: AIDollar.principalDeployed()")
     uncovered_loss: Units = Field(description="USDC units: AIDollar.uncoveredLoss()")
     queued_stable: Units = Field(description="USDC units: AIDollar.queuedStable(), owed to waiting requests")

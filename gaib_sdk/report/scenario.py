@@ -85,6 +85,9 @@ async def run_scenario(gaib: Gaib) -> ScenarioResult:
         await admin.faucet(investor.address, Decimal(minted))
         await investor.mint_aid(Decimal(minted))
         await investor.stake(Decimal(staked))
+    # some AID is minted against USDT: it backs AID and pays redemptions, though deals are funded in USDC
+    await admin.faucet(investor_b.address, Decimal(50_000), stablecoin="USDT")
+    await investor_b.mint_aid(Decimal(50_000), stablecoin="USDT")
 
     terms = {
         "fixed": (Decimal("0.75"), DealTerms(structure="fixed", rate_bps=1200, fee_bps=50, term_days=730)),
