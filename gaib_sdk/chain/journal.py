@@ -30,6 +30,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from gaib_sdk.errors import ChainError
+from gaib_sdk.storage import open_durable, write_transaction
 
 __all__ = ["Entry", "Journal", "Status"]
 
@@ -95,11 +96,7 @@ class Journal:
     def __init__(self, path: Path | str):
         self.path = Path(path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(SCHEMA)
+            self._db = open_durable(self.path, SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise ChainError(f"cannot open the transaction journal {self.path}: {exc}") from exc
 
@@ -115,13 +112,8 @@ class Journal:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         try:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+            with write_transaction(self._db) as db:
+                yield db
         except sqlite3.Error as exc:
             raise ChainError(f"cannot write the transaction journal {self.path}: {exc}") from exc
 

@@ -19,14 +19,15 @@ import json
 import os
 import sqlite3
 import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gaib_sdk.errors import GaibConfigError
 from gaib_sdk.node.report import DeviceReport, SignedReport
+from gaib_sdk.storage import open_durable, write_transaction
 
 __all__ = ["NodeStore", "PeriodRow", "Sample", "write_atomic"]
 
@@ -95,26 +96,15 @@ class NodeStore:
         self.scope = scope
         self.path = self.directory / "node.sqlite"
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(SCHEMA)
+            self._db = open_durable(self.path, SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise GaibConfigError(f"cannot open the node's store {self.path}: {exc}") from exc
 
     def close(self) -> None:
         self._db.close()
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        return write_transaction(self._db)
 
     def bundle_path(self, period: int) -> Path:
         return self.directory / "bundles" / f"{period}.json"
