@@ -34,6 +34,14 @@ def w_div_up(x: int, y: int) -> int:
     return mul_div_up(x, WAD, y)
 
 
+def w_taylor_compounded(x: int, n: int) -> int:
+    """e^(x*n) - 1 to the third Taylor term, as Morpho's MathLib.wTaylorCompounded (x a per-second WAD rate)."""
+    first = x * n
+    second = mul_div_down(first, first, 2 * WAD)
+    third = mul_div_down(second, first, 3 * WAD)
+    return first + second + third
+
+
 def to_shares_down(assets: int, total_assets: int, total_shares: int) -> int:
     return mul_div_down(assets, total_shares + VIRTUAL_SHARES, total_assets + VIRTUAL_ASSETS)
 
@@ -75,6 +83,23 @@ class Market:
     def liquidity(self) -> int:
         """Loan tokens free to borrow or withdraw."""
         return self.total_supply_assets - self.total_borrow_assets
+
+    def accrued(self, borrow_rate: int, now: int) -> Market:
+        """The totals Morpho's accrueInterest would leave at ``now`` given the IRM's per-second ``borrow_rate``
+        (MorphoBalancesLib.expectedMarketBalances): interest added to both sides, the fee minted as supply
+        shares to the fee recipient."""
+        elapsed = now - self.last_update
+        if elapsed <= 0 or self.total_borrow_assets == 0 or borrow_rate == 0:
+            return self
+        interest = w_mul_down(self.total_borrow_assets, w_taylor_compounded(borrow_rate, elapsed))
+        supply_assets = self.total_supply_assets + interest
+        supply_shares = self.total_supply_shares
+        if self.fee:
+            fee_amount = w_mul_down(interest, self.fee)
+            supply_shares += to_shares_down(fee_amount, supply_assets - fee_amount, supply_shares)
+        return Market(
+            supply_assets, supply_shares, self.total_borrow_assets + interest, self.total_borrow_shares, now, self.fee
+        )
 
     def supplied(self, shares: int) -> int:
         return to_assets_down(shares, self.total_supply_assets, self.total_supply_shares)

@@ -85,6 +85,28 @@ class Liquidation:
     tx_hash: str
 
 
+_PARAMS_COMPONENTS = [
+    {"name": n, "type": t}
+    for n, t in (("loanToken", "address"), ("collateralToken", "address"), ("oracle", "address"), ("irm", "address"))
+] + [{"name": "lltv", "type": "uint256"}]
+_MARKET_COMPONENTS = [
+    {"name": n, "type": "uint128"}
+    for n in ("totalSupplyAssets", "totalSupplyShares", "totalBorrowAssets", "totalBorrowShares", "lastUpdate", "fee")
+]
+_IRM_ABI: list[dict[str, Any]] = [
+    {
+        "type": "function",
+        "name": "borrowRateView",
+        "stateMutability": "view",
+        "inputs": [
+            {"name": "marketParams", "type": "tuple", "components": _PARAMS_COMPONENTS},
+            {"name": "market", "type": "tuple", "components": _MARKET_COMPONENTS},
+        ],
+        "outputs": [{"name": "", "type": "uint256"}],
+    }
+]
+
+
 def _usdc(units: int) -> Decimal:
     return from_units(units, USDC_DECIMALS)
 
@@ -508,12 +530,34 @@ class MorphoVenue(Venue):
     async def market(self) -> m.Market:
         """The market's totals as Morpho holds them."""
         await self.setup()
-        return m.Market(*(await self._morpho().functions.market(self.market_id).call()))
+        return await self._expected(m.Market(*(await self._morpho().functions.market(self.market_id).call())))
+
+    async def _expected(self, market: m.Market) -> m.Market:
+        """The totals as of the latest block, with the interest accrued since Morpho's last update (the IRM's
+        borrowRateView over the elapsed seconds, as MorphoBalancesLib.expectedMarketBalances computes it)."""
+        irm = self.params[3]
+        if int(irm, 16) == 0 or market.total_borrow_assets == 0:
+            return market
+        now = int((await self.gaib.chain.w3.eth.get_block("latest"))["timestamp"])
+        if now <= market.last_update:
+            return market
+        contract = self.gaib.chain.contract(irm, _IRM_ABI)
+        params = (self.params[0], self.params[1], self.params[2], irm, self.params[4])
+        totals = (
+            market.total_supply_assets,
+            market.total_supply_shares,
+            market.total_borrow_assets,
+            market.total_borrow_shares,
+            market.last_update,
+            market.fee,
+        )
+        rate = int(await contract.functions.borrowRateView(params, totals).call())
+        return market.accrued(rate, now)
 
     async def _view(self, account: str) -> dict[str, Any]:
         morpho = self._morpho()
         supply_shares, borrow_shares, collateral = await morpho.functions.position(self.market_id, account).call()
-        market = m.Market(*(await morpho.functions.market(self.market_id).call()))
+        market = await self._expected(m.Market(*(await morpho.functions.market(self.market_id).call())))
         price = int(await self._oracle().functions.price().call())
         return {
             "market": market,
