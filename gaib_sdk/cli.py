@@ -6,7 +6,7 @@
     gaib deploy --rpc URL                       deploy the protocol to a node (key in $GAIB_PRIVATE_KEY)
     gaib digitize KIND SOURCE --rpc URL         register an inventory's assets on a node
     gaib bench onboard [--gpus N] [--json]      onboard N synthetic GPUs on anvil: time and gas per 1,000
-    gaib plugin new NAME [--kind K] [--dir D]   write a new asset-class plugin package from the template
+    gaib plugin new NAME [--kind K | --venue]  write a new asset-class (or venue) plugin package
     gaib report --out DIR [--rpc URL] [--json]  NAV report: HTML page, PNG plots and JSON, read from the chain
     gaib finance KIND SOURCE --rpc URL          underwrite a digitized inventory and open its deal
     gaib repay DEAL USDC --rpc URL [--key K]    pay into a deal through the waterfall
@@ -172,9 +172,10 @@ async def _digitize(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _plugin_new(args: argparse.Namespace) -> int:
-    spec, root, files = new_plugin(args.name, Path(args.dir), kind=args.kind)
+    spec, root, files = new_plugin(args.name, Path(args.dir), kind=args.kind, venue=args.venue)
     data = {
         "name": spec.name,
+        "type": "venue" if args.venue else "asset",
         "kind": spec.kind,
         "package": spec.package,
         "path": str(root),
@@ -183,7 +184,8 @@ def _plugin_new(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(data)
         return 0
-    print(f"wrote {root} ({len(files)} files): the asset class {spec.kind!r} in the package {spec.package}")
+    what = f"the venue {spec.name!r}" if args.venue else f"the asset class {spec.kind!r}"
+    print(f"wrote {root} ({len(files)} files): {what} in the package {spec.package}")
     for name in data["files"]:
         print(f"  {name}")
     print("next:")
@@ -594,6 +596,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = plugin_sub.add_parser("new", help="write a new asset-class plugin package from the template")
     p.add_argument("name", help="the plugin's name, e.g. ev-charger: the package is gaib-ev-charger")
     p.add_argument("--kind", help="the asset class users pass to digitize and quote (default: NAME)")
+    p.add_argument("--venue", action="store_true", help="write a venue plugin (a DeFi venue named NAME) instead")
     p.add_argument("--dir", default=".", help="the folder to write gaib-NAME/ into (default: the current one)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_plugin_new)

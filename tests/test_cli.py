@@ -136,6 +136,49 @@ def test_plugin_new_writes_a_package_that_installs_and_passes_the_conformance_su
     assert re.search(r"^14 passed", proc.stdout.splitlines()[-1].strip("= ")), proc.stdout
 
 
+def test_plugin_new_venue_writes_a_package_that_installs_and_passes_the_conformance_suite(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["plugin", "new", "vault", "--venue", "--dir", str(tmp_path), "--json"]) == 0
+    written = json.loads(capsys.readouterr().out)
+    root = tmp_path / "gaib-vault"
+    assert written["type"] == "venue" and written["package"] == "gaib_vault"
+    assert set(written["files"]) == {
+        "README.md",
+        "pyproject.toml",
+        "gaib_vault/__init__.py",
+        "gaib_vault/venue.py",
+        "gaib_vault/py.typed",
+        "tests/test_venue.py",
+    }
+    project = tomllib.loads((root / "pyproject.toml").read_text())
+    assert project["project"]["entry-points"]["gaib_sdk"] == {"vault": "gaib_vault"}
+    assert "TODO" in (root / "gaib_vault" / "venue.py").read_text()
+
+    site = tmp_path / "site"
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps", "--no-build-isolation"]
+    installed = subprocess.run([*pip, "--target", str(site), str(root)], capture_output=True, text=True, timeout=300)
+    assert installed.returncode == 0, installed.stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"],
+        cwd=root,
+        env=_clean_env(PYTHONPATH=str(site)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "plugins: curve, gpu, morpho, pendle, robots, vault" in proc.stdout
+    assert re.search(r"^\d+ passed", proc.stdout.splitlines()[-1].strip("= ")), proc.stdout
+    assert "skipped" not in proc.stdout.splitlines()[-1]
+
+
+def test_plugin_new_venue_refuses_a_kind(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["plugin", "new", "vault", "--venue", "--kind", "gpu", "--dir", str(tmp_path)]) == 1
+    assert "a venue plugin (--venue) has none" in capsys.readouterr().err
+    assert not (tmp_path / "gaib-vault").exists()
+
+
 def test_plugin_new_in_words_and_its_mistakes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["plugin", "new", "gaib-bess", "--kind", "battery", "--dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
@@ -158,9 +201,10 @@ def test_plugin_new_in_words_and_its_mistakes(capsys: pytest.CaptureFixture[str]
 
 def test_the_template_is_lint_clean(tmp_path: Path) -> None:
     """What `gaib plugin new` writes passes the house's ruff rules as written, for short and long names."""
-    for name in ("a", "ev-charger", "abcdefghijklmnopqrstuvwxyz-abcde"):
-        assert main(["plugin", "new", name, "--dir", str(tmp_path)]) == 0
-        root = tmp_path / f"gaib-{name}"
+    for name, venue in [(n, v) for n in ("a", "ev-charger", "abcdefghijklmnopqrstuvwxyz-abcde") for v in (0, 1)]:
+        where = tmp_path / ("venue" if venue else "asset")
+        assert main(["plugin", "new", name, "--dir", str(where), *(["--venue"] if venue else [])]) == 0
+        root = where / f"gaib-{name}"
         for check in (["check"], ["format", "--check"]):
             proc = subprocess.run(
                 [sys.executable, "-m", "ruff", *check, "--no-cache", "."], cwd=root, capture_output=True, text=True

@@ -33,6 +33,15 @@ _FILES = {
     "test_adapter.py.tmpl": "tests/test_adapter.py",
 }
 
+#: the same for `gaib plugin new NAME --venue`: a venue plugin
+_VENUE_FILES = {
+    "venue_pyproject.toml.tmpl": "pyproject.toml",
+    "venue_README.md.tmpl": "README.md",
+    "venue_init.py.tmpl": "{package}/__init__.py",
+    "venue.py.tmpl": "{package}/venue.py",
+    "test_venue.py.tmpl": "tests/test_venue.py",
+}
+
 
 @dataclass(frozen=True)
 class PluginSpec:
@@ -65,6 +74,7 @@ class PluginSpec:
             "adapter_class": f"{prefix}Adapter",
             "options_class": f"{prefix}Options",
             "row_class": f"{prefix}Row",
+            "venue_class": f"{prefix}Venue",
             "sdk_requirement": f"gaib-sdk>={major}.{minor},<{major}.{minor + 1}",
         }
 
@@ -87,9 +97,14 @@ def spec_for(name: str, kind: str | None = None) -> PluginSpec:
     return PluginSpec(name=name, kind=_check_name(kind, "kind") if kind is not None else name)
 
 
-def new_plugin(name: str, directory: Path, *, kind: str | None = None) -> tuple[PluginSpec, Path, list[Path]]:
+def new_plugin(
+    name: str, directory: Path, *, kind: str | None = None, venue: bool = False
+) -> tuple[PluginSpec, Path, list[Path]]:
     """Write a new plugin into ``directory / "gaib-NAME"``; returns its names, its folder and the files
-    written. Refuses a folder that exists already (nothing is overwritten)."""
+    written. Refuses a folder that exists already (nothing is overwritten). With ``venue``, the plugin is a
+    venue (a :class:`~gaib_sdk.Venue` named NAME) instead of an asset class; ``kind`` is then refused."""
+    if venue and kind is not None:
+        raise GaibValueError("--kind names an asset class: a venue plugin (--venue) has none, leave --kind out")
     spec = spec_for(name, kind)
     root = directory / spec.dist
     if root.exists():
@@ -98,7 +113,7 @@ def new_plugin(name: str, directory: Path, *, kind: str | None = None) -> tuple[
     templates = resources.files(__name__).joinpath("files")
     rendered = {
         root / target.format(package=spec.package): Template(templates.joinpath(source).read_text()).substitute(values)
-        for source, target in _FILES.items()
+        for source, target in (_VENUE_FILES if venue else _FILES).items()
     }
     rendered[root / spec.package / "py.typed"] = ""
     try:
