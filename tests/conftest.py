@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+import pytest
 import pytest_asyncio
 
 from gaib_sdk import Gaib, Inventory
+
+from .anvil import Anvil
 
 #: Valuation date used wherever figures are asserted, so results do not drift with the calendar.
 AS_OF = date(2026, 11, 25)
@@ -62,3 +65,13 @@ async def financed(actors: Actors, inventory: Inventory) -> int:
     await actors.investor.stake(Decimal(1_000_000))
     result = await actors.admin.financialize("gpu", inventory, as_of=AS_OF)
     return result.deal.deal_id
+
+
+@pytest.fixture
+def anvil() -> Iterator[Anvil]:
+    """A real anvil node on 127.0.0.1 for one test, its test accounts funded; stopped after."""
+    node = Anvil().start()
+    try:
+        yield node
+    finally:
+        node.stop()

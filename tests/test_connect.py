@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,15 +11,6 @@ from gaib_sdk import ChainError, Gaib, GaibConfigError, TransactionFailed
 
 from .anvil import KEYS, Anvil
 from .conftest import AS_OF
-
-
-@pytest.fixture
-def anvil() -> Iterator[Anvil]:
-    node = Anvil().start()
-    try:
-        yield node
-    finally:
-        node.stop()
 
 
 @pytest.mark.asyncio

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -267,15 +267,6 @@ async def test_a_node_killed_between_signing_and_submitting_resumes_with_the_sam
 
 
 # ---- anvil, the DCGM exporter and the command line ----
-
-
-@pytest.fixture
-def anvil() -> Iterator[Anvil]:
-    node = Anvil().start()
-    try:
-        yield node
-    finally:
-        node.stop()
 
 
 def gaib_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import json
 import subprocess
 import sys
 import zipfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -423,15 +423,6 @@ async def test_other_chains_need_the_pool_or_a_factory(stand: Stand, monkeypatch
 
 
 # ---- a real node: two processes on one chain share one pool ----
-
-
-@pytest.fixture
-def anvil() -> Iterator[Anvil]:
-    node = Anvil().start()
-    try:
-        yield node
-    finally:
-        node.stop()
 
 
 @pytest.mark.asyncio

@@ -9,7 +9,7 @@ run in file order: the loss of the liquidation test and the donation come last, 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -282,15 +282,6 @@ def test_liquidation_price_and_morpho_math() -> None:
     assert plan.repaid_assets == 95_800_001  # 100 USDC of sAID for 100 / 1.0438 = 95.8 USDC, rounded up twice
     with pytest.raises(ValueError, match="exactly one"):
         m.liquidation(market, PRICE_UNIT, 86 * 10**16)
-
-
-@pytest.fixture
-def anvil() -> Iterator[Anvil]:
-    node = Anvil().start()
-    try:
-        yield node
-    finally:
-        node.stop()
 
 
 @pytest.mark.asyncio

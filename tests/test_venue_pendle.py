@@ -9,7 +9,7 @@ The embedded chain is deployed once for the module; the tests run in file order 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -319,15 +319,6 @@ def test_fetch_is_idempotent_and_says_how_to_fetch(tmp_path: Path, monkeypatch: 
         load("OracleLib", tmp_path)
     art = json.loads((artifact_dir() / "PendleMarketV7.json").read_text())
     assert art["package"] == "@pendle/core-v2@6.11.0" and art["linkReferences"]
-
-
-@pytest.fixture
-def anvil() -> Iterator[Anvil]:
-    node = Anvil().start()
-    try:
-        yield node
-    finally:
-        node.stop()
 
 
 @pytest.mark.asyncio
