@@ -97,6 +97,24 @@ def _clean_env(**extra: str) -> dict[str, str]:
     return {**{k: v for k, v in os.environ.items() if not k.startswith("GAIB_")}, **extra}
 
 
+def _install_and_test(root: Path, site: Path) -> subprocess.CompletedProcess[str]:
+    """Install the package at ``root`` the way pip installs any package (a wheel, its entry point and package
+    data), into ``site`` rather than into this environment, offline; then run its own tests against it."""
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps", "--no-build-isolation"]
+    installed = subprocess.run([*pip, "--target", str(site), str(root)], capture_output=True, text=True, timeout=300)
+    assert installed.returncode == 0, installed.stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"],
+        cwd=root,
+        env=_clean_env(PYTHONPATH=str(site)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
 def test_plugin_new_writes_a_package_that_installs_and_passes_the_conformance_suite(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -116,21 +134,7 @@ def test_plugin_new_writes_a_package_that_installs_and_passes_the_conformance_su
     project = tomllib.loads((root / "pyproject.toml").read_text())
     assert project["project"]["entry-points"]["gaib_sdk"] == {"ev-charger": "gaib_ev_charger"}
 
-    # Installed the way pip installs any package (a wheel, its entry point and package data), into a folder
-    # of its own rather than into this environment, offline; then its own tests run against it.
-    site = tmp_path / "site"
-    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps", "--no-build-isolation"]
-    installed = subprocess.run([*pip, "--target", str(site), str(root)], capture_output=True, text=True, timeout=300)
-    assert installed.returncode == 0, installed.stderr
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"],
-        cwd=root,
-        env=_clean_env(PYTHONPATH=str(site)),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = _install_and_test(root, tmp_path / "site")
     # the pytest plugin's header
     assert "gaib-sdk 0.1.0, plugins: curve, ev-charger, gpu, morpho, pendle, robots" in proc.stdout
     assert re.search(r"^14 passed", proc.stdout.splitlines()[-1].strip("= ")), proc.stdout
@@ -155,19 +159,7 @@ def test_plugin_new_venue_writes_a_package_that_installs_and_passes_the_conforma
     assert project["project"]["entry-points"]["gaib_sdk"] == {"vault": "gaib_vault"}
     assert "TODO" in (root / "gaib_vault" / "venue.py").read_text()
 
-    site = tmp_path / "site"
-    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps", "--no-build-isolation"]
-    installed = subprocess.run([*pip, "--target", str(site), str(root)], capture_output=True, text=True, timeout=300)
-    assert installed.returncode == 0, installed.stderr
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"],
-        cwd=root,
-        env=_clean_env(PYTHONPATH=str(site)),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = _install_and_test(root, tmp_path / "site")
     assert "plugins: curve, gpu, morpho, pendle, robots, vault" in proc.stdout
     assert re.search(r"^\d+ passed", proc.stdout.splitlines()[-1].strip("= ")), proc.stdout
     assert "skipped" not in proc.stdout.splitlines()[-1]
