@@ -72,7 +72,8 @@ def _short(value: str) -> str:
 def _quickstart(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     say = (lambda _: None) if args.json else (lambda msg: print(f"  .. {msg}", flush=True))
-    summary = asyncio.run(run_quickstart(venue=args.venue, say=say))
+    as_of = date.fromisoformat(args.as_of) if args.as_of else None
+    summary = asyncio.run(run_quickstart(venue=args.venue, as_of=as_of, say=say))
     summary["seconds"] = round(time.perf_counter() - started, 2)
     if args.json:
         _print_json(summary)
@@ -405,6 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("quickstart", help="run the three stages end to end on an in-process EVM")
     p.add_argument("--venue", default="morpho", help="the DeFi venue for stage 3 (default: morpho)")
+    p.add_argument("--as-of", help="valuation date of the sample cluster, YYYY-MM-DD (default: today)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=_quickstart)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -16,6 +17,18 @@ from .anvil import Anvil
 
 #: Valuation date used wherever figures are asserted, so results do not drift with the calendar.
 AS_OF = date(2026, 11, 25)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """GAIB_TEST_TODAY=YYYY-MM-DD moves this process's clock to that day (it keeps ticking), so `make test`
+    can prove that no asserted figure depends on the day the tests run. Child processes keep the real clock."""
+    today = os.environ.get("GAIB_TEST_TODAY")
+    if today:
+        import time_machine
+
+        traveller = time_machine.travel(date.fromisoformat(today), tick=True)
+        traveller.start()
+        config.add_cleanup(traveller.stop)
 
 
 @dataclass

@@ -23,10 +23,11 @@ from gaib_sdk.cli import main
 from gaib_sdk.paths import gaib_home
 
 from .anvil import KEYS, Anvil
+from .conftest import AS_OF
 
 
 def test_quickstart_prints_a_readable_summary(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["quickstart"]) == 0
+    assert main(["quickstart", "--as-of", AS_OF.isoformat()]) == 0
     out = capsys.readouterr().out
     assert "1. digitize             64 GPUs of Northwind Neo-Cloud Ltd registered on-chain" in out
     assert "sAID share price     1.000000 -> 1.0111" in out
