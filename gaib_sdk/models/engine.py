@@ -7,6 +7,7 @@ except where the chain takes basis points; the Monte Carlo's inputs and outputs 
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -20,6 +21,7 @@ __all__ = [
     "CashFlowProjection",
     "DealCase",
     "DealMetrics",
+    "Installment",
     "LoanRisk",
     "MarketInputs",
     "MonteCarloResult",
@@ -43,6 +45,8 @@ Fraction = Annotated[Decimal, Field(ge=0, le=1)]
 Decline = Annotated[Decimal, Field(ge=0, lt=1)]
 MIN_TERM_MONTHS = 3
 MAX_TERM_MONTHS = 36
+#: A schedule's period: 30 days from the opening (docs/underwriting.md, "One convention").
+PERIOD_DAYS = 30
 
 
 class _Model(BaseModel):
@@ -137,15 +141,19 @@ class CashFlowProjection(_Model):
 class PricingTerms(_Model):
     """How a deal is priced.
 
-    - ``fixed``: a level monthly payment that amortises the advance at ``rate_bps`` a year.
-    - ``revenue_share``: the lender takes 50-70% of each month's gross revenue, applied to fees, interest
-      (``rate_bps``) and principal as the CreditFacility's waterfall does; what is left at the end of the
-      term is due then (a balloon).
-    - ``hybrid``: a fixed amortising payment at a lower rate, plus a smaller share (under 50%) of gross
-      revenue that the lender keeps on top.
+    - ``fixed``: level principal (the advance / the number of periods) each 30-day period, plus the fees and
+      interest accrued on the principal outstanding.
+    - ``revenue_share``: each period the fees and interest accrued are due (a floor), and the lender's share
+      (50-70%) of the period's gross revenue is applied to fees, interest and principal as the CreditFacility's
+      waterfall does; the principal left at the end of the term is due then (a balloon).
+    - ``hybrid``: the fixed schedule at a lower rate, plus a smaller share (under 50%) of gross revenue that
+      the lender keeps on top (a kicker).
 
-    Fees (``fee_bps`` a year on the outstanding balance) go to the treasury. The cash reserve (``reserve_bps``
-    of the amount funded; 660 = 6.6%, GAIB's figure) is held back from the advance to cover missed payments.
+    Interest (``rate_bps``) and fees (``fee_bps``, to the treasury) are simple, actual/365 by the second, on
+    the principal outstanding, as the chain accrues them. The term is ``term_months`` x 30 days, or
+    ``term_days`` when a deal's on-chain term is not a whole number of 30-day months (then ``term_months`` is
+    ceil(term_days / 30), at most 36). The cash reserve (``reserve_bps`` of the amount funded; 660 = 6.6%,
+    GAIB's figure) is held back from the advance to cover missed payments.
     """
 
     structure: Literal["fixed", "revenue_share", "hybrid"] = "fixed"
@@ -154,6 +162,7 @@ class PricingTerms(_Model):
     fee_bps: int = Field(default=50, ge=0, le=1000)
     term_months: int = 24
     reserve_bps: int = Field(default=660, ge=0, le=5000)
+    term_days: int | None = Field(default=None, ge=90, le=1095)
 
     @field_validator("term_months")
     @classmethod
@@ -173,13 +182,57 @@ class PricingTerms(_Model):
             raise ValueError(f"a hybrid's revenue_share_bps {share} must be above 0 and below 5000 (under 50%)")
         if self.structure == "fixed" and share != 0:
             raise ValueError(f"a fixed-rate deal takes no revenue share (revenue_share_bps is {share})")
+        if self.term_days is not None:
+            months = min(MAX_TERM_MONTHS, math.ceil(self.term_days / PERIOD_DAYS))
+            if self.term_months != months:
+                raise ValueError(
+                    f"term_days {self.term_days} is {months} months of 30 days, not term_months {self.term_months}"
+                )
         return self
+
+    @property
+    def days(self) -> int:
+        """The term in days: ``term_days``, else 30 x ``term_months``."""
+        return self.term_days if self.term_days is not None else PERIOD_DAYS * self.term_months
+
+    @property
+    def installments(self) -> int:
+        """ceil(days / 30): one payment every 30 days, the last on the term's last day."""
+        return math.ceil(self.days / PERIOD_DAYS)
+
+
+class Installment(_Model):
+    """One due date of a deal's schedule in USDC units (1 unit = 0.000001 USDC), as the chain computes it:
+    due ``due_offset_s`` seconds after the opening; fees and interest accrued over the ``period_s`` seconds
+    before it on ``principal_before_units``; the principal due; and the hybrid's revenue share (kicker)."""
+
+    index: int = Field(ge=1)
+    due_offset_s: int = Field(gt=0)
+    period_s: int = Field(gt=0)
+    principal_before_units: int = Field(ge=0)
+    fees_units: int = Field(ge=0)
+    interest_units: int = Field(ge=0)
+    principal_units: int = Field(ge=0)
+    kicker_units: int = Field(default=0, ge=0)
+
+    @property
+    def due_units(self) -> int:
+        """Fees + interest + principal: what the CreditFacility's waterfall takes at this date."""
+        return self.fees_units + self.interest_units + self.principal_units
+
+    @property
+    def payment_units(self) -> int:
+        """Everything the lender receives at this date, the kicker included."""
+        return self.due_units + self.kicker_units
 
 
 class ScheduleLine(_Model):
-    """One month of a repayment schedule. ``payment_usd`` = fees + interest + principal + revenue share."""
+    """One 30-day period of a repayment schedule (the last may be shorter), due ``due_offset_s`` seconds
+    after the opening. ``payment_usd`` = fees + interest + principal + revenue share (a hybrid's kicker).
+    Amounts are whole USDC units, as the chain holds them."""
 
     month: int = Field(ge=1)
+    due_offset_s: int = Field(gt=0)
     opening_balance_usd: Decimal
     fees_usd: Decimal
     interest_usd: Decimal

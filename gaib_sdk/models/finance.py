@@ -42,13 +42,14 @@ class AssetValuation(_Model):
 
 class DealTerms(_Model):
     """The terms of a deal. Rates in basis points a year. Revenue-share deals pay 50-70% of gross revenue;
-    hybrid deals pay a fixed rate plus a smaller share of gross (under 50%)."""
+    hybrid deals pay a fixed rate plus a smaller share of gross (under 50%). A month is 30 days: the default
+    term, 24 months, is 720 days; installments fall every 30 days, the last on the term's last day."""
 
     structure: Literal["fixed", "revenue_share", "hybrid"] = "fixed"
     rate_bps: int = Field(default=1200, ge=0, le=5000)
     revenue_share_bps: int = Field(default=0, ge=0, le=7000)
     fee_bps: int = Field(default=50, ge=0, le=1000)
-    term_days: int = Field(default=730, ge=90, le=1095)
+    term_days: int = Field(default=720, ge=90, le=1095)
 
     @model_validator(mode="after")
     def _share_in_range(self) -> DealTerms:

@@ -5,8 +5,9 @@
 - annualised ROI on revenue: 12 x the average monthly net operating cash flow / the investment, before
   depreciation. With constant flows it is 12 / payback months: paying back in 12 to 18 months is earning
   100% to 67% a year, inside the seed's "about 50% to 100%".
-- IRR: the monthly rate that makes the net present value of the flows zero, annualised as
-  (1 + r) ** 12 - 1. Newton's method inside a bracket, falling back to bisection whenever a Newton step
+- IRR: the rate a period that makes the net present value of the flows zero, annualised as
+  (1 + r) ** periods_per_year - 1 (12 for calendar months; a repayment schedule's 30-day periods use
+  365 / 30, the chain's year). Newton's method inside a bracket, falling back to bisection whenever a Newton step
   leaves the bracket or does not shrink it enough.
 - DSCR: net operating cash flow / debt service, month by month (the minimum) and over the term (the
   average: total cash flow / total debt service).
@@ -88,7 +89,7 @@ _BRACKET_GRID = (-0.99, -0.9, -0.5, -0.2, -0.05, 0.0, 0.01, 0.05, 0.2, 0.5, 1.0,
 
 
 def irr(
-    flows: Sequence[Decimal | float], *, periods_per_year: int = 12, tol: float = 1e-13, max_iter: int = 500
+    flows: Sequence[Decimal | float], *, periods_per_year: float = 12, tol: float = 1e-13, max_iter: int = 500
 ) -> float | None:
     """Annualised internal rate of return of ``flows`` (period 0 first, ``periods_per_year`` a year):
     (1 + r) ** periods_per_year - 1 where r, a period, makes the NPV zero.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -20,6 +21,7 @@ from gaib_sdk.models import (
     Quote,
     StressPolicy,
 )
+from gaib_sdk.models.engine import MAX_TERM_MONTHS, PERIOD_DAYS
 from gaib_sdk.underwriting.appraisal import quote_values
 from gaib_sdk.underwriting.pricing import DEFAULT_RESERVE_BPS
 from gaib_sdk.underwriting.rules import check_advance, check_customers
@@ -107,13 +109,16 @@ def stress_policy(policy: StressPolicy | dict[str, Any] | None) -> StressPolicy:
 
 
 def pricing_terms(terms: DealTerms, reserve_bps: int = DEFAULT_RESERVE_BPS) -> PricingTerms:
-    """The engine's terms of a deal's on-chain terms: the term in whole months (days x 12 / 365, rounded)."""
+    """The engine's terms of a deal's on-chain terms: the term in 30-day months, ceil(days / 30) (at most
+    36), with the days themselves kept when they are not a whole number of 30-day months."""
+    months = min(MAX_TERM_MONTHS, math.ceil(terms.term_days / PERIOD_DAYS))
     return PricingTerms(
         structure=terms.structure,
         rate_bps=terms.rate_bps,
         revenue_share_bps=terms.revenue_share_bps,
         fee_bps=terms.fee_bps,
-        term_months=round(terms.term_days * 12 / 365),
+        term_months=months,
+        term_days=None if terms.term_days == PERIOD_DAYS * months else terms.term_days,
         reserve_bps=reserve_bps,
     )
 

@@ -42,7 +42,7 @@ from gaib_sdk.models import (
 from gaib_sdk.underwriting.cashflow import cents, project_cash_flows
 from gaib_sdk.underwriting.market import decline_factor
 from gaib_sdk.underwriting.metrics import dscr, irr
-from gaib_sdk.underwriting.pricing import apply_waterfall, build_schedule, cash_reserve
+from gaib_sdk.underwriting.pricing import PERIODS_PER_YEAR, apply_waterfall, build_schedule, cash_reserve
 
 __all__ = [
     "STANDARD_SCENARIOS",
@@ -112,7 +112,7 @@ def stress_deal(case: DealCase, scenario: StressScenario) -> StressResult:
     projection = project_cash_flows(
         contracts,
         start=case.start,
-        months=terms.term_months,
+        months=terms.installments,
         costs=costs,
         on_demand=on_demand,
         depreciation_usd_per_month=case.depreciation_usd_per_month,
@@ -156,7 +156,7 @@ def stress_deal(case: DealCase, scenario: StressScenario) -> StressResult:
         loss_usd=loss,
         loss_rate=(loss / case.funded_usd).quantize(Decimal("0.0001")),
         dscr_min=min(covers) if covers else None,
-        lender_irr=irr(flows),
+        lender_irr=irr(flows, periods_per_year=PERIODS_PER_YEAR),
     )
 
 
@@ -345,7 +345,7 @@ def stress_check(case: DealCase, policy: StressPolicy | None = None) -> StressCh
             correlation=0.0,
             paths=policy.paths,
             seed=policy.seed,
-            horizon_years=case.terms.term_months / 12,
+            horizon_years=case.terms.days / 365,
             percentiles=sorted({50.0, 95.0, 99.0, 99.9, policy.monte_carlo_percentile}),
         )
         if refusal is None and policy.monte_carlo_max_loss_rate is not None:
