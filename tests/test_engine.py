@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from gaib_sdk import AdvanceAboveCapError, AssetRecord, CustomerContract, GaibValueError, Payment, UnderwritingError
 from gaib_sdk.models import (
     DealCase,
+    DealTerms,
     LoanRisk,
     MarketInputs,
     OnDemandCapacity,
@@ -26,18 +27,21 @@ from gaib_sdk.models import (
 from gaib_sdk.underwriting import (
     GPU_MARKET,
     STANDARD_SCENARIOS,
+    accrued_units,
     add_months,
     annualised_roi,
     apply_waterfall,
     appraise_gpu,
     build_schedule,
     cash_reserve,
+    chain_schedule,
     check_advance,
     check_scenarios,
     check_stressed_loss,
     collateral_cover,
     deal_metrics,
     dscr,
+    due_offsets,
     income_value,
     irr,
     lease_contract,
@@ -46,6 +50,7 @@ from gaib_sdk.underwriting import (
     npv,
     payback_months,
     payment_record,
+    pricing_terms,
     project_cash_flows,
     run_scenarios,
     simulate_portfolio,
@@ -305,8 +310,8 @@ def test_deal_metrics_with_a_schedule_and_a_terminal_value() -> None:
     projection = project_cash_flows([_lease()], start=START, months=36, costs=H100_COSTS)
     schedule = build_schedule(D(18_000), PricingTerms(), projection)
     m = deal_metrics(D(25_000), projection, schedule=schedule, terminal_value_usd=D(3_750))
-    # 1492.12 / 854.82 (the level payment 667.32 + 180 interest + 7.50 fees in month 1)
-    assert m.dscr_min == D("1.75") and m.dscr_average is not None and m.dscr_average >= m.dscr_min
+    # 1492.12 / 934.931508 (750 of principal + 177.534247 interest + 7.397261 fees in the first period)
+    assert m.dscr_min == D("1.60") and m.dscr_average is not None and m.dscr_average >= m.dscr_min
     without = deal_metrics(D(25_000), projection).irr
     assert m.irr is not None and without is not None and m.irr > without
 
@@ -339,47 +344,129 @@ def test_payment_record_counts_late_and_missed_payments() -> None:
 # --- pricing ------------------------------------------------------------------------------------------------
 
 
-def test_a_fixed_rate_schedule_amortises_and_the_lender_earns_rate_plus_fees() -> None:
+# The convention (docs/underwriting.md, "One convention"), worked by hand for 18,000 USDC at 12% a year,
+# fees 0.5%, over the first 30-day period (2,592,000 s; the chain's year is 31,536,000 s):
+#   interest = ceil(18,000,000,000 units x 1200 x 2,592,000 / (10,000 x 31,536,000))
+#            = ceil(55,987,200,000,000,000,000 / 315,360,000,000) = ceil(177,534,246.58) = 177,534,247 units
+#   fees     = ceil(18,000,000,000 x 50 x 2,592,000 / 315,360,000,000) = ceil(7,397,260.27) = 7,397,261 units
+# The old rate / 12 gave 180.00 of interest: 180 / 177.534247 = 1.0139, issue 12's 1.4%.
+U = 10**6  # USDC units in one USDC
+PERIOD = 2_592_000
+YEAR = 31_536_000
+
+
+def _hand_accrual(principal_units: int, bps: int, seconds: int) -> int:
+    # ceil(a / b) for positive integers, written independently of the engine's helper
+    a, b = principal_units * bps * seconds, 10_000 * YEAR
+    return a // b + (1 if a % b else 0)
+
+
+def test_the_first_period_accrues_simple_actual_365_rounded_up_in_usdc_units() -> None:
+    assert accrued_units(18_000 * U, 1200, PERIOD) == 177_534_247
+    assert accrued_units(18_000 * U, 50, PERIOD) == 7_397_261
+    assert accrued_units(18_000 * U, 1200, 0) == 0
+    # a whole year of 365 days at 12% on 1 USDC is exactly 0.12: no rounding when the division is exact
+    assert accrued_units(U, 1200, YEAR) == 120_000
+    # one second on 1 unit at 1 bp is far below a unit and still rounds up to 1, as the chain's mulDiv(Ceil)
+    assert accrued_units(1, 1, 1) == 1
+
+
+def test_a_fixed_rate_schedule_pays_level_principal_and_the_lender_earns_rate_plus_fees() -> None:
     s = build_schedule(D(18_000), PricingTerms(rate_bps=1200, fee_bps=50, term_months=24))
     assert len(s.lines) == 24
-    # level payment: 18000 x 0.01 / (1 - 1.01 ** -24) = 847.32 of principal and interest, then fees
-    assert s.lines[0].principal_usd + s.lines[0].interest_usd == D("847.32")
-    assert s.lines[0].interest_usd == D("180.00") and s.lines[0].fees_usd == D("7.50")
+    # level principal 18,000 / 24 = 750.00; period 1 by hand (above): 177.534247 interest, 7.397261 fees
+    first = s.lines[0]
+    assert (first.principal_usd, first.interest_usd, first.fees_usd) == (D(750), D("177.534247"), D("7.397261"))
+    assert first.payment_usd == D("934.931508") and first.due_offset_s == PERIOD
+    # period 2 on 17,250: ceil(17,250,000,000 x 1200 x 2,592,000 / 315,360,000,000) = ceil(170,136,986.3)
+    assert s.lines[1].interest_usd == D("170.136987")
     assert sum(line.principal_usd for line in s.lines) == D(18_000)
-    assert s.lines[-1].closing_balance_usd == 0
+    assert s.lines[-1].closing_balance_usd == 0 and s.lines[-1].due_offset_s == 720 * 86_400
     assert all(a.closing_balance_usd == b.opening_balance_usd for a, b in zip(s.lines, s.lines[1:], strict=False))
-    # paying interest and fees on the balance, the lender earns (1 + 12.5% / 12) ** 12 - 1 = 13.24% a year
-    assert s.lender_irr == pytest.approx((1 + 0.125 / 12) ** 12 - 1, abs=2e-5)
+    # paying 12.5% simple on the balance every 30 days, the lender earns (1 + 0.125 x 30 / 365) ** (365 / 30) - 1
+    # = 13.24% a year (the 24 roundings up of a unit or less move it by under 1e-7)
+    assert s.lender_irr == pytest.approx((1 + 0.125 * 30 / 365) ** (365 / 30) - 1, abs=1e-6)
     zero = build_schedule(D(1_200), PricingTerms(rate_bps=0, fee_bps=0, term_months=12))
     assert {line.payment_usd for line in zero.lines} == {D(100)}
     assert zero.lender_irr == pytest.approx(0, abs=1e-12)
+    # an advance that 24 does not divide: floor(1,000,000,001 / 24) = 41,666,666 units, the last clears the rest
+    odd = chain_schedule(1_000_000_001, PricingTerms(term_months=24))
+    assert {i.principal_units for i in odd[:-1]} == {41_666_666}
+    assert odd[-1].principal_units == 1_000_000_001 - 23 * 41_666_666 == 41_666_683
+
+
+@pytest.mark.parametrize("structure", ["fixed", "revenue_share", "hybrid"])
+def test_each_structure_over_a_whole_deal_repays_the_advance_and_accrues_actual_365(structure: str) -> None:
+    # a 1095-day on-chain term: 36 periods of 30 days and a last one of 15 days (37 installments)
+    share = {"fixed": 0, "revenue_share": 6000, "hybrid": 2000}[structure]
+    terms = DealTerms(structure=structure, rate_bps=1400, revenue_share_bps=share, fee_bps=75, term_days=1095)
+    advance = 1_234_567_891_234  # 1,234,567.891234 USDC
+    revenue = [(40_000 + 1_000 * k) * U for k in range(37)]
+    lines = chain_schedule(advance, terms, revenue)
+    assert len(lines) == 37
+    assert [i.due_offset_s for i in lines] == [min(30 * k, 1095) * 86_400 for k in range(1, 38)]
+    assert lines[-1].period_s == 15 * 86_400
+    assert sum(i.principal_units for i in lines) == advance
+    balance = advance
+    for i in lines:
+        assert i.principal_before_units == balance  # interest never joins the principal
+        assert i.interest_units == _hand_accrual(balance, 1400, i.period_s)
+        assert i.fees_units == _hand_accrual(balance, 75, i.period_s)
+        balance -= i.principal_units
+    # interest is the actual/365 accrual on the principal outstanding, to within one unit of rounding a period
+    exact = sum(i.principal_before_units * 1400 * i.period_s for i in lines) / (10_000 * YEAR)
+    assert 0 <= sum(i.interest_units for i in lines) - exact < len(lines)
+    if structure == "revenue_share":
+        assert all(i.kicker_units == 0 for i in lines)
+        # 60% of period 1's 40,000 USDC = 24,000 pays fees and interest, the rest principal
+        assert lines[0].due_units == 24_000 * U
+    elif structure == "hybrid":
+        # the kicker is 20% of each period's revenue, on top of the fixed schedule: 8,000 USDC in period 1
+        assert [i.kicker_units for i in lines[:2]] == [8_000 * U, 8_200 * U]
+        assert {i.principal_units for i in lines[:-1]} == {advance // 37}
+    else:
+        assert {i.principal_units for i in lines[:-1]} == {advance // 37}
 
 
 def test_a_revenue_share_pays_through_the_waterfall_and_balloons_at_maturity() -> None:
     projection = project_cash_flows([_lease()], start=START, months=36, costs=H100_COSTS)
     terms = PricingTerms(structure="revenue_share", revenue_share_bps=6000, rate_bps=1400, term_months=24)
     s = build_schedule(D(18_000), terms, projection)
-    # 60% of 1533.00 = 919.80 a month: fees 7.50, interest 210.00, the rest principal
+    # 60% of 1533.00 = 919.80 a period: fees 7.397261 (above), interest ceil(18,000,000,000 x 1400 x 2,592,000
+    # / 315,360,000,000) = ceil(207,123,287.7) = 207.123288, the rest principal 919.80 - 214.520549 = 705.279451
     first = s.lines[0]
     assert (first.payment_usd, first.fees_usd, first.interest_usd, first.principal_usd) == (
         D("919.80"),
-        D("7.50"),
-        D("210.00"),
-        D("702.30"),
+        D("7.397261"),
+        D("207.123288"),
+        D("705.279451"),
     )
     paid_off = next(line.month for line in s.lines if line.closing_balance_usd == 0)
     assert paid_off < 24 and all(line.payment_usd == 0 for line in s.lines[paid_off:])
-    assert s.lender_irr == pytest.approx((1 + 0.145 / 12) ** 12 - 1, abs=2e-5)
+    assert s.lender_irr == pytest.approx((1 + 0.145 * 30 / 365) ** (365 / 30) - 1, abs=2e-5)
 
-    # a thin lease leaves a balance: due in full in the last month
+    # a thin lease leaves a balance: due in full at the last date
     thin = project_cash_flows([_lease("0.50")], start=START, months=12, costs=H100_COSTS)
     s = build_schedule(D(18_000), terms.model_copy(update={"term_months": 12}), thin)
     assert s.lines[0].payment_usd == D("219.00")  # 60% of 0.50 x 730
     assert s.lines[-1].payment_usd > D(10_000) and s.lines[-1].closing_balance_usd == 0
-    # a share too small for the interest adds the rest to the balance
+
+
+def test_a_revenue_share_never_compounds_a_share_too_small_for_the_interest_is_topped_up_to_it() -> None:
+    # 60% of 0.10 x 730 = 43.80 a period, below the 214.520549 of fees and interest: those are due anyway (the
+    # interest-only floor), nothing is added to the balance, and every period accrues on the same 18,000
     tiny = project_cash_flows([_lease("0.10")], start=START, months=12, costs=H100_COSTS)
-    s = build_schedule(D(18_000), terms.model_copy(update={"term_months": 12}), tiny)
-    assert s.lines[0].principal_usd == 0 and s.lines[0].closing_balance_usd > D(18_000)
+    terms = PricingTerms(structure="revenue_share", revenue_share_bps=6000, rate_bps=1400, term_months=12)
+    s = build_schedule(D(18_000), terms, tiny)
+    assert all(line.opening_balance_usd == D(18_000) for line in s.lines)
+    assert {(line.interest_usd, line.fees_usd) for line in s.lines} == {(D("207.123288"), D("7.397261"))}
+    assert all(line.principal_usd == 0 for line in s.lines[:-1]) and s.lines[-1].principal_usd == D(18_000)
+    # total interest: 12 x 207.123288, simple; compounding monthly would have earned more
+    assert sum(line.interest_usd for line in s.lines) == 12 * D("207.123288")
+    # with no revenue at all the schedule is the same: the floor, then the balloon
+    lines = chain_schedule(18_000 * U, terms, [0] * 12)
+    assert [i.interest_units for i in lines] == [207_123_288] * 12
+    assert lines[-1].principal_units == 18_000 * U
 
 
 def test_a_hybrid_is_a_lower_fixed_rate_plus_a_smaller_revenue_share() -> None:
@@ -388,11 +475,24 @@ def test_a_hybrid_is_a_lower_fixed_rate_plus_a_smaller_revenue_share() -> None:
     hybrid_terms = PricingTerms(structure="hybrid", rate_bps=800, revenue_share_bps=1000)
     hybrid = build_schedule(D(18_000), hybrid_terms, projection)
     assert {line.revenue_share_usd for line in hybrid.lines} == {D("153.30")}  # 10% of 1533.00
-    assert hybrid.lines[0].interest_usd == D("120.00")
+    # ceil(18,000,000,000 x 800 x 2,592,000 / 315,360,000,000) = ceil(118,356,164.4)
+    assert hybrid.lines[0].interest_usd == D("118.356165")
     assert sum(line.principal_usd for line in hybrid.lines) == D(18_000)
+    assert {line.principal_usd for line in hybrid.lines} == {D(750)}  # the kicker is not principal
     assert hybrid.lender_irr is not None and fixed.lender_irr is not None
     base_only = build_schedule(D(18_000), PricingTerms(rate_bps=800), projection)
     assert base_only.lender_irr is not None and hybrid.lender_irr > base_only.lender_irr
+
+
+def test_a_term_of_m_months_is_30_m_days_and_the_due_dates_follow() -> None:
+    assert due_offsets(90) == [30 * 86_400, 60 * 86_400, 90 * 86_400]
+    # 730 days: 24 periods of 30 days and a 25th of 10 days, the last due date on day 730
+    assert len(due_offsets(730)) == 25 and due_offsets(730)[-2:] == [720 * 86_400, 730 * 86_400]
+    assert PricingTerms(term_months=24).days == 720 and PricingTerms(term_months=24).installments == 24
+    long = PricingTerms(term_months=36, term_days=1095)
+    assert (long.days, long.installments) == (1095, 37)
+    with pytest.raises(ValidationError, match="term_days 700 is 24 months of 30 days, not term_months 12"):
+        PricingTerms(term_months=12, term_days=700)
 
 
 @pytest.mark.parametrize(
@@ -414,12 +514,19 @@ def test_pricing_terms_are_validated(terms: dict[str, object], match: str) -> No
 
 
 def test_terms_of_3_and_36_months_are_allowed_and_map_to_the_chain() -> None:
-    assert to_deal_terms(PricingTerms(term_months=3)).term_days == 91
-    assert to_deal_terms(PricingTerms(term_months=36)).term_days == 1095
+    # a month is 30 days: 3 months = 90 days (the chain's minimum), 36 months = 1080 days
+    assert to_deal_terms(PricingTerms(term_months=3)).term_days == 90
+    assert to_deal_terms(PricingTerms(term_months=36)).term_days == 1080
     shared = to_deal_terms(PricingTerms(structure="revenue_share", revenue_share_bps=6000, term_months=24))
-    assert (shared.structure, shared.revenue_share_bps, shared.term_days) == ("revenue_share", 6000, 730)
-    with pytest.raises(GaibValueError, match="hybrid cannot be opened on-chain"):
-        to_deal_terms(PricingTerms(structure="hybrid", revenue_share_bps=1000))
+    assert (shared.structure, shared.revenue_share_bps, shared.term_days) == ("revenue_share", 6000, 720)
+    # the CreditFacility records hybrids (Structure.Hybrid): the engine's hybrid maps to it
+    hybrid = to_deal_terms(PricingTerms(structure="hybrid", revenue_share_bps=1000))
+    assert (hybrid.structure, hybrid.revenue_share_bps, hybrid.term_days) == ("hybrid", 1000, 720)
+    # and back: a 1095-day deal is 37 installments, the last 15 days after the 36th
+    back = pricing_terms(DealTerms(term_days=1095))
+    assert (back.term_months, back.term_days, back.installments) == (36, 1095, 37)
+    assert pricing_terms(DealTerms(term_days=720)) == PricingTerms(term_months=24)
+    assert to_deal_terms(back).term_days == 1095
 
 
 def test_schedules_that_follow_revenue_need_a_long_enough_projection() -> None:
@@ -440,20 +547,29 @@ def test_priority_repayment_pays_the_lender_and_refills_the_reserve_before_the_b
     schedule = build_schedule(D(18_000), PricingTerms(), projection)
     assert schedule.reserve_usd == D("1188.00")  # 6.6% of 18,000
     w = apply_waterfall(schedule, projection)
-    m1, m2, m3, m4, m5 = w.months[:5]
-    assert (m1.drawn_from_reserve_usd, m1.reserve_balance_usd, m1.arrears_usd) == (D("854.82"), D("333.18"), D(0))
-    # month 2 owes 854.54 (fees fall with the balance): the reserve's last 333.18, then 521.36 of arrears
-    assert (m2.drawn_from_reserve_usd, m2.reserve_balance_usd, m2.arrears_usd) == (D("333.18"), D(0), D("521.36"))
-    # month 3: 1492.12 pays 854.26 + 521.36 of arrears; the 116.50 left refills the reserve
-    assert (m3.due_usd, m3.paid_from_operations_usd, m3.reserve_top_up_usd) == (D("1375.62"), D("1375.62"), D("116.50"))
-    assert m3.borrower_distribution_usd == 0
-    # month 4: 1492.12 - 853.98 = 638.14, all to the reserve (754.64)
-    assert (m4.reserve_top_up_usd, m4.borrower_distribution_usd) == (D("638.14"), D(0))
-    # month 5: 1492.12 - 853.69 = 638.43: 433.36 fills the reserve to 1188.00, the borrower gets 205.07
-    assert (m5.reserve_top_up_usd, m5.reserve_balance_usd, m5.borrower_distribution_usd) == (
-        D("433.36"),
+    m1, m2, m3, m4, m5, m6 = w.months[:6]
+    # period 1 owes 750 + 177.534247 + 7.397261 = 934.931508, all from the reserve (253.068492 left)
+    assert (m1.drawn_from_reserve_usd, m1.reserve_balance_usd, m1.arrears_usd) == (
+        D("934.931508"),
+        D("253.068492"),
+        D(0),
+    )
+    # period 2 owes 927.226029 (interest falls with the balance): the reserve's last 253.068492, then arrears
+    m2_figures = (m2.drawn_from_reserve_usd, m2.reserve_balance_usd, m2.arrears_usd)
+    assert m2_figures == (D("253.068492"), D(0), D("674.157537"))
+    # period 3: 1492.12 against 919.520549 + 674.157537 = 1593.678086 leaves 101.558086 of arrears (no interest)
+    m3_figures = (m3.due_usd, m3.paid_from_operations_usd, m3.arrears_usd)
+    assert m3_figures == (D("1593.678086"), D("1492.12"), D("101.558086"))
+    assert m3.reserve_top_up_usd == 0 and m3.borrower_distribution_usd == 0
+    # period 4: 911.815069 + 101.558086 paid; the 478.746845 left all goes to the reserve
+    assert (m4.reserve_top_up_usd, m4.borrower_distribution_usd) == (D("478.746845"), D(0))
+    # period 5: 1492.12 - 904.10959 = 588.01041 to the reserve (1066.757255)
+    assert (m5.reserve_top_up_usd, m5.reserve_balance_usd) == (D("588.01041"), D("1066.757255"))
+    # period 6: 1492.12 - 896.404111 = 595.715889: 121.242745 fills the reserve, the borrower gets 474.473144
+    assert (m6.reserve_top_up_usd, m6.reserve_balance_usd, m6.borrower_distribution_usd) == (
+        D("121.242745"),
         D("1188.00"),
-        D("205.07"),
+        D("474.473144"),
     )
     assert w.lender_paid_usd == schedule.total_payments_usd and w.arrears_usd == 0
     for month in w.months:
@@ -470,16 +586,17 @@ def test_standard_scenarios_on_a_sound_deal() -> None:
     results = {r.scenario: r for r in run_scenarios(_case())}
     assert [r.scenario for r in run_scenarios(_case())] == [s.name for s in STANDARD_SCENARIOS]
     base = results["base"]
-    assert base.loss_usd == 0 and base.defaulted_month is None and base.dscr_min == D("1.75")
+    # 1492.12 / 934.931508 (the first period, the largest payment) = 1.596
+    assert base.loss_usd == 0 and base.defaulted_month is None and base.dscr_min == D("1.60")
     assert base.lender_paid_usd == build_schedule(D(18_000), PricingTerms()).total_payments_usd
-    # take-or-pay leases: a utilisation drop only lowers the power bill here
-    assert results["utilisation 30 points lower"].dscr_min == D("1.76")
+    # take-or-pay leases: a utilisation drop only lowers the power bill here: (1533 - 25.55) / 934.931508 = 1.612
+    assert results["utilisation 30 points lower"].dscr_min == D("1.61")
     lost = results["a quarter of contracted revenue lost"]
     assert lost.loss_usd == 0 and lost.dscr_min is not None and lost.dscr_min < base.dscr_min
-    # a default at month 6: 5 payments made, the balance then (14,596.00) recovered from the reserve
-    # and the collateral (25,000 falling 20% a year for 5 months, sold 40% below value)
+    # a default at month 6: 5 payments made, the balance then (18,000 - 5 x 750 = 14,250.00) recovered from the
+    # reserve and the collateral (1188 + 25,000 x 0.8 ** (5 / 12) x 0.6 = 14,856.22)
     default = results["borrower default at month 6, 40% haircut"]
-    assert default.defaulted_month == 6 and default.owed_at_default_usd == D("14596.00")
+    assert default.defaulted_month == 6 and default.owed_at_default_usd == D("14250.00")
     assert default.recovered_usd == default.owed_at_default_usd and default.loss_usd == 0
     severe = results["severe: rent -30%/yr more, utilisation -30 points, default at month 9, 50% haircut"]
     assert severe.loss_usd > 0 and severe.lender_irr is not None and severe.lender_irr < 0
@@ -491,8 +608,10 @@ def test_a_deal_is_refused_when_a_scenario_loses_too_much() -> None:
     assert exc.value.rule == "stressed_loss"
     assert str(exc.value) == (
         "stressed loss too high: scenario 'severe: rent -30%/yr more, utilisation -30 points, default at month 9, "
-        "50% haircut' loses 2790.31 USDC, 15.50% of funded 18000 USDC (limit 5%: 900)"
+        "50% haircut' loses 2319.50 USDC, 12.89% of funded 18000 USDC (limit 5%: 900)"
     )
+    # 8 periods paid, 18,000 - 8 x 750 = 12,000 owed; recovered 1188 + 25,000 x (0.8 x 0.7) ** (8 / 12) x 0.5
+    # = 9680.50, so 2319.50 lost
     assert len(check_scenarios(_case(), max_loss_rate=D("0.20"))) == len(STANDARD_SCENARIOS)
     # more cover passes at 5%: the same deal advancing 12,000 against 25,000
     assert check_scenarios(_case(funded_usd=D(12_000)), max_loss_rate=D("0.05"))[-1].loss_usd == 0
@@ -509,7 +628,7 @@ def test_rental_decline_and_utilisation_hit_the_on_demand_share_and_arrears_beco
             name="crash", rental_decline_per_year=D("0.6"), utilisation_drop=D("0.5"), recovery_haircut=D("0.5")
         ),
     )
-    # cash falls short of the 854.82 a month: arrears remain at maturity and the collateral is sold then
+    # cash falls short of the 934.93 of the first periods: arrears remain at maturity and the collateral is sold then
     assert crash.defaulted_month == 24 and crash.owed_at_default_usd > 0
     assert crash.dscr_min is not None and crash.dscr_min < 1
     assert crash.lender_paid_usd < base.lender_paid_usd

@@ -27,11 +27,15 @@ from gaib_sdk.underwriting.metrics import (
 )
 from gaib_sdk.underwriting.pricing import (
     DEFAULT_RESERVE_BPS,
+    accrued_units,
     apply_waterfall,
     build_schedule,
     cash_reserve,
+    chain_schedule,
     collateral_cover,
+    due_offsets,
     to_deal_terms,
+    usdc_units,
 )
 from gaib_sdk.underwriting.quote import (
     DEFAULT_ADVANCE_RATE,
@@ -60,12 +64,14 @@ __all__ = [
     "GPU_MARKET",
     "MAX_ADVANCE_RATE",
     "STANDARD_SCENARIOS",
+    "accrued_units",
     "add_months",
     "annualised_roi",
     "apply_waterfall",
     "appraise_gpu",
     "build_schedule",
     "cash_reserve",
+    "chain_schedule",
     "check_advance",
     "check_customers",
     "check_scenarios",
@@ -78,6 +84,7 @@ __all__ = [
     "deal_metrics",
     "dscr",
     "dscr_by_month",
+    "due_offsets",
     "income_value",
     "irr",
     "latest_utilisation",
@@ -101,4 +108,5 @@ __all__ = [
     "stress_deal",
     "to_deal_terms",
     "underwrite",
+    "usdc_units",
 ]
