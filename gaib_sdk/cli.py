@@ -2,7 +2,7 @@
 
     gaib quickstart [--json] [--venue morpho]   the three stages end to end on an in-process EVM
     gaib plugins [--json]                       installed asset classes and venues
-    gaib quote KIND [SOURCE] [--advance USD]    underwrite an inventory (no chain needed)
+    gaib quote KIND [SOURCE] [--advance USD]    underwrite an inventory (no chain; --term-days N)
     gaib deploy --rpc URL                       deploy the protocol to a node (key in $GAIB_PRIVATE_KEY)
     gaib digitize KIND SOURCE --rpc URL         register an inventory's assets on a node
     gaib bench onboard [--gpus N] [--json]      onboard N synthetic GPUs on anvil: time and gas per 1,000
@@ -38,6 +38,7 @@ from typing import Any
 from gaib_sdk import __version__
 from gaib_sdk.client import Gaib, Receipt
 from gaib_sdk.errors import GaibConfigError, GaibError
+from gaib_sdk.models import DealTerms
 from gaib_sdk.node.cli import add_commands as add_node_commands
 from gaib_sdk.plugin_template import new_plugin
 from gaib_sdk.plugins import Plugins
@@ -132,6 +133,7 @@ async def _quote(args: argparse.Namespace) -> dict[str, Any]:
         args.source,
         as_of=date.fromisoformat(args.as_of) if args.as_of else None,
         advance_usd=Decimal(args.advance) if args.advance else None,
+        terms=DealTerms(term_days=args.term_days) if args.term_days else None,
     )
     data = quote.model_dump(mode="json", exclude={"valuations"})
     if not args.json:  # a person wants the count, not 64 hashes, and one line of the stress test
@@ -419,6 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source", nargs="?", help="inventory file (default: the plugin's example)")
     p.add_argument("--as-of", help="valuation date, YYYY-MM-DD (default: today)")
     p.add_argument("--advance", help="advance to ask for, in USD (default: 75%% of appraised value)")
+    p.add_argument("--term-days", type=int, help="the fixed-rate term in days, 30 a month (default: 720)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_run_async(_quote))
 

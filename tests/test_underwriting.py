@@ -25,6 +25,8 @@ from .conftest import AS_OF
 D = Decimal
 SEVERE = "severe: rent -30%/yr more, utilisation -30 points, default at month 9, 50% haircut"
 DEFAULT_6 = "borrower default at month 6, 40% haircut"
+#: The default fixed terms over 36 months of 30 days.
+THREE_YEARS = DealTerms(term_days=1080)
 
 
 @pytest.fixture
@@ -163,12 +165,18 @@ async def test_the_sample_deal_passes_the_default_stress_policy(offline: Gaib) -
     )
     by_name = {r.scenario: r for r in s.results}
     assert by_name["base"].loss_usd == 0 and by_name["base"].defaulted_month is None
-    # a default at month 6 sold 40% below value: the reserve and the 1.33x cover absorb all but 1.59%
-    assert by_name[DEFAULT_6].loss_rate == D("0.0159") and by_name[DEFAULT_6].defaulted_month == 6
-    # the worst against its limit: the severe scenario, 17.39% of the 25% a severe one may lose
-    assert (s.worst_scenario, s.worst_loss_rate, s.worst_limit_rate) == (SEVERE, D("0.1739"), D("0.25"))
+    # a default at month 6 sold 40% below value: 5 of 24 level installments paid, 1,128,124.80 x 19 / 24 =
+    # 893,098.80 owed, all recovered (the 74,456.24 reserve and 60% of the collateral then)
+    default = by_name[DEFAULT_6]
+    assert default.owed_at_default_usd == D("893098.80") and default.loss_rate == 0 and default.defaulted_month == 6
+    # the worst against its limit: the severe scenario, 8 installments paid, 1,128,124.80 x 16 / 24 = 752,083.20
+    # owed and 585,421.34 recovered: 166,661.86 lost, 14.77% of the 25% a severe one may lose
+    severe = by_name[SEVERE]
+    assert (severe.owed_at_default_usd, severe.recovered_usd) == (D("752083.20"), D("585421.34"))
+    assert (s.worst_scenario, s.worst_loss_rate, s.worst_limit_rate) == (SEVERE, D("0.1477"), D("0.25"))
     mc = s.monte_carlo
-    assert mc is not None and mc.paths == 20_000 and mc.seed == 0 and mc.horizon_years == 2
+    # the 24-month term is 720 days: 720 / 365 years
+    assert mc is not None and mc.paths == 20_000 and mc.seed == 0 and mc.horizon_years == 720 / 365
     # one deal: it defaults on about 5% of paths, and then loses 1,128,124.80 - 6.6% reserve - 60% of value
     assert mc.probability_of_loss == pytest.approx(0.05, abs=0.01)
     assert mc.loss_percentiles_usd[99.0] == pytest.approx(1128124.80 - 74456.24 - 0.6 * 1504166.40, abs=0.01)
@@ -178,44 +186,53 @@ async def test_the_sample_deal_passes_the_default_stress_policy(offline: Gaib) -
 
 @pytest.mark.asyncio
 async def test_a_thin_cover_deal_is_refused_by_the_stress_test_with_its_figures(offline: Gaib) -> None:
+    # 80% (cover 1.25x) over 24 months passes: by month 6 level principal has repaid 5 / 24 of the advance
+    # and a default then loses 4.23%; over 36 months (1080 days) it has repaid only 5 / 36 and is refused
+    passing = await offline.quote("gpu", as_of=AS_OF, advance_usd=D("1203333.12"))
+    assert passing.stress is not None and passing.stress.worst_loss_rate == D("0.0423")
     with pytest.raises(UnderwritingError) as exc:
-        await offline.quote("gpu", as_of=AS_OF, advance_usd=D("1203333.12"))  # 80%: cover 1.25x
+        await offline.quote("gpu", as_of=AS_OF, advance_usd=D("1203333.12"), terms=THREE_YEARS)
     assert exc.value.rule == "stressed_loss"
     assert str(exc.value) == (
-        f"stressed loss too high: scenario {DEFAULT_6!r} loses 73977.10 USDC, 6.15% of funded 1203333.12 USDC "
-        "(limit 5%: 60166.66); owed 975768.42 when payments stopped at month 6, recovered 901791.32. "
+        f"stressed loss too high: scenario {DEFAULT_6!r} loses 134412.20 USDC, 11.17% of funded 1203333.12 USDC "
+        "(limit 5%: 60166.66); owed 1036203.52 when payments stopped at month 6, recovered 901791.32. "
         "Advance less, add collateral or shorten the term"
     )
-    # the figures add up: loss = owed - recovered, and 6.15% of funded
-    assert D("975768.42") - D("901791.32") == D("73977.10")
+    # the figures add up: owed = 1,203,333.12 x 31 / 36 (5 level installments of 33,425.92 paid, no interest
+    # owed at the default), loss = owed - recovered, and 11.17% of funded
+    assert D("1203333.12") - 5 * D("33425.92") == D("1036203.52")
+    assert D("1036203.52") - D("901791.32") == D("134412.20")
     # reported instead of refused, the same figures
-    q = await offline.quote("gpu", as_of=AS_OF, advance_usd=D("1203333.12"), stress={"enforce": False})
+    q = await offline.quote(
+        "gpu", as_of=AS_OF, advance_usd=D("1203333.12"), terms=THREE_YEARS, stress={"enforce": False}
+    )
     assert q.stress is not None and not q.stress.passed and q.stress.refusal == str(exc.value)
 
 
 @pytest.mark.asyncio
 async def test_a_three_year_revenue_share_is_refused_when_rental_prices_fall_faster(offline: Gaib) -> None:
-    terms = DealTerms(structure="revenue_share", revenue_share_bps=5000, term_days=1095)
+    terms = DealTerms(structure="revenue_share", revenue_share_bps=5000, term_days=1080)  # 36 x 30 days
     with pytest.raises(UnderwritingError, match="rental prices fall 30% a year more") as exc:
         await offline.quote("gpu", as_of=AS_OF, terms=terms)
     assert exc.value.rule == "stressed_loss"
-    assert "loses 114940.98 USDC, 10.19% of funded 1128124.80 USDC (limit 5%: 56406.24)" in str(exc.value)
-    assert "owed 299849.96 when payments stopped at month 36, recovered 184908.98" in str(exc.value)
+    assert "loses 110966.35 USDC, 9.84% of funded 1128124.80 USDC (limit 5%: 56406.24)" in str(exc.value)
+    assert "owed 295875.33 when payments stopped at month 36, recovered 184908.98" in str(exc.value)
     # the same share over two years passes
-    q = await offline.quote("gpu", as_of=AS_OF, terms=terms.model_copy(update={"term_days": 730}))
+    q = await offline.quote("gpu", as_of=AS_OF, terms=terms.model_copy(update={"term_days": 720}))
     assert q.stress is not None and q.stress.passed
 
 
 @pytest.mark.asyncio
 async def test_a_stricter_policy_refuses_the_sample_under_the_severe_scenario(offline: Gaib) -> None:
     with pytest.raises(UnderwritingError) as exc:
-        await offline.quote("gpu", as_of=AS_OF, stress=StressPolicy(severe_max_loss_rate=D("0.15")))
+        await offline.quote("gpu", as_of=AS_OF, stress=StressPolicy(severe_max_loss_rate=D("0.10")))
     assert str(exc.value).startswith(
-        f"stressed loss too high: severe scenario {SEVERE!r} loses 196167.71 USDC, 17.39% of funded "
-        "1128124.80 USDC (limit 15%: 169218.72); owed "
+        f"stressed loss too high: severe scenario {SEVERE!r} loses 166661.86 USDC, 14.77% of funded "
+        "1128124.80 USDC (limit 10%: 112812.48); owed "
     )
-    # a Monte Carlo limit: one deal alone loses its loss given default at the 99th percentile
-    with pytest.raises(UnderwritingError, match=r"percentile 99 over 2 year\(s\) is 151168.72 USDC") as exc:
+    # a Monte Carlo limit: one deal alone loses its loss given default at the 99th percentile, over its
+    # 720 days (1.9726 years)
+    with pytest.raises(UnderwritingError, match=r"percentile 99 over 1.9726 year\(s\) is 151168.72 USDC") as exc:
         await offline.quote("gpu", as_of=AS_OF, stress={"monte_carlo_max_loss_rate": 0.10})
     assert exc.value.rule == "stressed_loss" and "Monte Carlo of this deal, default probability 0.05" in str(exc.value)
     # switched off: no stress test in the quote
@@ -235,7 +252,7 @@ async def test_financialize_refuses_a_stressed_deal_before_any_transaction(gaib:
     inventory = await gaib.read_inventory("gpu")
     sent = len(gaib.chain.history)
     with pytest.raises(UnderwritingError) as exc:
-        await gaib.financialize("gpu", inventory, as_of=AS_OF, advance_usd=D("1203333.12"))
+        await gaib.financialize("gpu", inventory, as_of=AS_OF, advance_usd=D("1203333.12"), terms=THREE_YEARS)
     assert exc.value.rule == "stressed_loss"
     assert len(gaib.chain.history) == sent
 
@@ -263,8 +280,8 @@ def test_gaib_quote_json_carries_the_stress_test_and_both_values(capsys: pytest.
     assert len(quote["stress"]["results"]) == len(STANDARD_SCENARIOS)
     assert quote["stress"]["monte_carlo"]["seed"] == 0
     assert main(["quote", "gpu", "--as-of", "2026-11-25"]) == 0
-    assert f"stress                           passed: worst {SEVERE!r} loses 17.39% (limit 25%)" in (
+    assert f"stress                           passed: worst {SEVERE!r} loses 14.77% (limit 25%)" in (
         capsys.readouterr().out
     )
-    assert main(["quote", "gpu", "--as-of", "2026-11-25", "--advance", "1203333.12"]) == 1
-    assert capsys.readouterr().err.startswith(f"error: stressed loss too high: scenario {DEFAULT_6!r} loses 73977.10")
+    assert main(["quote", "gpu", "--as-of", "2026-11-25", "--advance", "1203333.12", "--term-days", "1080"]) == 1
+    assert capsys.readouterr().err.startswith(f"error: stressed loss too high: scenario {DEFAULT_6!r} loses 134412.20")

@@ -138,7 +138,7 @@ def stress_deal(case: DealCase, scenario: StressScenario) -> StressResult:
         decline = _combined_decline(case.collateral_decline_per_year, scenario.rental_decline_per_year)
         collateral = case.collateral_value_usd * decline_factor(decline, processed)
         available = waterfall.reserve_balance_usd + collateral * (1 - scenario.recovery_haircut)
-        recovered = cents(min(owed, available))
+        recovered = min(owed, cents(available))  # owed is exact to the USDC unit; a sale is to the cent
         flows.append(recovered)
     loss = owed - recovered
 
