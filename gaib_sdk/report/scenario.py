@@ -89,15 +89,16 @@ async def run_scenario(gaib: Gaib) -> ScenarioResult:
     await admin.faucet(investor_b.address, Decimal(50_000), stablecoin="USDT")
     await investor_b.mint_aid(Decimal(50_000), stablecoin="USDT")
 
+    # terms of 24, 36 and 12 months of 30 days (docs/underwriting.md, "One convention")
     terms = {
-        "fixed": (Decimal("0.75"), DealTerms(structure="fixed", rate_bps=1200, fee_bps=50, term_days=730)),
+        "fixed": (Decimal("0.75"), DealTerms(structure="fixed", rate_bps=1200, fee_bps=50, term_days=720)),
         "revenue share": (
             Decimal("0.70"),
-            DealTerms(structure="revenue_share", rate_bps=1400, revenue_share_bps=6000, fee_bps=75, term_days=1095),
+            DealTerms(structure="revenue_share", rate_bps=1400, revenue_share_bps=6000, fee_bps=75, term_days=1080),
         ),
         "hybrid": (
             Decimal("0.80"),
-            DealTerms(structure="hybrid", rate_bps=1000, revenue_share_bps=2000, fee_bps=50, term_days=365),
+            DealTerms(structure="hybrid", rate_bps=1000, revenue_share_bps=2000, fee_bps=50, term_days=360),
         ),
     }
     deals: dict[str, int] = {}
