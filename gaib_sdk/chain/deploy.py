@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from gaib_sdk.chain.connection import Chain
 from gaib_sdk.errors import GaibConfigError
 from gaib_sdk.paths import gaib_home
 
-__all__ = ["Deployment", "DeploymentStore", "Protocol", "deploy_protocol", "role"]
+__all__ = ["ROLES", "Deployment", "DeploymentStore", "Protocol", "deploy_protocol", "role"]
 
 DEFAULT_MINT_CAP = 10_000_000 * 10**6  # USDC per block
 DEFAULT_REDEEM_CAP = 10_000_000 * 10**6
@@ -32,11 +33,53 @@ ATTESTATION_PERIOD = 86_400
 ATTESTATION_MIN_BOND = 10_000 * 10**18
 ATTESTATION_CHALLENGE_WINDOW = 2 * 86_400
 ATTESTATION_UNBOND_DELAY = 7 * 86_400
+#: A registration's ownership stays provisional this long (AssetRegistry.confirmationDelay) on a real network,
+#: time for a provider to have a squatted registration of its serials disputed; 0 on development chains.
+CONFIRMATION_DELAY = 3 * 86_400
+
+#: The protocol's roles (docs/security.md, "Roles"): role -> the (contract, AccessControl role) pairs its
+#: holder gets. "admin" is DEFAULT_ADMIN_ROLE everywhere; "registrar_admin" is the admin role of
+#: REGISTRAR_ROLE, so it, not the protocol admin, onboards providers and judges ownership disputes.
+ROLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "admin": (),  # DEFAULT_ADMIN_ROLE on every contract: granted by each constructor
+    "underwriter": (("facility", "UNDERWRITER_ROLE"),),
+    "kyc_manager": (("aid", "KYC_MANAGER_ROLE"),),
+    "registrar_admin": (("registry", "REGISTRAR_ADMIN_ROLE"),),
+    "reporter": (("registry", "REPORTER_ROLE"),),
+    "rewarder": (("said", "REWARDER_ROLE"),),
+    "pauser": (("aid", "PAUSER_ROLE"), ("said", "PAUSER_ROLE")),
+    "denylist_manager": (("aid", "DENYLIST_ROLE"),),
+    "withdrawal_manager": (("said", "WITHDRAWAL_MANAGER_ROLE"),),
+}
 
 
 def role(name: str) -> bytes:
     """An AccessControl role id: keccak256 of its name."""
     return keccak(text=name)
+
+
+def _role_holders(chain: Chain, deployer: LocalAccount, roles: Mapping[str, str] | None) -> dict[str, str]:
+    """Who gets each operating role: as given, else the deployer on a development chain."""
+    given = dict(roles or {})
+    unknown = sorted(set(given) - set(ROLES) | ({"admin"} & set(given)))
+    if unknown:
+        raise GaibConfigError(
+            f"unknown role(s) {', '.join(unknown)}: give addresses for {', '.join(r for r in ROLES if r != 'admin')} "
+            "(the admin is the deployer until governance takes it over)",
+            chain_id=chain.chain_id,
+        )
+    for name, account in given.items():
+        if not is_address(account):
+            raise GaibConfigError(f"role {name}: {account!r} is not an address", chain_id=chain.chain_id)
+    missing = [r for r in ROLES if r not in ("admin", "rewarder") and r not in given]
+    if missing and not chain.is_dev:
+        raise GaibConfigError(
+            f"chain {chain.chain_id} is not a development chain: give the holder of every role "
+            f"(roles={{...}}), missing: {', '.join(missing)}",
+            chain_id=chain.chain_id,
+        )
+    # The rewarder (a treasury-bill yield distributor) is optional: the facility pays deal income in any case.
+    return {r: given.get(r, deployer.address) for r in ROLES if r != "admin" and (r in given or r != "rewarder")}
 
 
 class Deployment(BaseModel):
@@ -142,11 +185,20 @@ async def deploy_protocol(
     mint_cap: int = DEFAULT_MINT_CAP,
     redeem_cap: int = DEFAULT_REDEEM_CAP,
     vesting_period: int = DEFAULT_VESTING_PERIOD,
+    roles: Mapping[str, str] | None = None,
+    confirmation_delay: int | None = None,
 ) -> Deployment:
-    """Deploy AID, sAID, the registry and the credit facility, and grant the admin its roles.
+    """Deploy AID, sAID, the registry and the credit facility, and grant the operating roles.
     ``usdc`` is the stablecoin's address; on a dev chain it may be omitted and a test USDC is deployed.
     ``usdt`` is a second stablecoin AID accepts 1:1 (same decimals); on a dev chain a test USDT is deployed
-    when it is omitted, elsewhere there is none unless given."""
+    when it is omitted, elsewhere there is none unless given.
+    ``roles`` maps each name of :data:`ROLES` but "admin" to the address that holds it; on a development
+    chain a role not given goes to the deployer, elsewhere every role must be given (GaibConfigError).
+    ``confirmation_delay``: seconds a registration's ownership stays provisional (0 on development chains,
+    :data:`CONFIRMATION_DELAY` elsewhere by default)."""
+    holders = _role_holders(chain, admin, roles)
+    if confirmation_delay is None:
+        confirmation_delay = 0 if chain.is_dev else CONFIRMATION_DELAY
     hashes: list[str] = []
     if usdc is None:
         if not chain.is_dev:
@@ -177,7 +229,7 @@ async def deploy_protocol(
 
     aid = await deploy("AIDollar", admin.address, usdc, mint_cap, redeem_cap)
     said = await deploy("StakedAID", admin.address, aid, vesting_period)
-    registry = await deploy("AssetRegistry", admin.address)
+    registry = await deploy("AssetRegistry", admin.address, confirmation_delay)
     facility = await deploy("CreditFacility", admin.address, aid, registry, said, treasury or admin.address)
     gaib = await deploy("GAIB", treasury or admin.address, GAIB_SUPPLY)
     attestation = await deploy(
@@ -196,19 +248,18 @@ async def deploy_protocol(
     reg_c = chain.contract(registry, load_artifact("AssetRegistry")["abi"])
     fac_c = chain.contract(facility, load_artifact("CreditFacility")["abi"])
     said_c = chain.contract(said, load_artifact("StakedAID")["abi"])
+    # ---- roles: the contracts' own grants, then each operating role to its holder (docs/security.md) ----
+    by_key = {"aid": aid_c, "said": said_c, "registry": reg_c, "facility": fac_c}
     grants = [
         (said_c, "REWARDER_ROLE", facility),
-        (said_c, "PAUSER_ROLE", admin.address),
-        (said_c, "WITHDRAWAL_MANAGER_ROLE", admin.address),
         (aid_c, "FACILITY_ROLE", facility),
-        (aid_c, "KYC_MANAGER_ROLE", admin.address),
-        (aid_c, "PAUSER_ROLE", admin.address),
-        (aid_c, "DENYLIST_ROLE", admin.address),
         (reg_c, "FACILITY_ROLE", facility),
-        (reg_c, "REGISTRAR_ROLE", admin.address),
-        (reg_c, "REPORTER_ROLE", admin.address),
-        (fac_c, "UNDERWRITER_ROLE", admin.address),
     ]
+    for name, account in holders.items():
+        grants += [(by_key[key], role_name, account) for key, role_name in ROLES[name]]
+    if chain.is_dev and holders["registrar_admin"] == admin.address:
+        # the deployer registers assets of its own in examples and tests; elsewhere only onboarded providers do
+        grants.append((reg_c, "REGISTRAR_ROLE", admin.address))
     for contract, name, account in grants:
         r = await chain.transact(contract.functions.grantRole(role(name), account), admin, what=f"grant {name}")
         hashes.append(r.tx_hash)
