@@ -29,6 +29,7 @@ from web3.logs import DISCARD
 
 from gaib_sdk.adapters import AdapterOptions, AssetAdapter, Venue
 from gaib_sdk.chain import Chain, Deployment, DeploymentStore, Protocol, TxResult, deploy_protocol, role
+from gaib_sdk.chain.governance import GovernanceConfig
 from gaib_sdk.errors import (
     AssetOwnershipError,
     DuplicateAssetError,
@@ -281,10 +282,12 @@ class Gaib(NodeMixin):
         usdt: str | None = None,
         roles: dict[str, str] | None = None,
         confirmation_delay: int | None = None,
+        governance: GovernanceConfig | None = None,
     ) -> Deployment:
         """Deploy the protocol with this account as admin, and save its addresses (connected clients).
-        ``usdt``: a second stablecoin AID accepts (a test one is deployed on a dev chain). ``roles`` and
-        ``confirmation_delay``: see :func:`~gaib_sdk.chain.deploy_protocol` (docs/security.md, "Roles")."""
+        ``usdt``: a second stablecoin AID accepts (a test one is deployed on a dev chain). ``roles``,
+        ``confirmation_delay`` and ``governance`` (required off development chains): see
+        :func:`~gaib_sdk.chain.deploy_protocol` (docs/security.md, "Roles", "Admin: Safe and timelock")."""
         deployment = await deploy_protocol(
             self.chain,
             self.account,
@@ -293,6 +296,7 @@ class Gaib(NodeMixin):
             treasury=treasury,
             roles=roles,
             confirmation_delay=confirmation_delay,
+            governance=governance,
         )
         self._session.protocol = Protocol.bind(self.chain, deployment)
         if self._session.store is not None:

@@ -16,6 +16,7 @@ from web3.contract import AsyncContract
 
 from gaib_sdk.chain.artifacts import load_artifact
 from gaib_sdk.chain.connection import Chain
+from gaib_sdk.chain.governance import GovernanceConfig, deploy_governance, hand_over_admin
 from gaib_sdk.errors import GaibConfigError
 from gaib_sdk.paths import gaib_home
 
@@ -187,6 +188,7 @@ async def deploy_protocol(
     vesting_period: int = DEFAULT_VESTING_PERIOD,
     roles: Mapping[str, str] | None = None,
     confirmation_delay: int | None = None,
+    governance: GovernanceConfig | None = None,
 ) -> Deployment:
     """Deploy AID, sAID, the registry and the credit facility, and grant the operating roles.
     ``usdc`` is the stablecoin's address; on a dev chain it may be omitted and a test USDC is deployed.
@@ -195,23 +197,33 @@ async def deploy_protocol(
     ``roles`` maps each name of :data:`ROLES` but "admin" to the address that holds it; on a development
     chain a role not given goes to the deployer, elsewhere every role must be given (GaibConfigError).
     ``confirmation_delay``: seconds a registration's ownership stays provisional (0 on development chains,
-    :data:`CONFIRMATION_DELAY` elsewhere by default)."""
+    :data:`CONFIRMATION_DELAY` elsewhere by default).
+    ``governance``: the Safe's owners and threshold and the timelock's delay. Required on any chain that is
+    not a development chain: a Safe and a timelock are deployed and DEFAULT_ADMIN_ROLE of every protocol
+    contract passes to the timelock, the deployer's renounced (gaib_sdk.chain.governance). Optional on a
+    development chain, where the deployer stays admin without it."""
+    if usdc is None and not chain.is_dev:
+        raise GaibConfigError(
+            f"chain {chain.chain_id} is not a development chain: give USDC's address (usdc=...)",
+            chain_id=chain.chain_id,
+        )
+    if usdc is not None and not await chain.has_code(usdc):
+        raise GaibConfigError(f"no contract at USDC address {usdc} on chain {chain.chain_id}")
     holders = _role_holders(chain, admin, roles)
+    if governance is None and not chain.is_dev:
+        raise GaibConfigError(
+            f"chain {chain.chain_id} is not a development chain: its admin must be a Safe behind a timelock; give "
+            "governance=GovernanceConfig(owners=[...], threshold=N) (docs/security.md, Admin: Safe and timelock)",
+            chain_id=chain.chain_id,
+        )
     if confirmation_delay is None:
         confirmation_delay = 0 if chain.is_dev else CONFIRMATION_DELAY
     hashes: list[str] = []
     if usdc is None:
-        if not chain.is_dev:
-            raise GaibConfigError(
-                f"chain {chain.chain_id} is not a development chain: give USDC's address (usdc=...)",
-                chain_id=chain.chain_id,
-            )
         r = await chain.deploy(load_artifact("TestUSDC"), [admin.address], admin)
         usdc, usdc_is_test = r.contract_address, True
         hashes.append(r.tx_hash)
     else:
-        if not await chain.has_code(usdc):
-            raise GaibConfigError(f"no contract at USDC address {usdc} on chain {chain.chain_id}")
         usdc_is_test = False
     assert usdc is not None
     if usdt is None and chain.is_dev:
@@ -267,11 +279,21 @@ async def deploy_protocol(
         r = await chain.transact(aid_c.functions.addStablecoin(usdt), admin, what="accept USDT")
         hashes.append(r.tx_hash)
 
+    # ---- governance: DEFAULT_ADMIN_ROLE of every contract to a timelock run by a Safe (docs/security.md) ----
+    governed: dict[str, str] = {}
+    if governance is not None:
+        gov = await deploy_governance(chain, admin, governance)
+        hashes += gov.tx_hashes
+        att_c = chain.contract(attestation, load_artifact("NodeAttestation")["abi"])
+        admin_of = {"aid": aid_c, "said": said_c, "registry": reg_c, "facility": fac_c, "attestation": att_c}
+        hashes += await hand_over_admin(chain, admin, admin_of, gov.timelock.address)
+        governed = {"safe": gov.safe.address, "timelock": gov.timelock.address}
+
     return Deployment(
         chain_id=chain.chain_id,
         genesis_hash=await chain.genesis_hash(),
         block=(await chain.w3.eth.block_number),
-        admin=admin.address,
+        admin=governed.get("timelock", admin.address),
         usdc_is_test=usdc_is_test,
         contracts={
             "usdc": usdc,
@@ -282,6 +304,7 @@ async def deploy_protocol(
             "gaib": gaib,
             "attestation": attestation,
             **({"usdt": usdt} if usdt is not None else {}),
+            **governed,
         },
         tx_hashes=hashes,
     )
