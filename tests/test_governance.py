@@ -128,3 +128,29 @@ def test_governance_config_is_checked() -> None:
         GovernanceConfig(owners=("0x" + "11" * 20, "0x" + "22" * 20), threshold=3)
     with pytest.raises(ValueError, match="distinct"):
         GovernanceConfig(owners=("0x" + "11" * 20, "0x" + "11" * 20), threshold=1)
+
+
+@pytest.mark.asyncio
+async def test_each_operating_role_goes_to_its_own_holder() -> None:
+    """roles={...} splits the powers the deployer used to hold all of (issue 12, item 5)."""
+    from gaib_sdk.chain.deploy import ROLES
+
+    gaib = await Gaib.embedded(deploy=False)
+    try:
+        accounts = gaib.chain.accounts
+        names = [n for n in ROLES if n != "admin"]
+        holders = {name: accounts[i + 1].address for i, name in enumerate(names)}
+        await gaib.deploy(roles=holders)
+        p = gaib.protocol
+        by_key = {"aid": p.aid, "said": p.said, "registry": p.registry, "facility": p.facility}
+        for name, grants in ROLES.items():
+            for key, role_name in grants:
+                contract = by_key[key]
+                assert await gaib.has_role(contract, role_name, holders[name]), (name, role_name)
+                assert not await gaib.has_role(contract, role_name, gaib.address), (name, role_name)
+        # The deployer is not a registrar either: the registrar admin did not make it one.
+        assert not await gaib.has_role(p.registry, "REGISTRAR_ROLE")
+        with pytest.raises(GaibConfigError, match="unknown role"):
+            await deploy_protocol(gaib.chain, accounts[0], roles={"auditor": accounts[1].address})
+    finally:
+        await gaib.close()
