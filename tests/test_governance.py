@@ -4,9 +4,12 @@ tests skip."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from unittest import mock
 
 import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
 
 from gaib_sdk import Gaib, GaibConfigError
 from gaib_sdk.chain import Chain, deploy_protocol
@@ -21,6 +24,7 @@ from gaib_sdk.chain.governance import (
 )
 from gaib_sdk.errors import TransactionFailed
 
+from .anvil import KEYS, Anvil
 from .test_contracts import ADMIN_ROLE, unauthorized
 
 DELAY = 2 * 86_400
@@ -34,61 +38,72 @@ pytestmark = pytest.mark.skipif(
 async def test_a_parameter_changes_only_through_the_safe_and_the_timelock() -> None:
     gaib = await Gaib.embedded(deploy=False)
     try:
-        chain = gaib.chain
-        deployer = chain.accounts[0]
-        owners = chain.accounts[1:4]
-        config = GovernanceConfig(owners=tuple(o.address for o in owners), threshold=2, delay=DELAY)
-        deployment = await gaib.deploy(governance=config)
-        p = gaib.protocol
-        safe_address, timelock_address = deployment.contracts["safe"], deployment.contracts["timelock"]
-        assert deployment.admin == timelock_address
-        safe = chain.contract(safe_address, safe_artifact("Safe")["abi"])
-        timelock = chain.contract(timelock_address, load_artifact("Timelock")["abi"])
-        gov = Governance(safe=safe, timelock=timelock, config=config)
-        assert sorted(await safe.functions.getOwners().call()) == sorted(config.owners)
-        assert await safe.functions.getThreshold().call() == 2
-        assert await timelock.functions.getMinDelay().call() == DELAY
-        proposer, executor = (
-            await timelock.functions.PROPOSER_ROLE().call(),
-            await timelock.functions.EXECUTOR_ROLE().call(),
-        )
-        assert await timelock.functions.hasRole(proposer, safe_address).call()
-        assert await timelock.functions.hasRole(executor, safe_address).call()
-        assert not await timelock.functions.hasRole(ADMIN_ROLE, deployer.address).call()
-
-        # The timelock, and no longer the deployer, holds DEFAULT_ADMIN_ROLE of every protocol contract.
-        assert p.attestation is not None
-        for contract in (p.aid, p.said, p.registry, p.facility, p.attestation):
-            assert await contract.functions.hasRole(ADMIN_ROLE, timelock_address).call()
-            assert not await contract.functions.hasRole(ADMIN_ROLE, deployer.address).call()
-        # The deployer can no longer change a parameter directly.
-        fac = p.facility.functions
-        before = await fac.maxAdvanceBps().call()
-        await unauthorized(
-            gaib.send(fac.setMaxAdvanceBps(7_000), what="set cap"), deployer.address, "DEFAULT_ADMIN_ROLE"
-        )
-
-        data = p.facility.encode_abi("setMaxAdvanceBps", [7_000])
-        # One owner's signature is short of the threshold: the Safe refuses.
-        with pytest.raises(TransactionFailed, match="GS020"):
-            await schedule(chain, gov, p.facility.address, data, owners[:1], deployer)
-        # Nor can an owner schedule on the timelock directly: only the Safe proposes.
-        with pytest.raises(TransactionFailed, match="AccessControlUnauthorizedAccount"):
-            call = timelock.functions.schedule(p.facility.address, 0, data, b"\0" * 32, b"\0" * 32, DELAY)
-            await chain.transact(call, owners[0], what="schedule")
-        # Two owners sign: scheduled, not executable before the delay.
-        await schedule(chain, gov, p.facility.address, data, owners[1:3], deployer)
-        with pytest.raises(GaibConfigError, match="becomes executable at unix time"):
-            await execute(chain, gov, p.facility.address, data, owners[:2], deployer)
-        await chain.advance_time(DELAY - 5)
-        with pytest.raises(GaibConfigError, match="not ready"):
-            await execute(chain, gov, p.facility.address, data, owners[:2], deployer)
-        assert await fac.maxAdvanceBps().call() == before
-        await chain.advance_time(5)
-        await execute(chain, gov, p.facility.address, data, [owners[0], owners[2]], deployer)
-        assert await fac.maxAdvanceBps().call() == 7_000
+        await change_a_parameter_through_the_safe(gaib, gaib.chain.accounts[1:4])
     finally:
         await gaib.close()
+
+
+@pytest.mark.asyncio
+async def test_the_same_on_a_real_node(anvil: Anvil, tmp_path: Path) -> None:
+    """On anvil: real gas estimation of the Safe's execTransaction, a real clock moved by evm_increaseTime."""
+    gaib = await Gaib.connect(anvil.url, private_key=KEYS[0], deployments=tmp_path / "d.json", journal=False)
+    try:
+        await change_a_parameter_through_the_safe(gaib, [Account.from_key(k) for k in KEYS[1:4]])
+    finally:
+        await gaib.close()
+
+
+async def change_a_parameter_through_the_safe(gaib: Gaib, owners: list[LocalAccount]) -> None:
+    chain = gaib.chain
+    deployer = gaib.account
+    config = GovernanceConfig(owners=tuple(o.address for o in owners), threshold=2, delay=DELAY)
+    deployment = await gaib.deploy(governance=config)
+    p = gaib.protocol
+    safe_address, timelock_address = deployment.contracts["safe"], deployment.contracts["timelock"]
+    assert deployment.admin == timelock_address
+    safe = chain.contract(safe_address, safe_artifact("Safe")["abi"])
+    timelock = chain.contract(timelock_address, load_artifact("Timelock")["abi"])
+    gov = Governance(safe=safe, timelock=timelock, config=config)
+    assert sorted(await safe.functions.getOwners().call()) == sorted(config.owners)
+    assert await safe.functions.getThreshold().call() == 2
+    assert await timelock.functions.getMinDelay().call() == DELAY
+    proposer, executor = (
+        await timelock.functions.PROPOSER_ROLE().call(),
+        await timelock.functions.EXECUTOR_ROLE().call(),
+    )
+    assert await timelock.functions.hasRole(proposer, safe_address).call()
+    assert await timelock.functions.hasRole(executor, safe_address).call()
+    assert not await timelock.functions.hasRole(ADMIN_ROLE, deployer.address).call()
+
+    # The timelock, and no longer the deployer, holds DEFAULT_ADMIN_ROLE of every protocol contract.
+    assert p.attestation is not None
+    for contract in (p.aid, p.said, p.registry, p.facility, p.attestation):
+        assert await contract.functions.hasRole(ADMIN_ROLE, timelock_address).call()
+        assert not await contract.functions.hasRole(ADMIN_ROLE, deployer.address).call()
+    # The deployer can no longer change a parameter directly.
+    fac = p.facility.functions
+    before = await fac.maxAdvanceBps().call()
+    await unauthorized(gaib.send(fac.setMaxAdvanceBps(7_000), what="set cap"), deployer.address, "DEFAULT_ADMIN_ROLE")
+
+    data = p.facility.encode_abi("setMaxAdvanceBps", [7_000])
+    # One owner's signature is short of the threshold: the Safe refuses.
+    with pytest.raises(TransactionFailed, match="GS020"):
+        await schedule(chain, gov, p.facility.address, data, owners[:1], deployer)
+    # Nor can an owner schedule on the timelock directly: only the Safe proposes.
+    with pytest.raises(TransactionFailed, match="AccessControlUnauthorizedAccount"):
+        call = timelock.functions.schedule(p.facility.address, 0, data, b"\0" * 32, b"\0" * 32, DELAY)
+        await chain.transact(call, owners[0], what="schedule")
+    # Two owners sign: scheduled, not executable before the delay.
+    await schedule(chain, gov, p.facility.address, data, owners[1:3], deployer)
+    with pytest.raises(GaibConfigError, match="becomes executable at unix time"):
+        await execute(chain, gov, p.facility.address, data, owners[:2], deployer)
+    await chain.advance_time(DELAY - 600)  # a margin: anvil's clock also follows the wall clock
+    with pytest.raises(GaibConfigError, match="not ready"):
+        await execute(chain, gov, p.facility.address, data, owners[:2], deployer)
+    assert await fac.maxAdvanceBps().call() == before
+    await chain.advance_time(600)
+    await execute(chain, gov, p.facility.address, data, [owners[0], owners[2]], deployer)
+    assert await fac.maxAdvanceBps().call() == 7_000
 
 
 @pytest.mark.asyncio
