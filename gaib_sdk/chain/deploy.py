@@ -16,7 +16,7 @@ from web3.contract import AsyncContract
 
 from gaib_sdk.chain.artifacts import load_artifact
 from gaib_sdk.chain.connection import Chain
-from gaib_sdk.chain.governance import GovernanceConfig, deploy_governance, hand_over_admin
+from gaib_sdk.chain.governance import ACCESS_CONTROL_ABI, GovernanceConfig, deploy_governance, hand_over_admin
 from gaib_sdk.errors import GaibConfigError
 from gaib_sdk.paths import gaib_home
 
@@ -279,32 +279,45 @@ async def deploy_protocol(
         r = await chain.transact(aid_c.functions.addStablecoin(usdt), admin, what="accept USDT")
         hashes.append(r.tx_hash)
 
+    contracts = {
+        "usdc": usdc,
+        "aid": aid,
+        "said": said,
+        "registry": registry,
+        "facility": facility,
+        "gaib": gaib,
+        "attestation": attestation,
+        **({"usdt": usdt} if usdt is not None else {}),
+    }
+
     # ---- governance: DEFAULT_ADMIN_ROLE of every contract to a timelock run by a Safe (docs/security.md) ----
-    governed: dict[str, str] = {}
+    # Every contract in `contracts` whose admin the deployer holds is handed over (the stablecoins are not
+    # ours): a contract added above is covered without a change here.
     if governance is not None:
         gov = await deploy_governance(chain, admin, governance)
         hashes += gov.tx_hashes
-        att_c = chain.contract(attestation, load_artifact("NodeAttestation")["abi"])
-        admin_of = {"aid": aid_c, "said": said_c, "registry": reg_c, "facility": fac_c, "attestation": att_c}
-        hashes += await hand_over_admin(chain, admin, admin_of, gov.timelock.address)
-        governed = {"safe": gov.safe.address, "timelock": gov.timelock.address}
+        governed = {
+            name: chain.contract(address, ACCESS_CONTROL_ABI)
+            for name, address in contracts.items()
+            if name not in ("usdc", "usdt") and await _is_admin(chain, address, admin.address)
+        }
+        hashes += await hand_over_admin(chain, admin, governed, gov.timelock.address)
+        contracts |= {"safe": gov.safe.address, "timelock": gov.timelock.address}
 
     return Deployment(
         chain_id=chain.chain_id,
         genesis_hash=await chain.genesis_hash(),
         block=(await chain.w3.eth.block_number),
-        admin=governed.get("timelock", admin.address),
+        admin=contracts.get("timelock", admin.address),
         usdc_is_test=usdc_is_test,
-        contracts={
-            "usdc": usdc,
-            "aid": aid,
-            "said": said,
-            "registry": registry,
-            "facility": facility,
-            "gaib": gaib,
-            "attestation": attestation,
-            **({"usdt": usdt} if usdt is not None else {}),
-            **governed,
-        },
+        contracts=contracts,
         tx_hashes=hashes,
     )
+
+
+async def _is_admin(chain: Chain, address: str, account: str) -> bool:
+    """Whether ``account`` holds DEFAULT_ADMIN_ROLE of the contract at ``address`` (False if it has no roles)."""
+    try:
+        return bool(await chain.contract(address, ACCESS_CONTROL_ABI).functions.hasRole(b"\0" * 32, account).call())
+    except Exception:  # no AccessControl here (an ERC-20 such as GAIB): nothing to hand over
+        return False

@@ -35,6 +35,7 @@ from gaib_sdk.errors import GaibConfigError
 from gaib_sdk.paths import gaib_home
 
 __all__ = [
+    "ACCESS_CONTROL_ABI",
     "DEFAULT_TIMELOCK_DELAY",
     "SAFE_VERSION",
     "Governance",
@@ -55,6 +56,17 @@ DEFAULT_TIMELOCK_DELAY = 2 * 86_400
 ADMIN_ROLE = b"\0" * 32
 ZERO = "0x" + "00" * 20
 ZERO_SALT = b"\0" * 32
+#: The slice of OpenZeppelin's AccessControl that the hand-over calls.
+ACCESS_CONTROL_ABI: list[dict[str, Any]] = [
+    {
+        "type": "function",
+        "name": name,
+        "stateMutability": "view" if name == "hasRole" else "nonpayable",
+        "inputs": [{"name": "role", "type": "bytes32"}, {"name": "account", "type": "address"}],
+        "outputs": [{"name": "", "type": "bool"}] if name == "hasRole" else [],
+    }
+    for name in ("hasRole", "grantRole", "renounceRole")
+]
 
 
 class GovernanceConfig(BaseModel):
