@@ -235,3 +235,34 @@ async def test_the_registrar_admin_not_the_protocol_admin_onboards_providers() -
         assert await reg.hasRole(role("REGISTRAR_ROLE"), provider.address).call()
     finally:
         await gaib.close()
+
+
+@pytest.mark.asyncio
+async def test_a_squatted_cluster_root_is_disputed_and_voided_or_given_back(
+    actors: Actors, squatter: Gaib, inventory: Inventory
+) -> None:
+    """The same path for a cluster: one root, one dispute, and the count of clustered assets follows."""
+    admin, provider = actors.admin, actors.provider
+    reg = admin.protocol.registry.functions
+    squat = await squatter.digitize("gpu", inventory, cluster=True)
+    root = squat.cluster_root
+    assert root is not None
+    with pytest.raises(AssetOwnershipError, match=f"cluster {root} is registered to {squatter.address}"):
+        await provider.digitize("gpu", inventory, cluster=True)
+    with pytest.raises(AssetOwnershipError, match="only its owner retires it"):
+        await provider.retire(root)
+    await admin.dispute_asset(root)
+    assert (await admin.cluster(root))["status"] == "disputed"
+    await reverts(open_deal(actors, [root], 10**12, 10**11, borrower=squatter.address), "CollateralNotAvailable")
+    await admin.void_registration(root)
+    assert (await reg.clusterCount().call(), await reg.clusteredAssetCount().call()) == (0, 0)
+    done = await provider.digitize("gpu", inventory, cluster=True)
+    assert done.cluster_root == root and (await admin.cluster(root))["owner"] == provider.address
+    # Given back instead: the rightful owner finances it at once (resolution confirms it).
+    await admin.dispute_asset(root)
+    with pytest.raises(AssetOwnershipError, match="disputed"):
+        await admin.confirm_ownership([root])
+    await admin.resolve_dispute(root, provider.address)
+    await actors.investor.mint_aid(Decimal(1_500_000))
+    result = await admin.financialize("gpu", inventory, as_of=AS_OF, cluster_root=root)
+    assert result.deal.borrower == provider.address
