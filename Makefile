@@ -11,6 +11,8 @@ MORPHO := $(GAIB_HOME)/artifacts/morpho-blue-1.0.0/Morpho.json
 CURVE_STANDIN := $(GAIB_HOME)/artifacts/curve-standin/StableSwapFactoryStandIn.json
 # Pendle's compiled contracts, from `npm pack @pendle/core-v2@6.11.0` (written last by the fetch).
 PENDLE := $(GAIB_HOME)/artifacts/pendle-core-v2-6.11.0/IStandardizedYield.json
+# Safe 1.4.1 (the admin multisig on real networks; LGPL-3.0, never committed), compiled at set-up.
+SAFE := $(GAIB_HOME)/artifacts/safe-1.4.1/Safe.json
 # The example third-party plugin is installed the way a user installs a package (a wheel: its entry point,
 # its package data) into a folder of its own, not into .venv, where the SDK's own tests check which plugins
 # are installed; its tests then run against that install, with the SDK and first-party plugins from .venv.
@@ -19,7 +21,7 @@ EXAMPLE_SITE := build/example-plugin
 
 .PHONY: setup quickstart test lint typecheck docs example-plugin artifacts check-artifacts clean
 
-setup: $(VENV)/.installed node_modules/.installed $(MORPHO) $(CURVE_STANDIN) $(PENDLE)
+setup: $(VENV)/.installed node_modules/.installed $(MORPHO) $(CURVE_STANDIN) $(PENDLE) $(SAFE)
 
 $(VENV)/.installed: pyproject.toml plugins/gaib-gpu/pyproject.toml plugins/gaib-morpho/pyproject.toml plugins/gaib-robots/pyproject.toml plugins/gaib-curve/pyproject.toml plugins/gaib-pendle/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +44,10 @@ $(CURVE_STANDIN): node_modules/.installed $(VENV)/.installed plugins/gaib-curve/
 # only the artifacts a deployment needs are kept, never committed. The ERC1967Proxy needs node_modules.
 $(PENDLE): node_modules/.installed $(VENV)/.installed
 	$(PY) -m gaib_pendle.fetch
+
+# .npmrc sets legacy-peer-deps: Safe declares ethers 5.4.0 as a peer, which nothing here needs.
+$(SAFE): node_modules/.installed $(VENV)/.installed
+	$(PY) -m gaib_sdk.chain.build_safe
 
 quickstart: setup
 	$(VENV)/bin/gaib quickstart
@@ -99,4 +105,4 @@ slither: $(SLITHER_VENV)/.installed node_modules/.installed
 		--solc scripts/solc-wrapper --solc-standard-json --solc-remaps "@openzeppelin=node_modules/@openzeppelin"
 
 clean:
-	rm -rf $(VENV) node_modules $(MORPHO) $(dir $(CURVE_STANDIN)) $(dir $(PENDLE)) build
+	rm -rf $(VENV) node_modules $(MORPHO) $(dir $(CURVE_STANDIN)) $(dir $(PENDLE)) $(dir $(SAFE)) build

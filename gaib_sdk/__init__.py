@@ -12,6 +12,7 @@ from gaib_sdk.adapters import AdapterOptions, AssetAdapter, Venue, build_invento
 from gaib_sdk.client import FinanceResult, Gaib, Receipt
 from gaib_sdk.errors import (
     AdvanceAboveCapError,
+    AssetOwnershipError,
     ChainError,
     DuplicateAssetError,
     GaibConfigError,
@@ -52,6 +53,7 @@ __all__ = [
     "AdapterOptions",
     "AdvanceAboveCapError",
     "AssetAdapter",
+    "AssetOwnershipError",
     "AssetRecord",
     "AssetValuation",
     "ChainError",

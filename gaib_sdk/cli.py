@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from gaib_sdk import __version__
+from gaib_sdk.chain.governance import GovernanceConfig
 from gaib_sdk.client import Gaib, Receipt
 from gaib_sdk.errors import GaibConfigError, GaibError
 from gaib_sdk.models import DealTerms
@@ -156,8 +157,24 @@ def _private_key() -> str:
 
 
 async def _deploy(args: argparse.Namespace) -> dict[str, Any]:
+    roles = {}
+    for item in args.role or []:
+        name, sep, address = item.partition("=")
+        if not sep:
+            raise GaibConfigError(f"--role {item!r}: write it NAME=ADDRESS, e.g. --role underwriter=0x...")
+        roles[name.strip()] = address.strip()
+    governance = None
+    if args.safe_owner:
+        try:
+            governance = GovernanceConfig(
+                owners=tuple(args.safe_owner),
+                threshold=args.safe_threshold or len(args.safe_owner),
+                **({"delay": args.timelock_delay} if args.timelock_delay is not None else {}),
+            )
+        except ValueError as exc:
+            raise GaibConfigError(f"governance: {exc}") from exc
     async with await Gaib.connect(args.rpc, private_key=_private_key()) as client:
-        deployment = await client.deploy(usdc=args.usdc)
+        deployment = await client.deploy(usdc=args.usdc, roles=roles or None, governance=governance)
         return deployment.model_dump()
 
 
@@ -428,6 +445,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("deploy", help="deploy the protocol to a JSON-RPC node")
     p.add_argument("--rpc", required=True, help="the node's URL")
     p.add_argument("--usdc", help="USDC's address (omit on a local dev chain to deploy a test USDC)")
+    p.add_argument("--role", action="append", help="NAME=ADDRESS: who holds an operating role (repeat per role)")
+    p.add_argument("--safe-owner", action="append", help="an owner of the admin Safe (repeat per owner)")
+    p.add_argument("--safe-threshold", type=int, help="signatures the Safe needs (default: every owner)")
+    p.add_argument("--timelock-delay", type=int, help="seconds between scheduling and executing (default 2 days)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_run_async(_deploy))
 

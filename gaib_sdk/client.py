@@ -29,7 +29,9 @@ from web3.logs import DISCARD
 
 from gaib_sdk.adapters import AdapterOptions, AssetAdapter, Venue
 from gaib_sdk.chain import Chain, Deployment, DeploymentStore, Protocol, TxResult, deploy_protocol, role
+from gaib_sdk.chain.governance import GovernanceConfig
 from gaib_sdk.errors import (
+    AssetOwnershipError,
     DuplicateAssetError,
     GaibConfigError,
     GaibValueError,
@@ -65,7 +67,17 @@ AID_DECIMALS = 18
 REGISTER_BATCH = 100  # assets per registerBatch transaction: well inside a block's gas
 STRUCTURE_NAMES: list[Literal["fixed", "revenue_share", "hybrid"]] = ["fixed", "revenue_share", "hybrid"]
 STRUCTURES = {name: i for i, name in enumerate(STRUCTURE_NAMES)}
-ASSET_STATUSES = ["none", "active", "financed", "defaulted", "liquidated", "retired", "impaired"]
+ASSET_STATUSES = [
+    "none",
+    "active",
+    "financed",
+    "defaulted",
+    "liquidated",
+    "retired",
+    "impaired",
+    "disputed",
+    "unconfirmed",  # never stored: collateralInfo's word for an active entry whose ownership is provisional
+]
 
 
 def to_units(amount: Decimal | int | str, decimals: int, *, what: str) -> int:
@@ -263,11 +275,29 @@ class Gaib(NodeMixin):
     # ---- deployment ----
 
     async def deploy(
-        self, *, usdc: str | None = None, treasury: str | None = None, usdt: str | None = None
+        self,
+        *,
+        usdc: str | None = None,
+        treasury: str | None = None,
+        usdt: str | None = None,
+        roles: dict[str, str] | None = None,
+        confirmation_delay: int | None = None,
+        governance: GovernanceConfig | None = None,
     ) -> Deployment:
         """Deploy the protocol with this account as admin, and save its addresses (connected clients).
-        ``usdt``: a second stablecoin AID accepts (a test one is deployed on a dev chain)."""
-        deployment = await deploy_protocol(self.chain, self.account, usdc=usdc, usdt=usdt, treasury=treasury)
+        ``usdt``: a second stablecoin AID accepts (a test one is deployed on a dev chain). ``roles``,
+        ``confirmation_delay`` and ``governance`` (required off development chains): see
+        :func:`~gaib_sdk.chain.deploy_protocol` (docs/security.md, "Roles", "Admin: Safe and timelock")."""
+        deployment = await deploy_protocol(
+            self.chain,
+            self.account,
+            usdc=usdc,
+            usdt=usdt,
+            treasury=treasury,
+            roles=roles,
+            confirmation_delay=confirmation_delay,
+            governance=governance,
+        )
         self._session.protocol = Protocol.bind(self.chain, deployment)
         if self._session.store is not None:
             self._session.store.save(deployment)
@@ -306,11 +336,90 @@ class Gaib(NodeMixin):
             )
 
     async def authorize_registrar(self, account: str) -> str:
-        """Admin: let an onboarded operator register its own assets (REGISTRAR_ROLE on the registry)."""
+        """Registrar admin: let an onboarded operator register its own assets (REGISTRAR_ROLE on the registry,
+        whose admin role is REGISTRAR_ADMIN_ROLE, not the protocol admin's)."""
         registry = self.protocol.registry
-        await self._require_role(registry, "DEFAULT_ADMIN_ROLE", "grant REGISTRAR_ROLE")
+        await self._require_role(registry, "REGISTRAR_ADMIN_ROLE", "grant REGISTRAR_ROLE")
         call = registry.functions.grantRole(role("REGISTRAR_ROLE"), account)
         return (await self.send(call, what="grant REGISTRAR_ROLE")).tx_hash
+
+    # ---- asset ownership (docs/security.md, "Asset ownership") ----
+
+    async def _entry(self, asset_id: str) -> dict[str, Any]:
+        """An asset or cluster as the registry holds it; GaibValueError if the id is unknown."""
+        info = await self.asset(asset_id)
+        if info["status"] == "none":
+            raise GaibValueError(f"{asset_id} is neither a registered asset nor a cluster root")
+        return info
+
+    async def retire(self, asset_id: str) -> str:
+        """Owner: retire an active asset or cluster (sold, scrapped), for good. Only its owner may, and only
+        once its ownership is confirmed."""
+        info = await self._entry(asset_id)
+        if info["owner"].lower() != self.address.lower():
+            raise AssetOwnershipError(
+                f"{asset_id} is registered to {info['owner']}, not to {self.address}: only its owner retires it",
+                asset_id=asset_id,
+            )
+        if info["status"] != "active":
+            raise GaibValueError(
+                f"{asset_id} is {info['status']!r}: only an active asset or cluster is retired", asset_id=asset_id
+            )
+        if info["ownership"] != "confirmed":
+            raise AssetOwnershipError(
+                f"{asset_id}'s ownership is provisional until unix time {info['confirms_at']}: it can be retired "
+                "after that, or once the registrar admin confirms it",
+                asset_id=asset_id,
+            )
+        registry = self.protocol.registry.functions
+        call = registry.retireCluster(asset_id) if "size" in info else registry.retire(asset_id)
+        return (await self.send(call, what="retire")).tx_hash
+
+    async def confirm_ownership(self, asset_ids: list[str]) -> str:
+        """Registrar admin: confirm registrations (assets or cluster roots) before their delay runs out."""
+        registry = self.protocol.registry
+        await self._require_role(registry, "REGISTRAR_ADMIN_ROLE", "confirm asset ownership")
+        for asset_id in asset_ids:
+            if (await self._entry(asset_id))["status"] == "disputed":
+                raise AssetOwnershipError(
+                    f"{asset_id} is disputed: end the dispute with resolve_dispute or void_registration",
+                    asset_id=asset_id,
+                )
+        return (await self.send(registry.functions.confirm(asset_ids), what="confirm ownership")).tx_hash
+
+    async def dispute_asset(self, asset_id: str) -> str:
+        """Registrar admin: freeze an unfinanced (active or retired) asset or cluster while a provider's claim
+        that it is theirs is examined; it cannot be financed or retired until the dispute ends."""
+        registry = self.protocol.registry
+        await self._require_role(registry, "REGISTRAR_ADMIN_ROLE", "dispute a registration")
+        info = await self._entry(asset_id)
+        if info["status"] not in ("active", "retired"):
+            raise GaibValueError(
+                f"{asset_id} is {info['status']!r}: only an unfinanced (active or retired) registration is disputed",
+                asset_id=asset_id,
+            )
+        return (await self.send(registry.functions.dispute(asset_id), what="dispute registration")).tx_hash
+
+    async def resolve_dispute(self, asset_id: str, owner: str) -> str:
+        """Registrar admin: end a dispute, the entry active and confirmed, owned by ``owner``."""
+        registry = self.protocol.registry
+        await self._require_role(registry, "REGISTRAR_ADMIN_ROLE", "resolve a dispute")
+        await self._require_disputed(asset_id)
+        return (await self.send(registry.functions.resolveDispute(asset_id, owner), what="resolve dispute")).tx_hash
+
+    async def void_registration(self, asset_id: str) -> str:
+        """Registrar admin: end a dispute by striking the registration out, so its rightful owner registers it."""
+        registry = self.protocol.registry
+        await self._require_role(registry, "REGISTRAR_ADMIN_ROLE", "void a registration")
+        await self._require_disputed(asset_id)
+        return (await self.send(registry.functions.voidRegistration(asset_id), what="void registration")).tx_hash
+
+    async def _require_disputed(self, asset_id: str) -> None:
+        info = await self._entry(asset_id)
+        if info["status"] != "disputed":
+            raise GaibValueError(
+                f"{asset_id} is {info['status']!r}, not disputed: dispute_asset first", asset_id=asset_id
+            )
 
     # ---- stage 1: digitize ----
 
@@ -383,6 +492,17 @@ class Gaib(NodeMixin):
         known: list[tuple[AssetRecord, str]] = []
         for asset, att in zip(inventory.assets, attestations, strict=True):
             (known if await registry.functions.isRegistered(asset.asset_id).call() else new).append((asset, att))
+        for asset, _ in known:
+            # Never skipped: an id registered to another account is a squat or a mistake, not a re-run.
+            owner = (await registry.functions.getAsset(asset.asset_id).call())[2]
+            if owner.lower() != self.address.lower():
+                raise AssetOwnershipError(
+                    f"{asset.vendor} {asset.serial} ({asset.asset_id}) is registered to {owner}, not to "
+                    f"{self.address}: if it is yours, ask the registrar admin to dispute that registration and "
+                    "void it or give it to you (docs/security.md, Asset ownership)",
+                    stage="digitize",
+                    asset_id=asset.asset_id,
+                )
         if cluster:
             return await self._register_cluster(kind, inventory, attestations, new, known, skip_registered)
         if known and not skip_registered:
@@ -437,7 +557,15 @@ class Gaib(NodeMixin):
             )
         tree = cluster_tree(inventory)
         registry = self.protocol.registry
-        if (await registry.functions.getCluster(tree.root).call())[2] > 0:
+        existing = await registry.functions.getCluster(tree.root).call()
+        if existing[2] > 0:
+            if existing[1].lower() != self.address.lower():
+                raise AssetOwnershipError(
+                    f"cluster {tree.root} is registered to {existing[1]}, not to {self.address}: if it is yours, "
+                    "ask the registrar admin to dispute that registration (docs/security.md, Asset ownership)",
+                    stage="digitize",
+                    asset_id=tree.root,
+                )
             if skip_registered:
                 return DigitizeResult(
                     kind=kind,
@@ -505,7 +633,20 @@ class Gaib(NodeMixin):
             "registered_at": a[4],
             "attestation": "0x" + a[5].hex(),
             "attested_at": a[6],
+            **await self._ownership(asset_id, a[3]),
         }
+
+    async def _ownership(self, asset_id: str, status: int) -> dict[str, Any]:
+        """``ownership``: "none", "provisional", "confirmed" or "disputed"; ``confirms_at``: when the delay
+        confirms it (unix seconds)."""
+        confirms_at, confirmed = await self.protocol.registry.functions.confirmation(asset_id).call()
+        if status == 0:
+            word = "none"
+        elif ASSET_STATUSES[status] == "disputed":
+            word = "disputed"
+        else:
+            word = "confirmed" if confirmed else "provisional"
+        return {"ownership": word, "confirms_at": int(confirms_at)}
 
     async def cluster(self, root: str) -> dict[str, Any]:
         """A cluster as the registry holds it (``size`` 0 and status ``none`` for an unknown root)."""
@@ -519,6 +660,7 @@ class Gaib(NodeMixin):
             "registered_at": c[3],
             "status": ASSET_STATUSES[c[4]],
             "attestation": "0x" + c[5].hex(),
+            **await self._ownership(root, c[4] if c[2] > 0 else 0),
         }
 
     # ---- stage 2: financialize ----
@@ -628,6 +770,7 @@ class Gaib(NodeMixin):
                     "no longer available",
                     rule="real_collateral",
                 )
+            _require_confirmed(cluster, root, resuming)
             owners.add(cluster["owner"])
             collateral = [root]
         for row, asset in enumerate(inventory.assets if cluster["size"] == 0 else [], start=1):
@@ -648,6 +791,7 @@ class Gaib(NodeMixin):
                     rule="real_collateral",
                     asset_id=asset.asset_id,
                 )
+            _require_confirmed(info, asset.asset_id, resuming)
             owners.add(info["owner"])
         if len(owners) != 1:
             raise UnderwritingError(
@@ -1251,6 +1395,17 @@ class Gaib(NodeMixin):
         if allowance >= amount:
             return []
         return [(await self.send(token.functions.approve(spender, amount), what="approve")).tx_hash]
+
+
+def _require_confirmed(info: dict[str, Any], asset_id: str, resuming: bool = False) -> None:
+    """The facility refuses collateral whose ownership is provisional or disputed: say so before sending."""
+    if info["ownership"] != "confirmed" and not resuming and info["status"] in ("active", "disputed"):
+        raise AssetOwnershipError(
+            f"{asset_id}'s ownership is {info['ownership']} (confirmed at unix time {info['confirms_at']} unless "
+            "disputed): it cannot be collateral until then, or until the registrar admin confirms it",
+            stage="financialize",
+            asset_id=asset_id,
+        )
 
 
 def _terms(terms: DealTerms | dict[str, Any] | None) -> DealTerms | None:

@@ -8,6 +8,7 @@
     ├── GaibValueError(ValueError) bad input, refused before any transaction is sent
     │   ├── InventoryError         a malformed inventory row (says which row and field)
     │   ├── DuplicateAssetError    an asset that is already registered on-chain
+    │   ├── AssetOwnershipError    an asset registered to another owner, provisional, or disputed
     │   ├── NotWhitelistedError    an account that the AID contract will not let mint or redeem
     │   ├── InsufficientFundsError a balance or reserve too small for the amount asked
     │   └── UnderwritingError      a hard rule of underwriting refused the deal
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 __all__ = [
     "AdvanceAboveCapError",
+    "AssetOwnershipError",
     "ChainError",
     "DuplicateAssetError",
     "GaibConfigError",
@@ -80,6 +82,11 @@ class InventoryError(GaibValueError):
 
 class DuplicateAssetError(GaibValueError):
     """The asset is already registered: registering it again is refused, not duplicated."""
+
+
+class AssetOwnershipError(GaibValueError):
+    """The registry names another owner for the asset, or its ownership is provisional or disputed: only
+    its owner registers, retires or finances it (docs/security.md, "Asset ownership")."""
 
 
 class NotWhitelistedError(GaibValueError):

@@ -168,11 +168,22 @@ async def mint_aid(who: Gaib, usdc_units: int) -> TxResult:
 
 
 async def register(actors: Actors, owner: str, ids: list[str]) -> TxResult:
-    """The admin (REGISTRAR) registers GPU assets owned by ``owner``."""
-    call = actors.admin.protocol.registry.functions.registerBatch(
+    """``owner`` registers GPU assets of its own (a registrar registers only for itself), made a registrar
+    first if it is not one."""
+    who = as_actor(actors, owner)
+    reg = who.protocol.registry
+    if not await who.has_role(reg, "REGISTRAR_ROLE"):
+        await actors.admin.authorize_registrar(owner)
+    call = reg.functions.registerBatch(
         GPU, owner, ids, [record_hash(i + 1) for i in range(len(ids))], [attestation(i + 1) for i in range(len(ids))]
     )
-    return await actors.admin.send(call, what="register")
+    return await who.send(call, what="register")
+
+
+def as_actor(actors: Actors, address: str) -> Gaib:
+    """The actor that signs as ``address``."""
+    who = [a for a in (actors.admin, actors.provider, actors.investor, actors.lender, actors.outsider)]
+    return next(a for a in who if a.address.lower() == address.lower())
 
 
 def terms(
@@ -1202,7 +1213,7 @@ async def test_registry_register_attest_and_status(gaib: Gaib, actors: Actors) -
     atts = [attestation(1), attestation(2), b"\0" * 32]
     assert await reg.functions.assetCount().call() == 0
 
-    result = await admin.send(reg.functions.registerBatch(GPU, provider.address, ids, hashes, atts), what="register")
+    result = await provider.send(reg.functions.registerBatch(GPU, provider.address, ids, hashes, atts), what="register")
     when = await block_time(gaib, result)
     registered = events(reg, "AssetRegistered", result)
     assert [("0x" + e["assetId"].hex(), e["kind"], e["owner"], e["recordHash"]) for e in registered] == [
@@ -1219,6 +1230,7 @@ async def test_registry_register_attest_and_status(gaib: Gaib, actors: Actors) -
         when,
         atts[0],
         when,
+        False,  # not confirmed early by the registrar admin (the delay is 0 on this dev chain)
     )
     for i in ids:
         assert await reg.functions.isRegistered(i).call()
@@ -1226,6 +1238,12 @@ async def test_registry_register_attest_and_status(gaib: Gaib, actors: Actors) -
     assert not await reg.functions.isRegistered(unknown).call()
     assert (await reg.functions.getAsset(unknown).call())[3] == NONE
 
+    # A registrar registers only for itself: the admin (a registrar on this dev chain) cannot for the provider.
+    reason = await reverts(
+        admin.send(reg.functions.registerBatch(GPU, provider.address, [unknown], [hashes[0]], [atts[0]]), what="r"),
+        "NotOwnRegistration",
+    )
+    assert provider.address.lower() in reason.lower()
     # The provider holds REGISTRAR_ROLE (given by the actors fixture); the outsider does not.
     await provider.send(
         reg.functions.registerBatch(GPU, provider.address, [asset_id(0x54)], [record_hash(4)], [attestation(4)]),
@@ -1241,12 +1259,16 @@ async def test_registry_register_attest_and_status(gaib: Gaib, actors: Actors) -
     # One known id in a batch refuses the whole batch: the new id in it is not registered either.
     fresh = asset_id(0x55)
     reason = await reverts(
-        admin.send(reg.functions.registerBatch(GPU, provider.address, [fresh, ids[1]], hashes[:2], atts[:2]), what="r"),
+        provider.send(
+            reg.functions.registerBatch(GPU, provider.address, [fresh, ids[1]], hashes[:2], atts[:2]), what="r"
+        ),
         "AlreadyRegistered",
     )
     assert ids[1][2:] in reason
     await reverts(
-        admin.send(reg.functions.registerBatch(GPU, provider.address, [fresh, fresh], hashes[:2], atts[:2]), what="r"),
+        provider.send(
+            reg.functions.registerBatch(GPU, provider.address, [fresh, fresh], hashes[:2], atts[:2]), what="r"
+        ),
         "AlreadyRegistered",
     )
     assert not await reg.functions.isRegistered(fresh).call()
@@ -1255,20 +1277,20 @@ async def test_registry_register_attest_and_status(gaib: Gaib, actors: Actors) -
     assert (await reg.functions.getAsset(ids[1]).call())[1] == hashes[1]
 
     reason = await reverts(
-        admin.send(
+        provider.send(
             reg.functions.registerBatch(GPU, provider.address, [fresh, unknown], hashes[:1], atts[:2]), what="r"
         ),
         "LengthMismatch",
     )
     assert "ids=2" in reason and "hashes=1" in reason
     await reverts(
-        admin.send(
+        provider.send(
             reg.functions.registerBatch(GPU, provider.address, [fresh, unknown], hashes[:2], atts[:1]), what="r"
         ),
         "LengthMismatch",
     )
     reason = await reverts(
-        admin.send(
+        provider.send(
             reg.functions.registerBatch(GPU, provider.address, [fresh, unknown], [hashes[0], b"\0" * 32], atts[:2]),
             what="r",
         ),
@@ -1412,19 +1434,20 @@ async def test_registry_status_transitions_owner_and_retire(gaib: Gaib, actors: 
     assert (await reg.getAsset(d).call())[2] == outsider.address
     await reverts(admin.send(reg.setOwner(asset_id(0xBF), outsider.address), what="owner"), "UnknownAsset")
 
-    # retire: by the asset's owner or a registrar, only from Active, and for good.
-    await unauthorized(outsider.send(reg.retire(b), what="retire"), outsider.address, "REGISTRAR_ROLE")
+    # retire: by the asset's owner only (a registrar no longer may: issue 12), only from Active, for good.
+    await reverts(outsider.send(reg.retire(b), what="retire"), "NotAssetOwner")
     result = await lender.send(reg.retire(b), what="retire by owner")
     (ev,) = events(gaib.protocol.registry, "StatusChanged", result)
     assert ("0x" + ev["assetId"].hex(), ev["from"], ev["to"]) == (b, ACTIVE, RETIRED)
-    await provider.send(reg.retire(c), what="retire by a registrar")
+    await reverts(provider.send(reg.retire(c), what="retire by a registrar"), "NotAssetOwner")
+    await lender.send(reg.retire(c), what="retire by owner")
     assert await asset_status(gaib, c) == RETIRED
-    await unauthorized(lender.send(reg.retire(d), what="retire"), lender.address, "REGISTRAR_ROLE")  # no longer its
+    await reverts(lender.send(reg.retire(d), what="retire"), "NotAssetOwner")  # no longer its
     await outsider.send(reg.retire(d), what="retire by the new owner")
     reason = await reverts(lender.send(reg.retire(b), what="retire again"), "InvalidTransition")
     assert f"from={RETIRED}" in reason and f"to={RETIRED}" in reason
     await refused_from(b, RETIRED)
-    reason = await reverts(provider.send(reg.retire(walk), what="retire"), "InvalidTransition")
+    reason = await reverts(lender.send(reg.retire(walk), what="retire"), "InvalidTransition")
     assert f"from={LIQUIDATED}" in reason
     fin = asset_id(0xB5)
     await register(actors, lender.address, [fin])
@@ -1455,10 +1478,12 @@ async def test_registry_cluster_roots_and_inclusion_proofs(gaib: Gaib, actors: A
         "REGISTRAR_ROLE",
     )
     reason = await reverts(
-        admin.send(reg.registerCluster(root, GPU, provider.address, 0, att), what="c"), "EmptyCluster"
+        provider.send(reg.registerCluster(root, GPU, provider.address, 0, att), what="c"), "EmptyCluster"
     )
     assert root.hex() in reason
-    await reverts(admin.send(reg.registerCluster(b"\0" * 32, GPU, provider.address, 5, att), what="c"), "EmptyCluster")
+    await reverts(
+        provider.send(reg.registerCluster(b"\0" * 32, GPU, provider.address, 5, att), what="c"), "EmptyCluster"
+    )
     # Unknown roots prove nothing.
     assert not await reg.verifyInCluster(root, ids[0], records[0], merkle_proof(layers, 0)).call()
 
@@ -1467,12 +1492,13 @@ async def test_registry_cluster_roots_and_inclusion_proofs(gaib: Gaib, actors: A
     (ev,) = events(registry, "ClusterRegistered", result)
     assert (ev["root"], ev["kind"], ev["owner"], ev["size"]) == (root, GPU, provider.address, 5)
     assert [(e["root"], e["attestation"]) for e in events(registry, "ClusterAttested", result)] == [(root, att)]
-    # kind, owner, size, registeredAt, status (packed with owner and size: still one write), attestation
-    assert tuple(await reg.getCluster(root).call()) == (GPU, provider.address, 5, when, ACTIVE, att)
+    # kind, owner, size, registeredAt, status (packed with owner and size: still one write), attestation, and
+    # whether the registrar admin confirmed it early (its own slot, not written at registration)
+    assert tuple(await reg.getCluster(root).call()) == (GPU, provider.address, 5, when, ACTIVE, att, False)
     assert (await reg.clusterCount().call(), await reg.clusteredAssetCount().call()) == (1, 5)
     assert await reg.assetCount().call() == 0  # one write for the whole cluster, no per-asset entries
     reason = await reverts(
-        admin.send(reg.registerCluster(root, GPU, outsider.address, 7, att), what="again"), "ClusterAlreadyRegistered"
+        admin.send(reg.registerCluster(root, GPU, admin.address, 7, att), what="again"), "ClusterAlreadyRegistered"
     )
     assert root.hex() in reason
     assert tuple(await reg.getCluster(root).call())[1:3] == (provider.address, 5)
@@ -1500,10 +1526,10 @@ async def test_registry_cluster_roots_and_inclusion_proofs(gaib: Gaib, actors: A
     assert other[-1][0].hex() in reason
     result = await admin.send(reg.attestCluster(root, newer), what="attest cluster")
     assert [(e["root"], e["attestation"]) for e in events(registry, "ClusterAttested", result)] == [(root, newer)]
-    assert tuple(await reg.getCluster(root).call()) == (GPU, provider.address, 5, when, ACTIVE, newer)
+    assert tuple(await reg.getCluster(root).call()) == (GPU, provider.address, 5, when, ACTIVE, newer, False)
 
     # A second cluster adds to the counts.
-    await admin.send(reg.registerCluster(other[-1][0], GPU, provider.address, 4, att), what="cluster")
+    await provider.send(reg.registerCluster(other[-1][0], GPU, provider.address, 4, att), what="cluster")
     assert (await reg.clusterCount().call(), await reg.clusteredAssetCount().call()) == (2, 9)
     assert await reg.verifyInCluster(other[-1][0], ids[3], records[3], merkle_proof(other, 3)).call()
 
@@ -1529,8 +1555,9 @@ async def test_registry_cluster_status_owner_retire_and_entry_type(gaib: Gaib, a
     admin, provider, lender, outsider = actors.admin, actors.provider, actors.lender, actors.outsider
     walk, b, c, d = (bytes([n]) * 32 for n in (0xA1, 0xA2, 0xA3, 0xA4))
     unknown = b"\xaf" * 32
+    await admin.authorize_registrar(lender.address)
     for root in (walk, b, c, d):
-        await admin.send(reg.registerCluster(root, GPU, lender.address, 8, attestation(1)), what="cluster")
+        await lender.send(reg.registerCluster(root, GPU, lender.address, 8, attestation(1)), what="cluster")
     single = asset_id(0xA5)
     await register(actors, lender.address, [single])
 
@@ -1542,11 +1569,11 @@ async def test_registry_cluster_status_owner_retire_and_entry_type(gaib: Gaib, a
     assert tuple(await reg.collateralInfo(unknown).call()) == (ENTRY_NONE, NONE, ZERO_ADDRESS)
     # An id names an asset or a cluster, never both: the facility could not tell which to move.
     reason = await reverts(
-        admin.send(reg.registerCluster(single, GPU, lender.address, 3, attestation(2)), what="c"), "AlreadyRegistered"
+        lender.send(reg.registerCluster(single, GPU, lender.address, 3, attestation(2)), what="c"), "AlreadyRegistered"
     )
     assert single[2:] in reason
     reason = await reverts(
-        admin.send(reg.registerBatch(GPU, lender.address, [walk], [record_hash(1)], [attestation(1)]), what="a"),
+        lender.send(reg.registerBatch(GPU, lender.address, [walk], [record_hash(1)], [attestation(1)]), what="a"),
         "ClusterAlreadyRegistered",
     )
     assert walk.hex() in reason
@@ -1593,22 +1620,23 @@ async def test_registry_cluster_status_owner_retire_and_entry_type(gaib: Gaib, a
     assert (await reg.getCluster(d).call())[1] == outsider.address
     await reverts(admin.send(reg.setClusterOwner(unknown, outsider.address), what="owner"), "UnknownCluster")
 
-    # retireCluster: by its owner or a registrar, only from Active, for good.
-    await unauthorized(outsider.send(reg.retireCluster(b), what="retire"), outsider.address, "REGISTRAR_ROLE")
+    # retireCluster: by its owner only (a registrar no longer may: issue 12), only from Active, for good.
+    await reverts(outsider.send(reg.retireCluster(b), what="retire"), "NotAssetOwner")
     result = await lender.send(reg.retireCluster(b), what="retire by owner")
     assert cluster_moves(gaib.protocol, result) == [(b, ACTIVE, RETIRED)]
     assert await reg.closedAt(b).call() == await block_time(gaib, result)
-    await provider.send(reg.retireCluster(c), what="retire by a registrar")
+    await reverts(provider.send(reg.retireCluster(c), what="retire by a registrar"), "NotAssetOwner")
+    await lender.send(reg.retireCluster(c), what="retire by owner")
     assert await cluster_status(gaib, c) == RETIRED
-    await unauthorized(lender.send(reg.retireCluster(d), what="retire"), lender.address, "REGISTRAR_ROLE")
+    await reverts(lender.send(reg.retireCluster(d), what="retire"), "NotAssetOwner")
     await outsider.send(reg.retireCluster(d), what="retire by the new owner")
     reason = await reverts(lender.send(reg.retireCluster(b), what="again"), "InvalidTransition")
     assert f"from={RETIRED}" in reason and f"to={RETIRED}" in reason
     await refused_from(b, RETIRED)
-    reason = await reverts(provider.send(reg.retireCluster(walk), what="retire"), "InvalidTransition")
+    reason = await reverts(lender.send(reg.retireCluster(walk), what="retire"), "InvalidTransition")
     assert f"from={LIQUIDATED}" in reason
     fin = b"\xa6" * 32
-    await admin.send(reg.registerCluster(fin, GPU, lender.address, 2, attestation(3)), what="cluster")
+    await lender.send(reg.registerCluster(fin, GPU, lender.address, 2, attestation(3)), what="cluster")
     await admin.send(reg.setClusterStatus(fin, FINANCED), what="finance")
     reason = await reverts(lender.send(reg.retireCluster(fin), what="retire financed"), "InvalidTransition")
     assert f"from={FINANCED}" in reason and f"to={RETIRED}" in reason
@@ -2338,8 +2366,9 @@ async def test_facility_cluster_roots_follow_every_deal_transition(gaib: Gaib, a
     new_operator = gaib.with_account(5)
     await mint_aid(investor, 1_000_000 * USDC)
     c1, c2, theirs, retired = (bytes([n]) * 32 for n in (0xD1, 0xD2, 0xD3, 0xD4))
+    await admin.authorize_registrar(lender.address)
     for root, owner in ((c1, provider), (c2, provider), (theirs, lender), (retired, provider)):
-        await admin.send(reg.registerCluster(root, GPU, owner.address, 64, attestation(1)), what="cluster")
+        await owner.send(reg.registerCluster(root, GPU, owner.address, 64, attestation(1)), what="cluster")
     await provider.send(reg.retireCluster(retired), what="retire")
     single = asset_id(0xD5)
     await register(actors, provider.address, [single])

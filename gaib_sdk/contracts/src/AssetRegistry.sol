@@ -16,8 +16,19 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 ///      A cluster is collateral like an asset: it has an owner and a status (packed into the slot of its
 ///      owner and size, so registering it is still one write) that moves along the same transitions.
 ///      Statuses move along allowed transitions only (see _allowed).
+///
+///      Ownership (docs/security.md, "Asset ownership"): a registrar registers only for itself (owner ==
+///      msg.sender) and only the owner retires. Because ids are public, a registration is provisional for
+///      `confirmationDelay` seconds (or until the registrar admin confirms it): while provisional, or while
+///      disputed, collateralInfo reports it as Unconfirmed or Disputed, so the CreditFacility refuses it as
+///      collateral. Within that time the rightful owner asks the registrar admin to dispute a squatted
+///      registration, then to resolve it (give it to the rightful owner) or void it (the id is free again).
 contract AssetRegistry is AccessControl {
     bytes32 public constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
+    /// @notice The admin role of REGISTRAR_ROLE (it onboards providers), and the judge of ownership disputes.
+    bytes32 public constant REGISTRAR_ADMIN_ROLE = keccak256("REGISTRAR_ADMIN_ROLE");
+    /// @notice The longest confirmation delay a deployment may set.
+    uint64 public constant MAX_CONFIRMATION_DELAY = 30 days;
     bytes32 public constant REPORTER_ROLE = keccak256("REPORTER_ROLE");
     /// @notice Held by the CreditFacility: moves assets through financing, default and recovery.
     bytes32 public constant FACILITY_ROLE = keccak256("FACILITY_ROLE");
@@ -29,7 +40,11 @@ contract AssetRegistry is AccessControl {
         Defaulted,
         Liquidated,
         Retired,
-        Impaired
+        Impaired,
+        // Not financeable, stored: the registrar admin holds the entry while its ownership is disputed.
+        Disputed,
+        // Never stored: what collateralInfo reports for an Active entry whose ownership is still provisional.
+        Unconfirmed
     }
 
     struct Asset {
@@ -40,6 +55,8 @@ contract AssetRegistry is AccessControl {
         uint64 registeredAt;
         bytes32 attestation;
         uint64 attestedAt;
+        /// @dev Confirmed early by the registrar admin (shares attestedAt's slot: no extra write).
+        bool confirmed;
     }
 
     /// @dev kind, then owner + size + registeredAt + status in one slot, then the attestation.
@@ -50,6 +67,8 @@ contract AssetRegistry is AccessControl {
         uint48 registeredAt;
         Status status;
         bytes32 attestation;
+        /// @dev Confirmed early by the registrar admin (its own slot, written only then).
+        bool confirmed;
     }
 
     /// @notice What an id names in this registry: nothing, an asset, or a cluster root.
@@ -68,6 +87,8 @@ contract AssetRegistry is AccessControl {
     ///         while it has not. The node network reads it for asset ids: a report on an asset that was
     ///         already final when a period began is false.
     mapping(bytes32 => uint64) public closedAt;
+    /// @notice Seconds after registration until a registration's ownership is confirmed (unless disputed).
+    uint64 public immutable confirmationDelay;
 
     event AssetRegistered(bytes32 indexed assetId, bytes32 indexed kind, address indexed owner, bytes32 recordHash);
     event AssetAttested(bytes32 indexed assetId, bytes32 attestation);
@@ -77,6 +98,14 @@ contract AssetRegistry is AccessControl {
     event ClusterAttested(bytes32 indexed root, bytes32 attestation);
     event ClusterStatusChanged(bytes32 indexed root, Status from, Status to);
     event ClusterOwnerChanged(bytes32 indexed root, address from, address to);
+    /// @notice The registrar admin confirmed an entry's (asset's or cluster's) ownership before the delay ran out.
+    event OwnershipConfirmed(bytes32 indexed id, address indexed owner);
+    /// @notice The registrar admin froze an entry while a claim to it is examined.
+    event OwnershipDisputed(bytes32 indexed id, address indexed owner, Status status);
+    /// @notice The dispute ended: the entry is Active and confirmed, owned by `to`.
+    event DisputeResolved(bytes32 indexed id, address from, address to);
+    /// @notice The registration was struck out: the id is free to register again.
+    event RegistrationVoided(bytes32 indexed id, address indexed owner);
 
     error AlreadyRegistered(bytes32 assetId);
     error UnknownAsset(bytes32 assetId);
@@ -86,15 +115,27 @@ contract AssetRegistry is AccessControl {
     error ClusterAlreadyRegistered(bytes32 root);
     error UnknownCluster(bytes32 root);
     error EmptyCluster(bytes32 root);
+    error NotOwnRegistration(address owner, address registrar);
+    error NotAssetOwner(bytes32 id, address owner, address caller);
+    error NotConfirmed(bytes32 id, uint64 confirmsAt);
+    error NotDisputed(bytes32 id, Status status);
+    error UnknownEntry(bytes32 id);
+    error ZeroOwner();
+    error ConfirmationDelayTooLong(uint64 delay);
 
-    constructor(address admin) {
+    /// @param confirmationDelay_ seconds a registration stays provisional (at most MAX_CONFIRMATION_DELAY).
+    constructor(address admin, uint64 confirmationDelay_) {
+        if (confirmationDelay_ > MAX_CONFIRMATION_DELAY) revert ConfirmationDelayTooLong(confirmationDelay_);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _setRoleAdmin(REGISTRAR_ROLE, REGISTRAR_ADMIN_ROLE);
+        confirmationDelay = confirmationDelay_;
     }
 
     // ---- one entry per asset ----
 
-    /// @notice Register a batch of assets of one kind and owner. Reverts, registering none, if any id
-    ///         is already known (as an asset or as a cluster root).
+    /// @notice Register a batch of the caller's own assets of one kind (`owner` must be the caller). Reverts,
+    ///         registering none, if any id is already known (as an asset or as a cluster root). Each is
+    ///         provisional for confirmationDelay seconds.
     function registerBatch(
         bytes32 kind,
         address owner,
@@ -102,6 +143,7 @@ contract AssetRegistry is AccessControl {
         bytes32[] calldata recordHashes,
         bytes32[] calldata attestations
     ) external onlyRole(REGISTRAR_ROLE) {
+        if (owner != msg.sender) revert NotOwnRegistration(owner, msg.sender);
         uint256 n = assetIds.length;
         if (recordHashes.length != n) revert LengthMismatch(n, recordHashes.length);
         if (attestations.length != n) revert LengthMismatch(n, attestations.length);
@@ -117,7 +159,8 @@ contract AssetRegistry is AccessControl {
                 status: Status.Active,
                 registeredAt: uint64(block.timestamp),
                 attestation: attestations[i],
-                attestedAt: uint64(block.timestamp)
+                attestedAt: uint64(block.timestamp),
+                confirmed: false
             });
             emit AssetRegistered(id, kind, owner, recordHashes[i]);
             emit AssetAttested(id, attestations[i]);
@@ -149,11 +192,13 @@ contract AssetRegistry is AccessControl {
         a.owner = owner;
     }
 
-    /// @notice The operator retires an active asset it owns (sold, scrapped).
+    /// @notice The owner retires an active asset (sold, scrapped) once its ownership is confirmed: a
+    ///         provisional registration cannot be made final before its owner can be challenged.
     function retire(bytes32 assetId) external {
         Asset storage a = _known(assetId);
-        if (a.owner != msg.sender && !hasRole(REGISTRAR_ROLE, msg.sender)) {
-            revert AccessControlUnauthorizedAccount(msg.sender, REGISTRAR_ROLE);
+        if (a.owner != msg.sender) revert NotAssetOwner(assetId, a.owner, msg.sender);
+        if (a.status == Status.Active && !_confirmed(a.confirmed, a.registeredAt)) {
+            revert NotConfirmed(assetId, a.registeredAt + confirmationDelay);
         }
         if (a.status != Status.Active) revert InvalidTransition(assetId, a.status, Status.Retired);
         emit StatusChanged(assetId, a.status, Status.Retired);
@@ -176,15 +221,24 @@ contract AssetRegistry is AccessControl {
 
     // ---- one root per cluster ----
 
-    /// @notice Register a whole cluster by the Merkle root of its (assetId, recordHash) leaves: one write.
+    /// @notice Register a whole cluster of the caller's (`owner` must be the caller) by the Merkle root of its
+    ///         (assetId, recordHash) leaves: one write. Provisional for confirmationDelay seconds.
     function registerCluster(bytes32 root, bytes32 kind, address owner, uint32 size, bytes32 attestation)
         external
         onlyRole(REGISTRAR_ROLE)
     {
+        if (owner != msg.sender) revert NotOwnRegistration(owner, msg.sender);
         if (size == 0 || root == bytes32(0)) revert EmptyCluster(root);
         if (_clusters[root].size != 0) revert ClusterAlreadyRegistered(root);
         if (_assets[root].status != Status.None) revert AlreadyRegistered(root);
-        _clusters[root] = Cluster(kind, owner, size, uint48(block.timestamp), Status.Active, attestation);
+        // Field by field: `confirmed` (its own slot, false) is not written, so this stays three slots.
+        Cluster storage c = _clusters[root];
+        c.kind = kind;
+        c.owner = owner;
+        c.size = size;
+        c.registeredAt = uint48(block.timestamp);
+        c.status = Status.Active;
+        c.attestation = attestation;
         clusterCount += 1;
         clusteredAssetCount += size;
         emit ClusterRegistered(root, kind, owner, size);
@@ -214,11 +268,12 @@ contract AssetRegistry is AccessControl {
         c.owner = owner;
     }
 
-    /// @notice The operator retires an active cluster it owns (sold, scrapped, split up).
+    /// @notice The owner retires an active cluster (sold, scrapped, split up) once its ownership is confirmed.
     function retireCluster(bytes32 root) external {
         Cluster storage c = _knownCluster(root);
-        if (c.owner != msg.sender && !hasRole(REGISTRAR_ROLE, msg.sender)) {
-            revert AccessControlUnauthorizedAccount(msg.sender, REGISTRAR_ROLE);
+        if (c.owner != msg.sender) revert NotAssetOwner(root, c.owner, msg.sender);
+        if (c.status == Status.Active && !_confirmed(c.confirmed, c.registeredAt)) {
+            revert NotConfirmed(root, uint64(c.registeredAt) + confirmationDelay);
         }
         if (c.status != Status.Active) revert InvalidTransition(root, c.status, Status.Retired);
         emit ClusterStatusChanged(root, c.status, Status.Retired);
@@ -240,13 +295,109 @@ contract AssetRegistry is AccessControl {
     }
 
     /// @notice What a deal needs to know of its collateral, an asset or a cluster alike: which it is, its
-    ///         status and its owner (Entry.None, Status.None and address(0) for an unknown id).
+    ///         status and its owner (Entry.None, Status.None and address(0) for an unknown id). An Active
+    ///         entry whose ownership is still provisional is reported Unconfirmed, a disputed one Disputed:
+    ///         neither is Active, so the CreditFacility refuses it (CollateralNotAvailable).
     function collateralInfo(bytes32 id) external view returns (Entry entry, Status status, address owner) {
         Asset storage a = _assets[id];
-        if (a.status != Status.None) return (Entry.Asset, a.status, a.owner);
+        if (a.status != Status.None) {
+            bool unconfirmed = a.status == Status.Active && !_confirmed(a.confirmed, a.registeredAt);
+            return (Entry.Asset, unconfirmed ? Status.Unconfirmed : a.status, a.owner);
+        }
         Cluster storage c = _clusters[id];
-        if (c.size != 0) return (Entry.Cluster, c.status, c.owner);
+        if (c.size != 0) {
+            bool unconfirmed = c.status == Status.Active && !_confirmed(c.confirmed, c.registeredAt);
+            return (Entry.Cluster, unconfirmed ? Status.Unconfirmed : c.status, c.owner);
+        }
         return (Entry.None, Status.None, address(0));
+    }
+
+    /// @notice When an entry's ownership is (or was) confirmed by the delay: its registration time plus
+    ///         confirmationDelay; and whether it is confirmed now (by the delay or by the registrar admin).
+    ///         (0, false) for an unknown id.
+    function confirmation(bytes32 id) external view returns (uint64 confirmsAt, bool confirmed) {
+        Asset storage a = _assets[id];
+        if (a.status != Status.None) {
+            return (a.registeredAt + confirmationDelay, _confirmed(a.confirmed, a.registeredAt));
+        }
+        Cluster storage c = _clusters[id];
+        if (c.size != 0) return (uint64(c.registeredAt) + confirmationDelay, _confirmed(c.confirmed, c.registeredAt));
+        return (0, false);
+    }
+
+    // ---- ownership: the registrar admin ----
+
+    /// @notice Confirm registrations before their delay runs out (e.g. once a bonded node attested the
+    ///         hardware and the owner's claim was checked). Disputed entries must be resolved instead.
+    function confirm(bytes32[] calldata ids) external onlyRole(REGISTRAR_ADMIN_ROLE) {
+        for (uint256 i = 0; i < ids.length; ++i) {
+            bytes32 id = ids[i];
+            Entry entry = entryType(id);
+            if (entry == Entry.None) revert UnknownEntry(id);
+            Status status = entry == Entry.Asset ? _assets[id].status : _clusters[id].status;
+            if (status == Status.Disputed) revert InvalidTransition(id, status, Status.Active);
+            address owner;
+            if (entry == Entry.Asset) {
+                _assets[id].confirmed = true;
+                owner = _assets[id].owner;
+            } else {
+                _clusters[id].confirmed = true;
+                owner = _clusters[id].owner;
+            }
+            emit OwnershipConfirmed(id, owner);
+        }
+    }
+
+    /// @notice Freeze an unfinanced entry (Active, or Retired by a possible squatter) while a claim that it
+    ///         belongs to another provider is examined. A disputed entry cannot be financed or retired.
+    function dispute(bytes32 id) external onlyRole(REGISTRAR_ADMIN_ROLE) {
+        (Status from, address owner) = _entryState(id);
+        if (from != Status.Active && from != Status.Retired) revert InvalidTransition(id, from, Status.Disputed);
+        _setEntryStatus(id, from, Status.Disputed);
+        closedAt[id] = 0;
+        emit OwnershipDisputed(id, owner, from);
+    }
+
+    /// @notice End a dispute: the entry goes back to Active, confirmed, owned by `owner` (the rightful
+    ///         provider, or the same owner when the claim failed).
+    function resolveDispute(bytes32 id, address owner) external onlyRole(REGISTRAR_ADMIN_ROLE) {
+        if (owner == address(0)) revert ZeroOwner();
+        (Status status, address from) = _entryState(id);
+        if (status != Status.Disputed) revert NotDisputed(id, status);
+        _setEntryStatus(id, status, Status.Active);
+        if (entryType(id) == Entry.Asset) {
+            Asset storage a = _assets[id];
+            a.confirmed = true;
+            if (from != owner) {
+                emit OwnerChanged(id, from, owner);
+                a.owner = owner;
+            }
+        } else {
+            Cluster storage c = _clusters[id];
+            c.confirmed = true;
+            if (from != owner) {
+                emit ClusterOwnerChanged(id, from, owner);
+                c.owner = owner;
+            }
+        }
+        emit DisputeResolved(id, from, owner);
+    }
+
+    /// @notice End a dispute by striking the registration out: the id is free, so the rightful provider
+    ///         registers it with its own record.
+    function voidRegistration(bytes32 id) external onlyRole(REGISTRAR_ADMIN_ROLE) {
+        (Status status, address owner) = _entryState(id);
+        if (status != Status.Disputed) revert NotDisputed(id, status);
+        if (entryType(id) == Entry.Asset) {
+            delete _assets[id];
+            assetCount -= 1;
+        } else {
+            clusteredAssetCount -= _clusters[id].size;
+            clusterCount -= 1;
+            delete _clusters[id];
+        }
+        delete closedAt[id];
+        emit RegistrationVoided(id, owner);
     }
 
     /// @notice Whether the asset with this id and record hash is in the cluster, by its inclusion proof.
@@ -264,6 +415,27 @@ contract AssetRegistry is AccessControl {
     }
 
     // ---- internals ----
+
+    function _confirmed(bool early, uint256 registeredAt) private view returns (bool) {
+        return early || block.timestamp >= registeredAt + confirmationDelay;
+    }
+
+    function _entryState(bytes32 id) private view returns (Status status, address owner) {
+        Entry entry = entryType(id);
+        if (entry == Entry.Asset) return (_assets[id].status, _assets[id].owner);
+        if (entry == Entry.Cluster) return (_clusters[id].status, _clusters[id].owner);
+        revert UnknownEntry(id);
+    }
+
+    function _setEntryStatus(bytes32 id, Status from, Status to) private {
+        if (entryType(id) == Entry.Asset) {
+            emit StatusChanged(id, from, to);
+            _assets[id].status = to;
+        } else {
+            emit ClusterStatusChanged(id, from, to);
+            _clusters[id].status = to;
+        }
+    }
 
     function _known(bytes32 assetId) private view returns (Asset storage a) {
         a = _assets[assetId];
