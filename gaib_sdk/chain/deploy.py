@@ -113,6 +113,8 @@ class Protocol:
     attestation: AsyncContract | None = None
     #: The second stablecoin AID accepts (USDT); None where the deployment has none.
     usdt: AsyncContract | None = None
+    #: The receivables (LeaseRegistry); None for a deployment saved before it existed.
+    leases: AsyncContract | None = None
 
     @classmethod
     def bind(cls, chain: Chain, deployment: Deployment) -> Protocol:
@@ -128,6 +130,8 @@ class Protocol:
             names["usdt"] = "TestUSDT"  # any 6-decimal ERC-20's ABI: only the ERC-20 functions are called
         if "attestation" in deployment.contracts:
             names["attestation"] = "NodeAttestation"
+        if "leases" in deployment.contracts:
+            names["leases"] = "LeaseRegistry"
         bound = {key: chain.contract(deployment.contracts[key], load_artifact(names[key])["abi"]) for key in names}
         return cls(deployment=deployment, **bound)
 
@@ -143,7 +147,7 @@ async def deploy_protocol(
     redeem_cap: int = DEFAULT_REDEEM_CAP,
     vesting_period: int = DEFAULT_VESTING_PERIOD,
 ) -> Deployment:
-    """Deploy AID, sAID, the registry and the credit facility, and grant the admin its roles.
+    """Deploy AID, sAID, the registry, the receivables (leases) and the credit facility, and grant the admin its roles.
     ``usdc`` is the stablecoin's address; on a dev chain it may be omitted and a test USDC is deployed.
     ``usdt`` is a second stablecoin AID accepts 1:1 (same decimals); on a dev chain a test USDT is deployed
     when it is omitted, elsewhere there is none unless given."""
@@ -178,7 +182,8 @@ async def deploy_protocol(
     aid = await deploy("AIDollar", admin.address, usdc, mint_cap, redeem_cap)
     said = await deploy("StakedAID", admin.address, aid, vesting_period)
     registry = await deploy("AssetRegistry", admin.address)
-    facility = await deploy("CreditFacility", admin.address, aid, registry, said, treasury or admin.address)
+    leases = await deploy("LeaseRegistry", admin.address, registry)
+    facility = await deploy("CreditFacility", admin.address, aid, registry, said, treasury or admin.address, leases)
     gaib = await deploy("GAIB", treasury or admin.address, GAIB_SUPPLY)
     attestation = await deploy(
         "NodeAttestation",
@@ -212,6 +217,11 @@ async def deploy_protocol(
     for contract, name, account in grants:
         r = await chain.transact(contract.functions.grantRole(role(name), account), admin, what=f"grant {name}")
         hashes.append(r.tx_hash)
+    # The receivables: the facility pledges and releases leases; the underwriter sets the price ceilings.
+    leases_c = chain.contract(leases, load_artifact("LeaseRegistry")["abi"])
+    for name, account in (("FACILITY_ROLE", facility), ("UNDERWRITER_ROLE", admin.address)):
+        r = await chain.transact(leases_c.functions.grantRole(role(name), account), admin, what=f"grant {name}")
+        hashes.append(r.tx_hash)
     if usdt is not None:
         r = await chain.transact(aid_c.functions.addStablecoin(usdt), admin, what="accept USDT")
         hashes.append(r.tx_hash)
@@ -230,6 +240,7 @@ async def deploy_protocol(
             "facility": facility,
             "gaib": gaib,
             "attestation": attestation,
+            "leases": leases,
             **({"usdt": usdt} if usdt is not None else {}),
         },
         tx_hashes=hashes,
