@@ -15,9 +15,10 @@ import {AssetRegistry} from "./AssetRegistry.sol";
 ///         set by the underwriter).
 /// @dev A lease's id is keccak256(abi.encode(operator, customerHash, contractRef)): the SDK takes customerHash =
 ///      keccak256 of the customer's name and contractRef = keccak256 of the contract's terms, so the same
-///      contract always gets the same id. An operator could register one contract twice under two refs,
-///      but a lease only backs a deal that holds all it covers, hardware is financed in one deal at a time,
-///      and the deal's cap counts every lease pledged to it: a copy adds nothing a deal can borrow against.
+///      contract always gets the same id, and the underwriter's SDK pledges that id. The registry cannot
+///      see the paper contract: one registered twice under two refs is two leases to it. What bounds such a
+///      copy is the rest: a lease backs only a deal of its operator that holds all it covers, hardware is in
+///      one deal at a time, and each deal's leases are capped by its own hardware's capacity.
 contract LeaseRegistry is AccessControl {
     bytes32 public constant FACILITY_ROLE = keccak256("FACILITY_ROLE");
     bytes32 public constant UNDERWRITER_ROLE = keccak256("UNDERWRITER_ROLE");
