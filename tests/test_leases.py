@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from gaib_gpu.adapter import GpuAdapter
 
-from gaib_sdk import Gaib, Inventory, UnderwritingError
+from gaib_sdk import AssetAdapter, AssetRecord, AssetValuation, Gaib, Inventory, UnderwritingError
 from gaib_sdk.client import cluster_tree
 from gaib_sdk.models import DealStatus, lease_id
 from gaib_sdk.underwriting import underwrite
@@ -299,3 +300,25 @@ async def test_a_liquidated_deal_frees_its_leases(gaib: Gaib, actors: Actors) ->
     await gaib.declare_default(1)
     await gaib.record_liquidation(1, Decimal(0))
     assert (await gaib.lease(lid))["deal_id"] is None
+
+
+# ---- the ceiling an adapter supplies ----
+
+
+@pytest.mark.asyncio
+async def test_each_adapter_supplies_a_price_ceiling(inventory: Inventory) -> None:
+    gaib = Gaib.offline()
+    assert gaib.asset_adapter("gpu").price_ceiling(inventory) == Decimal("6.00")
+    robots = await gaib.read_inventory("robot")
+    assert gaib.asset_adapter("robot").price_ceiling(robots) == Decimal("5.00")
+
+    class Bare(AssetAdapter):  # an adapter that supplies none gets the default: its cost back in 8,760 hours
+        kind = "bare"
+
+        async def read_inventory(self, source: str | Path) -> Inventory:
+            raise NotImplementedError
+
+        def appraise(self, asset: AssetRecord, as_of: date) -> AssetValuation:
+            raise NotImplementedError
+
+    assert Bare().price_ceiling(inventory) == (Decimal("31250") / 8_760).quantize(Decimal("0.000001"))
