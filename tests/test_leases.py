@@ -5,11 +5,13 @@ SDK (which refuses before sending) and raw against the contracts (which refuse o
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import time_machine
 from gaib_gpu.adapter import GpuAdapter
 
 from gaib_sdk import AssetAdapter, AssetRecord, AssetValuation, Gaib, Inventory, UnderwritingError
@@ -25,6 +27,14 @@ DAY = 86_400
 LeaseArgs = tuple[bytes, bytes, int, int, int, list[str]]
 #: The GPU plugin's ceiling, $6.00 a GPU-hour, in USDC units.
 CEILING = 6 * USDC
+
+
+@pytest.fixture(autouse=True)
+def chain_clock() -> Iterator[None]:
+    """The sample's leases run from late 2025 to late 2027 and the embedded chain keeps the process's clock: it
+    starts on 2026-12-01 here (and ticks), so what may be pledged does not depend on the day the tests run."""
+    with time_machine.travel(datetime(2026, 12, 1, tzinfo=UTC), tick=True):
+        yield
 
 
 def twin(inventory: Inventory, tag: str) -> Inventory:
