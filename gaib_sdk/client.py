@@ -708,12 +708,11 @@ class Gaib(NodeMixin):
         now = (await self.chain.w3.eth.get_block("latest"))["timestamp"]
         contracts = [c for c in running_contracts(inventory.contracts, as_of) if _lease_end(c) > now]
         ceiling = await p.leases.functions.priceCeiling(_bytes32(kind)).call()
-        if contracts and ceiling == 0:
+        set_ceiling = bool(contracts) and ceiling == 0
+        if set_ceiling:
             await self._require_role(p.leases, "UNDERWRITER_ROLE", f"set the {kind!r} price ceiling")
             ceiling = to_units(ceiling_usd, USDC_DECIMALS, what=f"the {kind!r} adapter's price ceiling")
-            call = p.leases.functions.setPriceCeiling(_bytes32(kind), ceiling)
-            await self.send(call, what=f"set the {kind} price ceiling")
-        check_capacity(contracts, units, _usdc(ceiling))
+        check_capacity(contracts, units, _usdc(ceiling))  # the chain's ceiling binds, not the adapter's
         wanted = {c.lower() for c in collateral}
         ids, new = [], []
         for c in contracts:
@@ -738,6 +737,10 @@ class Gaib(NodeMixin):
                 )
         if new and self.address != borrower:
             await self._require_role(p.leases, "UNDERWRITER_ROLE", f"register the leases of {borrower}")
+        # every check passed: only now is anything sent
+        if set_ceiling:
+            call = p.leases.functions.setPriceCeiling(_bytes32(kind), ceiling)
+            await self.send(call, what=f"set the {kind} price ceiling")
         for c in new:
             call = p.leases.functions.register(
                 borrower,

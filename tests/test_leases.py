@@ -89,9 +89,11 @@ async def test_the_same_leases_cannot_back_a_second_deal(
     await actors.provider.digitize("gpu", other)
     await gaib.faucet(actors.investor.address, Decimal(2_000_000))
     await actors.investor.mint_aid(Decimal(2_000_000))
+    block = await gaib.chain.w3.eth.block_number
     with pytest.raises(UnderwritingError, match=f"lease {ids[0]} .* already backs open deal {financed}") as exc:
         await gaib.financialize("gpu", other, as_of=AS_OF)
     assert exc.value.rule == "lease_pledged"
+    assert await gaib.chain.w3.eth.block_number == block  # refused before anything was sent
     assert await gaib.protocol.facility.functions.dealCount().call() == 1
 
     # sent raw, the contract refuses it too
