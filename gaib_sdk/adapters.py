@@ -131,6 +131,16 @@ class AssetAdapter(ABC):
         """A sample inventory shipped with the plugin, for the quickstart and the conformance suite."""
         return None
 
+    def price_ceiling(self, inventory: Inventory) -> Decimal:
+        """The most, in USD, that one unit of this kind (a GPU, a robot) can earn an hour: the cap on a deal's
+        contracted revenue, units x 730 hours x this ceiling a month, checked by the quote and set once per kind
+        in the LeaseRegistry (where the chain enforces it). Set it well above the market rate, with its source:
+        it refuses leases no hardware could earn, not dear ones. By default, the mean purchase price of the
+        inventory's units recovered in a year of hours (price / 8,760): hardware that earns its own cost back in
+        under a year is not what a lease describes. Override it with your market's figure."""
+        prices = [a.purchase_price_usd for a in inventory.assets]
+        return (sum(prices, Decimal(0)) / len(prices) / 8_760).quantize(Decimal("0.000001"))
+
 
 class Venue(ABC):
     """A DeFi venue where AID or sAID is put to work. Bound to one client (and so one chain and account).

@@ -119,7 +119,7 @@ def _phases(gaib: Gaib, inventory: Inventory) -> dict[str, list[Intent]]:
             attest.append(
                 Intent(call, what=f"attest {a.serial}", key=f"attest:{registry.address}:{a.asset_id}:{fresh}")
             )
-        call = facility.functions.openDeal(owner, ids, appraised, advance, TERMS)
+        call = facility.functions.openDeal(owner, ids, appraised, advance, TERMS, [])
         finance.append(Intent(call, what=f"finance cluster {n}", key=f"deal:{facility.address}:{_ids_key(ids)}"))
     return {"digitize": digitize, "attest": attest, "finance": finance}
 

@@ -14,7 +14,7 @@ import copy
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time
 from decimal import Context, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
@@ -45,6 +45,7 @@ from gaib_sdk.merkle import leaf as merkle_leaf
 from gaib_sdk.models import (
     AssetRecord,
     AssetValuation,
+    CustomerContract,
     DealInfo,
     DealStatus,
     DealTerms,
@@ -55,10 +56,18 @@ from gaib_sdk.models import (
     StressPolicy,
     VenuePosition,
     VenueQuote,
+    lease_id,
 )
 from gaib_sdk.node.client import NodeMixin
 from gaib_sdk.plugins import Plugins
-from gaib_sdk.underwriting import MAX_ADVANCE_RATE, stress_policy, underwrite
+from gaib_sdk.underwriting import (
+    MAX_ADVANCE_RATE,
+    add_months,
+    check_capacity,
+    running_contracts,
+    stress_policy,
+    underwrite,
+)
 
 __all__ = ["FinanceResult", "Gaib", "Receipt", "USDC_DECIMALS", "AID_DECIMALS", "from_units", "to_units"]
 
@@ -699,6 +708,7 @@ class Gaib(NodeMixin):
             costs=adapter.operating_costs(inventory, day),
             on_demand=adapter.on_demand(inventory, day),
             stress=stress_policy(stress),
+            price_ceiling_usd=adapter.price_ceiling(inventory),
         )
 
     async def _inventory(
@@ -809,9 +819,127 @@ class Gaib(NodeMixin):
             )
         await self._require_role(p.facility, "UNDERWRITER_ROLE", "open deals")
         await self._require_not_paused("fund a deal")
-        return await self._open_deal(q, borrower, deal_key, collateral)
+        units = cluster["size"] if cluster["size"] > 0 else len(inventory.assets)
+        ceiling = self.asset_adapter(kind, options).price_ceiling(inventory)
+        lease_ids = await self._pledgeable_leases(
+            kind, inventory, q.as_of, borrower, collateral, units, ceiling, resuming
+        )
+        return await self._open_deal(q, borrower, deal_key, collateral, lease_ids)
 
-    async def _open_deal(self, q: Quote, borrower: str, key: str, collateral: list[str] | None = None) -> FinanceResult:
+    # ---- receivables (leases) ----
+
+    async def _pledgeable_leases(
+        self,
+        kind: str,
+        inventory: Inventory,
+        as_of: date,
+        borrower: str,
+        collateral: list[str],
+        units: int,
+        ceiling_usd: Decimal,
+        resuming: bool,
+    ) -> list[str]:
+        """The lease ids a new deal on ``collateral`` is pledged: the inventory's contracts signed by ``as_of``
+        and not ended on-chain, registered first if they are not (covering the whole collateral), the kind's
+        price ceiling set first if it is not. Refused before anything is sent: a lease that backs another open
+        deal, covers what the deal does not hold, or revenue above the collateral's capacity on-chain."""
+        p = self.protocol
+        if p.leases is None:
+            raise GaibConfigError(
+                "this deployment has no LeaseRegistry (it predates the receivables): deploy the protocol again",
+                chain_id=self.chain.chain_id,
+            )
+        now = (await self.chain.w3.eth.get_block("latest"))["timestamp"]
+        contracts = [c for c in running_contracts(inventory.contracts, as_of) if _lease_end(c) > now]
+        ceiling = await p.leases.functions.priceCeiling(_bytes32(kind)).call()
+        set_ceiling = bool(contracts) and ceiling == 0
+        if set_ceiling:
+            await self._require_role(p.leases, "UNDERWRITER_ROLE", f"set the {kind!r} price ceiling")
+            ceiling = to_units(ceiling_usd, USDC_DECIMALS, what=f"the {kind!r} adapter's price ceiling")
+        check_capacity(contracts, units, _usdc(ceiling))  # the chain's ceiling binds, not the adapter's
+        wanted = {c.lower() for c in collateral}
+        ids, new = [], []
+        for c in contracts:
+            lid = lease_id(borrower, c)
+            lease = await self.lease(lid)
+            ids.append(lid)
+            if lease["operator"] is None:
+                new.append(c)
+                continue
+            if lease["deal_id"] is not None and not resuming:
+                raise UnderwritingError(
+                    f"lease {lid} ({c.customer}, {c.starts_on}, {c.monthly_revenue_usd} USD a month) already backs "
+                    f"open deal {lease['deal_id']}: a lease backs one open deal at a time; close that deal first",
+                    rule="lease_pledged",
+                )
+            outside = [x for x in lease["covers"] if x.lower() not in wanted]
+            if outside:
+                raise UnderwritingError(
+                    f"lease {lid} ({c.customer}) covers {outside[0]}, which this deal's collateral does not hold: "
+                    "a lease backs only a deal that holds all it covers",
+                    rule="lease_covers",
+                )
+        if new and self.address != borrower:
+            await self._require_role(p.leases, "UNDERWRITER_ROLE", f"register the leases of {borrower}")
+        # every check passed: only now is anything sent
+        if set_ceiling:
+            call = p.leases.functions.setPriceCeiling(_bytes32(kind), ceiling)
+            await self.send(call, what=f"set the {kind} price ceiling")
+        for c in new:
+            call = p.leases.functions.register(
+                borrower,
+                c.customer_hash,
+                c.contract_ref,
+                to_units(c.monthly_revenue_usd, USDC_DECIMALS, what=f"{c.customer}'s monthly amount"),
+                _lease_start(c),
+                _lease_end(c),
+                collateral,
+            )
+            key = f"lease:{p.leases.address}:{lease_id(borrower, c)}"
+            await self.send(call, what=f"register the lease of {c.customer}", key=key)
+        return ids
+
+    async def lease(self, lease_id: str) -> dict[str, Any]:
+        """A lease as the LeaseRegistry holds it: its operator (None if it is not registered), customer hash,
+        contract reference, monthly amount (USD), start and end (unix seconds), the collateral it covers and
+        the open deal it backs (None while it backs none)."""
+        leases = self._leases()
+        raw = await leases.functions.getLease(lease_id).call()
+        registered = int(raw[0], 16) != 0
+        return {
+            "lease_id": lease_id,
+            "operator": raw[0] if registered else None,
+            "start": raw[1],
+            "end": raw[2],
+            "customer_hash": "0x" + raw[3].hex(),
+            "contract_ref": "0x" + raw[4].hex(),
+            "monthly_usd": _usdc(raw[5]),
+            "deal_id": raw[6] or None,
+            "covers": ["0x" + c.hex() for c in await leases.functions.coversOf(lease_id).call()] if registered else [],
+        }
+
+    async def deal_leases(self, deal_id: int) -> list[str]:
+        """The ids of the leases pledged to a deal when it opened (still listed once it has closed)."""
+        return ["0x" + x.hex() for x in await self._leases().functions.leasesOf(deal_id).call()]
+
+    async def set_price_ceiling(self, kind: str, usd_per_unit_hour: Decimal | int | str) -> str:
+        """Underwriter: the most one unit of ``kind`` earns an hour, the cap on its deals' contracted revenue."""
+        leases = self._leases()
+        await self._require_role(leases, "UNDERWRITER_ROLE", f"set the {kind!r} price ceiling")
+        amount = to_units(usd_per_unit_hour, USDC_DECIMALS, what="price ceiling")
+        return (await self.send(leases.functions.setPriceCeiling(_bytes32(kind), amount), what="set ceiling")).tx_hash
+
+    def _leases(self) -> AsyncContract:
+        if self.protocol.leases is None:
+            raise GaibConfigError(
+                "this deployment has no LeaseRegistry (it predates the receivables): deploy the protocol again",
+                chain_id=self.chain.chain_id,
+            )
+        return self.protocol.leases
+
+    async def _open_deal(
+        self, q: Quote, borrower: str, key: str, collateral: list[str] | None = None, leases: list[str] | None = None
+    ) -> FinanceResult:
         p, t = self.protocol, q.terms
         call = p.facility.functions.openDeal(
             borrower,
@@ -819,6 +947,7 @@ class Gaib(NodeMixin):
             to_units(q.appraised_value_usd, USDC_DECIMALS, what="appraised value"),
             to_units(q.advance_usd, USDC_DECIMALS, what="advance"),
             (STRUCTURES[t.structure], t.rate_bps, t.revenue_share_bps, t.fee_bps, t.term_days),
+            leases or [],
         )
         result = await self.send(call, what="open deal", key=key)
         event = p.facility.events.DealOpened().process_receipt({"logs": result.logs}, errors=DISCARD)
@@ -1418,6 +1547,17 @@ def _terms(terms: DealTerms | dict[str, Any] | None) -> DealTerms | None:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or "terms"
         raise GaibValueError(f"deal terms, field {field!r}: {err['msg']}", stage="financialize") from exc
+
+
+def _lease_start(contract: CustomerContract) -> int:
+    """A contract's start, midnight UTC of its first day, in unix seconds."""
+    return int(datetime.combine(contract.starts_on, time(), tzinfo=UTC).timestamp())
+
+
+def _lease_end(contract: CustomerContract) -> int:
+    """A contract's end, midnight UTC of the day its term is over, in unix seconds."""
+    end = add_months(contract.starts_on, contract.term_months)
+    return int(datetime.combine(end, time(), tzinfo=UTC).timestamp())
 
 
 def cluster_tree(inventory: Inventory) -> MerkleTree:

@@ -201,10 +201,11 @@ def open_deal(
     *,
     borrower: str | None = None,
     sender: Gaib | None = None,
+    leases: list[str] | None = None,
 ) -> Awaitable[TxResult]:
     p = actors.admin.protocol
     call = p.facility.functions.openDeal(
-        borrower or actors.provider.address, collateral, appraised, advance, deal_terms or terms()
+        borrower or actors.provider.address, collateral, appraised, advance, deal_terms or terms(), leases or []
     )
     return (sender or actors.admin).send(call, what="open deal")
 

@@ -95,7 +95,7 @@ async def test_a_batch_goes_in_with_automine_off_and_resumes_from_the_journal(
 
         # a batch encodes calls itself (one ABI look-up per function): the very bytes web3.py would build
         deal = client.protocol.facility.functions.openDeal(
-            client.address, ids[:2], 10**9, 7 * 10**8, (0, 1200, 0, 50, 730)
+            client.address, ids[:2], 10**9, 7 * 10**8, (0, 1200, 0, 50, 730), []
         )
         for call in (
             intents(b"\1")[0].call,

@@ -186,7 +186,9 @@ def env() -> Iterator[Env]:
         (e.registered[:2], 2_000_000 * USDC, (0, 1_000, 0, 100, 365)),
         (e.registered[2:3], 1_000_000 * USDC, (1, 800, 6_000, 100, 730)),
     ):
-        receipt = e.send(e.admin, e.facility.functions.openDeal(e.provider, collateral, 2 * advance, advance, terms))
+        receipt = e.send(
+            e.admin, e.facility.functions.openDeal(e.provider, collateral, 2 * advance, advance, terms, [])
+        )
         (ev,) = events(e.facility, "DealOpened", receipt)
         e.deals[ev["dealId"]] = collateral
     tester.time_travel(e.time() + 30 * DAY)
@@ -435,7 +437,7 @@ class ProtocolMachine(RuleBasedStateMachine):
         cash = advance * e.view(e.facility, "cashReserveBps") // BPS
         provider_before, facility_before = e.usdc_of(e.provider), e.usdc_of(e.facility.address)
         deployed = e.view(e.aid, "principalDeployed")
-        receipt = e.send(e.admin, e.facility.functions.openDeal(e.provider, collateral, appraised, advance, terms))
+        receipt = e.send(e.admin, e.facility.functions.openDeal(e.provider, collateral, appraised, advance, terms, []))
         (ev,) = events(e.facility, "DealOpened", receipt)
         self.deals[ev["dealId"]] = collateral
         self.free = self.free[len(collateral) :]

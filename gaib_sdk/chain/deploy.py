@@ -43,7 +43,7 @@ CONFIRMATION_DELAY = 3 * 86_400
 #: REGISTRAR_ROLE, so it, not the protocol admin, onboards providers and judges ownership disputes.
 ROLES: dict[str, tuple[tuple[str, str], ...]] = {
     "admin": (),  # DEFAULT_ADMIN_ROLE on every contract: granted by each constructor
-    "underwriter": (("facility", "UNDERWRITER_ROLE"),),
+    "underwriter": (("facility", "UNDERWRITER_ROLE"), ("leases", "UNDERWRITER_ROLE")),
     "kyc_manager": (("aid", "KYC_MANAGER_ROLE"),),
     "registrar_admin": (("registry", "REGISTRAR_ADMIN_ROLE"),),
     "reporter": (("registry", "REPORTER_ROLE"),),
@@ -157,6 +157,8 @@ class Protocol:
     attestation: AsyncContract | None = None
     #: The second stablecoin AID accepts (USDT); None where the deployment has none.
     usdt: AsyncContract | None = None
+    #: The receivables (LeaseRegistry); None for a deployment saved before it existed.
+    leases: AsyncContract | None = None
 
     @classmethod
     def bind(cls, chain: Chain, deployment: Deployment) -> Protocol:
@@ -172,6 +174,8 @@ class Protocol:
             names["usdt"] = "TestUSDT"  # any 6-decimal ERC-20's ABI: only the ERC-20 functions are called
         if "attestation" in deployment.contracts:
             names["attestation"] = "NodeAttestation"
+        if "leases" in deployment.contracts:
+            names["leases"] = "LeaseRegistry"
         bound = {key: chain.contract(deployment.contracts[key], load_artifact(names[key])["abi"]) for key in names}
         return cls(deployment=deployment, **bound)
 
@@ -190,7 +194,8 @@ async def deploy_protocol(
     confirmation_delay: int | None = None,
     governance: GovernanceConfig | None = None,
 ) -> Deployment:
-    """Deploy AID, sAID, the registry and the credit facility, and grant the operating roles.
+    """Deploy AID, sAID, the registry, the receivables (leases) and the credit facility, and grant the
+    operating roles.
     ``usdc`` is the stablecoin's address; on a dev chain it may be omitted and a test USDC is deployed.
     ``usdt`` is a second stablecoin AID accepts 1:1 (same decimals); on a dev chain a test USDT is deployed
     when it is omitted, elsewhere there is none unless given.
@@ -242,7 +247,8 @@ async def deploy_protocol(
     aid = await deploy("AIDollar", admin.address, usdc, mint_cap, redeem_cap)
     said = await deploy("StakedAID", admin.address, aid, vesting_period)
     registry = await deploy("AssetRegistry", admin.address, confirmation_delay)
-    facility = await deploy("CreditFacility", admin.address, aid, registry, said, treasury or admin.address)
+    leases = await deploy("LeaseRegistry", admin.address, registry)
+    facility = await deploy("CreditFacility", admin.address, aid, registry, said, treasury or admin.address, leases)
     gaib = await deploy("GAIB", treasury or admin.address, GAIB_SUPPLY)
     attestation = await deploy(
         "NodeAttestation",
@@ -261,11 +267,13 @@ async def deploy_protocol(
     fac_c = chain.contract(facility, load_artifact("CreditFacility")["abi"])
     said_c = chain.contract(said, load_artifact("StakedAID")["abi"])
     # ---- roles: the contracts' own grants, then each operating role to its holder (docs/security.md) ----
-    by_key = {"aid": aid_c, "said": said_c, "registry": reg_c, "facility": fac_c}
+    leases_c = chain.contract(leases, load_artifact("LeaseRegistry")["abi"])
+    by_key = {"aid": aid_c, "said": said_c, "registry": reg_c, "facility": fac_c, "leases": leases_c}
     grants = [
         (said_c, "REWARDER_ROLE", facility),
         (aid_c, "FACILITY_ROLE", facility),
         (reg_c, "FACILITY_ROLE", facility),
+        (leases_c, "FACILITY_ROLE", facility),  # the facility pledges and releases leases
     ]
     for name, account in holders.items():
         grants += [(by_key[key], role_name, account) for key, role_name in ROLES[name]]
@@ -287,6 +295,7 @@ async def deploy_protocol(
         "facility": facility,
         "gaib": gaib,
         "attestation": attestation,
+        "leases": leases,
         **({"usdt": usdt} if usdt is not None else {}),
     }
 

@@ -1,6 +1,6 @@
 """Pydantic models: plain data, with no knowledge of the chain or of plugins."""
 
-from gaib_sdk.models.assets import AssetRecord, CustomerContract, Inventory, Payment, Telemetry, asset_id
+from gaib_sdk.models.assets import AssetRecord, CustomerContract, Inventory, Payment, Telemetry, asset_id, lease_id
 from gaib_sdk.models.engine import (
     CashFlowMonth,
     CashFlowProjection,
@@ -71,4 +71,5 @@ __all__ = [
     "Waterfall",
     "WaterfallMonth",
     "asset_id",
+    "lease_id",
 ]

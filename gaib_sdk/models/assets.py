@@ -19,6 +19,7 @@ __all__ = [
     "Telemetry",
     "asset_id",
     "canonical_json",
+    "lease_id",
 ]
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -47,6 +48,16 @@ def asset_id(kind: str, vendor: str, serial: str) -> str:
     """The deterministic id of an asset: keccak256(abi.encode(kind, vendor, serial)), with kind and vendor
     lower-cased and all three stripped, so the same machine always gets the same id."""
     payload = abi_encode(["string", "string", "string"], [kind.strip().lower(), vendor.strip().lower(), serial.strip()])
+    return "0x" + keccak(payload).hex()
+
+
+def lease_id(operator: str, contract: CustomerContract) -> str:
+    """The deterministic id of a customer contract registered as a lease in the LeaseRegistry:
+    keccak256(abi.encode(operator, customer_hash, contract_ref)), as the contract computes it."""
+    payload = abi_encode(
+        ["address", "bytes32", "bytes32"],
+        [operator, bytes.fromhex(contract.customer_hash[2:]), bytes.fromhex(contract.contract_ref[2:])],
+    )
     return "0x" + keccak(payload).hex()
 
 
@@ -98,6 +109,17 @@ class CustomerContract(_Model):
     term_months: int = Field(ge=1, le=120)
     monthly_revenue_usd: Usd
     payments: list[Payment] = []
+
+    @property
+    def customer_hash(self) -> str:
+        """keccak256 of the customer's name: what the LeaseRegistry holds instead of the name."""
+        return "0x" + keccak(text=self.customer).hex()
+
+    @property
+    def contract_ref(self) -> str:
+        """keccak256 of the contract's terms (its canonical JSON without the payment history, which grows):
+        with the operator and the customer hash it makes the lease id (:func:`lease_id`)."""
+        return "0x" + keccak(text=canonical_json(self.model_copy(update={"payments": []}))).hex()
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> CustomerContract:

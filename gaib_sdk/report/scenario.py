@@ -50,14 +50,20 @@ class ScenarioResult:
     liquidation: dict[str, Decimal]
 
 
-def _slice(sample: Inventory, operator: str, start: int, stop: int, customers: slice) -> Inventory:
+def _slice(
+    sample: Inventory, operator: str, start: int, stop: int, customers: slice, share: Decimal = Decimal(1)
+) -> Inventory:
+    """GPUs ``start:stop`` of the sample and its ``customers``' contracts, each paying ``share`` of its amount."""
     assets = sample.assets[start:stop]
     serials = {a.serial for a in assets}
+    contracts = [
+        c.model_copy(update={"monthly_revenue_usd": c.monthly_revenue_usd * share}) for c in sample.contracts[customers]
+    ]
     return Inventory(
         kind=sample.kind,
         operator=operator,
         assets=assets,
-        contracts=sample.contracts[customers],
+        contracts=contracts,
         telemetry=[t for t in sample.telemetry if t.serial in serials],
     )
 
@@ -71,7 +77,8 @@ async def run_scenario(gaib: Gaib) -> ScenarioResult:
     books = {
         "fixed": (admin.with_account(1), _slice(sample, "Northwind Neo-Cloud Ltd", 0, 24, slice(0, 1))),
         "revenue share": (admin.with_account(2), _slice(sample, "Borealis GPU Cloud", 24, 48, slice(1, 2))),
-        "hybrid": (admin.with_account(3), _slice(sample, "Cinder Compute", 48, 64, slice(0, 2))),
+        # 16 GPUs carry a quarter of both contracts: the whole of both ($8.6 a GPU-hour) is above their capacity
+        "hybrid": (admin.with_account(3), _slice(sample, "Cinder Compute", 48, 64, slice(0, 2), Decimal("0.25"))),
     }
     investor_a, investor_b = admin.with_account(4), admin.with_account(5)
 

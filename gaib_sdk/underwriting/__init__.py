@@ -40,8 +40,10 @@ from gaib_sdk.underwriting.pricing import (
 from gaib_sdk.underwriting.quote import (
     DEFAULT_ADVANCE_RATE,
     MAX_ADVANCE_RATE,
+    check_capacity,
     deal_case,
     pricing_terms,
+    running_contracts,
     stress_policy,
     underwrite,
 )
@@ -73,6 +75,7 @@ __all__ = [
     "cash_reserve",
     "chain_schedule",
     "check_advance",
+    "check_capacity",
     "check_customers",
     "check_scenarios",
     "check_stressed_loss",
@@ -100,6 +103,7 @@ __all__ = [
     "project_cash_flows",
     "quote_values",
     "run_scenarios",
+    "running_contracts",
     "simulate_portfolio",
     "straight_line_valuation",
     "straight_line_value",

@@ -9,9 +9,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from gaib_sdk.errors import GaibValueError
+from gaib_sdk.errors import GaibValueError, UnderwritingError
 from gaib_sdk.models import (
     AssetValuation,
+    CustomerContract,
     DealCase,
     DealTerms,
     Inventory,
@@ -23,12 +24,23 @@ from gaib_sdk.models import (
 )
 from gaib_sdk.models.engine import MAX_TERM_MONTHS, PERIOD_DAYS
 from gaib_sdk.underwriting.appraisal import quote_values
+from gaib_sdk.underwriting.cashflow import add_months
+from gaib_sdk.underwriting.market import HOURS_PER_MONTH
 from gaib_sdk.underwriting.pricing import DEFAULT_RESERVE_BPS
 from gaib_sdk.underwriting.rules import check_advance, check_customers
 from gaib_sdk.underwriting.stress import stress_check
 from gaib_sdk.underwriting.valuation import to_cents
 
-__all__ = ["DEFAULT_ADVANCE_RATE", "MAX_ADVANCE_RATE", "deal_case", "pricing_terms", "stress_policy", "underwrite"]
+__all__ = [
+    "DEFAULT_ADVANCE_RATE",
+    "MAX_ADVANCE_RATE",
+    "check_capacity",
+    "deal_case",
+    "running_contracts",
+    "pricing_terms",
+    "stress_policy",
+    "underwrite",
+]
 
 DEFAULT_ADVANCE_RATE = Decimal("0.75")
 #: The protocol's cap, also enforced on-chain by the CreditFacility (maxAdvanceBps = 8000).
@@ -47,15 +59,20 @@ def underwrite(
     costs: OperatingCosts | None = None,
     on_demand: OnDemandCapacity | None = None,
     stress: StressPolicy | None = None,
+    price_ceiling_usd: Decimal | None = None,
 ) -> Quote:
     """Check the hard rules, price the advance (``advance_usd`` if given, else ``advance_rate`` of the
     appraised value) and, given the inventory's operating ``costs``, stress the deal under ``stress``
     (default :class:`~gaib_sdk.models.StressPolicy`). Raises :class:`~gaib_sdk.errors.UnderwritingError`
-    naming the rule broken (``stressed_loss`` for the stress test)."""
+    naming the rule broken (``stressed_loss`` for the stress test). Given the adapter's ``price_ceiling_usd``
+    (per unit-hour), the contracts running on ``as_of`` may not promise more a month than the inventory can
+    earn (:func:`check_capacity`, rule ``capacity``)."""
     appraised = sum((v.value_usd for v in valuations), Decimal(0))
     advance = advance_usd if advance_usd is not None else to_cents(appraised * advance_rate)
     check_advance(advance, appraised, max_advance_rate)
     payments = check_customers(inventory.contracts, as_of)
+    if price_ceiling_usd is not None:
+        check_capacity(running_contracts(inventory.contracts, as_of), len(inventory.assets), price_ceiling_usd)
     monthly = sum((c.monthly_revenue_usd for c in inventory.contracts if c.signed_on <= as_of), Decimal(0))
     deal_terms = terms or DealTerms()
     policy = stress or StressPolicy()
@@ -93,6 +110,28 @@ def underwrite(
         binding=binding,
         stress=check,
     )
+
+
+def running_contracts(contracts: list[CustomerContract], as_of: date) -> list[CustomerContract]:
+    """The contracts signed by ``as_of`` that have not ended by then: those a deal opened then is pledged."""
+    return [c for c in contracts if c.signed_on <= as_of and add_months(c.starts_on, c.term_months) > as_of]
+
+
+def check_capacity(contracts: list[CustomerContract], units: int, price_ceiling_usd: Decimal) -> Decimal:
+    """Refuse contracts that promise more a month than ``units`` can earn at ``price_ceiling_usd`` an hour each
+    (units x 730 hours x the ceiling), as the LeaseRegistry does on-chain. Returns the capacity."""
+    monthly = sum((c.monthly_revenue_usd for c in contracts), Decimal(0))
+    capacity = units * HOURS_PER_MONTH * price_ceiling_usd
+    if monthly > capacity:
+        per_hour = monthly / (units * HOURS_PER_MONTH)
+        raise UnderwritingError(
+            f"contracted revenue {monthly:,.2f} USD a month ({per_hour:,.2f} USD per unit-hour) exceeds the "
+            f"collateral's capacity of {capacity:,.2f} USD a month ({units} units x {HOURS_PER_MONTH} h x "
+            f"{price_ceiling_usd} USD, the kind's price ceiling): no hardware earns that; check the contracts' "
+            "monthly amounts",
+            rule="capacity",
+        )
+    return capacity
 
 
 def stress_policy(policy: StressPolicy | dict[str, Any] | None) -> StressPolicy:

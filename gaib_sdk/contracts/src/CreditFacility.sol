@@ -8,6 +8,7 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {AIDollar} from "./AIDollar.sol";
 import {AssetRegistry} from "./AssetRegistry.sol";
+import {LeaseRegistry} from "./LeaseRegistry.sol";
 import {StakedAID} from "./StakedAID.sol";
 
 /// @title CreditFacility
@@ -79,6 +80,8 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
     IERC20 public immutable stablecoin;
     AssetRegistry public immutable registry;
     StakedAID public immutable vault;
+    /// @notice The receivables: the leases each deal is pledged, capped by its collateral's capacity.
+    LeaseRegistry public immutable leases;
     address public treasury;
     uint256 public maxAdvanceBps;
     uint256 public cashReserveBps;
@@ -125,12 +128,20 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
     error WrongDealStatus(uint256 dealId, DealStatus status);
     error MarkdownTooHigh(uint256 markdown, uint256 principalOutstanding);
 
-    constructor(address admin, AIDollar aid_, AssetRegistry registry_, StakedAID vault_, address treasury_) {
+    constructor(
+        address admin,
+        AIDollar aid_,
+        AssetRegistry registry_,
+        StakedAID vault_,
+        address treasury_,
+        LeaseRegistry leases_
+    ) {
         aid = aid_;
         stablecoin = aid_.stablecoin();
         registry = registry_;
         vault = vault_;
         treasury = treasury_;
+        leases = leases_;
         maxAdvanceBps = MAX_ADVANCE_BPS_LIMIT;
         cashReserveBps = 660; // GAIB's docs: a cash reserve of about 6.6% of what is funded
         // The AID contract pulls interest in stablecoin from here when it mints income; the vault pulls the
@@ -145,17 +156,22 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
 
     /// @notice Open a deal: check the advance against the cap and the collateral (asset ids and cluster
     ///         roots, each registered, active and the borrower's) against the registry, mark the collateral
-    ///         financed, and fund the borrower from the AID reserve.
+    ///         financed, pledge the leases (`leaseIds`, see LeaseRegistry.pledge: each backs one open deal, and
+    ///         their monthly amounts are capped by the collateral's capacity), and fund the borrower from the
+    ///         AID reserve.
     function openDeal(
         address borrower,
         bytes32[] calldata collateral,
         uint256 appraisedValue,
         uint256 advance,
-        Terms calldata terms
+        Terms calldata terms,
+        bytes32[] calldata leaseIds
     ) external onlyRole(UNDERWRITER_ROLE) nonReentrant returns (uint256 dealId) {
         if (advance == 0) revert ZeroAmount();
-        uint256 maxAdvance = Math.mulDiv(appraisedValue, maxAdvanceBps, BPS);
-        if (advance > maxAdvance) revert AdvanceAboveCap(advance, appraisedValue, maxAdvance);
+        {
+            uint256 maxAdvance = Math.mulDiv(appraisedValue, maxAdvanceBps, BPS);
+            if (advance > maxAdvance) revert AdvanceAboveCap(advance, appraisedValue, maxAdvance);
+        }
         if (terms.termDays < MIN_TERM_DAYS || terms.termDays > MAX_TERM_DAYS) revert TermOutOfRange(terms.termDays);
         if (
             (terms.structure == Structure.RevenueShare && (terms.revenueShareBps < 5_000 || terms.revenueShareBps > 7_000))
@@ -163,16 +179,7 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
                 || (terms.structure == Structure.FixedRate && terms.revenueShareBps != 0)
         ) revert RevenueShareOutOfRange(terms.revenueShareBps);
         if (collateral.length == 0) revert NoCollateral();
-
-        for (uint256 i = 0; i < collateral.length; ++i) {
-            bytes32 id = collateral[i];
-            (AssetRegistry.Entry entry, AssetRegistry.Status status, address owner) = registry.collateralInfo(id);
-            if (entry == AssetRegistry.Entry.None) revert UnknownCollateral(id);
-            // a second deal, or the same id twice in this one, finds it financed already
-            if (status != AssetRegistry.Status.Active) revert CollateralNotAvailable(id);
-            if (owner != borrower) revert CollateralNotOwned(id, owner, borrower);
-            _setStatus(id, entry, AssetRegistry.Status.Financed);
-        }
+        _finance(borrower, collateral);
 
         dealId = ++dealCount;
         uint256 cash = Math.mulDiv(advance, cashReserveBps, BPS);
@@ -194,6 +201,7 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
         });
         _collateral[dealId] = collateral;
         emit DealOpened(dealId, borrower, appraisedValue, advance, terms, collateral);
+        leases.pledge(dealId, borrower, collateral, leaseIds);
         // The whole advance leaves the reserve; the deal's cash reserve stays here, segregated, for it.
         aid.fundDeal(address(this), advance);
         stablecoin.safeTransfer(borrower, advance - cash);
@@ -284,6 +292,7 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
         d.feesDue = 0;
         d.impairment = 0;
         _setCollateral(dealId, AssetRegistry.Status.Liquidated);
+        leases.release(dealId);
         if (toPrincipal > 0) {
             stablecoin.safeTransfer(address(aid), toPrincipal);
             aid.principalReturned(toPrincipal);
@@ -370,6 +379,19 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
         if (d.principalOutstanding == 0 && d.interestDue == 0 && d.feesDue == 0) _close(dealId, d);
     }
 
+    /// @dev A new deal's collateral: each id registered, active and the borrower's, then marked financed.
+    function _finance(address borrower, bytes32[] calldata collateral) private {
+        for (uint256 i = 0; i < collateral.length; ++i) {
+            bytes32 id = collateral[i];
+            (AssetRegistry.Entry entry, AssetRegistry.Status status, address owner) = registry.collateralInfo(id);
+            if (entry == AssetRegistry.Entry.None) revert UnknownCollateral(id);
+            // a second deal, or the same id twice in this one, finds it financed already
+            if (status != AssetRegistry.Status.Active) revert CollateralNotAvailable(id);
+            if (owner != borrower) revert CollateralNotOwned(id, owner, borrower);
+            _setStatus(id, entry, AssetRegistry.Status.Financed);
+        }
+    }
+
     function _close(uint256 dealId, Deal storage d) private {
         if (d.status == DealStatus.Impaired) _setCollateral(dealId, AssetRegistry.Status.Financed);
         d.status = DealStatus.Repaid;
@@ -377,6 +399,7 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
         uint256 cash = d.cashReserve;
         d.cashReserve = 0;
         _setCollateral(dealId, AssetRegistry.Status.Active);
+        leases.release(dealId);
         emit DealClosed(dealId, cash);
         if (cash > 0) stablecoin.safeTransfer(d.borrower, cash);
     }

@@ -55,6 +55,13 @@ DEPRECIATION: dict[str, tuple[int, Decimal]] = {
 }
 DEFAULT_DEPRECIATION = (48, Decimal("0.10"))
 
+#: The most a GPU of any family earns an hour (USD): the cap on a deal's contracted revenue, 64 GPUs x 730 h x
+#: $6.00 = $280,320 a month for the sample cluster. Source: the engine's GPU_MARKET table (public 2025 price
+#: lists of GPU clouds such as Lambda, CoreWeave and RunPod): an H100-hour leases at ~$2-2.5 (2.7x under the
+#: ceiling), an H200-hour at ~$2.5-3.5, a B200-hour at ~$3.5-6, the dearest family's top. One ceiling per kind,
+#: so it is the dearest family's; a lease above it promises more than the hardware can earn.
+PRICE_CEILING_USD_PER_GPU_HOUR = Decimal("6.00")
+
 
 class GpuOptions(AdapterOptions):
     """Options of the GPU adapter."""
@@ -246,6 +253,10 @@ class GpuAdapter(AssetAdapter):
             residual=residual,
             method=f"straight-line over {life} months to {residual:.0%} residual ({family or 'unknown family'})",
         )
+
+    def price_ceiling(self, inventory: Inventory) -> Decimal:
+        """:data:`PRICE_CEILING_USD_PER_GPU_HOUR`, whatever the inventory."""
+        return PRICE_CEILING_USD_PER_GPU_HOUR
 
     def example_source(self) -> Path:
         return Path(str(resources.files("gaib_gpu").joinpath("data", "sample_cluster.json")))

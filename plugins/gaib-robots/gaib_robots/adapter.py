@@ -32,7 +32,15 @@ from gaib_sdk import (
 )
 from gaib_sdk.underwriting import contract_shares, contracted_income_valuation, straight_line_valuation
 
-__all__ = ["KIND", "ContractRow", "RobotAdapter", "RobotOptions", "RobotRow", "StatusRow"]
+__all__ = [
+    "KIND",
+    "PRICE_CEILING_USD_PER_ROBOT_HOUR",
+    "ContractRow",
+    "RobotAdapter",
+    "RobotOptions",
+    "RobotRow",
+    "StatusRow",
+]
 
 KIND = "robot"
 SECTIONS = {"operator", "robots", "statuses", "contracts"}
@@ -40,6 +48,12 @@ SECTIONS = {"operator", "robots", "statuses", "contracts"}
 #: at least :data:`MIN_BATTERY_HEALTH`).
 WORKING = ("active", "charging")
 MIN_BATTERY_HEALTH = 0.5
+#: The most a cleaning robot earns an hour on a RaaS contract (USD): the cap on a deal's contracted revenue,
+#: 12 robots x 730 h x $5.00 = $43,800 a month for the sample fleet. Source: RaaS fees of commercial cleaning
+#: robots are in the order of $1,000-2,500 a robot a month (operators' published RaaS plans, e.g. Primech's
+#: HYTRON and Avidbots' Neo, 2024-2025 press), $1.4-3.4 an hour of a 730-hour month; the sample fleet's
+#: contracts pay $1.15-2.67. The ceiling is about twice the top of that range.
+PRICE_CEILING_USD_PER_ROBOT_HOUR = Decimal("5.00")
 
 
 class RobotOptions(AdapterOptions):
@@ -251,6 +265,10 @@ class RobotAdapter(AssetAdapter):
         """Depreciated cost alone (one record holds no contracts): see :meth:`appraise_inventory`."""
         life, residual = self.options.life_months, self.options.residual
         return straight_line_valuation(asset, as_of, life_months=life, residual=residual)
+
+    def price_ceiling(self, inventory: Inventory) -> Decimal:
+        """:data:`PRICE_CEILING_USD_PER_ROBOT_HOUR`, whatever the inventory."""
+        return PRICE_CEILING_USD_PER_ROBOT_HOUR
 
     def example_source(self) -> Path:
         return Path(str(resources.files("gaib_robots").joinpath("data", "sample_fleet.json")))
