@@ -408,10 +408,8 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
     function _default(uint256 dealId, Deal storage d) internal {
         _accrue(d);
         uint256 floor = d.principalOutstanding > d.cashReserve ? d.principalOutstanding - d.cashReserve : 0;
-        if (d.impairment < floor) {
-            _setImpairment(d, floor);
-            emit DealImpaired(dealId, floor);
-        }
+        // (the vault's MarkedDown event records the change; getDeal shows the new impairment)
+        if (d.impairment < floor) _setImpairment(d, floor);
         d.status = DealStatus.Defaulted;
         _setCollateral(dealId, AssetRegistry.Status.Defaulted);
         emit DealDefaulted(dealId, d.principalOutstanding);
