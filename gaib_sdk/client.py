@@ -1180,11 +1180,14 @@ class Gaib(NodeMixin):
         return from_units(await self.protocol.said.functions.sharePrice().call(), AID_DECIMALS)
 
     async def said_vesting(self) -> dict[str, Decimal | int]:
-        """Income paid into sAID that has not vested yet, and the vesting period in seconds."""
+        """Income paid into sAID that has not vested yet, the vesting period in seconds, and the writedown: the
+        facility's markdown of impaired and defaulted deals, which sAID's totalAssets leaves out until the
+        loss is realized or the markdown vests back."""
         said = self.protocol.said
         return {
             "unvested_aid": from_units(await said.functions.unvestedAmount().call(), AID_DECIMALS),
             "vesting_period_s": int(await said.functions.vestingPeriod().call()),
+            "writedown_aid": from_units(await said.functions.writedown().call(), AID_DECIMALS),
         }
 
     async def reserves(self) -> dict[str, Decimal]:

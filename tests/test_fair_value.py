@@ -74,6 +74,7 @@ async def test_a_full_impairment_lowers_the_share_price_by_the_deals_share_of_th
     assert await gaib.chain.timestamp() == await block_time(gaib, result)
     assert await said.totalAssets().call() == assets0 - advance * SCALE
     assert await said.writedown().call() == advance * SCALE
+    assert (await gaib.said_vesting())["writedown_aid"] == advance * SCALE / Decimal(AID)
     assert await said.sharePrice().call() == pytest.approx(price0 * 3 // 4, abs=1)
     (ev,) = events(p.said, "MarkedDown", result)
     assert (ev["amount"], ev["fromUnvested"], ev["writedown"]) == (advance * SCALE, 0, advance * SCALE)
