@@ -248,8 +248,8 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
         address old = d.borrower;
         d.borrower = newBorrower;
         d.status = DealStatus.Active;
-        _setImpairment(d, 0);
         d.accruedAt = uint64(block.timestamp);
+        _setImpairment(d, 0);
         bytes32[] storage c = _collateral[dealId];
         for (uint256 i = 0; i < c.length; ++i) {
             AssetRegistry.Entry entry = registry.entryType(c[i]);
@@ -373,9 +373,9 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
     function _close(uint256 dealId, Deal storage d) private {
         if (d.status == DealStatus.Impaired) _setCollateral(dealId, AssetRegistry.Status.Financed);
         d.status = DealStatus.Repaid;
-        _setImpairment(d, 0); // repaid in full: its markdown vests back to sAID
         uint256 cash = d.cashReserve;
         d.cashReserve = 0;
+        _setImpairment(d, 0); // repaid in full: its markdown vests back to sAID
         _setCollateral(dealId, AssetRegistry.Status.Active);
         emit DealClosed(dealId, cash);
         if (cash > 0) stablecoin.safeTransfer(d.borrower, cash);
@@ -395,24 +395,23 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
     /// @dev Mark deal `dealId` down to `markdown` (stablecoin units): sAID's writedown moves by the difference
     ///      from the previous impairment; an active deal becomes impaired, with its collateral.
     function _markDown(uint256 dealId, Deal storage d, uint256 markdown) internal {
-        _setImpairment(d, markdown);
-        if (d.status == DealStatus.Active) {
-            d.status = DealStatus.Impaired;
-            _setCollateral(dealId, AssetRegistry.Status.Impaired);
-        }
+        bool wasActive = d.status == DealStatus.Active;
+        if (wasActive) d.status = DealStatus.Impaired;
         emit DealImpaired(dealId, markdown);
+        _setImpairment(d, markdown);
+        if (wasActive) _setCollateral(dealId, AssetRegistry.Status.Impaired);
     }
 
     /// @dev Default deal `dealId` (active or impaired): accrue, mark it down to at least principal outstanding
     ///      less the cash reserve, and move it and its collateral to Defaulted.
     function _default(uint256 dealId, Deal storage d) internal {
         _accrue(d);
+        d.status = DealStatus.Defaulted;
+        emit DealDefaulted(dealId, d.principalOutstanding);
         uint256 floor = d.principalOutstanding > d.cashReserve ? d.principalOutstanding - d.cashReserve : 0;
         // (the vault's MarkedDown event records the change; getDeal shows the new impairment)
         if (d.impairment < floor) _setImpairment(d, floor);
-        d.status = DealStatus.Defaulted;
         _setCollateral(dealId, AssetRegistry.Status.Defaulted);
-        emit DealDefaulted(dealId, d.principalOutstanding);
     }
 
     /// @dev Set the deal's impairment and move sAID's writedown by the difference: a rise is priced at once,

@@ -236,8 +236,8 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
         uint256 wd = writedown;
         if (released > wd) revert WritedownUnderflow(released, wd);
         writedown = wd - released;
-        uint256 cut;
-        uint256 back;
+        uint256 cut = 0;
+        uint256 back = 0;
         if (aidBurned > released) cut = _cutUnvested(aidBurned - released);
         else if (released > aidBurned) back = _vestBack(released - aidBurned);
         emit MarkdownRealized(released, aidBurned, cut, back);
