@@ -994,8 +994,6 @@ class Gaib(NodeMixin):
         if amount == 0:
             raise GaibValueError("stake amount must be more than 0 AID")
         await self._require_not_paused("stake", token="sAID")
-        if await p.aid.functions.isDenied(self.address).call():
-            raise GaibValueError(f"account {self.address} is on the deny list: it cannot stake AID")
         await self.require_balance(p.aid, amount, "AID", "stake")
         shares = await p.said.functions.previewDeposit(amount).call()
         hashes = await self.approve(p.aid, p.said.address, amount)
