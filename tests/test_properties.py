@@ -638,6 +638,18 @@ class ProtocolMachine(RuleBasedStateMachine):
         self.last_price, self.loss_realized = price, False
 
     @invariant()
+    def said_is_priced_at_fair_value(self) -> None:
+        """sAID's writedown is the facility's impairments, and totalAssets is what it holds less unvested
+        income less that writedown."""
+        e = self.e
+        count = e.view(e.facility, "dealCount")
+        marked = sum(e.view(e.facility, "getDeal", d)[13] for d in range(1, count + 1))
+        writedown = e.view(e.said, "writedown")
+        assert writedown == marked * SCALE
+        off = e.view(e.said, "unvestedAmount") + writedown
+        assert e.view(e.said, "totalAssets") == max(0, e.aid_of(e.said.address) - off)
+
+    @invariant()
     def registry_and_facility_hold_what_they_should(self) -> None:
         e = self.e
         assert e.view(e.registry, "assetCount") == len(self.registered)
