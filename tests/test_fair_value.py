@@ -259,3 +259,39 @@ async def test_the_sdk_refuses_a_cure_of_a_deal_that_is_not_impaired(gaib: Gaib,
     deal_id = await deal(actors, 0xA6, 50_000 * USDC)
     with pytest.raises(GaibValueError, match="not impaired"):
         await actors.admin.cure(deal_id)
+
+
+@pytest.mark.asyncio
+async def test_a_loss_above_the_markdown_cuts_unvested_income_and_a_write_back_never_exceeds_the_vault(
+    gaib: Gaib, actors: Actors
+) -> None:
+    p = gaib.protocol
+    said = p.said.functions
+    stake_ = 1_000 * AID
+    await staked_with_rewarder(gaib, actors, stake_)
+    admin = actors.admin
+    await admin.send(said.markDown(100 * AID), what="mark down")
+    await admin.send(said.transferInRewards(50 * AID), what="income")
+    # realized: the loss (130) is above the markdown (100): the 30 over it comes out of unvested income
+    result = await admin.send(said.realizeMarkdown(100 * AID, 130 * AID), what="realize")
+    (ev,) = events(p.said, "MarkdownRealized", result)
+    assert (ev["released"], ev["aidBurned"], ev["vestingBack"]) == (100 * AID, 130 * AID, 0)
+    assert ev["fromUnvested"] == 30 * AID
+    assert await said.writedown().call() == 0
+    reason = await reverts(admin.send(said.realizeMarkdown(1, 0), what="again"), "WritedownUnderflow")
+    assert "writedown=0" in reason
+    # A vault under water: marked down by twice what it holds, then a write-back of half of it vests back
+    # nothing it does not have (the other half still claims everything held)
+    await gaib.chain.advance_time(VESTING)
+    held = await p.aid.functions.balanceOf(p.said.address).call()
+    await admin.send(said.markDown(2 * held), what="mark down")
+    assert await said.totalAssets().call() == 0
+    await admin.send(said.markUp(held), what="mark half back up")
+    assert await said.unvestedAmount().call() == 0
+    await gaib.chain.advance_time(VESTING)
+    assert await said.totalAssets().call() == 0
+    # the rest written back: all of it vests back, and the vault is whole again
+    await admin.send(said.markUp(held), what="mark the rest back up")
+    assert await said.unvestedAmount().call() == held
+    await gaib.chain.advance_time(VESTING)
+    assert await said.totalAssets().call() == held
