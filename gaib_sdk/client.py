@@ -1039,7 +1039,8 @@ class Gaib(NodeMixin):
         return info
 
     async def impair(self, deal_id: int, markdown_usd: Decimal | int | str) -> str:
-        """Mark an active deal down by its expected loss while it is worked out."""
+        """Mark an active deal down by its expected loss while it is worked out. sAID's share price falls by it
+        in the same block (less income not vested yet, which absorbs it first)."""
         info = await self._deal_in(deal_id, DealStatus.ACTIVE)
         markdown = to_units(markdown_usd, USDC_DECIMALS, what="markdown")
         if not 0 < markdown <= to_units(info.principal_outstanding_usd, USDC_DECIMALS, what="principal"):
@@ -1050,12 +1051,14 @@ class Gaib(NodeMixin):
         return await self._underwrite(self.protocol.facility.functions.impair(deal_id, markdown), "impair a deal")
 
     async def cure(self, deal_id: int) -> str:
-        """An impaired deal is performing again."""
+        """An impaired deal is performing again: its markdown vests back into sAID's share price over the
+        vesting period, not at once."""
         await self._deal_in(deal_id, DealStatus.IMPAIRED)
         return await self._underwrite(self.protocol.facility.functions.cure(deal_id), "cure a deal")
 
     async def declare_default(self, deal_id: int) -> str:
-        """The borrower has defaulted: the hardware goes to the underwriter by a true sale."""
+        """The borrower has defaulted: the hardware goes to the underwriter by a true sale, and the deal is
+        marked down to at least its principal outstanding less its cash reserve, at once."""
         await self._deal_in(deal_id, DealStatus.ACTIVE, DealStatus.IMPAIRED)
         return await self._underwrite(self.protocol.facility.functions.declareDefault(deal_id), "declare a default")
 
@@ -1209,6 +1212,13 @@ class Gaib(NodeMixin):
             raise NotWhitelistedError(f"account {self.address} is not KYC-whitelisted to redeem AID")
         await self._require_not_paused("redeem AID")
         await self.require_balance(p.aid, amount, "AID", "queue a redemption")
+        cap = await p.aid.functions.redeemCapPerBlock().call()
+        if amount // 10**12 > cap:
+            raise GaibValueError(
+                f"queueing {from_units(amount // 10**12, USDC_DECIMALS)} USDC of redemptions exceeds the per-block "
+                f"redeem cap of {from_units(cap, USDC_DECIMALS)} USDC (a queued redemption counts as a redemption): "
+                "split it over several blocks"
+            )
         result = await self.send(p.aid.functions.requestRedemption(amount), what="request redemption")
         ev = p.aid.events.RedemptionRequested().process_receipt({"logs": result.logs}, errors=DISCARD)[0]["args"]
         return int(ev["requestId"])
@@ -1223,6 +1233,8 @@ class Gaib(NodeMixin):
         """Take the USDC set aside for this account's filled redemptions."""
         p = self.protocol
         owed = await p.aid.functions.claimable(self.address).call()
+        if await p.aid.functions.isDenied(self.address).call():
+            raise GaibValueError(f"account {self.address} is on the deny list: it cannot claim redemptions")
         if owed == 0:
             raise GaibValueError(f"account {self.address} has nothing to claim: its requests are not filled yet")
         result = await self.send(p.aid.functions.claim(), what="claim redemption")
@@ -1381,9 +1393,12 @@ class Gaib(NodeMixin):
             raise GaibValueError(
                 f"account {self.address} is not an operator of {who}: {who} must call set_operator first"
             )
-        for account in {who, to}:
+        for account in {self.address, who, to}:
             if await p.aid.functions.isDenied(account).call():
-                raise GaibValueError(f"account {account} is on the deny list: it cannot receive or redeem")
+                raise GaibValueError(
+                    f"account {account} is on the deny list: it cannot claim, receive or redeem sAID exits, "
+                    "not even as an operator"
+                )
         call = p.said.functions.redeem(amount, to, who)
         result = await self.send(call, what="claim sAID exit", key=claim_key)
         return Receipt("claim_unstake", _withdrawn(p.said, result), [result.tx_hash])
@@ -1436,11 +1451,14 @@ class Gaib(NodeMixin):
         return from_units(await self.protocol.said.functions.sharePrice().call(), AID_DECIMALS)
 
     async def said_vesting(self) -> dict[str, Decimal | int]:
-        """Income paid into sAID that has not vested yet, and the vesting period in seconds."""
+        """Income paid into sAID that has not vested yet, the vesting period in seconds, and the writedown: the
+        facility's markdown of impaired and defaulted deals, which sAID's totalAssets leaves out until the
+        loss is realized or the markdown vests back."""
         said = self.protocol.said
         return {
             "unvested_aid": from_units(await said.functions.unvestedAmount().call(), AID_DECIMALS),
             "vesting_period_s": int(await said.functions.vestingPeriod().call()),
+            "writedown_aid": from_units(await said.functions.writedown().call(), AID_DECIMALS),
         }
 
     async def reserves(self) -> dict[str, Decimal]:

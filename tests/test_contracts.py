@@ -844,7 +844,7 @@ async def test_said_share_price_and_oracle_follow_deal_income(gaib: Gaib, actors
     assert (rewards["amount"], rewards["vesting"], rewards["period"]) == (interest * SCALE, interest * SCALE, VESTING)
     distributed = await block_time(gaib, repaid)
     assert await p.said.functions.lastDistribution().call() == distributed
-    assert await p.said.functions.vestingAmount().call() == interest * SCALE
+    assert await p.said.functions.unvestedAmount().call() == interest * SCALE
     assert await aid_of(gaib, p.said.address) == 300_000 * 10**18 + interest * SCALE
     assert await aid_of(gaib, p.facility.address) == 0
 
@@ -1001,7 +1001,7 @@ async def test_said_rewards_vest_linearly_and_only_the_rewarder_pays_them(gaib: 
     assert await said.vestingPeriod().call() == VESTING
     assert await said.MAX_VESTING_PERIOD().call() == 30 * DAY
     assert (
-        await said.vestingAmount().call(),
+        await said.trancheTail().call(),
         await said.lastDistribution().call(),
         await said.unvestedAmount().call(),
     ) == (
@@ -1024,7 +1024,7 @@ async def test_said_rewards_vest_linearly_and_only_the_rewarder_pays_them(gaib: 
     assert (ev["amount"], ev["vesting"], ev["period"]) == (amount, amount, VESTING)
     assert await aid_of(gaib, admin.address) == admin_aid - amount
     assert await aid_of(gaib, p.said.address) == stake + amount
-    assert (await said.vestingAmount().call(), await said.lastDistribution().call()) == (amount, t0)
+    assert (await said.unvestedAmount().call(), await said.lastDistribution().call()) == (amount, t0)
     assert await said.unvestedAmount().call() == amount
     assert await said.totalAssets().call() == stake
     assert await said.sharePrice().call() == 10**18
@@ -1038,20 +1038,22 @@ async def test_said_rewards_vest_linearly_and_only_the_rewarder_pays_them(gaib: 
     assert await said.unvestedAmount().call() == unvested
     assert await said.totalAssets().call() == stake + amount - unvested
 
-    # A second distribution adds to what is still unvested and restarts the clock: nothing jumps.
+    # A second distribution vests on its own schedule; the first keeps its own (it used to restart the clock
+    # for both, which let anyone delay income already paid in): nothing jumps.
     second = 400 * 10**18
     result = await admin.send(said.transferInRewards(second), what="rewards")
     t1 = await block_time(gaib, result)
     pending = unvested_after(amount, t1 - t0)
     (ev,) = events(p.said, "RewardsReceived", result)
     assert (ev["amount"], ev["vesting"], ev["period"]) == (second, pending + second, VESTING)
-    assert (await said.vestingAmount().call(), await said.lastDistribution().call()) == (pending + second, t1)
+    assert (await said.unvestedAmount().call(), await said.lastDistribution().call()) == (pending + second, t1)
     assert await said.totalAssets().call() == stake + amount - pending
     await gaib.chain.advance_time(VESTING // 2)
-    unvested = unvested_after(pending + second, VESTING // 2)
+    now = await gaib.chain.timestamp()
+    unvested = unvested_after(amount, now - t0) + unvested_after(second, now - t1)
     assert await said.unvestedAmount().call() == unvested
     assert await said.totalAssets().call() == stake + amount + second - unvested
-    await gaib.chain.advance_time(VESTING // 2)
+    await gaib.chain.advance_time(t1 + VESTING - await gaib.chain.timestamp())
     assert await said.unvestedAmount().call() == 0
     assert await said.totalAssets().call() == stake + amount + second
     assert await said.sharePrice().call() == 10**18 * (stake + amount + second) // stake
@@ -1089,7 +1091,7 @@ async def test_said_set_vesting_period_is_bounded_and_never_vests_retroactively(
     left = unvested_after(amount, ts - t0)
     assert left > 0
     assert [e["period"] for e in events(p.said, "VestingPeriodSet", result)] == [3600]
-    assert (await said.vestingPeriod().call(), await said.vestingAmount().call()) == (3600, left)
+    assert (await said.vestingPeriod().call(), await said.unvestedAmount().call()) == (3600, left)
     assert await said.lastDistribution().call() == ts
     assert await said.unvestedAmount().call() == left
     assert await said.totalAssets().call() == stake + amount - left
@@ -2219,7 +2221,9 @@ async def test_facility_impair_cure_default_and_transfer_to_a_new_operator(gaib:
 async def test_facility_liquidation_waterfall_and_losses_borne_by_said_first(gaib: Gaib, actors: Actors) -> None:
     """Proceeds plus the deal's cash reserve repay principal, then unpaid interest (to sAID); unpaid fees are
     written off; the rest of the principal is a realized loss, burned from sAID's AID first, and whatever
-    is left over goes to the old borrower. sAID's share price falls only when a loss is realized."""
+    is left over goes to the old borrower. sAID's share price is a fair value: a default marks the deal down to
+    its principal less its cash reserve at once, and at liquidation the markdown gives way to the loss
+    realized (what the markdown overstated vests back)."""
     p = gaib.protocol
     fac = p.facility.functions
     said = p.said.functions
@@ -2241,14 +2245,19 @@ async def test_facility_liquidation_waterfall_and_losses_borne_by_said_first(gai
     await gaib.faucet(admin.address, Decimal(1_000_000))
     await admin.send(p.usdc.functions.approve(p.facility.address, MAX_UINT), what="approve")
     await gaib.chain.advance_time(30 * DAY)
-    interest_due = []
-    for deal_id, advance, start in zip(deals, advances, opened_at, strict=True):
-        result = await admin.send(fac.declareDefault(deal_id), what="default")
-        elapsed = await block_time(gaib, result) - start
-        deal = await fac.getDeal(deal_id).call()
-        assert (deal[8], deal[9]) == (accrued(advance, elapsed, rate), accrued(advance, elapsed, fee))
-        interest_due.append(deal[8])
     prices = [await said.sharePrice().call()]
+
+    async def default(i: int) -> int:
+        """Default deal i: interest and fees accrued, marked down to principal less cash reserve at once."""
+        before = await said.totalAssets().call()
+        result = await admin.send(fac.declareDefault(deals[i]), what="default")
+        elapsed = await block_time(gaib, result) - opened_at[i]
+        deal = await fac.getDeal(deals[i]).call()
+        assert (deal[8], deal[9]) == (accrued(advances[i], elapsed, rate), accrued(advances[i], elapsed, fee))
+        markdown = advances[i] - advances[i] * CASH_RESERVE_BPS // BPS
+        assert deal[13] == markdown
+        assert await said.totalAssets().call() == max(0, before - markdown * SCALE)
+        return int(deal[8])
 
     async def liquidate(deal_id: int, proceeds: int) -> tuple[TxResult, dict[str, int]]:
         watch = {"borrower": provider.address, "treasury": treasury, "underwriter": admin.address}
@@ -2276,8 +2285,11 @@ async def test_facility_liquidation_waterfall_and_losses_borne_by_said_first(gai
         return (ev["dealId"], ev["proceeds"], ev["cashReserve"], ev["principalRecovered"], ev["loss"], ev["excess"])
 
     # 1. The hardware sells for more than owed: principal, then the unpaid interest to sAID (where it
-    #    vests), the excess to the old borrower. Unpaid fees are written off.
-    advance, interest, cash = advances[0], interest_due[0], advances[0] * CASH_RESERVE_BPS // BPS
+    #    vests), the excess to the old borrower. Unpaid fees are written off. The markdown vests back.
+    interest = await default(0)
+    prices.append(await said.sharePrice().call())
+    assert prices[-1] < prices[-2]
+    advance, cash = advances[0], advances[0] * CASH_RESERVE_BPS // BPS
     proceeds = 150_000 * USDC
     excess = proceeds + cash - advance - interest
     result, delta = await liquidate(deals[0], proceeds)
@@ -2305,10 +2317,13 @@ async def test_facility_liquidation_waterfall_and_losses_borne_by_said_first(gai
     assert prices[-1] == prices[-2]  # nothing vested yet
     await gaib.chain.advance_time(VESTING)
     prices.append(await said.sharePrice().call())
-    assert prices[-1] > prices[-2]
+    assert prices[-1] > prices[0]  # the markdown came back and the interest with it
 
     # 2. It sells for less: proceeds and cash reserve repay what they can; the rest is a loss that sAID,
-    #    holding enough AID, absorbs in full. The unpaid interest is lost too.
+    #    holding enough AID, absorbs in full. The unpaid interest is lost too. The default marked the deal
+    #    down by more than the whole vault: the price fell to 0 then, and stays there at the liquidation.
+    await default(1)
+    assert await said.sharePrice().call() == 0
     advance, cash = advances[1], advances[1] * CASH_RESERVE_BPS // BPS
     proceeds = 300_000 * USDC
     loss = advance - proceeds - cash
@@ -2336,6 +2351,10 @@ async def test_facility_liquidation_waterfall_and_losses_borne_by_said_first(gai
 
     # 3. Nothing recovered: only the cash reserve repays principal. The loss exceeds what sAID holds: it
     #    absorbs every whole unit it has and the rest is uncovered.
+    await gaib.chain.advance_time(VESTING)
+    assert 0 < await said.sharePrice().call() < prices[0]  # what the loss left has vested back
+    await default(2)
+    assert await said.sharePrice().call() == 0
     advance, cash = advances[2], advances[2] * CASH_RESERVE_BPS // BPS
     loss = advance - cash
     vault_units = await aid_of(gaib, p.said.address) // SCALE

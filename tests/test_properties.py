@@ -518,6 +518,7 @@ class ProtocolMachine(RuleBasedStateMachine):
         if deal[2] == DEAL_ACTIVE:
             markdown = data.draw(st.integers(1, deal[7]), label="markdown")
             e.send(e.admin, e.facility.functions.impair(deal_id, markdown))
+            self.loss_realized = True  # a markdown is priced in sAID at once (fair value)
             expected = IMPAIRED
         else:
             assert deal[2] == DEAL_IMPAIRED
@@ -532,6 +533,7 @@ class ProtocolMachine(RuleBasedStateMachine):
         e = self.e
         deal_id = data.draw(st.sampled_from(sorted(self.deals)), label="deal")
         e.send(e.admin, e.facility.functions.declareDefault(deal_id))
+        self.loss_realized = True  # the default's markdown is priced at once
         deal = e.view(e.facility, "getDeal", deal_id)
         principal, interest_due, cash = deal[7], deal[8], deal[12]
         proceeds = data.draw(st.integers(0, 2 * principal + interest_due), label="proceeds")
@@ -631,11 +633,23 @@ class ProtocolMachine(RuleBasedStateMachine):
             assert max_redeem == sum(c for i, c in claimable.items() if self.exits[i].controller == who)
 
     @invariant()
-    def the_share_price_falls_only_on_a_realized_loss(self) -> None:
+    def the_share_price_falls_only_on_a_markdown_or_a_realized_loss(self) -> None:
         e = self.e
         price = e.view(e.said, "convertToAssets", 10**18)
         assert price >= self.last_price or self.loss_realized, (price, self.last_price)
         self.last_price, self.loss_realized = price, False
+
+    @invariant()
+    def said_is_priced_at_fair_value(self) -> None:
+        """sAID's writedown is the facility's impairments, and totalAssets is what it holds less unvested
+        income less that writedown."""
+        e = self.e
+        count = e.view(e.facility, "dealCount")
+        marked = sum(e.view(e.facility, "getDeal", d)[13] for d in range(1, count + 1))
+        writedown = e.view(e.said, "writedown")
+        assert writedown == marked * SCALE
+        off = e.view(e.said, "unvestedAmount") + writedown
+        assert e.view(e.said, "totalAssets") == max(0, e.aid_of(e.said.address) - off)
 
     @invariant()
     def registry_and_facility_hold_what_they_should(self) -> None:

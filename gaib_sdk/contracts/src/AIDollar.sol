@@ -215,11 +215,17 @@ contract AIDollar is ERC20, AccessControl, Pausable {
     }
 
     /// @notice Queue a redemption: the AID (whole stablecoin units' worth) is escrowed here and paid, in
-    ///         order, as cash comes back. Returns the request id.
+    ///         order, as cash comes back. Returns the request id. It counts against the per-block redeem cap
+    ///         as redeem() does: every exit (redeem, redeemTo, requestRedemption) shares one budget per block,
+    ///         and fills and claims pay only what a request already counted.
     function requestRedemption(uint256 aidAmount) external whenNotPaused returns (uint256 requestId) {
         if (!isWhitelisted[msg.sender]) revert NotWhitelisted(msg.sender);
         uint256 stableOwed = aidAmount / SCALE;
         if (stableOwed == 0) revert ZeroAmount();
+        _rollCaps();
+        uint256 room = redeemCapPerBlock - redeemedInBlock;
+        if (stableOwed > room) revert RedeemCapExceeded(stableOwed, room);
+        redeemedInBlock += stableOwed;
         _transfer(msg.sender, address(this), stableOwed * SCALE);
         requestId = redemptionQueue.length;
         redemptionQueue.push(RedemptionRequest(msg.sender, stableOwed));
@@ -361,6 +367,12 @@ contract AIDollar is ERC20, AccessControl, Pausable {
             mintedInBlock = 0;
             redeemedInBlock = 0;
         }
+    }
+
+    /// @dev A denied account cannot move anyone's AID as a spender either.
+    function _spendAllowance(address owner, address spender, uint256 value) internal override {
+        if (isDenied[spender]) revert AccountDenied(spender);
+        super._spendAllowance(owner, spender, value);
     }
 
     /// @dev The deny list holds on every movement: a denied account can neither send nor receive AID.

@@ -222,44 +222,42 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
 
     // ---- trouble and recovery ----
 
-    /// @notice Mark a deal down by `markdown` (the expected loss) while it is worked out.
+    /// @notice Mark a deal down by `markdown` (the expected loss) while it is worked out. sAID's share
+    ///         price falls by it in this block (less unvested income, which absorbs it first).
     function impair(uint256 dealId, uint256 markdown) external onlyRole(UNDERWRITER_ROLE) {
         Deal storage d = _inStatus(dealId, DealStatus.Active);
         if (markdown == 0 || markdown > d.principalOutstanding) revert MarkdownTooHigh(markdown, d.principalOutstanding);
-        d.status = DealStatus.Impaired;
-        d.impairment = markdown;
-        _setCollateral(dealId, AssetRegistry.Status.Impaired);
-        emit DealImpaired(dealId, markdown);
+        _markDown(dealId, d, markdown);
     }
 
-    /// @notice An impaired deal is performing again.
+    /// @notice An impaired deal is performing again: its markdown is written back to sAID through vesting.
     function cure(uint256 dealId) external onlyRole(UNDERWRITER_ROLE) {
         Deal storage d = _inStatus(dealId, DealStatus.Impaired);
         d.status = DealStatus.Active;
-        d.impairment = 0;
+        _setImpairment(d, 0);
         _setCollateral(dealId, AssetRegistry.Status.Financed);
         emit DealCured(dealId);
     }
 
     /// @notice The borrower has defaulted: the hardware is sold to the underwriter (a true sale) pending
-    ///         its transfer to another operator or its liquidation.
+    ///         its transfer to another operator or its liquidation. The deal is marked down to at least its
+    ///         principal outstanding less its cash reserve (held here for the deal): nothing else is counted
+    ///         until the hardware is sold.
     function declareDefault(uint256 dealId) external onlyRole(UNDERWRITER_ROLE) {
         Deal storage d = _deals[dealId];
         if (d.status != DealStatus.Active && d.status != DealStatus.Impaired) revert WrongDealStatus(dealId, d.status);
-        _accrue(d);
-        d.status = DealStatus.Defaulted;
-        _setCollateral(dealId, AssetRegistry.Status.Defaulted);
-        emit DealDefaulted(dealId, d.principalOutstanding);
+        _default(dealId, d);
     }
 
-    /// @notice Recovery by transfer: another operator takes the hardware and the deal goes on with it.
+    /// @notice Recovery by transfer: another operator takes the hardware and the deal goes on with it; its
+    ///         markdown is written back to sAID through vesting.
     function transferToOperator(uint256 dealId, address newBorrower) external onlyRole(UNDERWRITER_ROLE) {
         Deal storage d = _inStatus(dealId, DealStatus.Defaulted);
         address old = d.borrower;
         d.borrower = newBorrower;
         d.status = DealStatus.Active;
-        d.impairment = 0;
         d.accruedAt = uint64(block.timestamp);
+        _setImpairment(d, 0);
         bytes32[] storage c = _collateral[dealId];
         for (uint256 i = 0; i < c.length; ++i) {
             AssetRegistry.Entry entry = registry.entryType(c[i]);
@@ -290,6 +288,7 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
         d.interestPaid += toInterest;
         d.interestDue = 0;
         d.feesDue = 0;
+        uint256 released = d.impairment;
         d.impairment = 0;
         _setCollateral(dealId, AssetRegistry.Status.Liquidated);
         leases.release(dealId);
@@ -297,10 +296,11 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
             stablecoin.safeTransfer(address(aid), toPrincipal);
             aid.principalReturned(toPrincipal);
         }
-        if (loss > 0) {
-            uint256 absorbed = aid.realizeLoss(address(vault), loss);
-            if (absorbed > 0) vault.absorbLoss(absorbed * aid.SCALE());
-        }
+        // The markdown leaves sAID's writedown as the loss is realized: a loss above it is absorbed by
+        // unvested income first, a loss below it comes back through vesting.
+        uint256 absorbed = loss > 0 ? aid.realizeLoss(address(vault), loss) : 0;
+        uint256 scale = aid.SCALE();
+        if (released > 0 || absorbed > 0) vault.realizeMarkdown(released * scale, absorbed * scale);
         if (toInterest > 0) _payIncome(toInterest);
         if (excess > 0) stablecoin.safeTransfer(d.borrower, excess);
     }
@@ -395,9 +395,9 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
     function _close(uint256 dealId, Deal storage d) private {
         if (d.status == DealStatus.Impaired) _setCollateral(dealId, AssetRegistry.Status.Financed);
         d.status = DealStatus.Repaid;
-        d.impairment = 0;
         uint256 cash = d.cashReserve;
         d.cashReserve = 0;
+        _setImpairment(d, 0); // repaid in full: its markdown vests back to sAID
         _setCollateral(dealId, AssetRegistry.Status.Active);
         leases.release(dealId);
         emit DealClosed(dealId, cash);
@@ -413,6 +413,39 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
         }
         uint256 aidAmount = aid.mintIncome(address(this), stableAmount);
         vault.transferInRewards(aidAmount);
+    }
+
+    /// @dev Mark deal `dealId` down to `markdown` (stablecoin units): sAID's writedown moves by the difference
+    ///      from the previous impairment; an active deal becomes impaired, with its collateral.
+    function _markDown(uint256 dealId, Deal storage d, uint256 markdown) internal {
+        bool wasActive = d.status == DealStatus.Active;
+        if (wasActive) d.status = DealStatus.Impaired;
+        emit DealImpaired(dealId, markdown);
+        _setImpairment(d, markdown);
+        if (wasActive) _setCollateral(dealId, AssetRegistry.Status.Impaired);
+    }
+
+    /// @dev Default deal `dealId` (active or impaired): accrue, mark it down to at least principal outstanding
+    ///      less the cash reserve, and move it and its collateral to Defaulted.
+    function _default(uint256 dealId, Deal storage d) internal {
+        _accrue(d);
+        d.status = DealStatus.Defaulted;
+        emit DealDefaulted(dealId, d.principalOutstanding);
+        uint256 floor = d.principalOutstanding > d.cashReserve ? d.principalOutstanding - d.cashReserve : 0;
+        // (the vault's MarkedDown event records the change; getDeal shows the new impairment)
+        if (d.impairment < floor) _setImpairment(d, floor);
+        _setCollateral(dealId, AssetRegistry.Status.Defaulted);
+    }
+
+    /// @dev Set the deal's impairment and move sAID's writedown by the difference: a rise is priced at once,
+    ///      a fall vests back.
+    function _setImpairment(Deal storage d, uint256 markdown) private {
+        uint256 prev = d.impairment;
+        if (markdown == prev) return;
+        d.impairment = markdown;
+        uint256 scale = aid.SCALE();
+        if (markdown > prev) vault.markDown((markdown - prev) * scale);
+        else vault.markUp((prev - markdown) * scale);
     }
 
     function _accrue(Deal storage d) private {

@@ -67,6 +67,11 @@ interface IStandardizedYield is IERC20Metadata {
     function assetInfo() external view returns (AssetType assetType, address assetAddress, uint8 assetDecimals);
 }
 
+/// @notice AID's deny list, which the SY wrapper honours as sAID does.
+interface IDenyList {
+    function isDenied(address account) external view returns (bool);
+}
+
 /// @title SAIDStandardizedYield (SY-sAID)
 /// @notice sAID wrapped as a Pendle Standardized Yield token, so that Pendle can split it into a principal
 ///         token (PT, fixed yield) and a yield token (YT, sAID's variable yield) and list it in a market.
@@ -77,6 +82,8 @@ interface IStandardizedYield is IERC20Metadata {
 ///      withdrawal cycle. So `redeem` pays out sAID shares, never AID; a holder who wants AID then requests
 ///      a redemption from the sAID vault (or sells sAID on a DEX). There are no reward tokens: sAID's yield
 ///      is in its share price, which is what the YT collects.
+///      AID's deny list holds here as in sAID: a denied account can neither deposit, redeem, receive, move
+///      nor spend SY, so it cannot exit its value through the wrapper to another address.
 ///      `deposit` is payable only because IStandardizedYield declares it so; it refuses any ether
 ///      (SYNativeNotAccepted), so none can be locked here (slither's locked-ether: see docs/security.md).
 // slither-disable-next-line locked-ether
@@ -99,6 +106,7 @@ contract SAIDStandardizedYield is ERC20, ReentrancyGuard, IStandardizedYield {
     error SYNativeNotAccepted();
     error SYInsufficientSharesOut(uint256 sharesOut, uint256 minSharesOut);
     error SYInsufficientTokenOut(uint256 tokenOut, uint256 minTokenOut);
+    error AccountDenied(address account);
 
     constructor(IERC4626 said) ERC20("SY Staked AI Dollar", "SY-sAID") {
         sAID = said;
@@ -124,6 +132,8 @@ contract SAIDStandardizedYield is ERC20, ReentrancyGuard, IStandardizedYield {
     {
         if (msg.value != 0) revert SYNativeNotAccepted();
         if (amountTokenToDeposit == 0) revert SYZeroDeposit();
+        _checkNotDenied(msg.sender);
+        _checkNotDenied(receiver);
         if (tokenIn == address(sAID)) {
             IERC20(address(sAID)).safeTransferFrom(msg.sender, address(this), amountTokenToDeposit);
             amountSharesOut = amountTokenToDeposit;
@@ -152,6 +162,8 @@ contract SAIDStandardizedYield is ERC20, ReentrancyGuard, IStandardizedYield {
     ) external nonReentrant returns (uint256 amountTokenOut) {
         if (tokenOut != address(sAID)) revert SYInvalidTokenOut(tokenOut, address(sAID));
         if (amountSharesToRedeem == 0) revert SYZeroRedeem();
+        _checkNotDenied(msg.sender);
+        _checkNotDenied(receiver);
         _burn(burnFromInternalBalance ? address(this) : msg.sender, amountSharesToRedeem);
         amountTokenOut = amountSharesToRedeem;
         if (amountTokenOut < minTokenOut) revert SYInsufficientTokenOut(amountTokenOut, minTokenOut);
@@ -234,6 +246,25 @@ contract SAIDStandardizedYield is ERC20, ReentrancyGuard, IStandardizedYield {
     {
         if (tokenOut != address(sAID)) revert SYInvalidTokenOut(tokenOut, address(sAID));
         return amountSharesToRedeem;
+    }
+
+    // ---- deny list ----
+
+    function _checkNotDenied(address account) private view {
+        if (IDenyList(address(aid)).isDenied(account)) revert AccountDenied(account);
+    }
+
+    /// @dev A denied account can neither send nor receive SY.
+    function _update(address from, address to, uint256 value) internal override {
+        if (from != address(0)) _checkNotDenied(from);
+        if (to != address(0)) _checkNotDenied(to);
+        super._update(from, to, value);
+    }
+
+    /// @dev Nor move anyone's SY as a spender.
+    function _spendAllowance(address owner, address spender, uint256 value) internal override {
+        _checkNotDenied(spender);
+        super._spendAllowance(owner, spender, value);
     }
 
     /// @notice The accounting asset: the token AID, with its decimals.

@@ -49,13 +49,19 @@ contract RedeemEscrow {
 /// @notice ERC-4626 vault on AID. Deal income is paid in by a rewarder (the CreditFacility) and vests
 ///         linearly over `vestingPeriod`, so the share price rises smoothly with deal income and a deposit
 ///         made just before a distribution gains nothing from it (Ethena's StakedUSDeV2 design).
-/// @dev totalAssets() is the AID held less the part of the latest distribution that has not vested yet.
-///      A new distribution adds to what is still unvested and restarts the clock.
+/// @dev totalAssets() is the AID held, less income that has not vested yet, less the facility's writedown
+///      (the markdown of impaired and defaulted deals not realized yet), floored at 0: the share price is a
+///      fair value, and an impairment lowers it in the block it is recorded.
+///      Each distribution vests on its own schedule (a tranche), so nobody can delay income already paid in
+///      by paying in more: a distribution whose end falls in the newest tranche's bucket (vestingPeriod/8)
+///      merges into it exactly, to that tranche's end (two linear schedules to the same end are one linear
+///      schedule from now), so at most 9 tranches are live at any time.
 ///      Inflation attack: the first deposit burns DEAD_SHARES to a dead address, so the share supply never
 ///      returns to zero and a donation to the vault is shared with shares nobody can redeem: to round a
 ///      victim's deposit V down to nothing an attacker must donate about V * DEAD_SHARES / (his own
 ///      shares), most of which the dead shares keep. While no shares exist the vault converts 1:1.
-///      AID's deny list holds for sAID too: a denied account can neither move nor redeem shares.
+///      AID's deny list holds for sAID too: a denied account can neither move nor redeem shares, nor move
+///      anyone's as a spender or operator, nor receive a claim.
 ///      sAID is first-loss capital: a realized deal loss burns AID held here (AIDollar.realizeLoss).
 ///
 ///      Exit is asynchronous, through ERC-7540's redeem-request interface (operators, requestRedeem,
@@ -88,8 +94,22 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
     uint256 private constant BPS = 10_000;
 
     uint256 public vestingPeriod;
-    uint256 public vestingAmount;
+    /// @notice When income (or a markdown written back) last started vesting.
     uint256 public lastDistribution;
+    /// @notice AID of deal markdowns not realized yet: subtracted from totalAssets.
+    uint256 public writedown;
+
+    /// @notice One distribution vesting linearly from `start` to `end` (`amount` unvested at `start`).
+    struct Tranche {
+        uint128 amount;
+        uint64 start;
+        uint64 end;
+    }
+
+    /// @notice Live tranches are [trancheHead, trancheTail), oldest first (ends ascending).
+    mapping(uint256 => Tranche) public tranches;
+    uint256 public trancheHead;
+    uint256 public trancheTail;
 
     // ---- asynchronous exit (ERC-7540) ----
 
@@ -128,6 +148,9 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
     event RewardsReceived(uint256 amount, uint256 vesting, uint256 period);
     event VestingPeriodSet(uint256 period);
     event LossAbsorbed(uint256 aidBurned, uint256 fromUnvested);
+    event MarkedDown(uint256 amount, uint256 fromUnvested, uint256 writedown);
+    event MarkedUp(uint256 amount, uint256 writedown);
+    event MarkdownRealized(uint256 released, uint256 aidBurned, uint256 fromUnvested, uint256 vestingBack);
 
     error FirstDepositTooSmall(uint256 shares, uint256 minimum);
     error AccountDenied(address account);
@@ -139,6 +162,7 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
     error CycleNotDue(uint256 nextCycleAt, uint256 now_);
     error BadCycle(uint256 cycleLength, uint256 cycleCapBps);
     error ExceedsClaimable(address controller, uint256 requested, uint256 claimable);
+    error WritedownUnderflow(uint256 amount, uint256 writedown);
 
     constructor(address admin, IERC20 aid, uint256 vestingPeriod_) ERC20("Staked AI Dollar", "sAID") ERC4626(aid) {
         if (vestingPeriod_ > MAX_VESTING_PERIOD) revert VestingPeriodTooLong(vestingPeriod_, MAX_VESTING_PERIOD);
@@ -153,39 +177,80 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
 
     // ---- income ----
 
-    /// @notice Pay `amount` AID of income into the vault, to vest over `vestingPeriod`.
+    /// @notice Pay `amount` AID of income into the vault, to vest over `vestingPeriod` on its own schedule.
     function transferInRewards(uint256 amount) external onlyRole(REWARDER_ROLE) {
-        uint256 vesting = unvestedAmount() + amount;
-        vestingAmount = vesting;
-        lastDistribution = block.timestamp;
+        _addTranche(amount);
         IERC20(asset()).safeTransferFrom(msg.sender, address(this), amount);
-        emit RewardsReceived(amount, vesting, vestingPeriod);
+        emit RewardsReceived(amount, unvestedAmount(), vestingPeriod);
     }
 
-    /// @notice The part of the latest distribution that has not vested yet (rounded up: never counted early).
-    function unvestedAmount() public view returns (uint256) {
-        uint256 elapsed = block.timestamp - lastDistribution;
-        if (elapsed >= vestingPeriod) return 0;
-        return vestingAmount.mulDiv(vestingPeriod - elapsed, vestingPeriod, Math.Rounding.Ceil);
+    /// @notice Income not vested yet, summed over the live tranches (each rounded up: never counted early).
+    function unvestedAmount() public view returns (uint256 total) {
+        uint256 tail = trancheTail;
+        for (uint256 i = trancheHead; i < tail; ++i) {
+            total += _unvested(tranches[i]);
+        }
+    }
+
+    /// @notice Live tranches (oldest first), for views: their start, end and unvested AID now.
+    function vestingSchedule() external view returns (Tranche[] memory live) {
+        uint256 head = trancheHead;
+        live = new Tranche[](trancheTail - head);
+        for (uint256 i = 0; i < live.length; ++i) {
+            Tranche memory t = tranches[head + i];
+            live[i] = Tranche(uint128(_unvested(t)), t.start, t.end);
+        }
     }
 
     /// @notice A realized loss burned `aidBurned` of the vault's AID: it is taken from income that has not
-    ///         vested yet first, so the loss never leaves AID vesting to holders that the vault no longer
-    ///         has (which would hand what vests next to the next depositor).
+    ///         vested yet first (newest first), so the loss never leaves AID vesting to holders that the
+    ///         vault no longer has (which would hand what vests next to the next depositor).
     function absorbLoss(uint256 aidBurned) external onlyRole(REWARDER_ROLE) {
-        uint256 unvested = unvestedAmount();
-        uint256 cut = aidBurned < unvested ? aidBurned : unvested;
-        vestingAmount = unvested - cut;
-        lastDistribution = block.timestamp;
-        emit LossAbsorbed(aidBurned, cut);
+        emit LossAbsorbed(aidBurned, _cutUnvested(aidBurned));
     }
 
+    /// @notice The facility marks its loans down by `amount` AID (an impairment, a default): the share price
+    ///         falls now by `amount` less the unvested income that absorbs it first.
+    function markDown(uint256 amount) external onlyRole(REWARDER_ROLE) {
+        uint256 cut = _cutUnvested(amount);
+        // The whole markdown is written down; the unvested income it cut now counts as vested, so the
+        // price falls by amount - cut, as a realized loss of the same size would make it.
+        writedown += amount;
+        emit MarkedDown(amount, cut, writedown);
+    }
+
+    /// @notice A markdown of `amount` AID is written back (a cure, a transfer to a new operator): it vests
+    ///         back over `vestingPeriod`, not at once, so nobody can trade on the cure.
+    function markUp(uint256 amount) external onlyRole(REWARDER_ROLE) {
+        uint256 wd = writedown;
+        if (amount > wd) revert WritedownUnderflow(amount, wd);
+        writedown = wd - amount;
+        _vestBack(amount);
+        emit MarkedUp(amount, wd - amount);
+    }
+
+    /// @notice A marked-down deal is realized: its markdown `released` leaves the writedown and the loss
+    ///         actually realized burned `aidBurned` of the vault's AID. A loss above the markdown is absorbed
+    ///         by unvested income first; a loss below it comes back through vesting.
+    function realizeMarkdown(uint256 released, uint256 aidBurned) external onlyRole(REWARDER_ROLE) {
+        uint256 wd = writedown;
+        if (released > wd) revert WritedownUnderflow(released, wd);
+        writedown = wd - released;
+        uint256 cut = 0;
+        uint256 back = 0;
+        if (aidBurned > released) cut = _cutUnvested(aidBurned - released);
+        else if (released > aidBurned) back = _vestBack(released - aidBurned);
+        emit MarkdownRealized(released, aidBurned, cut, back);
+    }
+
+    /// @notice Admin: a new vesting period. What is unvested vests under it from now, in one tranche, so
+    ///         nothing vests retroactively.
     function setVestingPeriod(uint256 period) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (period > MAX_VESTING_PERIOD) revert VestingPeriodTooLong(period, MAX_VESTING_PERIOD);
-        // Vest what is pending under the new period from now, so nothing vests retroactively.
-        vestingAmount = unvestedAmount();
-        lastDistribution = block.timestamp;
+        uint256 pending = unvestedAmount();
+        trancheHead = trancheTail;
         vestingPeriod = period;
+        _addTranche(pending);
         emit VestingPeriodSet(period);
     }
 
@@ -206,7 +271,7 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
         returns (uint256 requestId)
     {
         if (shares == 0) revert ZeroShares();
-        if (IAIDollarView(asset()).isDenied(controller)) revert AccountDenied(controller);
+        _checkNotDenied(msg.sender, controller); // the owner is checked as the shares move
         if (owner != msg.sender && !isOperator[owner][msg.sender]) _spendAllowance(owner, msg.sender, shares);
         _transfer(owner, address(this), shares);
         requestId = redeemRequests.length;
@@ -300,7 +365,7 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
     /// @notice Claim: burn nothing more (the shares were burned when filled) and pay `controller`'s
     ///         set-aside AID for `shares` of its filled requests to `receiver`. ERC-7540 semantics.
     function redeem(uint256 shares, address receiver, address controller) public override returns (uint256 assets) {
-        _checkController(controller);
+        _checkController(controller, receiver);
         uint256 claimable = filledShares[controller] - claimedShares[controller];
         if (shares == 0) revert ZeroShares();
         if (shares > claimable) revert ExceedsClaimable(controller, shares, claimable);
@@ -312,7 +377,7 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
     /// @notice Claim `assets` AID of `controller`'s filled requests, paid to `receiver`; returns the shares
     ///         of its requests that this uses up (rounded up).
     function withdraw(uint256 assets, address receiver, address controller) public override returns (uint256 shares) {
-        _checkController(controller);
+        _checkController(controller, receiver);
         uint256 owed = claimableAssets[controller];
         if (assets == 0) revert ZeroAmount();
         if (assets > owed) revert ExceedsClaimable(controller, assets, owed);
@@ -321,13 +386,15 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
         _claim(controller, receiver, shares, assets);
     }
 
-    /// @notice Filled shares `controller` may claim now.
+    /// @notice Filled shares `controller` may claim now (0 for a deny-listed controller, whose claim reverts).
     function maxRedeem(address controller) public view override returns (uint256) {
+        if (IAIDollarView(asset()).isDenied(controller)) return 0;
         return filledShares[controller] - claimedShares[controller];
     }
 
-    /// @notice AID `controller` may claim now.
+    /// @notice AID `controller` may claim now (0 for a deny-listed controller).
     function maxWithdraw(address controller) public view override returns (uint256) {
+        if (IAIDollarView(asset()).isDenied(controller)) return 0;
         return claimableAssets[controller];
     }
 
@@ -394,11 +461,12 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
 
     // ---- views ----
 
-    /// @notice AID held less the unvested part of the latest distribution.
+    /// @notice Fair value: AID held, less unvested income, less the writedown of deals marked down (at
+    ///         least 0).
     function totalAssets() public view override returns (uint256) {
         uint256 held = IERC20(asset()).balanceOf(address(this));
-        uint256 unvested = unvestedAmount();
-        return held > unvested ? held - unvested : 0;
+        uint256 off = unvestedAmount() + writedown;
+        return held > off ? held - off : 0;
     }
 
     /// @notice AID per whole share, 18 decimals.
@@ -482,6 +550,68 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
         emit RedeemFilled(head, controller, shares, assets, pending - shares);
     }
 
+    /// @dev What tranche `t` has not vested yet now, rounded up.
+    function _unvested(Tranche memory t) private view returns (uint256) {
+        if (block.timestamp >= t.end) return 0;
+        return uint256(t.amount).mulDiv(t.end - block.timestamp, t.end - t.start, Math.Rounding.Ceil);
+    }
+
+    /// @dev Start `amount` vesting from now to now + vestingPeriod, in a tranche of its own; or, when that end
+    ///      falls in the same bucket (vestingPeriod / 8 wide) as the newest tranche's end, merged exactly into
+    ///      it: the newest tranche's unvested part keeps its schedule and `amount` vests with it to its end
+    ///      (up to a bucket sooner than its own). So live tranches end in distinct buckets of (now, now +
+    ///      period]: at most 9. Expired tranches are dropped first. A period of 0 vests at once.
+    function _addTranche(uint256 amount) private {
+        uint256 head = trancheHead;
+        uint256 tail = trancheTail;
+        while (head < tail && tranches[head].end <= block.timestamp) delete tranches[head++];
+        trancheHead = head;
+        lastDistribution = block.timestamp;
+        uint256 period = vestingPeriod;
+        if (amount == 0 || period == 0) return;
+        uint256 bucket = period >= 8 ? period / 8 : 1;
+        uint256 end = block.timestamp + period;
+        if (tail > head && tranches[tail - 1].end / bucket == end / bucket) {
+            end = tranches[tail - 1].end;
+            amount += _unvested(tranches[tail - 1]);
+            tail -= 1;
+        }
+        tranches[tail] = Tranche(SafeCast.toUint128(amount), uint64(block.timestamp), uint64(end));
+        trancheTail = tail + 1;
+    }
+
+    /// @dev Vest back up to `amount` of written-back value: only what the vault holds beyond its unvested
+    ///      income and remaining writedown, so a vault that other markdowns leave under water vests back no
+    ///      AID it does not have. Returns what started vesting.
+    function _vestBack(uint256 amount) private returns (uint256 back) {
+        uint256 held = IERC20(asset()).balanceOf(address(this));
+        uint256 claimed = unvestedAmount() + writedown;
+        uint256 room = held > claimed ? held - claimed : 0;
+        back = amount < room ? amount : room;
+        _addTranche(back);
+    }
+
+    /// @dev Take up to `amount` from unvested income, newest tranche first; returns what was taken.
+    function _cutUnvested(uint256 amount) private returns (uint256 cut) {
+        uint256 head = trancheHead;
+        uint256 tail = trancheTail;
+        while (tail > head && cut < amount) {
+            Tranche storage t = tranches[tail - 1];
+            uint256 left = _unvested(t);
+            uint256 take = amount - cut < left ? amount - cut : left;
+            cut += take;
+            if (take == left) {
+                delete tranches[--tail];
+            } else {
+                // the rest vests on to the same end, from now
+                t.amount = uint128(left - take);
+                t.start = uint64(block.timestamp);
+            }
+        }
+        trancheTail = tail;
+        if (tail == head) trancheHead = trancheTail = 0;
+    }
+
     function _clamp(uint256 total, uint256 start, uint256 size) private pure returns (uint256) {
         if (total <= start) return 0;
         uint256 inside = total - start;
@@ -494,11 +624,20 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
         if (denyList.isDenied(b)) revert AccountDenied(b);
     }
 
-    function _checkController(address controller) private view {
+    /// @dev A claim: the caller is the controller or its operator, and none of caller, controller and
+    ///      receiver is deny-listed.
+    function _checkController(address controller, address receiver) private view {
         if (controller != msg.sender && !isOperator[controller][msg.sender]) {
             revert NotAuthorized(msg.sender, controller);
         }
-        if (IAIDollarView(asset()).isDenied(controller)) revert AccountDenied(controller);
+        _checkNotDenied(msg.sender, controller);
+        if (IAIDollarView(asset()).isDenied(receiver)) revert AccountDenied(receiver);
+    }
+
+    /// @dev A denied account cannot move anyone's sAID as a spender either.
+    function _spendAllowance(address owner, address spender, uint256 value) internal override {
+        if (IAIDollarView(asset()).isDenied(spender)) revert AccountDenied(spender);
+        super._spendAllowance(owner, spender, value);
     }
 
     function _claim(address controller, address receiver, uint256 shares, uint256 assets) private {
