@@ -10,6 +10,7 @@
     │   ├── DuplicateAssetError    an asset that is already registered on-chain
     │   ├── NotWhitelistedError    an account that the AID contract will not let mint or redeem
     │   ├── InsufficientFundsError a balance or reserve too small for the amount asked
+    │   ├── NotDelinquentError     a deal not far enough past due for the delinquency trigger asked
     │   └── UnderwritingError      a hard rule of underwriting refused the deal
     │       └── AdvanceAboveCapError  the advance exceeds the cap on appraised value
     └── ChainError                 talking to the chain failed
@@ -30,6 +31,7 @@ __all__ = [
     "GaibValueError",
     "InsufficientFundsError",
     "InventoryError",
+    "NotDelinquentError",
     "NotWhitelistedError",
     "PluginError",
     "TransactionFailed",
@@ -88,6 +90,10 @@ class NotWhitelistedError(GaibValueError):
 
 class InsufficientFundsError(GaibValueError):
     """A balance, allowance or reserve is too small for the amount asked."""
+
+
+class NotDelinquentError(GaibValueError):
+    """The deal is not far enough past due for a delinquency trigger (CreditFacility.markDelinquent)."""
 
 
 class UnderwritingError(GaibValueError):

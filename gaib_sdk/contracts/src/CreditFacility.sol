@@ -434,18 +434,26 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
     function amountDue(uint256 dealId) external view returns (uint256 fees, uint256 interest, uint256 principal) {
         Deal storage d = _deals[dealId];
         uint256 m = _passed(d);
-        if (!_open(d) || m <= _paidThrough(d, _servicing[dealId].installmentsPaid)) return (0, 0, 0);
+        if (!_open(d) || m <= installmentsMet(dealId)) return (0, 0, 0);
         (fees, interest) = _pending(d, _dueAt(d, m));
         fees += d.feesDue;
         interest += d.interestDue;
         principal = _principalDue(d, m);
     }
 
+    /// @notice How many due dates are met now, in order: a passed date is met once its principal is repaid
+    ///         and no fees or interest accrued up to it are unpaid.
+    function installmentsMet(uint256 dealId) public view returns (uint256) {
+        Deal storage d = _deals[dealId];
+        uint256 k = _servicing[dealId].installmentsPaid;
+        return _open(d) ? _paidThrough(d, k) : k;
+    }
+
     /// @notice Whole days since the oldest due date not met (0 when none has passed unmet).
     function daysPastDue(uint256 dealId) public view returns (uint256) {
         Deal storage d = _deals[dealId];
         if (!_open(d)) return 0;
-        uint256 k = _paidThrough(d, _servicing[dealId].installmentsPaid);
+        uint256 k = installmentsMet(dealId);
         if (k >= _count(d)) return 0;
         uint256 due = _dueAt(d, k + 1);
         return block.timestamp > due ? (block.timestamp - due) / 1 days : 0;
