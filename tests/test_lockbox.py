@@ -445,6 +445,14 @@ async def test_a_deal_paid_on_schedule_through_the_lockbox_over_its_whole_term(
         assert all(r["kicker"] == r["gross"] * deal_terms[2] // BPS for r in rows)
     assert rows == SCHEDULES[case]["sweeps"]
     assert SCHEDULES[case]["advance"] == ADVANCE
+    # Once the deal is repaid, whatever customers still pay in goes straight to the borrower.
+    await pay_in(gaib, deal, 7 * USDC)
+    swept, _ = await sweep(gaib, actors.outsider, deal.deal_id)
+    assert (swept["gross"], swept["toBorrower"], swept["fees"] + swept["interest"] + swept["principal"]) == (
+        7 * USDC,
+        7 * USDC,
+        0,
+    )
     await assert_backed(gaib)
 
 
