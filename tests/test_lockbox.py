@@ -25,6 +25,7 @@ from .conftest import Actors
 from .test_contracts import (
     BPS,
     DAY,
+    DEAL_ACTIVE,
     DEAL_DEFAULTED,
     DEAL_IMPAIRED,
     DEAL_REPAID,
@@ -515,3 +516,71 @@ async def test_the_sdk_reads_the_schedule_and_delinquency_and_checks_before_send
     await actors.admin.declare_default(financed)
     with pytest.raises(GaibValueError, match="is defaulted: its lockbox is swept again once"):
         await outsider.sweep(financed)
+
+
+# ---- a random walk of payments, sweeps, missed dates and triggers ----
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("structure", [FIXED, REVENUE_SHARE, HYBRID])
+async def test_random_payments_and_sweeps_keep_the_lockbox_rules(gaib: Gaib, actors: Actors, structure: int) -> None:
+    """A seeded random walk per structure: customers pay random amounts at random times, anyone sweeps or
+    the borrower repays, time skips whole periods, anyone tries the trigger. After every step: each unit
+    swept or drawn is accounted for; nothing reaches the borrower while anything is due; the facility holds
+    exactly the deals' cash reserves; the triggers fire exactly at 30 and 90 days past due."""
+    import random
+
+    p = gaib.protocol
+    fac = p.facility.functions
+    rng = random.Random(1_000 + structure)
+    share = {FIXED: 0, REVENUE_SHARE: 6_000, HYBRID: 2_000}[structure]
+    deal = await open_lockbox_deal(gaib, actors, terms(structure, 1_100, share, 150, 180), 0x61)
+    await gaib.faucet(actors.provider.address, Decimal(1_000_000))
+    await actors.provider.send(p.usdc.functions.approve(p.facility.address, MAX_UINT), what="approve")
+    borrower = actors.provider.address
+    seen: set[str] = set()  # what the walk went through, so a change of seed cannot make it trivial
+    for _step in range(40):
+        d = await deal_state(gaib, deal.deal_id)
+        if d[2] not in (DEAL_ACTIVE, DEAL_IMPAIRED):
+            break
+        action = rng.choice(["pay", "pay", "sweep", "sweep", "repay", "wait", "wait", "mark"])
+        if action == "pay":
+            await pay_in(gaib, deal, rng.randint(1, 150_000) * USDC)
+        elif action == "repay":
+            await actors.provider.send(fac.repay(deal.deal_id, rng.randint(1, 20_000) * USDC), what="repay")
+        elif action == "wait":
+            await gaib.chain.advance_time(rng.choice([DAY, 5 * DAY, 12 * DAY, PERIOD, 2 * PERIOD]))
+        elif action == "mark":
+            dpd = await fac.daysPastDue(deal.deal_id).call()
+            if dpd >= 90 or (dpd >= 30 and d[2] == DEAL_ACTIVE):
+                await actors.outsider.send(fac.markDelinquent(deal.deal_id), what="mark")
+                assert (await deal_state(gaib, deal.deal_id))[2] == (DEAL_DEFAULTED if dpd >= 90 else DEAL_IMPAIRED)
+                seen.add("triggered")
+            else:
+                await reverts(actors.outsider.send(fac.markDelinquent(deal.deal_id), what="mark"), "NotDelinquent")
+        else:
+            held = await usdc_of(gaib, deal.lockbox)
+            before = await usdc_of(gaib, borrower)
+            a, result = await sweep(gaib, actors.outsider, deal.deal_id)
+            to_lender = a["fees"] + a["interest"] + a["principal"]
+            assert a["gross"] == held and await usdc_of(gaib, deal.lockbox) == 0
+            assert a["gross"] + a["reserveDrawn"] == to_lender + a["kicker"] + a["reserveTopUp"] + a["toBorrower"]
+            closed = events(p.facility, "DealClosed", result)
+            released = closed[0]["cashReserveReleased"] if closed else 0
+            assert await usdc_of(gaib, borrower) == before + a["toBorrower"] + released
+            seen |= {k for k in ("reserveDrawn", "reserveTopUp", "toBorrower", "kicker") if a[k]}
+            if a["toBorrower"] and not closed:
+                assert await fac.amountDue(deal.deal_id).call() == [0, 0, 0]
+                assert (await fac.servicing(deal.deal_id).call())[2] == 0  # the reserve is whole again
+                assert await fac.daysPastDue(deal.deal_id).call() == 0
+        d = await deal_state(gaib, deal.deal_id)
+        reserve = d[12] if d[2] in (DEAL_ACTIVE, DEAL_IMPAIRED, DEAL_DEFAULTED) else 0
+        assert await usdc_of(gaib, p.facility.address) == reserve
+        assert reserve + (await fac.servicing(deal.deal_id).call())[2] == RESERVE or d[2] == DEAL_REPAID
+        await assert_backed(gaib)
+    walked = {
+        FIXED: {"reserveDrawn", "reserveTopUp", "toBorrower", "triggered"},
+        REVENUE_SHARE: {"reserveDrawn", "toBorrower"},
+        HYBRID: {"kicker", "toBorrower"},
+    }
+    assert walked[structure] <= seen
