@@ -60,6 +60,7 @@ from gaib_sdk.models import (
 )
 from gaib_sdk.node.client import NodeMixin
 from gaib_sdk.plugins import Plugins
+from gaib_sdk.servicing import ServicingMixin
 from gaib_sdk.underwriting import (
     MAX_ADVANCE_RATE,
     add_months,
@@ -139,7 +140,7 @@ class _Session:
     venue_state: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-class Gaib(NodeMixin):
+class Gaib(NodeMixin, ServicingMixin):
     """The gaib-sdk client (async). See the module docstring."""
 
     def __init__(self, session: _Session, account: LocalAccount | None):
@@ -963,6 +964,7 @@ class Gaib(NodeMixin):
                 f"there is no deal {deal_id} (deals so far: {await p.facility.functions.dealCount().call()})"
             )
         collateral = await p.facility.functions.collateralOf(deal_id).call()
+        lockbox = (await p.facility.functions.servicing(deal_id).call())[0]
         structure, rate, share, fee, term = d[1]
         return DealInfo(
             deal_id=deal_id,
@@ -985,6 +987,7 @@ class Gaib(NodeMixin):
                 term_days=term,
             ),
             collateral=["0x" + c.hex() for c in collateral],
+            lockbox=lockbox,
         )
 
     async def repay(self, deal_id: int, amount_usd: Decimal | int | str, *, key: str | None = None) -> Repayment:

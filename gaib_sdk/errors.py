@@ -11,6 +11,7 @@
     │   ├── AssetOwnershipError    an asset registered to another owner, provisional, or disputed
     │   ├── NotWhitelistedError    an account that the AID contract will not let mint or redeem
     │   ├── InsufficientFundsError a balance or reserve too small for the amount asked
+    │   ├── NotDelinquentError     a deal not far enough past due for the delinquency trigger asked
     │   └── UnderwritingError      a hard rule of underwriting refused the deal
     │       └── AdvanceAboveCapError  the advance exceeds the cap on appraised value
     └── ChainError                 talking to the chain failed
@@ -32,6 +33,7 @@ __all__ = [
     "GaibValueError",
     "InsufficientFundsError",
     "InventoryError",
+    "NotDelinquentError",
     "NotWhitelistedError",
     "PluginError",
     "TransactionFailed",
@@ -95,6 +97,10 @@ class NotWhitelistedError(GaibValueError):
 
 class InsufficientFundsError(GaibValueError):
     """A balance, allowance or reserve is too small for the amount asked."""
+
+
+class NotDelinquentError(GaibValueError):
+    """The deal is not far enough past due for a delinquency trigger (CreditFacility.markDelinquent)."""
 
 
 class UnderwritingError(GaibValueError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import IntEnum
 from typing import Literal
@@ -14,11 +14,15 @@ from gaib_sdk.models.engine import StressCheck
 __all__ = [
     "AssetValuation",
     "DealInfo",
+    "DealSchedule",
     "DealStatus",
     "DealTerms",
+    "Delinquency",
     "DigitizeResult",
+    "Installment",
     "Quote",
     "Repayment",
+    "SweepResult",
     "VenuePosition",
     "VenueQuote",
 ]
@@ -115,6 +119,7 @@ class DealInfo(_Model):
     impairment_usd: Decimal
     terms: DealTerms
     collateral: list[str]
+    lockbox: str | None = Field(default=None, description="the address the deal's customers pay into")
 
 
 class Repayment(_Model):
@@ -126,6 +131,59 @@ class Repayment(_Model):
     principal_usd: Decimal
     excess_usd: Decimal
     tx_hash: str
+
+
+class Installment(_Model):
+    """One due date of a deal's repayment schedule (computed on chain from the terms)."""
+
+    k: int = Field(description="1 for the first due date")
+    due_at: datetime
+    principal_usd: Decimal = Field(description="the principal this date calls for (revenue share: all at the last)")
+    met: bool = Field(description="this date's principal, fees and interest are paid")
+
+
+class DealSchedule(_Model):
+    """A deal's repayment schedule: 30-day periods from opening, the last at the end of the term."""
+
+    deal_id: int
+    structure: Literal["fixed", "revenue_share", "hybrid"]
+    lockbox: str
+    installments: list[Installment]
+    installments_met: int
+
+
+class SweepResult(_Model):
+    """Where one sweep of a deal's lockbox sent the money (USDC)."""
+
+    deal_id: int
+    gross_usd: Decimal = Field(description="what the lockbox held")
+    fees_usd: Decimal
+    interest_usd: Decimal
+    principal_usd: Decimal
+    kicker_usd: Decimal = Field(description="hybrid deals: the revenue share paid to sAID as extra income")
+    reserve_drawn_usd: Decimal = Field(description="drawn from the deal's cash reserve to cover a shortfall")
+    reserve_top_up_usd: Decimal = Field(description="paid back into the cash reserve")
+    to_borrower_usd: Decimal
+    tx_hash: str
+
+
+class Delinquency(_Model):
+    """Where a deal stands against its schedule, and which delinquency trigger anyone may call now."""
+
+    deal_id: int
+    status: DealStatus
+    days_past_due: int = Field(description="whole days since the oldest due date not met")
+    oldest_unmet_due_at: datetime | None
+    fees_due_usd: Decimal
+    interest_due_usd: Decimal
+    principal_due_usd: Decimal
+    amount_due_usd: Decimal = Field(description="fees, interest and principal due by the latest passed date")
+    cash_reserve_usd: Decimal
+    reserve_drawn_usd: Decimal = Field(description="drawn by sweeps and not yet topped up")
+    grace_days: int
+    impair_days: int
+    default_days: int
+    trigger: Literal["none", "impair", "default"]
 
 
 class DigitizeResult(_Model):

@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
@@ -9,6 +10,7 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
 import {AIDollar} from "./AIDollar.sol";
 import {AssetRegistry} from "./AssetRegistry.sol";
 import {LeaseRegistry} from "./LeaseRegistry.sol";
+import {RevenueLockbox} from "./RevenueLockbox.sol";
 import {StakedAID} from "./StakedAID.sol";
 
 /// @title CreditFacility
@@ -23,6 +25,10 @@ import {StakedAID} from "./StakedAID.sol";
 ///         borne first by sAID.
 ///         Collateral is any mix of asset ids and cluster roots (a whole cluster registered as one Merkle
 ///         root): a cluster moves through financing, default and recovery exactly as an asset does.
+///         Repayment is enforced, not voluntary: each deal has a schedule computed from its terms (30-day
+///         periods from opening), a revenue lockbox its customers pay into, and a sweep anyone may call that
+///         pays what is due before the borrower gets anything; a deal past due is impaired at 30 days and
+///         defaulted at 90 by anyone (see "Repayment schedule, lockbox and delinquency" in docs/contracts.md).
 contract CreditFacility is AccessControl, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
@@ -35,6 +41,12 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
     uint256 public constant MAX_ADVANCE_BPS_LIMIT = 8_000;
 
     uint256 public constant MAX_CASH_RESERVE_BPS = 2_000;
+
+    uint256 public constant PERIOD = 30 days; // one installment period, counted from openedAt
+    uint256 public constant GRACE_DAYS = 5; // a sweep draws the cash reserve only this long after a due date
+    uint256 public constant IMPAIR_DAYS = 30; // days past due that let anyone mark the deal impaired
+    uint256 public constant DEFAULT_DAYS = 90; // days past due that let anyone declare the default
+    uint256 public constant DELINQUENT_MARKDOWN_BPS = 2_500; // the markdown at IMPAIR_DAYS: 25% of principal
 
     enum Structure {
         FixedRate,
@@ -90,6 +102,29 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
     mapping(uint256 => Deal) private _deals;
     mapping(uint256 => bytes32[]) private _collateral;
 
+    /// @dev Per deal, beside Deal: its lockbox, how many installments are paid (every due date up to
+    ///      that one is met), and how much of the cash reserve sweeps have drawn and not yet topped up.
+    struct Servicing {
+        address lockbox;
+        uint32 installmentsPaid;
+        uint256 reserveDrawn;
+    }
+
+    /// @dev What one sweep did with the stablecoin it took from the lockbox (USDC units).
+    struct Sweep {
+        uint256 gross;
+        uint256 fees;
+        uint256 interest;
+        uint256 principal;
+        uint256 kicker;
+        uint256 reserveDrawn;
+        uint256 reserveTopUp;
+        uint256 toBorrower;
+    }
+
+    address public immutable lockboxImplementation;
+    mapping(uint256 => Servicing) private _servicing;
+
     event DealOpened(
         uint256 indexed dealId,
         address indexed borrower,
@@ -112,6 +147,9 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
     event CashReserveSet(uint256 cashReserveBps);
     event MaxAdvanceSet(uint256 maxAdvanceBps);
     event TreasurySet(address treasury);
+    event LockboxOpened(uint256 indexed dealId, address lockbox);
+    event Swept(uint256 indexed dealId, address indexed caller, Sweep amounts);
+    event DealDelinquent(uint256 indexed dealId, uint256 daysPastDue, DealStatus status);
 
     error AdvanceAboveCap(uint256 advance, uint256 appraisedValue, uint256 maxAdvance);
     error ZeroAmount();
@@ -127,6 +165,8 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
     error CashReserveTooHigh(uint256 cashReserveBps);
     error WrongDealStatus(uint256 dealId, DealStatus status);
     error MarkdownTooHigh(uint256 markdown, uint256 principalOutstanding);
+    error UnknownDeal(uint256 dealId);
+    error NotDelinquent(uint256 dealId, uint256 daysPastDue);
 
     constructor(
         address admin,
@@ -142,6 +182,7 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
         vault = vault_;
         treasury = treasury_;
         leases = leases_;
+        lockboxImplementation = address(new RevenueLockbox(stablecoin));
         maxAdvanceBps = MAX_ADVANCE_BPS_LIMIT;
         cashReserveBps = 660; // GAIB's docs: a cash reserve of about 6.6% of what is funded
         // The AID contract pulls interest in stablecoin from here when it mints income; the vault pulls the
@@ -202,6 +243,9 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
         _collateral[dealId] = collateral;
         emit DealOpened(dealId, borrower, appraisedValue, advance, terms, collateral);
         leases.pledge(dealId, borrower, collateral, leaseIds);
+        address lockbox = Clones.cloneDeterministic(lockboxImplementation, bytes32(dealId));
+        _servicing[dealId].lockbox = lockbox;
+        emit LockboxOpened(dealId, lockbox);
         // The whole advance leaves the reserve; the deal's cash reserve stays here, segregated, for it.
         aid.fundDeal(address(this), advance);
         stablecoin.safeTransfer(borrower, advance - cash);
@@ -220,7 +264,63 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
         return _repay(dealId, Math.mulDiv(grossRevenue, d.terms.revenueShareBps, BPS));
     }
 
+    /// @notice Take everything in the deal's lockbox and pay the waterfall first: fees and interest accrued,
+    ///         the principal scheduled by now and not yet repaid (revenue share: revenueShareBps of the gross
+    ///         swept, at least what is due, on to principal outstanding), the hybrid kicker (its share of the
+    ///         gross, paid to sAID as income), then the cash reserve's top-up; only the rest goes to the
+    ///         borrower. A sweep short of what is due, GRACE_DAYS or more after the oldest unmet due date,
+    ///         draws the deal's cash reserve for the shortfall. Anyone may call it. On a repaid or liquidated
+    ///         deal the whole lockbox goes to the borrower; a defaulted deal's lockbox waits for its recovery.
+    function sweep(uint256 dealId) external nonReentrant returns (Sweep memory r) {
+        Deal storage d = _deals[dealId];
+        Servicing storage s = _servicing[dealId];
+        if (s.lockbox == address(0)) revert UnknownDeal(dealId);
+        if (d.status == DealStatus.Defaulted) revert WrongDealStatus(dealId, d.status);
+        r.gross = RevenueLockbox(s.lockbox).pull();
+        uint256 left = r.gross;
+        if (_open(d)) {
+            _accrue(d);
+            uint256 due = d.feesDue + d.interestDue + _principalDue(d, _passed(d));
+            uint256 share = Math.mulDiv(r.gross, d.terms.revenueShareBps, BPS);
+            uint256 budget = Math.min(left, d.terms.structure == Structure.RevenueShare ? Math.max(due, share) : due);
+            if (budget < due && daysPastDue(dealId) >= GRACE_DAYS) {
+                r.reserveDrawn = Math.min(d.cashReserve, due - budget);
+                d.cashReserve -= r.reserveDrawn;
+                s.reserveDrawn += r.reserveDrawn;
+            }
+            (r.fees, r.interest, r.principal) = _pay(d, budget + r.reserveDrawn);
+            // what the waterfall could not use (a revenue share above all that is owed) stays in `left`
+            left = left + r.reserveDrawn - r.fees - r.interest - r.principal;
+            if (d.terms.structure == Structure.Hybrid) {
+                r.kicker = Math.min(left, share);
+                left -= r.kicker;
+                if (r.kicker > 0) _payIncome(r.kicker);
+            }
+            r.reserveTopUp = Math.min(left, s.reserveDrawn);
+            left -= r.reserveTopUp;
+            s.reserveDrawn -= r.reserveTopUp;
+            d.cashReserve += r.reserveTopUp;
+            _settle(dealId, d);
+        }
+        r.toBorrower = left;
+        emit Swept(dealId, msg.sender, r);
+        emit Repaid(dealId, s.lockbox, r.fees, r.interest, r.principal, left);
+        if (left > 0) stablecoin.safeTransfer(d.borrower, left);
+    }
+
     // ---- trouble and recovery ----
+
+    /// @notice The delinquency trigger, callable by anyone: DEFAULT_DAYS or more past due defaults the deal;
+    ///         IMPAIR_DAYS or more marks an active deal down by DELINQUENT_MARKDOWN_BPS of its principal.
+    function markDelinquent(uint256 dealId) external nonReentrant {
+        Deal storage d = _deals[dealId];
+        uint256 dpd = daysPastDue(dealId);
+        if (dpd >= DEFAULT_DAYS) _default(dealId, d);
+        else if (dpd >= IMPAIR_DAYS && d.status == DealStatus.Active) {
+            _markDown(dealId, d, Math.mulDiv(d.principalOutstanding, DELINQUENT_MARKDOWN_BPS, BPS));
+        } else revert NotDelinquent(dealId, dpd);
+        emit DealDelinquent(dealId, dpd, d.status);
+    }
 
     /// @notice Mark a deal down by `markdown` (the expected loss) while it is worked out. sAID's share
     ///         price falls by it in this block (less unvested income, which absorbs it first).
@@ -245,7 +345,7 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
     ///         until the hardware is sold.
     function declareDefault(uint256 dealId) external onlyRole(UNDERWRITER_ROLE) {
         Deal storage d = _deals[dealId];
-        if (d.status != DealStatus.Active && d.status != DealStatus.Impaired) revert WrongDealStatus(dealId, d.status);
+        if (!_open(d)) revert WrongDealStatus(dealId, d.status);
         _default(dealId, d);
     }
 
@@ -309,7 +409,7 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
 
     function getDeal(uint256 dealId) external view returns (Deal memory d) {
         d = _deals[dealId];
-        (uint256 fees, uint256 interest) = _pending(d);
+        (uint256 fees, uint256 interest) = _pending(_deals[dealId], block.timestamp);
         d.feesDue += fees;
         d.interestDue += interest;
     }
@@ -320,9 +420,58 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
 
     /// @notice Everything owed now: fees and interest accrued to this block, and the principal.
     function amountOwed(uint256 dealId) external view returns (uint256) {
-        Deal memory d = _deals[dealId];
-        (uint256 fees, uint256 interest) = _pending(d);
+        Deal storage d = _deals[dealId];
+        (uint256 fees, uint256 interest) = _pending(d, block.timestamp);
         return d.feesDue + fees + d.interestDue + interest + d.principalOutstanding;
+    }
+
+    /// @notice The deal's lockbox, installments met so far and the cash reserve drawn and not yet topped up.
+    function servicing(uint256 dealId) external view returns (Servicing memory) {
+        return _servicing[dealId];
+    }
+
+    /// @notice The repayment schedule, computed from the terms: n = ceil(termDays / 30) due dates,
+    ///         openedAt + min(30k, termDays) days, and the principal each one calls for (fixed and hybrid:
+    ///         advance / n rounded down, the last clears the rest; revenue share: all at the last).
+    function installments(uint256 dealId) external view returns (uint64[] memory dueAt, uint256[] memory principal) {
+        Deal storage d = _deals[dealId];
+        uint256 n = _count(d);
+        dueAt = new uint64[](n);
+        principal = new uint256[](n);
+        for (uint256 k = 1; k <= n; ++k) {
+            dueAt[k - 1] = uint64(_dueAt(d, k));
+            principal[k - 1] = _scheduled(d, k) - _scheduled(d, k - 1);
+        }
+    }
+
+    /// @notice What is due now: fees and interest accrued up to the latest due date that has passed, and
+    ///         the principal scheduled by then and not yet repaid; zero when every passed date is met.
+    function amountDue(uint256 dealId) external view returns (uint256 fees, uint256 interest, uint256 principal) {
+        Deal storage d = _deals[dealId];
+        uint256 m = _passed(d);
+        if (!_open(d) || m <= installmentsMet(dealId)) return (0, 0, 0);
+        (fees, interest) = _pending(d, _dueAt(d, m));
+        fees += d.feesDue;
+        interest += d.interestDue;
+        principal = _principalDue(d, m);
+    }
+
+    /// @notice How many due dates are met now, in order: a passed date is met once its principal is repaid
+    ///         and no fees or interest accrued up to it are unpaid.
+    function installmentsMet(uint256 dealId) public view returns (uint256) {
+        Deal storage d = _deals[dealId];
+        uint256 k = _servicing[dealId].installmentsPaid;
+        return _open(d) ? _paidThrough(d, k) : k;
+    }
+
+    /// @notice Whole days since the oldest due date not met (0 when none has passed unmet).
+    function daysPastDue(uint256 dealId) public view returns (uint256) {
+        Deal storage d = _deals[dealId];
+        if (!_open(d)) return 0;
+        uint256 k = installmentsMet(dealId);
+        if (k >= _count(d)) return 0;
+        uint256 due = _dueAt(d, k + 1);
+        return block.timestamp > due ? (block.timestamp - due) / 1 days : 0;
     }
 
     // ---- administration ----
@@ -348,34 +497,44 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
 
     function _repay(uint256 dealId, uint256 amount) private returns (uint256 taken) {
         Deal storage d = _deals[dealId];
-        if (d.status != DealStatus.Active && d.status != DealStatus.Impaired) revert DealNotActive(dealId);
+        if (!_open(d)) revert DealNotActive(dealId);
         if (amount == 0) revert ZeroAmount();
         _accrue(d);
+        // Only what is owed is taken from the payer; the rest (the excess) stays with them.
+        taken = Math.min(amount, d.feesDue + d.interestDue + d.principalOutstanding);
+        stablecoin.safeTransferFrom(msg.sender, address(this), taken);
+        (uint256 toFees, uint256 toInterest, uint256 toPrincipal) = _pay(d, taken);
+        emit Repaid(dealId, msg.sender, toFees, toInterest, toPrincipal, amount - taken);
+        _settle(dealId, d);
+    }
 
-        uint256 left = amount;
-        uint256 toFees = Math.min(left, d.feesDue);
-        left -= toFees;
-        uint256 toInterest = Math.min(left, d.interestDue);
-        left -= toInterest;
-        uint256 toPrincipal = Math.min(left, d.principalOutstanding);
-        left -= toPrincipal;
+    /// @dev The waterfall on `amount` of stablecoin already held here: fees (to the treasury), then interest
+    ///      (to sAID), then principal (back to the AID reserve). The caller has accrued the deal.
+    function _pay(Deal storage d, uint256 amount) private returns (uint256 toFees, uint256 toInterest, uint256 toPrincipal) {
+        toFees = Math.min(amount, d.feesDue);
+        amount -= toFees;
+        toInterest = Math.min(amount, d.interestDue);
+        amount -= toInterest;
+        toPrincipal = Math.min(amount, d.principalOutstanding);
 
         d.feesDue -= toFees;
         d.feesPaid += toFees;
         d.interestDue -= toInterest;
         d.interestPaid += toInterest;
         d.principalOutstanding -= toPrincipal;
-        taken = amount - left;
 
-        emit Repaid(dealId, msg.sender, toFees, toInterest, toPrincipal, left);
-
-        stablecoin.safeTransferFrom(msg.sender, address(this), taken);
         if (toFees > 0) stablecoin.safeTransfer(treasury, toFees);
         if (toInterest > 0) _payIncome(toInterest);
         if (toPrincipal > 0) {
             stablecoin.safeTransfer(address(aid), toPrincipal);
             aid.principalReturned(toPrincipal);
         }
+    }
+
+    /// @dev After a payment: record the installments now met, and close the deal once nothing is owed.
+    function _settle(uint256 dealId, Deal storage d) private {
+        Servicing storage s = _servicing[dealId];
+        s.installmentsPaid = uint32(_paidThrough(d, s.installmentsPaid));
         if (d.principalOutstanding == 0 && d.interestDue == 0 && d.feesDue == 0) _close(dealId, d);
     }
 
@@ -449,10 +608,62 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
     }
 
     function _accrue(Deal storage d) private {
-        (uint256 fees, uint256 interest) = _pending(d);
+        (uint256 fees, uint256 interest) = _pending(d, block.timestamp);
         d.feesDue += fees;
         d.interestDue += interest;
         d.accruedAt = uint64(block.timestamp);
+    }
+
+    function _open(Deal storage d) private view returns (bool) {
+        return d.status == DealStatus.Active || d.status == DealStatus.Impaired;
+    }
+
+    /// @dev The number of installments: ceil(termDays / 30).
+    function _count(Deal storage d) private view returns (uint256) {
+        return (uint256(d.terms.termDays) + 29) / 30;
+    }
+
+    /// @dev Due date k (1..n): openedAt + min(30k, termDays) days.
+    function _dueAt(Deal storage d, uint256 k) private view returns (uint256) {
+        return d.openedAt + Math.min(k * PERIOD, uint256(d.terms.termDays) * 1 days);
+    }
+
+    /// @dev How many due dates have passed (block.timestamp at or after them).
+    function _passed(Deal storage d) private view returns (uint256) {
+        uint256 n = _count(d);
+        if (block.timestamp >= _dueAt(d, n)) return n;
+        return (block.timestamp - d.openedAt) / PERIOD;
+    }
+
+    /// @dev Principal scheduled by due date k, cumulative.
+    function _scheduled(Deal storage d, uint256 k) private view returns (uint256) {
+        uint256 n = _count(d);
+        if (k >= n) return d.advance;
+        if (d.terms.structure == Structure.RevenueShare) return 0;
+        return k * (d.advance / n);
+    }
+
+    /// @dev Principal scheduled by due date m and not yet repaid.
+    function _principalDue(Deal storage d, uint256 m) private view returns (uint256) {
+        uint256 repaid = d.advance - d.principalOutstanding;
+        uint256 scheduled = _scheduled(d, m);
+        return scheduled > repaid ? scheduled - repaid : 0;
+    }
+
+    /// @dev From `k` installments met, the installments met now: a passed due date is met once its
+    ///      principal is repaid and no fees or interest accrued up to it are unpaid.
+    function _paidThrough(Deal storage d, uint256 k) private view returns (uint256) {
+        if (d.feesDue + d.interestDue > 0) return k;
+        uint256 n = _count(d);
+        uint256 repaid = d.advance - d.principalOutstanding;
+        while (k < n) {
+            uint256 at = _dueAt(d, k + 1);
+            if (at > block.timestamp || _scheduled(d, k + 1) > repaid) break;
+            (uint256 fees, uint256 interest) = _pending(d, at);
+            if (fees + interest > 0) break;
+            ++k;
+        }
+        return k;
     }
 
     function _inStatus(uint256 dealId, DealStatus status) private view returns (Deal storage d) {
@@ -472,10 +683,11 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
         else registry.setStatus(id, status);
     }
 
-    /// @dev Fees and interest accrued since the last repayment, rounded up (in the lender's favour).
-    function _pending(Deal memory d) private view returns (uint256 fees, uint256 interest) {
-        if (d.status != DealStatus.Active && d.status != DealStatus.Impaired) return (0, 0);
-        uint256 elapsed = block.timestamp - d.accruedAt;
+    /// @dev Fees and interest accrued from the last accrual to `until` (none if `until` is not later),
+    ///      simple actual/365 by the second on principal outstanding, rounded up (in the lender's favour).
+    function _pending(Deal storage d, uint256 until) private view returns (uint256 fees, uint256 interest) {
+        if (!_open(d) || until <= d.accruedAt) return (0, 0);
+        uint256 elapsed = until - d.accruedAt;
         uint256 base = d.principalOutstanding * elapsed;
         interest = Math.mulDiv(base, d.terms.rateBps, BPS * YEAR, Math.Rounding.Ceil);
         fees = Math.mulDiv(base, d.terms.feeBps, BPS * YEAR, Math.Rounding.Ceil);
