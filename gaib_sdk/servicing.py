@@ -12,7 +12,7 @@ from web3.contract import AsyncContract
 from web3.logs import DISCARD
 
 from gaib_sdk.errors import GaibValueError, NotDelinquentError
-from gaib_sdk.models import DealInfo, DealSchedule, DealStatus, Delinquency, Installment, SweepResult
+from gaib_sdk.models import DealInfo, DealSchedule, DealStatus, Delinquency, DueDate, SweepResult
 
 if TYPE_CHECKING:
     from gaib_sdk.chain import Protocol, TxResult
@@ -106,7 +106,7 @@ class ServicingMixin:
             structure=info.terms.structure,
             lockbox=info.lockbox or "",
             installments=[
-                Installment(k=k, due_at=_when(t), principal_usd=_usdc(p), met=k <= met)
+                DueDate(k=k, due_at=_when(t), principal_usd=_usdc(p), met=k <= met)
                 for k, (t, p) in enumerate(zip(due_at, principal, strict=True), start=1)
             ],
             installments_met=met,

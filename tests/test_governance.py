@@ -157,7 +157,8 @@ async def test_each_operating_role_goes_to_its_own_holder() -> None:
         holders = {name: accounts[i + 1].address for i, name in enumerate(names)}
         await gaib.deploy(roles=holders)
         p = gaib.protocol
-        by_key = {"aid": p.aid, "said": p.said, "registry": p.registry, "facility": p.facility}
+        assert p.leases is not None
+        by_key = {"aid": p.aid, "said": p.said, "registry": p.registry, "facility": p.facility, "leases": p.leases}
         for name, grants in ROLES.items():
             for key, role_name in grants:
                 contract = by_key[key]

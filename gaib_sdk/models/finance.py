@@ -19,7 +19,7 @@ __all__ = [
     "DealTerms",
     "Delinquency",
     "DigitizeResult",
-    "Installment",
+    "DueDate",
     "Quote",
     "Repayment",
     "SweepResult",
@@ -133,8 +133,8 @@ class Repayment(_Model):
     tx_hash: str
 
 
-class Installment(_Model):
-    """One due date of a deal's repayment schedule (computed on chain from the terms)."""
+class DueDate(_Model):
+    """One due date of a deal's repayment schedule as the chain computes it from the terms (read back)."""
 
     k: int = Field(description="1 for the first due date")
     due_at: datetime
@@ -148,7 +148,7 @@ class DealSchedule(_Model):
     deal_id: int
     structure: Literal["fixed", "revenue_share", "hybrid"]
     lockbox: str
-    installments: list[Installment]
+    installments: list[DueDate]
     installments_met: int
 
 
