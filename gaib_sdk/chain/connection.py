@@ -69,6 +69,15 @@ REBROADCAST_EVERY = 8
 #: Signing again after "nonce too low" on a fresh transaction (another client of the same account was
 #: faster): at most this many tries.
 STALE_NONCE_TRIES = 3
+#: The node's chain id is asked again on every new HTTP connection (a node restarted or swapped behind the
+#: URL comes with one), and at least this often.
+CHAIN_ID_RECHECK_S = 60.0
+#: Fees are read from the node at most this often: in between, the base fee of the block that mined the
+#: connection's last transaction (its receipt gives it) stands for the next one. The fee cap is twice the
+#: base fee, which covers six full blocks in a row (each raises the base fee by 1/8).
+FEE_TTL_S = 12.0
+#: ...and the tip at least this often.
+TIP_TTL_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -102,6 +111,22 @@ class _NonceTaken(_Refused):
     """The transaction's nonce went to another transaction: it can never run."""
 
 
+class _FeeTooLow(_Refused):
+    """The node refused the transaction's fee cap as under the base fee: it may be signed again with fresh fees."""
+
+
+@dataclass
+class _FeeCache:
+    """What the fees were last known from: a block's number and base fee, the tip, the gas limit."""
+
+    block: int
+    base_fee: int
+    priority: int
+    gas_limit: int
+    at: float  # time.monotonic() when the base fee was learned (from the node, or from a receipt)
+    read_at: float  # when the node was last asked (the tip comes from there only)
+
+
 @dataclass
 class _Pending:
     """A signed transaction being awaited."""
@@ -111,6 +136,8 @@ class _Pending:
     what: str
     key: str
     receipt: dict[str, Any] | None = None
+    tip: int | None = None  # its maxPriorityFeePerGas, and maxFeePerGas: its receipt then gives its block's base fee
+    fee_cap: int | None = None
 
 
 class Chain:
@@ -148,6 +175,10 @@ class Chain:
         self._nonce_lock = asyncio.Lock()
         self._settled: set[str] = set()
         self._selectors: dict[tuple[str, tuple[str, ...]], tuple[bytes, list[str]]] = {}
+        self._fee_cache: _FeeCache | None = None
+        # the chain id was read as the connection was made: on the provider's connection so far
+        self._checked_connection = getattr(w3.provider, "connections", None)
+        self._checked_at = time.monotonic()
 
     # ---- construction ----
 
@@ -193,6 +224,10 @@ class Chain:
         policy = retry or RetryPolicy()
         provider = RpcProvider(url, timeout=timeout, retry=RetryPolicy(attempts=2), transport=transport)
         w3 = AsyncWeb3(provider)
+        # web3.py's validation asks the node for its chain id before every call and estimate (most of the
+        # SDK's calls, once). The SDK signs every transaction with the chain id it read here and checks
+        # it again on each new connection to the node (_check_chain_id).
+        w3.middleware_onion.remove("validation")
         try:
             chain_id = await w3.eth.chain_id
             genesis = HexBytes((await w3.eth.get_block(0))["hash"]).to_0x_hex()
@@ -303,6 +338,7 @@ class Chain:
             await self._settle(sender.address)
             for tries in range(1, STALE_NONCE_TRIES + 1):
                 tx["nonce"] = await self._next_nonce(sender.address)
+                await self._check_chain_id(what)  # free unless the estimate went over a new connection
                 pending = self._sign(sender, tx, what, key)
                 self._journal_signed(sender, [(pending, tx["nonce"])])
                 try:
@@ -313,6 +349,12 @@ class Chain:
                     if isinstance(exc, _NonceTaken) and tries < STALE_NONCE_TRIES:
                         # another sender of this account used the nonce: this one never ran; sign anew
                         log.info("%s: nonce %d was taken elsewhere; signing again", what, tx["nonce"])
+                        continue
+                    if isinstance(exc, _FeeTooLow) and tries < STALE_NONCE_TRIES:
+                        # the fees known were too old: read them now, and sign anew
+                        log.info("%s: the base fee rose above the fee cap; signing again with fresh fees", what)
+                        self._fee_cache = None
+                        tx.update(await self._fees(int(tx["gas"])))
                         continue
                     raise TransactionFailed(
                         f"{what} was refused by the node: {exc}", reason=str(exc), chain_id=self.chain_id
@@ -377,6 +419,7 @@ class Chain:
                 fresh.append(self._sign(sender, tx, intents[i].what, intents[i].key))
             self._journal_signed(sender, [(p, nonce + n) for n, p in enumerate(fresh)])
             waiting = [*resumed.values(), *fresh]
+            await self._check_chain_id(intents[0].what)  # free unless the estimates went over a new connection
             refused = await self._send_batch(waiting, intents[0].what, sender.address) if waiting else []
             if refused:
                 self._nonces.pop(sender.address, None)  # re-read it from the node next time
@@ -446,8 +489,16 @@ class Chain:
         return TxResult(hex_hash, receipt["blockNumber"], receipt["gasUsed"], receipt["logs"], address)
 
     async def _check_chain_id(self, what: str) -> None:
-        """A node swapped behind the URL must not receive transactions signed for another chain."""
-        now = int(await self.w3.eth.chain_id)
+        """A node swapped behind the URL must not receive transactions signed for another chain. Asked
+        once per HTTP connection to the node (a restarted or swapped node comes with a new one), and at
+        least every CHAIN_ID_RECHECK_S seconds; call it before each broadcast, it costs nothing otherwise."""
+        connection = getattr(self.w3.provider, "connections", None)
+        fresh = time.monotonic() - self._checked_at < CHAIN_ID_RECHECK_S
+        if connection is not None and connection == self._checked_connection and fresh:
+            return
+        now = int(str(await self.rpc("eth_chainId")), 16)
+        self._checked_connection = getattr(self.w3.provider, "connections", None)
+        self._checked_at = time.monotonic()
         if now != self.chain_id:
             raise ChainError(
                 f"the node now reports chain id {now}, not {self.chain_id} that this connection was made for: "
@@ -462,6 +513,7 @@ class Chain:
         except ChainError:
             raise
         except Exception as exc:
+            await self._check_chain_id(what)  # another node behind the URL: that is the news, not its refusal
             raise self._failure(exc, what) from exc
         tx: dict[str, Any] = await call.build_transaction(
             {**base, "gas": int(gas * GAS_HEADROOM) + 10_000, **await self._fees()}
@@ -493,6 +545,7 @@ class Chain:
                 requests.append(("eth_estimateGas", [probe]))
             for n, response in zip(chunk, await provider.batch(requests), strict=True):
                 if "error" in response:
+                    await self._check_chain_id(intents[n].what)
                     raise self._rpc_failure(response["error"], f"{intents[n].what} (nothing of the batch was sent)")
                 txs[n]["gas"] = int(int(response["result"], 16) * GAS_HEADROOM) + 10_000
         fees = await self._fees(sum(int(t["gas"]) for t in txs))
@@ -517,7 +570,10 @@ class Chain:
     def _sign(self, sender: LocalAccount, tx: dict[str, Any], what: str, key: str | None) -> _Pending:
         signed = sender.sign_transaction(tx)
         tx_hash = signed.hash.to_0x_hex()
-        return _Pending(tx_hash, signed.raw_transaction.to_0x_hex(), what, key or f"tx:{tx_hash}")
+        pending = _Pending(tx_hash, signed.raw_transaction.to_0x_hex(), what, key or f"tx:{tx_hash}")
+        if "maxPriorityFeePerGas" in tx and "maxFeePerGas" in tx:
+            pending.tip, pending.fee_cap = int(tx["maxPriorityFeePerGas"]), int(tx["maxFeePerGas"])
+        return pending
 
     def _journal_signed(self, sender: LocalAccount, signed: Sequence[tuple[_Pending, int]]) -> None:
         if self.journal is None or not signed:
@@ -562,6 +618,8 @@ class Chain:
             return
         if "nonce too low" in lowered or "nonce is too low" in lowered:
             raise _NonceTaken(message)
+        if "base fee" in lowered and ("less than" in lowered or "too low" in lowered or "lower than" in lowered):
+            raise _FeeTooLow(message)  # "max fee per gas less than block base fee"
         raise _Refused(message)
 
     async def _broadcast_many(self, pending: Sequence[_Pending]) -> list[tuple[str, str]]:
@@ -695,7 +753,19 @@ class Chain:
                 (p.tx_hash, Status.MINED if ok else Status.REVERTED, p.receipt["blockNumber"], p.receipt["gasUsed"])
             )
             self.history.append((p.what, p.tx_hash))
+            self._learn_fee(p)
         self._mark(updates)
+
+    def _learn_fee(self, p: _Pending) -> None:
+        """A receipt's block's base fee, from what the transaction paid: a type-2 transaction pays the base
+        fee plus its tip, unless its cap was lower (then the base fee is not known exactly, and not used)."""
+        cache, receipt = self._fee_cache, p.receipt
+        if cache is None or receipt is None or p.tip is None or p.fee_cap is None:
+            return
+        paid, block = int(receipt.get("effectiveGasPrice") or 0), int(receipt["blockNumber"])
+        if block < cache.block or not p.tip <= paid < p.fee_cap:
+            return
+        cache.block, cache.base_fee, cache.at = block, paid - p.tip, time.monotonic()
 
     async def _unconfirmed(self, pending: Sequence[_Pending]) -> list[_Pending]:
         """Those whose block is not yet ``confirmations`` deep, or whose block left the chain (a reorg:
@@ -828,15 +898,28 @@ class Chain:
         """EIP-1559 fees: a tip, and a cap of twice the base fee, raised for a batch of ``gas`` in all
         that fills many blocks (each full block raises the base fee by 1/8: the last of the batch's
         transactions must still be able to pay)."""
-        block = await self.w3.eth.get_block("latest")
-        base_fee = int(block.get("baseFeePerGas", 0))
-        try:
-            priority = int(await self.w3.eth.max_priority_fee)
-        except ChainError:
-            raise
-        except Exception:
-            priority = DEFAULT_PRIORITY_FEE
-        blocks = -(-gas // max(1, int(block.get("gasLimit", 30_000_000))))
+        cache = self._fee_cache
+        now = time.monotonic()
+        if cache is None or self.in_process or now - cache.at >= FEE_TTL_S or now - cache.read_at >= TIP_TTL_S:
+            block = await self.w3.eth.get_block("latest")
+            try:
+                priority = int(await self.w3.eth.max_priority_fee)
+            except ChainError:
+                raise
+            except Exception:
+                priority = DEFAULT_PRIORITY_FEE
+            cache = _FeeCache(
+                int(block.get("number", 0)),
+                int(block.get("baseFeePerGas", 0)),
+                priority,
+                int(block.get("gasLimit", 30_000_000)),
+                now,
+                now,
+            )
+            if not self.in_process:
+                self._fee_cache = cache
+        base_fee, priority = cache.base_fee, cache.priority
+        blocks = -(-gas // max(1, cache.gas_limit))
         factor = max(2.0, 1.125 ** (blocks + 1))
         return {"maxFeePerGas": int(base_fee * factor) + priority, "maxPriorityFeePerGas": priority}
 

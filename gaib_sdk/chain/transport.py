@@ -101,6 +101,11 @@ class RpcProvider(AsyncJSONBaseProvider):
         self._client: httpx.AsyncClient | None = None
         #: Requests retried so far (every retry, whatever its cause), for tests and diagnostics.
         self.retries = 0
+        #: HTTP connections to the node seen so far: a new one may lead to another node (a restart, a swap
+        #: behind the URL), so the chain's identity is checked again on it. A transport that does not say
+        #: which connection carried a response counts each response as a new one.
+        self.connections = 0
+        self._stream: object = None
 
     def __str__(self) -> str:
         return f"JSON-RPC over HTTP at {self.endpoint_uri}"
@@ -163,6 +168,10 @@ class RpcProvider(AsyncJSONBaseProvider):
             raise _Transient(f"timed out ({type(exc).__name__})", delivered=None) from exc
         except httpx.TransportError as exc:
             raise _Transient(f"connection failed ({type(exc).__name__}: {exc})", delivered=None) from exc
+        stream = response.extensions.get("network_stream")
+        if stream is None or stream is not self._stream:
+            self._stream = stream
+            self.connections += 1
         if response.status_code == 429 or response.status_code >= 500:
             raise _Transient(f"HTTP {response.status_code}", delivered=True)
         if response.status_code >= 400:
