@@ -381,8 +381,9 @@ class Gaib(NodeMixin):
         await self._require_role(registry, "REGISTRAR_ROLE", "register assets")
         new: list[tuple[AssetRecord, str]] = []
         known: list[tuple[AssetRecord, str]] = []
-        for asset, att in zip(inventory.assets, attestations, strict=True):
-            (known if await registry.functions.isRegistered(asset.asset_id).call() else new).append((asset, att))
+        registered = await self.chain.call_many([registry.functions.isRegistered(a.asset_id) for a in inventory.assets])
+        for asset, att, is_known in zip(inventory.assets, attestations, registered, strict=True):
+            (known if is_known else new).append((asset, att))
         if cluster:
             return await self._register_cluster(kind, inventory, attestations, new, known, skip_registered)
         if known and not skip_registered:
@@ -496,16 +497,7 @@ class Gaib(NodeMixin):
                         "attested_at": None,
                         "cluster_root": root,
                     }
-        return {
-            "asset_id": asset_id,
-            "kind": a[0].rstrip(b"\0").decode(),
-            "record_hash": "0x" + a[1].hex(),
-            "owner": a[2],
-            "status": ASSET_STATUSES[a[3]],
-            "registered_at": a[4],
-            "attestation": "0x" + a[5].hex(),
-            "attested_at": a[6],
-        }
+        return _asset_info(asset_id, a)
 
     async def cluster(self, root: str) -> dict[str, Any]:
         """A cluster as the registry holds it (``size`` 0 and status ``none`` for an unknown root)."""
@@ -630,8 +622,10 @@ class Gaib(NodeMixin):
                 )
             owners.add(cluster["owner"])
             collateral = [root]
-        for row, asset in enumerate(inventory.assets if cluster["size"] == 0 else [], start=1):
-            info = await self.asset(asset.asset_id)
+        listed = inventory.assets if cluster["size"] == 0 else []
+        found = await self.chain.call_many([p.registry.functions.getAsset(a.asset_id) for a in listed])
+        for row, (asset, a) in enumerate(zip(listed, found, strict=True), start=1):
+            info = _asset_info(asset.asset_id, a) if a[3] else await self.asset(asset.asset_id)
             if info["status"] != "active" and not resuming:
                 hint = " (if it was digitized as a cluster, a record changed since: its root is not registered)"
                 raise UnderwritingError(
@@ -1263,6 +1257,20 @@ def _terms(terms: DealTerms | dict[str, Any] | None) -> DealTerms | None:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or "terms"
         raise GaibValueError(f"deal terms, field {field!r}: {err['msg']}", stage="financialize") from exc
+
+
+def _asset_info(asset_id: str, a: Any) -> dict[str, Any]:
+    """An asset as :meth:`Gaib.asset` gives it, from the registry's ``getAsset`` answer."""
+    return {
+        "asset_id": asset_id,
+        "kind": a[0].rstrip(b"\0").decode(),
+        "record_hash": "0x" + a[1].hex(),
+        "owner": a[2],
+        "status": ASSET_STATUSES[a[3]],
+        "registered_at": a[4],
+        "attestation": "0x" + a[5].hex(),
+        "attested_at": a[6],
+    }
 
 
 def cluster_tree(inventory: Inventory) -> MerkleTree:
