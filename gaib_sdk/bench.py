@@ -455,7 +455,7 @@ async def _raw_flow(
         tx_hash = await w3.eth.send_raw_transaction(signed.raw_transaction)
         receipt = await w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60, poll_latency=0.01)
         if receipt["status"] != 1:
-            raise ChainError(f"raw web3.py: transaction {tx_hash.to_0x_hex()} reverted")
+            raise ChainError(f"raw web3.py: transaction {tx_hash.to_0x_hex()} ({sent.index(tx) + 1}) reverted")
     seconds = time.perf_counter() - started
     await provider.disconnect()
     return seconds, dict(provider.calls)
@@ -477,6 +477,8 @@ async def _overhead_once(url: str, flow: str, tmp: Path) -> dict[str, Any]:
         accounts = {role: admin.with_account(key) for role, key in OVERHEAD_KEYS.items() if role != "admin"}
         if flow == "stages":
             await admin.venue("curve").setup()
+        # every block 1 s after the one before, whatever the wall clock: both sides see the same timestamps
+        await admin.chain.rpc("anvil_setBlockTimestampInterval", 1)
         snapshot = await admin.chain.rpc("evm_snapshot")
         mark = len(admin.chain.history)
         counter.reset()

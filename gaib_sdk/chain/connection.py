@@ -550,6 +550,19 @@ class Chain:
 
     async def _build(self, call: Any, sender: LocalAccount, what: str, value: int) -> dict[str, Any]:
         base: dict[str, Any] = {"from": sender.address, "value": value, "chainId": self.chain_id}
+        encoded = self._encode(call)
+        if encoded is not None and isinstance(self.w3.provider, RpcProvider):
+            # A function call: encoded once, estimated with one raw JSON-RPC call (the estimate is the dry
+            # run: a call that would revert is refused here with its decoded reason, and nothing is sent).
+            to, data = encoded
+            probe = {"from": sender.address, "to": to, "data": data, "value": hex(value)}
+            response = await self.w3.provider.make_request(RPCEndpoint("eth_estimateGas"), [probe])
+            if "error" in response:
+                await self._check_chain_id(what)
+                raise self._rpc_failure(response["error"], what)
+            gas = int(response["result"], 16)
+            fees = await self._fees()
+            return {**base, "to": to, "data": data, "gas": int(gas * GAS_HEADROOM) + 10_000, **fees}
         try:
             gas = await call.estimate_gas(base)
         except ChainError:
