@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from gaib_sdk.bench import format_report, sizes_for
+from gaib_sdk.bench import format_overhead, format_report, run_overhead, sizes_for
 from gaib_sdk.cli import main
 
 from .anvil import ROOT
@@ -50,3 +50,25 @@ def test_sizes_and_a_missing_anvil(monkeypatch: pytest.MonkeyPatch, capsys: pyte
     monkeypatch.setattr("gaib_sdk.bench.find_anvil", lambda: None)
     assert main(["bench", "onboard", "--gpus", "10"]) == 1
     assert "the bench needs anvil" in capsys.readouterr().err
+
+
+@pytest.mark.asyncio
+async def test_the_overhead_bench_counts_the_calls_each_transaction_costs() -> None:
+    """The first stage (2 transactions) through the SDK and with raw web3.py: the counts, never a time."""
+    data = await run_overhead(flow="small", rounds=1)
+    (run,) = data["runs"]
+    n = run["transactions"]
+    assert n == data["transactions"] == 2  # authorize the registrar, register the cluster's 64 GPUs
+    sdk, raw = run["sdk"]["by_method"], run["raw_web3"]["by_method"]
+    # the transaction manager: one estimate (the dry run), one send and one receipt a transaction
+    for method in ("eth_estimateGas", "eth_sendRawTransaction", "eth_getTransactionReceipt"):
+        assert sdk[method] == n, method
+    # the chain id was read as the connection was made; fees are read at most once (then from receipts)
+    assert "eth_chainId" not in sdk
+    assert sdk.get("eth_getBlockByNumber", 0) <= 1 and sdk.get("eth_maxPriorityFeePerGas", 0) <= 1
+    # the pre-checks: the registrar's role twice, and whether each of the 64 GPUs is registered, in one batch
+    assert sdk["eth_call"] == 2 + 64
+    assert run["sdk"]["http_requests"] <= sum(sdk.values()) - 64 + 1
+    assert sum(raw.values()) == 2 * n + 2  # send and receipt a transaction, and one fee read (block, tip)
+    assert raw["eth_sendRawTransaction"] == raw["eth_getTransactionReceipt"] == n
+    assert isinstance(data["ratio_median"], float) and "calls by method" in format_overhead(data)
