@@ -61,14 +61,15 @@ async def test_the_overhead_bench_counts_the_calls_each_transaction_costs() -> N
     assert n == data["transactions"] == 2  # authorize the registrar, register the cluster's 64 GPUs
     sdk, raw = run["sdk"]["by_method"], run["raw_web3"]["by_method"]
     # the transaction manager: one estimate (the dry run), one send and one receipt a transaction
-    for method in ("eth_estimateGas", "eth_sendRawTransaction", "eth_getTransactionReceipt"):
-        assert sdk[method] == n, method
+    assert sdk["eth_estimateGas"] == sdk["eth_sendRawTransaction"] == n
+    # anvil mines as it answers the send, but a loaded machine may need a second look at the receipt
+    assert n <= sdk["eth_getTransactionReceipt"] <= 2 * n
     # the chain id was read as the connection was made; fees are read at most once (then from receipts)
     assert "eth_chainId" not in sdk
     assert sdk.get("eth_getBlockByNumber", 0) <= 1 and sdk.get("eth_maxPriorityFeePerGas", 0) <= 1
     # the pre-checks: the registrar's role twice, and whether each of the 64 GPUs is registered, in one batch
     assert sdk["eth_call"] == 2 + 64
     assert run["sdk"]["http_requests"] <= sum(sdk.values()) - 64 + 1
-    assert sum(raw.values()) == 2 * n + 2  # send and receipt a transaction, and one fee read (block, tip)
-    assert raw["eth_sendRawTransaction"] == raw["eth_getTransactionReceipt"] == n
+    assert raw["eth_sendRawTransaction"] == n <= raw["eth_getTransactionReceipt"] <= 2 * n
+    assert raw["eth_getBlockByNumber"] == raw["eth_maxPriorityFeePerGas"] == 1  # fees read once
     assert isinstance(data["ratio_median"], float) and "calls by method" in format_overhead(data)

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from eth_abi.exceptions import DecodingError
@@ -48,6 +48,8 @@ from web3._utils.normalizers import (
     abi_string_to_text,
 )
 from web3.contract import AsyncContract
+from web3.contract.async_contract import AsyncContractFunction, AsyncContractFunctions
+from web3.contract.base_contract import BaseContractFunctions
 from web3.exceptions import Web3RPCError
 from web3.providers.eth_tester import AsyncEthereumTesterProvider
 from web3.types import RPCEndpoint, TxParams
@@ -181,7 +183,6 @@ class Chain:
         self._nonces: dict[str, int] = {}
         self._nonce_lock = asyncio.Lock()
         self._settled: set[str] = set()
-        self._selectors: dict[tuple[str, tuple[str, ...]], tuple[bytes, list[str]]] = {}
         self._fee_cache: _FeeCache | None = None
         self._contracts: dict[tuple[str, str], AsyncContract] = {}
         # the chain id was read as the connection was made: on the provider's connection so far
@@ -279,7 +280,10 @@ class Chain:
         time it makes one (tens of milliseconds for the protocol's contracts)."""
         key = (address.lower(), json.dumps(abi, sort_keys=True))
         if key not in self._contracts:
-            self._contracts[key] = self.w3.eth.contract(address=self.w3.to_checksum_address(address), abi=abi)
+            contract = self.w3.eth.contract(address=self.w3.to_checksum_address(address), abi=abi)
+            if not self.in_process:
+                contract.functions = _Functions(contract.abi, self.w3, contract.address, contract.decode_tuples)
+            self._contracts[key] = contract
         return self._contracts[key]
 
     async def call_many(self, calls: Sequence[Any], block: str | int = "latest") -> list[Any]:
@@ -615,12 +619,7 @@ class Chain:
         abi, address = getattr(call, "abi", None), getattr(call, "address", None)
         if not isinstance(abi, dict) or abi.get("type") != "function" or not address or getattr(call, "kwargs", None):
             return None
-        signature = (abi["name"], tuple(str(i["type"]) for i in abi.get("inputs", [])))
-        if signature not in self._selectors:
-            self._selectors[signature] = (function_abi_to_4byte_selector(abi), get_abi_input_types(abi))  # type: ignore[arg-type]
-        selector, types = self._selectors[signature]
-        arguments = map_abi_data([abi_address_to_hex, abi_bytes_to_bytes, abi_string_to_text], types, call.args)
-        return str(address), "0x" + (selector + self.w3.codec.encode(types, arguments)).hex()
+        return str(address), _calldata(self.w3, abi, call.args or ())
 
     def _sign(self, sender: LocalAccount, tx: dict[str, Any], what: str, key: str | None) -> _Pending:
         signed = sender.sign_transaction(tx)
@@ -1013,6 +1012,70 @@ class Chain:
         else:
             reason = str(exc) or type(exc).__name__
         return TransactionFailed(f"{what} would revert: {reason}", reason=reason, chain_id=self.chain_id)
+
+
+_SELECTORS: dict[tuple[str, tuple[str, ...]], tuple[bytes, list[str]]] = {}
+_BLOCK_TAGS = frozenset({"latest", "pending", "safe", "finalized", "earliest"})
+
+
+def _calldata(w3: AsyncWeb3[Any], abi: dict[str, Any], args: Sequence[Any]) -> str:
+    """A function call's calldata: the same bytes as web3.py's, without its search of the contract's ABI
+    (twice for each call it encodes)."""
+    signature = (abi["name"], tuple(str(i["type"]) for i in abi.get("inputs", [])))
+    if signature not in _SELECTORS:
+        _SELECTORS[signature] = (function_abi_to_4byte_selector(abi), get_abi_input_types(abi))  # type: ignore[arg-type]
+    selector, types = _SELECTORS[signature]
+    arguments = map_abi_data([abi_address_to_hex, abi_bytes_to_bytes, abi_string_to_text], types, args)
+    return "0x" + (selector + w3.codec.encode(types, arguments)).hex()
+
+
+class _Function(AsyncContractFunction):
+    """A contract function of a :meth:`Chain.contract` on a node. A plain read (``.call()``, perhaps from an
+    account, at a block number or tag) is one raw ``eth_call`` encoded and decoded as web3.py would; anything
+    else, and any read the node refuses, takes web3.py's own path, so errors are web3.py's own."""
+
+    async def call(
+        self,
+        transaction: TxParams | None = None,
+        block_identifier: Any = None,
+        state_override: Any = None,
+        ccip_read_enabled: bool | None = None,
+    ) -> Any:
+        provider, abi, block = self.w3.provider, cast(dict[str, Any], self.abi), block_identifier
+        plain = (
+            isinstance(provider, RpcProvider)
+            and isinstance(abi, dict)
+            and abi.get("type") == "function"
+            and self.address
+            and not self.kwargs
+            and not self.decode_tuples
+            and state_override is None
+            and set(transaction or {}) <= {"from"}
+            and (block is None or (isinstance(block, int) and block >= 0) or block in _BLOCK_TAGS)
+        )
+        if plain:
+            params: dict[str, Any] = {"to": self.address, "data": _calldata(self.w3, abi, self.args or ())}
+            if transaction and transaction.get("from"):
+                params["from"] = transaction["from"]
+            tag = "latest" if block is None else hex(block) if isinstance(block, int) else block
+            response = await provider.make_request(RPCEndpoint("eth_call"), [params, tag])
+            if "error" not in response:
+                types = get_abi_output_types(self.abi)
+                try:
+                    decoded = self.w3.codec.decode(types, HexBytes(response.get("result") or "0x"))
+                except DecodingError:
+                    pass  # web3.py says what was wrong (no code at the address, say)
+                else:
+                    values = map_abi_data(BASE_RETURN_NORMALIZERS, types, decoded)
+                    return values[0] if len(values) == 1 else values
+        return await super().call(transaction, block_identifier, state_override, ccip_read_enabled)
+
+
+class _Functions(AsyncContractFunctions):
+    """A contract's functions, as :class:`_Function`."""
+
+    def __init__(self, abi: Any, w3: AsyncWeb3[Any], address: Any = None, decode_tuples: bool | None = False) -> None:
+        BaseContractFunctions.__init__(self, abi, w3, _Function, address, decode_tuples)
 
 
 def _chunks(items: Sequence[_Pending], size: Callable[[_Pending], int]) -> list[list[_Pending]]:
