@@ -306,13 +306,11 @@ class Chain:
                 if "error" in response:
                     failure = self._rpc_failure(response["error"], f"reading {name}")
                     raise ChainError(str(failure), chain_id=self.chain_id)
-                types = get_abi_output_types(call.abi)
                 data = HexBytes(response.get("result") or "0x")
                 try:
-                    values = map_abi_data(BASE_RETURN_NORMALIZERS, types, self.w3.codec.decode(types, data))
+                    out.append(_decode(self.w3, call.abi, data))
                 except DecodingError as exc:
                     raise ChainError(f"reading {name} at {call.address} gave {data.to_0x_hex()}: {exc}") from exc
-                out.append(values[0] if len(values) == 1 else values)
         return out
 
     async def genesis_hash(self) -> str:
@@ -1029,6 +1027,15 @@ def _calldata(w3: AsyncWeb3[Any], abi: dict[str, Any], args: Sequence[Any]) -> s
     return "0x" + (selector + w3.codec.encode(types, arguments)).hex()
 
 
+def _decode(w3: AsyncWeb3[Any], abi: dict[str, Any], data: bytes) -> Any:
+    """What web3.py's ``.call()`` returns for ``data``: one value, or a tuple of them; addresses checksummed."""
+    types = get_abi_output_types(abi)  # type: ignore[arg-type]
+    values: Any = w3.codec.decode(types, data)
+    if any("address" in t for t in types):  # web3.py's only return normalizer (slow: it walks every value)
+        values = map_abi_data(BASE_RETURN_NORMALIZERS, types, values)
+    return values[0] if len(values) == 1 else list(values)
+
+
 class _Function(AsyncContractFunction):
     """A contract function of a :meth:`Chain.contract` on a node. A plain read (``.call()``, perhaps from an
     account, at a block number or tag) is one raw ``eth_call`` encoded and decoded as web3.py would; anything
@@ -1060,14 +1067,10 @@ class _Function(AsyncContractFunction):
             tag = "latest" if block is None else hex(block) if isinstance(block, int) else block
             response = await provider.make_request(RPCEndpoint("eth_call"), [params, tag])
             if "error" not in response:
-                types = get_abi_output_types(self.abi)
                 try:
-                    decoded = self.w3.codec.decode(types, HexBytes(response.get("result") or "0x"))
+                    return _decode(self.w3, abi, HexBytes(response.get("result") or "0x"))
                 except DecodingError:
                     pass  # web3.py says what was wrong (no code at the address, say)
-                else:
-                    values = map_abi_data(BASE_RETURN_NORMALIZERS, types, decoded)
-                    return values[0] if len(values) == 1 else values
         return await super().call(transaction, block_identifier, state_override, ccip_read_enabled)
 
 
