@@ -100,9 +100,10 @@ async def test_fees_are_read_once_and_a_stale_fee_cap_is_signed_again(tmp_path: 
     jumps past the cap in between, the node refuses the transaction, and it is signed again with fresh fees."""
     node = Anvil().start()
     try:
-        deployments = tmp_path / "deployments.json"
-        journal = tmp_path / "journal.sqlite"
-        async with await Gaib.connect(node.url, private_key=KEYS[0], deployments=deployments, journal=journal) as client:
+        deployments, journal = tmp_path / "deployments.json", tmp_path / "journal.sqlite"
+        async with await Gaib.connect(
+            node.url, private_key=KEYS[0], deployments=deployments, journal=journal
+        ) as client:
             await client.deploy()
             cache = client.chain._fee_cache
             assert cache is not None
