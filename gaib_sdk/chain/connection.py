@@ -7,7 +7,12 @@ concurrent sends from one client do not collide.
 
 Against a node (:meth:`Chain.connect`) the connection is also a transaction manager:
 
-- before each send, the node's chain id must still be the one the connection was made for;
+- before each send, the node's chain id must still be the one the connection was made for: it is asked
+  again on each new HTTP connection to the node (a restarted or swapped node comes with one), not before
+  every call (web3.py's validation middleware, which did, is dropped);
+- fees are read from the node once, then learned from each receipt's block, and read again at least every
+  FEE_TTL_S; a node that refuses a fee cap as under its base fee gets the transaction signed again;
+- reads of a :meth:`Chain.contract` are one raw ``eth_call`` each, or one batch for :meth:`Chain.call_many`;
 - transient RPC failures are retried with a bounded backoff (:mod:`gaib_sdk.chain.transport`), reverts never;
 - with a :class:`~gaib_sdk.chain.journal.Journal`, every signed transaction is written to disk before it is
   broadcast. A transaction sent with an idempotency ``key`` is never signed twice while an attempt may
@@ -397,8 +402,7 @@ class Chain:
                     if isinstance(exc, _FeeTooLow) and tries < STALE_NONCE_TRIES:
                         # the fees known were too old: read them now, and sign anew
                         log.info("%s: the base fee rose above the fee cap; signing again with fresh fees", what)
-                        self._fee_cache = None
-                        tx.update(await self._fees(int(tx["gas"])))
+                        tx.update(await self._fees(int(tx["gas"]), fresh=True))
                         continue
                     raise TransactionFailed(
                         f"{what} was refused by the node: {exc}", reason=str(exc), chain_id=self.chain_id
@@ -605,7 +609,8 @@ class Chain:
                     await self._check_chain_id(intents[n].what)
                     raise self._rpc_failure(response["error"], f"{intents[n].what} (nothing of the batch was sent)")
                 txs[n]["gas"] = int(int(response["result"], 16) * GAS_HEADROOM) + 10_000
-        fees = await self._fees(sum(int(t["gas"]) for t in txs))
+        # a batch may fill many blocks and is refused as a whole: its fees are read fresh, once
+        fees = await self._fees(sum(int(t["gas"]) for t in txs), fresh=True)
         for t in txs:
             t.update(fees)
         return txs
@@ -946,13 +951,15 @@ class Chain:
             self._nonces[address] = await self.w3.eth.get_transaction_count(address, "pending")  # type: ignore[arg-type]
         return self._nonces[address]
 
-    async def _fees(self, gas: int = 0) -> dict[str, int]:
+    async def _fees(self, gas: int = 0, *, fresh: bool = False) -> dict[str, int]:
         """EIP-1559 fees: a tip, and a cap of twice the base fee, raised for a batch of ``gas`` in all
         that fills many blocks (each full block raises the base fee by 1/8: the last of the batch's
-        transactions must still be able to pay)."""
+        transactions must still be able to pay). From the node if ``fresh``, or if what is known is older
+        than FEE_TTL_S (the tip: TIP_TTL_S); else from the last receipt's block."""
         cache = self._fee_cache
         now = time.monotonic()
-        if cache is None or self.in_process or now - cache.at >= FEE_TTL_S or now - cache.read_at >= TIP_TTL_S:
+        stale = cache is None or now - cache.at >= FEE_TTL_S or now - cache.read_at >= TIP_TTL_S
+        if cache is None or stale or fresh or self.in_process:
             block = await self.w3.eth.get_block("latest")
             try:
                 priority = int(await self.w3.eth.max_priority_fee)
@@ -1028,7 +1035,7 @@ def _calldata(w3: AsyncWeb3[Any], abi: dict[str, Any], args: Sequence[Any]) -> s
 
 
 def _decode(w3: AsyncWeb3[Any], abi: dict[str, Any], data: bytes) -> Any:
-    """What web3.py's ``.call()`` returns for ``data``: one value, or a tuple of them; addresses checksummed."""
+    """What web3.py's ``.call()`` returns for ``data``: one value, or a list of them; addresses checksummed."""
     types = get_abi_output_types(abi)  # type: ignore[arg-type]
     values: Any = w3.codec.decode(types, data)
     if any("address" in t for t in types):  # web3.py's only return normalizer (slow: it walks every value)
