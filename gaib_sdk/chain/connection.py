@@ -399,6 +399,7 @@ class Chain:
                         # another sender of this account used the nonce: this one never ran; sign anew
                         log.info("%s: nonce %d was taken elsewhere; signing again", what, tx["nonce"])
                         continue
+                    await self._check_chain_id(what, force=True)  # refused: by a node of another chain?
                     if isinstance(exc, _FeeTooLow) and tries < STALE_NONCE_TRIES:
                         # the fees known were too old: read them now, and sign anew
                         log.info("%s: the base fee rose above the fee cap; signing again with fresh fees", what)
@@ -536,13 +537,15 @@ class Chain:
         address = receipt.get("contractAddress")
         return TxResult(hex_hash, receipt["blockNumber"], receipt["gasUsed"], receipt["logs"], address)
 
-    async def _check_chain_id(self, what: str) -> None:
+    async def _check_chain_id(self, what: str, *, force: bool = False) -> None:
         """A node swapped behind the URL must not receive transactions signed for another chain. Asked
-        once per HTTP connection to the node (a restarted or swapped node comes with a new one), and at
-        least every CHAIN_ID_RECHECK_S seconds; call it before each broadcast, it costs nothing otherwise."""
+        once per HTTP connection to the node (a restarted or swapped node comes with a new one), at least
+        every CHAIN_ID_RECHECK_S seconds, and whenever the node refuses an estimate or a transaction
+        (``force``: a proxy may have switched networks on the same connection, and then the node's refusal
+        is not the news). Call it before each broadcast: it costs nothing otherwise."""
         connection = getattr(self.w3.provider, "connections", None)
         fresh = time.monotonic() - self._checked_at < CHAIN_ID_RECHECK_S
-        if connection is not None and connection == self._checked_connection and fresh:
+        if connection is not None and connection == self._checked_connection and fresh and not force:
             return
         now = int(str(await self.rpc("eth_chainId")), 16)
         self._checked_connection = getattr(self.w3.provider, "connections", None)
@@ -564,7 +567,7 @@ class Chain:
             probe = {"from": sender.address, "to": to, "data": data, "value": hex(value)}
             response = await self.w3.provider.make_request(RPCEndpoint("eth_estimateGas"), [probe])
             if "error" in response:
-                await self._check_chain_id(what)
+                await self._check_chain_id(what, force=True)  # another chain behind the URL: that is the news
                 raise self._rpc_failure(response["error"], what)
             gas = int(response["result"], 16)
             fees = await self._fees()
@@ -574,7 +577,7 @@ class Chain:
         except ChainError:
             raise
         except Exception as exc:
-            await self._check_chain_id(what)  # another node behind the URL: that is the news, not its refusal
+            await self._check_chain_id(what, force=True)  # another chain behind the URL: that is the news
             raise self._failure(exc, what) from exc
         tx: dict[str, Any] = await call.build_transaction(
             {**base, "gas": int(gas * GAS_HEADROOM) + 10_000, **await self._fees()}
@@ -606,7 +609,7 @@ class Chain:
                 requests.append(("eth_estimateGas", [probe]))
             for n, response in zip(chunk, await provider.batch(requests), strict=True):
                 if "error" in response:
-                    await self._check_chain_id(intents[n].what)
+                    await self._check_chain_id(intents[n].what, force=True)
                     raise self._rpc_failure(response["error"], f"{intents[n].what} (nothing of the batch was sent)")
                 txs[n]["gas"] = int(int(response["result"], 16) * GAS_HEADROOM) + 10_000
         # a batch may fill many blocks and is refused as a whole: its fees are read fresh, once
