@@ -1,4 +1,15 @@
-"""``gaib bench onboard``: onboard N synthetic GPUs against a local anvil and measure it.
+"""The benchmarks against a local anvil: ``gaib bench onboard`` and ``gaib bench overhead``.
+
+``gaib bench overhead`` (:func:`run_overhead`): on a fresh anvil, set up (not timed) a deployment, the Curve
+venue and four funded accounts, take an ``evm_snapshot``; run the three stages through the SDK's public
+methods (digitize, mint and stake, financialize, repay, add liquidity: 19 transactions), counting every
+JSON-RPC call at the transport (:class:`~gaib_sdk.chain.transport.CallCounter`); revert to the snapshot and
+send the very same transactions (same senders, nonces, calldata and gas limits) with raw web3.py: sign,
+``send_raw_transaction``, ``wait_for_transaction_receipt``, one by one. It prints both wall times, their
+ratio and the calls per transaction of each side. Block timestamps advance one second a block on both sides
+(``anvil_setBlockTimestampInterval``), so both runs see the same chain.
+
+``gaib bench onboard``: onboard N synthetic GPUs against a local anvil and measure it.
 
 For each size (1,000 GPUs, then N), on a fresh anvil node:
 
@@ -384,4 +395,227 @@ def run(gpus: int, rpc: str | None, raw: bool, as_json: bool) -> int:
     say: Callable[[str], None] = (lambda _: None) if as_json else (lambda msg: print(f"  .. {msg}", flush=True))
     data = asyncio.run(run_bench(gpus, rpc=rpc, raw=raw, say=say))
     print(json.dumps(data, indent=2) if as_json else format_report(data))
+    return 0
+
+
+# ---- gaib bench overhead: the SDK's cost per transaction against raw web3.py ----
+
+OVERHEAD_KEYS = {
+    role: "0x" + keccak(text=f"gaib-sdk overhead bench: {role}").hex()
+    for role in ("admin", "provider", "investor", "lender")
+}
+FLOW_USDC = Decimal(1_500_000)
+FLOW_STAKE = Decimal(1_000_000)
+FLOW_CURVE_USD = Decimal(200_000)  # half AID, half USDC
+FLOW_REPAY = Decimal(60_000)
+FLOW_LENDER_USD = Decimal(50_000)
+FLOW_AS_OF = date(2026, 11, 1)  # the appraisal's day: a pinned date, so every run sends the same
+#: Flows the bench knows: ``stages`` is the three stages end to end; ``small`` is the first stage only.
+FLOWS = ("stages", "small")
+
+
+class _CountingProvider(AsyncHTTPProvider):
+    """web3.py's own HTTP provider, counting the JSON-RPC calls it makes (raw web3.py's side)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.calls: dict[str, int] = {}
+
+    async def make_request(self, method: RPCEndpoint, params: Any) -> Any:
+        self.calls[str(method)] = self.calls.get(str(method), 0) + 1
+        return await super().make_request(method, params)
+
+
+async def _flow(admin: Gaib, accounts: dict[str, Gaib], inventory: Inventory, flow: str) -> None:
+    """The three stages through the SDK's public methods, as a user would call them."""
+    provider, investor, lender = accounts["provider"], accounts["investor"], accounts["lender"]
+    await admin.authorize_registrar(provider.address)
+    await provider.digitize("gpu", inventory)
+    if flow == "small":
+        return
+    await admin.whitelist(investor.address)
+    await admin.faucet(investor.address, FLOW_USDC)
+    await investor.mint_aid(FLOW_USDC)
+    await investor.stake(FLOW_STAKE)
+    financed = await admin.financialize("gpu", inventory, as_of=FLOW_AS_OF)
+    await admin.faucet(provider.address, FLOW_REPAY)
+    await provider.repay(financed.deal.deal_id, FLOW_REPAY)
+    await admin.faucet(investor.address, FLOW_CURVE_USD / 2)
+    await investor.add_liquidity("curve", FLOW_CURVE_USD)
+    await admin.faucet(lender.address, FLOW_LENDER_USD)
+    await lender.add_liquidity("curve", FLOW_LENDER_USD)
+
+
+async def _raw_flow(
+    url: str, sent: list[dict[str, Any]], keys: dict[str, LocalAccount]
+) -> tuple[float, dict[str, int]]:
+    """The same transactions with raw web3.py: per transaction sign, send, wait for the receipt. Fees
+    are read once (the base fee falls from block to block on an idle dev node)."""
+    provider = _CountingProvider(url)
+    w3 = AsyncWeb3(provider)
+    await w3.eth.chain_id  # web3.py's connection check, as the SDK's connect does: not timed
+    provider.calls.clear()
+    started = time.perf_counter()
+    block = await w3.eth.get_block("latest")
+    priority = int(await w3.eth.max_priority_fee)
+    fee = {"maxFeePerGas": 2 * int(block["baseFeePerGas"]) + priority, "maxPriorityFeePerGas": priority}
+    for tx in sent:
+        unsigned = {k: v for k, v in tx.items() if k != "from"} | fee
+        signed = keys[tx["from"]].sign_transaction(unsigned)
+        tx_hash = await w3.eth.send_raw_transaction(signed.raw_transaction)
+        receipt = await w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60, poll_latency=0.01)
+        if receipt["status"] != 1:
+            raise ChainError(f"raw web3.py: transaction {tx_hash.to_0x_hex()} ({sent.index(tx) + 1}) reverted")
+    seconds = time.perf_counter() - started
+    await provider.disconnect()
+    return seconds, dict(provider.calls)
+
+
+async def _overhead_once(url: str, flow: str, tmp: Path) -> dict[str, Any]:
+    from gaib_sdk.chain.transport import CallCounter
+
+    counter = CallCounter()
+    admin = await Gaib.connect(
+        url,
+        private_key=OVERHEAD_KEYS["admin"],
+        deployments=tmp / "deployments.json",
+        journal=tmp / "journal.sqlite",
+        transport=counter,
+    )
+    try:
+        await admin.deploy()  # set-up, not timed
+        accounts = {role: admin.with_account(key) for role, key in OVERHEAD_KEYS.items() if role != "admin"}
+        inventory = await accounts["provider"].read_inventory("gpu")  # the GPU plugin's sample: 64 H100s
+        if flow == "stages":
+            await admin.venue("curve").setup()
+        # every block 1 s after the one before, whatever the wall clock: both sides see the same timestamps
+        await admin.chain.rpc("anvil_setBlockTimestampInterval", 1)
+        snapshot = await admin.chain.rpc("evm_snapshot")
+        mark = len(admin.chain.history)
+        counter.reset()
+        started = time.perf_counter()
+        await _flow(admin, accounts, inventory, flow)
+        sdk_seconds = time.perf_counter() - started
+        sdk_calls, sdk_requests = dict(counter.calls), counter.requests
+        hashes = [h for _, h in admin.chain.history[mark:]]
+        sent = []
+        for h in hashes:  # what the SDK sent, to send again from the same state with raw web3.py
+            tx = await admin.chain.rpc("eth_getTransactionByHash", h)
+            sent.append(
+                {
+                    "from": admin.chain.w3.to_checksum_address(tx["from"]),
+                    "to": tx["to"] and admin.chain.w3.to_checksum_address(tx["to"]),
+                    "data": tx["input"],
+                    "value": int(tx["value"], 16),
+                    "gas": int(tx["gas"], 16),
+                    "nonce": int(tx["nonce"], 16),
+                    "chainId": admin.chain.chain_id,
+                }
+            )
+        await admin.chain.rpc("evm_revert", snapshot)
+    finally:
+        await admin.close()
+    keys = {Account.from_key(k).address: Account.from_key(k) for k in OVERHEAD_KEYS.values()}
+    raw_seconds, raw_calls = await _raw_flow(url, sent, keys)
+    n = len(sent)
+    sdk_total, raw_total = sum(sdk_calls.values()), sum(raw_calls.values())
+    return {
+        "transactions": n,
+        "sdk": {
+            "seconds": round(sdk_seconds, 3),
+            "calls": sdk_total,
+            "http_requests": sdk_requests,
+            "calls_per_tx": round(sdk_total / n, 2),
+            "http_requests_per_tx": round(sdk_requests / n, 2),
+            "by_method": dict(sorted(sdk_calls.items(), key=lambda kv: -kv[1])),
+        },
+        "raw_web3": {
+            "seconds": round(raw_seconds, 3),
+            "calls": raw_total,
+            "http_requests": raw_total,  # web3.py's provider: one request a call
+            "calls_per_tx": round(raw_total / n, 2),
+            "http_requests_per_tx": round(raw_total / n, 2),
+            "by_method": dict(sorted(raw_calls.items(), key=lambda kv: -kv[1])),
+        },
+        "ratio": round(sdk_seconds / raw_seconds, 2),
+    }
+
+
+async def run_overhead(
+    *, flow: str = "stages", rounds: int = 3, rpc: str | None = None, say: Callable[[str], None] = lambda _: None
+) -> dict[str, Any]:
+    """The three stages through the SDK, then the very same transactions with raw web3.py from the same
+    state of the same fresh anvil (evm_snapshot / evm_revert), ``rounds`` times; what ``--json`` prints."""
+    if flow not in FLOWS:
+        raise GaibConfigError(f"--flow must be one of {', '.join(FLOWS)} (got {flow!r})")
+    if rounds < 1:
+        raise GaibConfigError(f"--rounds must be at least 1 (got {rounds})")
+    binary = None if rpc else find_anvil()
+    if rpc is None and binary is None:
+        raise GaibConfigError(
+            "the bench needs anvil: `npm install @foundry-rs/anvil` (or set $GAIB_ANVIL), or pass --rpc URL of a "
+            "development node"
+        )
+    runs = []
+    for n in range(rounds):
+        node = Anvil(binary=binary).start() if binary is not None else None
+        url = node.url if node is not None else str(rpc)
+        try:
+            try:
+                for key in OVERHEAD_KEYS.values():
+                    node_rpc(url, "anvil_setBalance", Account.from_key(key).address, hex(10**24))
+            except (ChainError, OSError) as exc:
+                raise GaibConfigError(
+                    f"the bench needs a development node it can fund (anvil) at {url}: {exc}"
+                ) from exc
+            say(f"round {n + 1} of {rounds}")
+            with tempfile.TemporaryDirectory(prefix="gaib-overhead-") as tmp:
+                runs.append(await _overhead_once(url, flow, Path(tmp)))
+        finally:
+            if node is not None:
+                node.stop()
+    best = min(runs, key=lambda r: r["ratio"])
+    median = sorted(r["ratio"] for r in runs)[len(runs) // 2]
+    return {
+        "node": f"anvil {binary}" if binary is not None else rpc,
+        "flow": flow,
+        "transactions": runs[0]["transactions"],
+        "ratio_median": median,
+        "ratio_best": best["ratio"],
+        "sdk_calls_per_tx": runs[0]["sdk"]["calls_per_tx"],
+        "sdk_http_requests_per_tx": runs[0]["sdk"]["http_requests_per_tx"],
+        "raw_web3_calls_per_tx": runs[0]["raw_web3"]["calls_per_tx"],
+        "runs": runs,
+    }
+
+
+def format_overhead(data: dict[str, Any]) -> str:
+    """The overhead bench's figures for a person."""
+    lines = [
+        f"gaib bench overhead: {data['node']}, flow {data['flow']!r}, {data['transactions']} transactions a side",
+        "",
+        f"{'round':>5} {'SDK s':>8} {'raw s':>8} {'ratio':>6} {'SDK calls/tx':>13} {'SDK HTTP/tx':>12} "
+        f"{'raw calls/tx':>13}",
+    ]
+    for n, r in enumerate(data["runs"], start=1):
+        lines.append(
+            f"{n:>5} {r['sdk']['seconds']:>8.3f} {r['raw_web3']['seconds']:>8.3f} {r['ratio']:>6.2f} "
+            f"{r['sdk']['calls_per_tx']:>13.2f} {r['sdk']['http_requests_per_tx']:>12.2f} "
+            f"{r['raw_web3']['calls_per_tx']:>13.2f}"
+        )
+    lines.append("")
+    lines.append(f"SDK / raw web3.py wall time: median x{data['ratio_median']:.2f}, best x{data['ratio_best']:.2f}")
+    first = data["runs"][0]
+    lines.append("SDK calls by method: " + ", ".join(f"{k} {v}" for k, v in first["sdk"]["by_method"].items()))
+    lines.append(
+        "raw web3.py calls by method: " + ", ".join(f"{k} {v}" for k, v in first["raw_web3"]["by_method"].items())
+    )
+    return "\n".join(lines)
+
+
+def run_overhead_cli(flow: str, rounds: int, rpc: str | None, as_json: bool) -> int:
+    """Run and print (the CLI's entry for ``gaib bench overhead``)."""
+    say: Callable[[str], None] = (lambda _: None) if as_json else (lambda msg: print(f"  .. {msg}", flush=True))
+    data = asyncio.run(run_overhead(flow=flow, rounds=rounds, rpc=rpc, say=say))
+    print(json.dumps(data, indent=2) if as_json else format_overhead(data))
     return 0

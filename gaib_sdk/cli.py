@@ -6,6 +6,7 @@
     gaib deploy --rpc URL                       deploy the protocol to a node (key in $GAIB_PRIVATE_KEY)
     gaib digitize KIND SOURCE --rpc URL         register an inventory's assets on a node
     gaib bench onboard [--gpus N] [--json]      onboard N synthetic GPUs on anvil: time and gas per 1,000
+    gaib bench overhead [--json]                the three stages via the SDK vs raw web3.py: time, calls/tx
     gaib plugin new NAME [--kind K | --venue]  write a new asset-class (or venue) plugin package
     gaib report --out DIR [--rpc URL] [--json]  NAV report: HTML page, PNG plots and JSON, read from the chain
     gaib finance KIND SOURCE --rpc URL          underwrite a digitized inventory and open its deal
@@ -219,6 +220,12 @@ def _bench(args: argparse.Namespace) -> int:
     from gaib_sdk.bench import run  # web3's batch path and the synthetic inventory: only when asked
 
     return run(args.gpus, args.rpc, args.raw, args.json)
+
+
+def _bench_overhead(args: argparse.Namespace) -> int:
+    from gaib_sdk.bench import run_overhead_cli
+
+    return run_overhead_cli(args.flow, args.rounds, args.rpc, args.json)
 
 
 async def _collect_report(args: argparse.Namespace) -> Any:
@@ -635,6 +642,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-raw", dest="raw", action="store_false", help="skip the raw web3.py baseline")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_bench)
+    p = bench_sub.add_parser("overhead", help="the three stages through the SDK vs raw web3.py: time and calls per tx")
+    p.add_argument("--flow", default="stages", choices=("stages", "small"), help="the three stages, or digitize only")
+    p.add_argument("--rounds", type=int, default=3, help="fresh anvil nodes to run on, one after another (default 3)")
+    p.add_argument("--rpc", help="a development node to use (default: start anvil from node_modules or the PATH)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_bench_overhead)
 
     p = sub.add_parser("report", help="the NAV report: an HTML page with PNG plots, and JSON, read from the chain")
     p.add_argument("--out", required=True, help="the folder to write index.html, the plots and report.json into")

@@ -500,8 +500,9 @@ class Gaib(NodeMixin, ServicingMixin):
         await self._require_role(registry, "REGISTRAR_ROLE", "register assets")
         new: list[tuple[AssetRecord, str]] = []
         known: list[tuple[AssetRecord, str]] = []
-        for asset, att in zip(inventory.assets, attestations, strict=True):
-            (known if await registry.functions.isRegistered(asset.asset_id).call() else new).append((asset, att))
+        registered = await self.chain.call_many([registry.functions.isRegistered(a.asset_id) for a in inventory.assets])
+        for asset, att, is_known in zip(inventory.assets, attestations, registered, strict=True):
+            (known if is_known else new).append((asset, att))
         for asset, _ in known:
             # Never skipped: an id registered to another account is a squat or a mistake, not a re-run.
             owner = (await registry.functions.getAsset(asset.asset_id).call())[2]
@@ -634,29 +635,12 @@ class Gaib(NodeMixin, ServicingMixin):
                         "attested_at": None,
                         "cluster_root": root,
                     }
-        return {
-            "asset_id": asset_id,
-            "kind": a[0].rstrip(b"\0").decode(),
-            "record_hash": "0x" + a[1].hex(),
-            "owner": a[2],
-            "status": ASSET_STATUSES[a[3]],
-            "registered_at": a[4],
-            "attestation": "0x" + a[5].hex(),
-            "attested_at": a[6],
-            **await self._ownership(asset_id, a[3]),
-        }
+        return {**_asset_info(asset_id, a), **await self._ownership(asset_id, a[3])}
 
     async def _ownership(self, asset_id: str, status: int) -> dict[str, Any]:
         """``ownership``: "none", "provisional", "confirmed" or "disputed"; ``confirms_at``: when the delay
         confirms it (unix seconds)."""
-        confirms_at, confirmed = await self.protocol.registry.functions.confirmation(asset_id).call()
-        if status == 0:
-            word = "none"
-        elif ASSET_STATUSES[status] == "disputed":
-            word = "disputed"
-        else:
-            word = "confirmed" if confirmed else "provisional"
-        return {"ownership": word, "confirms_at": int(confirms_at)}
+        return _ownership(status, *await self.protocol.registry.functions.confirmation(asset_id).call())
 
     async def cluster(self, root: str) -> dict[str, Any]:
         """A cluster as the registry holds it (``size`` 0 and status ``none`` for an unknown root)."""
@@ -784,8 +768,16 @@ class Gaib(NodeMixin, ServicingMixin):
             _require_confirmed(cluster, root, resuming)
             owners.add(cluster["owner"])
             collateral = [root]
-        for row, asset in enumerate(inventory.assets if cluster["size"] == 0 else [], start=1):
-            info = await self.asset(asset.asset_id)
+        listed = inventory.assets if cluster["size"] == 0 else []
+        reads = [p.registry.functions.getAsset(a.asset_id) for a in listed]
+        reads += [p.registry.functions.confirmation(a.asset_id) for a in listed]
+        answers = await self.chain.call_many(reads)
+        found, confirmations = answers[: len(listed)], answers[len(listed) :]
+        for row, (asset, a, conf) in enumerate(zip(listed, found, confirmations, strict=True), start=1):
+            if a[3]:
+                info = {**_asset_info(asset.asset_id, a), **_ownership(a[3], *conf)}
+            else:
+                info = await self.asset(asset.asset_id)
             if info["status"] != "active" and not resuming:
                 hint = " (if it was digitized as a cluster, a record changed since: its root is not registered)"
                 raise UnderwritingError(
@@ -1579,6 +1571,32 @@ def _lease_end(contract: CustomerContract) -> int:
     """A contract's end, midnight UTC of the day its term is over, in unix seconds."""
     end = add_months(contract.starts_on, contract.term_months)
     return int(datetime.combine(end, time(), tzinfo=UTC).timestamp())
+
+
+def _ownership(status: int, confirms_at: int, confirmed: bool) -> dict[str, Any]:
+    """``ownership``: "none", "provisional", "confirmed" or "disputed"; ``confirms_at``: when the delay
+    confirms it (unix seconds), from the registry's ``confirmation`` answer."""
+    if status == 0:
+        word = "none"
+    elif ASSET_STATUSES[status] == "disputed":
+        word = "disputed"
+    else:
+        word = "confirmed" if confirmed else "provisional"
+    return {"ownership": word, "confirms_at": int(confirms_at)}
+
+
+def _asset_info(asset_id: str, a: Any) -> dict[str, Any]:
+    """An asset as :meth:`Gaib.asset` gives it, from the registry's ``getAsset`` answer."""
+    return {
+        "asset_id": asset_id,
+        "kind": a[0].rstrip(b"\0").decode(),
+        "record_hash": "0x" + a[1].hex(),
+        "owner": a[2],
+        "status": ASSET_STATUSES[a[3]],
+        "registered_at": a[4],
+        "attestation": "0x" + a[5].hex(),
+        "attested_at": a[6],
+    }
 
 
 def cluster_tree(inventory: Inventory) -> MerkleTree:

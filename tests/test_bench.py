@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from web3.contract.async_contract import AsyncContractFunction
 
-from gaib_sdk.bench import format_report, sizes_for
+from gaib_sdk import Gaib
+from gaib_sdk.bench import format_overhead, format_report, run_overhead, sizes_for
 from gaib_sdk.cli import main
 
-from .anvil import ROOT
+from .anvil import KEYS, ROOT, Anvil
 
 
 def test_the_bench_onboards_and_reports_its_figures() -> None:
@@ -50,3 +53,52 @@ def test_sizes_and_a_missing_anvil(monkeypatch: pytest.MonkeyPatch, capsys: pyte
     monkeypatch.setattr("gaib_sdk.bench.find_anvil", lambda: None)
     assert main(["bench", "onboard", "--gpus", "10"]) == 1
     assert "the bench needs anvil" in capsys.readouterr().err
+
+
+@pytest.mark.asyncio
+async def test_the_overhead_bench_counts_the_calls_each_transaction_costs() -> None:
+    """The first stage (2 transactions) through the SDK and with raw web3.py: the counts, never a time."""
+    data = await run_overhead(flow="small", rounds=1)
+    (run,) = data["runs"]
+    n = run["transactions"]
+    assert n == data["transactions"] == 2  # authorize the registrar, register the cluster's 64 GPUs
+    sdk, raw = run["sdk"]["by_method"], run["raw_web3"]["by_method"]
+    # the transaction manager: one estimate (the dry run), one send and one receipt a transaction
+    assert sdk["eth_estimateGas"] == sdk["eth_sendRawTransaction"] == n
+    # anvil mines as it answers the send, but a loaded machine may need a second look at the receipt
+    assert n <= sdk["eth_getTransactionReceipt"] <= 2 * n
+    # the chain id was read as the connection was made; fees are read at most once (then from receipts)
+    assert "eth_chainId" not in sdk
+    assert sdk.get("eth_getBlockByNumber", 0) <= 1 and sdk.get("eth_maxPriorityFeePerGas", 0) <= 1
+    # the pre-checks: the registrar's role twice, and whether each of the 64 GPUs is registered, in one batch
+    assert sdk["eth_call"] == 2 + 64
+    assert run["sdk"]["http_requests"] <= sum(sdk.values()) - 64 + 1
+    assert raw["eth_sendRawTransaction"] == n <= raw["eth_getTransactionReceipt"] <= 2 * n
+    assert raw["eth_getBlockByNumber"] == raw["eth_maxPriorityFeePerGas"] == 1  # fees read once
+    assert isinstance(data["ratio_median"], float) and "calls by method" in format_overhead(data)
+
+
+@pytest.mark.asyncio
+async def test_the_thin_read_path_gives_what_web3_gives(tmp_path: Path) -> None:
+    """Reads on a node skip web3.py's ABI search (one raw eth_call, or one batch for call_many): the values,
+    and their types, are web3.py's own."""
+    node = Anvil().start()
+    try:
+        deployments = tmp_path / "deployments.json"
+        async with await Gaib.connect(node.url, private_key=KEYS[0], deployments=deployments, journal=False) as g:
+            await g.deploy()
+            p = g.protocol
+            calls = [
+                p.aid.functions.balanceOf(g.address),  # uint256
+                p.aid.functions.symbol(),  # string
+                p.said.functions.asset(),  # address: checksummed
+                p.registry.functions.getAsset(b"\1" * 32),  # a struct
+                p.aid.functions.isWhitelisted(g.address),  # bool
+            ]
+            for call in calls:
+                fast, slow = await call.call(), await AsyncContractFunction.call(call)
+                assert fast == slow and type(fast) is type(slow), call
+            assert await g.chain.call_many(calls) == [await AsyncContractFunction.call(c) for c in calls]
+            assert await g.chain.call_many([]) == []
+    finally:
+        node.stop()

@@ -92,3 +92,29 @@ async def test_connection_errors_are_clear(tmp_path: Path) -> None:
             await Gaib.connect(node.url, private_key=KEYS[0], deployments=broken)
     finally:
         node.stop()
+
+
+@pytest.mark.asyncio
+async def test_fees_are_read_once_and_a_stale_fee_cap_is_signed_again(tmp_path: Path) -> None:
+    """Fees come from the node at most every FEE_TTL_S, then from each receipt's block. If the base fee
+    jumps past the cap in between, the node refuses the transaction, and it is signed again with fresh fees."""
+    node = Anvil().start()
+    try:
+        deployments, journal = tmp_path / "deployments.json", tmp_path / "journal.sqlite"
+        async with await Gaib.connect(
+            node.url, private_key=KEYS[0], deployments=deployments, journal=journal
+        ) as client:
+            await client.deploy()
+            cache = client.chain._fee_cache
+            assert cache is not None
+            node.rpc("anvil_setNextBlockBaseFeePerGas", hex(cache.base_fee * 50))  # 50x: no cap of 2x covers it
+            node.rpc("evm_mine")
+            result = await client.whitelist(client.address)
+            assert result.startswith("0x")
+            assert await client.protocol.aid.functions.isWhitelisted(client.address).call()
+            assert client.chain._fee_cache is not None and client.chain._fee_cache.base_fee > cache.base_fee * 10
+            assert client.chain.journal is not None
+            statuses = [e.status for e in client.chain.journal.entries(client.chain.scope)][-2:]
+            assert [str(s) for s in statuses] == ["dropped", "mined"]  # the refused attempt, then the one mined
+    finally:
+        node.stop()

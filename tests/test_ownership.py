@@ -169,7 +169,9 @@ async def test_a_provisional_registration_is_not_collateral_until_confirmed() ->
         assert str(registered_at + HOUR) in reason
         with pytest.raises(AssetOwnershipError, match="provisional until unix time"):
             await provider.retire("0x" + a.hex())
-        call = admin.protocol.facility.functions.openDeal(provider.address, [a], 10**12, 10**11, (0, 1000, 0, 100, 365), [])
+        call = admin.protocol.facility.functions.openDeal(
+            provider.address, [a], 10**12, 10**11, (0, 1000, 0, 100, 365), []
+        )
         await reverts(admin.send(call, what="open deal"), "CollateralNotAvailable")
         # The registrar admin confirms b early; a and c wait for the delay.
         result = await admin.send(reg.confirm([b]), what="confirm")

@@ -7,7 +7,12 @@ concurrent sends from one client do not collide.
 
 Against a node (:meth:`Chain.connect`) the connection is also a transaction manager:
 
-- before each send, the node's chain id must still be the one the connection was made for;
+- before each send, the node's chain id must still be the one the connection was made for: it is asked
+  again on each new HTTP connection to the node (a restarted or swapped node comes with one), not before
+  every call (web3.py's validation middleware, which did, is dropped);
+- fees are read from the node once, then learned from each receipt's block, and read again at least every
+  FEE_TTL_S; a node that refuses a fee cap as under its base fee gets the transaction signed again;
+- reads of a :meth:`Chain.contract` are one raw ``eth_call`` each, or one batch for :meth:`Chain.call_many`;
 - transient RPC failures are retried with a bounded backoff (:mod:`gaib_sdk.chain.transport`), reverts never;
 - with a :class:`~gaib_sdk.chain.journal.Journal`, every signed transaction is written to disk before it is
   broadcast. A transaction sent with an idempotency ``key`` is never signed twice while an attempt may
@@ -23,24 +28,33 @@ Against a node (:meth:`Chain.connect`) the connection is also a transaction mana
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
+from eth_abi.exceptions import DecodingError
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_typing import HexStr
-from eth_utils.abi import function_abi_to_4byte_selector, get_abi_input_types
+from eth_utils.abi import function_abi_to_4byte_selector, get_abi_input_types, get_abi_output_types
 from hexbytes import HexBytes
 from web3 import AsyncWeb3
 from web3._utils.abi import map_abi_data
 from web3._utils.method_formatters import receipt_formatter
-from web3._utils.normalizers import abi_address_to_hex, abi_bytes_to_bytes, abi_string_to_text
+from web3._utils.normalizers import (
+    BASE_RETURN_NORMALIZERS,
+    abi_address_to_hex,
+    abi_bytes_to_bytes,
+    abi_string_to_text,
+)
 from web3.contract import AsyncContract
+from web3.contract.async_contract import AsyncContractFunction, AsyncContractFunctions
+from web3.contract.base_contract import BaseContractFunctions
 from web3.exceptions import Web3RPCError
 from web3.providers.eth_tester import AsyncEthereumTesterProvider
 from web3.types import RPCEndpoint, TxParams
@@ -69,6 +83,15 @@ REBROADCAST_EVERY = 8
 #: Signing again after "nonce too low" on a fresh transaction (another client of the same account was
 #: faster): at most this many tries.
 STALE_NONCE_TRIES = 3
+#: The node's chain id is asked again on every new HTTP connection (a node restarted or swapped behind the
+#: URL comes with one), and at least this often.
+CHAIN_ID_RECHECK_S = 60.0
+#: Fees are read from the node at most this often: in between, the base fee of the block that mined the
+#: connection's last transaction (its receipt gives it) stands for the next one. The fee cap is twice the
+#: base fee, which covers six full blocks in a row (each raises the base fee by 1/8).
+FEE_TTL_S = 12.0
+#: ...and the tip at least this often.
+TIP_TTL_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -102,6 +125,22 @@ class _NonceTaken(_Refused):
     """The transaction's nonce went to another transaction: it can never run."""
 
 
+class _FeeTooLow(_Refused):
+    """The node refused the transaction's fee cap as under the base fee: it may be signed again with fresh fees."""
+
+
+@dataclass
+class _FeeCache:
+    """What the fees were last known from: a block's number and base fee, the tip, the gas limit."""
+
+    block: int
+    base_fee: int
+    priority: int
+    gas_limit: int
+    at: float  # time.monotonic() when the base fee was learned (from the node, or from a receipt)
+    read_at: float  # when the node was last asked (the tip comes from there only)
+
+
 @dataclass
 class _Pending:
     """A signed transaction being awaited."""
@@ -111,6 +150,8 @@ class _Pending:
     what: str
     key: str
     receipt: dict[str, Any] | None = None
+    tip: int | None = None  # its maxPriorityFeePerGas, and maxFeePerGas: its receipt then gives its block's base fee
+    fee_cap: int | None = None
 
 
 class Chain:
@@ -147,7 +188,11 @@ class Chain:
         self._nonces: dict[str, int] = {}
         self._nonce_lock = asyncio.Lock()
         self._settled: set[str] = set()
-        self._selectors: dict[tuple[str, tuple[str, ...]], tuple[bytes, list[str]]] = {}
+        self._fee_cache: _FeeCache | None = None
+        self._contracts: dict[tuple[str, str], AsyncContract] = {}
+        # the chain id was read as the connection was made: on the provider's connection so far
+        self._checked_connection = getattr(w3.provider, "connections", None)
+        self._checked_at = time.monotonic()
 
     # ---- construction ----
 
@@ -193,6 +238,10 @@ class Chain:
         policy = retry or RetryPolicy()
         provider = RpcProvider(url, timeout=timeout, retry=RetryPolicy(attempts=2), transport=transport)
         w3 = AsyncWeb3(provider)
+        # web3.py's validation asks the node for its chain id before every call and estimate (most of the
+        # SDK's calls, once). The SDK signs every transaction with the chain id it read here and checks
+        # it again on each new connection to the node (_check_chain_id).
+        w3.middleware_onion.remove("validation")
         try:
             chain_id = await w3.eth.chain_id
             genesis = HexBytes((await w3.eth.get_block(0))["hash"]).to_0x_hex()
@@ -232,7 +281,42 @@ class Chain:
     # ---- reads ----
 
     def contract(self, address: str, abi: list[dict[str, Any]]) -> AsyncContract:
-        return self.w3.eth.contract(address=self.w3.to_checksum_address(address), abi=abi)
+        """The contract at ``address``. Made once per address and ABI: web3.py checks the whole ABI each
+        time it makes one (tens of milliseconds for the protocol's contracts)."""
+        key = (address.lower(), json.dumps(abi, sort_keys=True))
+        if key not in self._contracts:
+            contract = self.w3.eth.contract(address=self.w3.to_checksum_address(address), abi=abi)
+            if not self.in_process:
+                contract.functions = _Functions(contract.abi, self.w3, contract.address, contract.decode_tuples)
+            self._contracts[key] = contract
+        return self._contracts[key]
+
+    async def call_many(self, calls: Sequence[Any], block: str | int = "latest") -> list[Any]:
+        """Read many contract function calls (``contract.functions.f(args)``) at one block: what each
+        one's ``.call()`` returns, in order. Against a node they go as JSON-RPC batches (one round trip
+        for up to BATCH_REQUESTS reads); a call that reverts raises :class:`ChainError` with its reason."""
+        if not calls:
+            return []
+        encoded = [self._encode(c) for c in calls]
+        if self.in_process or any(e is None for e in encoded) or not isinstance(self.w3.provider, RpcProvider):
+            return [await c.call(block_identifier=block) for c in calls]
+        tag = hex(block) if isinstance(block, int) else block
+        out: list[Any] = []
+        for start in range(0, len(calls), BATCH_REQUESTS):
+            end = start + BATCH_REQUESTS
+            chunk = list(zip(calls[start:end], encoded[start:end], strict=True))
+            requests = [("eth_call", [{"to": e[0], "data": e[1]}, tag]) for _, e in chunk if e is not None]
+            for (call, _), response in zip(chunk, await self._provider().batch(requests), strict=True):
+                name = call.abi["name"]
+                if "error" in response:
+                    failure = self._rpc_failure(response["error"], f"reading {name}")
+                    raise ChainError(str(failure), chain_id=self.chain_id)
+                data = HexBytes(response.get("result") or "0x")
+                try:
+                    out.append(_decode(self.w3, call.abi, data))
+                except DecodingError as exc:
+                    raise ChainError(f"reading {name} at {call.address} gave {data.to_0x_hex()}: {exc}") from exc
+        return out
 
     async def genesis_hash(self) -> str:
         block = await self.w3.eth.get_block(0)
@@ -303,6 +387,7 @@ class Chain:
             await self._settle(sender.address)
             for tries in range(1, STALE_NONCE_TRIES + 1):
                 tx["nonce"] = await self._next_nonce(sender.address)
+                await self._check_chain_id(what)  # free unless the estimate went over a new connection
                 pending = self._sign(sender, tx, what, key)
                 self._journal_signed(sender, [(pending, tx["nonce"])])
                 try:
@@ -313,6 +398,12 @@ class Chain:
                     if isinstance(exc, _NonceTaken) and tries < STALE_NONCE_TRIES:
                         # another sender of this account used the nonce: this one never ran; sign anew
                         log.info("%s: nonce %d was taken elsewhere; signing again", what, tx["nonce"])
+                        continue
+                    await self._check_chain_id(what, force=True)  # refused: by a node of another chain?
+                    if isinstance(exc, _FeeTooLow) and tries < STALE_NONCE_TRIES:
+                        # the fees known were too old: read them now, and sign anew
+                        log.info("%s: the base fee rose above the fee cap; signing again with fresh fees", what)
+                        tx.update(await self._fees(int(tx["gas"]), fresh=True))
                         continue
                     raise TransactionFailed(
                         f"{what} was refused by the node: {exc}", reason=str(exc), chain_id=self.chain_id
@@ -377,6 +468,7 @@ class Chain:
                 fresh.append(self._sign(sender, tx, intents[i].what, intents[i].key))
             self._journal_signed(sender, [(p, nonce + n) for n, p in enumerate(fresh)])
             waiting = [*resumed.values(), *fresh]
+            await self._check_chain_id(intents[0].what)  # free unless the estimates went over a new connection
             refused = await self._send_batch(waiting, intents[0].what, sender.address) if waiting else []
             if refused:
                 self._nonces.pop(sender.address, None)  # re-read it from the node next time
@@ -445,9 +537,19 @@ class Chain:
         address = receipt.get("contractAddress")
         return TxResult(hex_hash, receipt["blockNumber"], receipt["gasUsed"], receipt["logs"], address)
 
-    async def _check_chain_id(self, what: str) -> None:
-        """A node swapped behind the URL must not receive transactions signed for another chain."""
-        now = int(await self.w3.eth.chain_id)
+    async def _check_chain_id(self, what: str, *, force: bool = False) -> None:
+        """A node swapped behind the URL must not receive transactions signed for another chain. Asked
+        once per HTTP connection to the node (a restarted or swapped node comes with a new one), at least
+        every CHAIN_ID_RECHECK_S seconds, and whenever the node refuses an estimate or a transaction
+        (``force``: a proxy may have switched networks on the same connection, and then the node's refusal
+        is not the news). Call it before each broadcast: it costs nothing otherwise."""
+        connection = getattr(self.w3.provider, "connections", None)
+        fresh = time.monotonic() - self._checked_at < CHAIN_ID_RECHECK_S
+        if connection is not None and connection == self._checked_connection and fresh and not force:
+            return
+        now = int(str(await self.rpc("eth_chainId")), 16)
+        self._checked_connection = getattr(self.w3.provider, "connections", None)
+        self._checked_at = time.monotonic()
         if now != self.chain_id:
             raise ChainError(
                 f"the node now reports chain id {now}, not {self.chain_id} that this connection was made for: "
@@ -457,11 +559,25 @@ class Chain:
 
     async def _build(self, call: Any, sender: LocalAccount, what: str, value: int) -> dict[str, Any]:
         base: dict[str, Any] = {"from": sender.address, "value": value, "chainId": self.chain_id}
+        encoded = self._encode(call)
+        if encoded is not None and isinstance(self.w3.provider, RpcProvider):
+            # A function call: encoded once, estimated with one raw JSON-RPC call (the estimate is the dry
+            # run: a call that would revert is refused here with its decoded reason, and nothing is sent).
+            to, data = encoded
+            probe = {"from": sender.address, "to": to, "data": data, "value": hex(value)}
+            response = await self.w3.provider.make_request(RPCEndpoint("eth_estimateGas"), [probe])
+            if "error" in response:
+                await self._check_chain_id(what, force=True)  # another chain behind the URL: that is the news
+                raise self._rpc_failure(response["error"], what)
+            gas = int(response["result"], 16)
+            fees = await self._fees()
+            return {**base, "to": to, "data": data, "gas": int(gas * GAS_HEADROOM) + 10_000, **fees}
         try:
             gas = await call.estimate_gas(base)
         except ChainError:
             raise
         except Exception as exc:
+            await self._check_chain_id(what, force=True)  # another chain behind the URL: that is the news
             raise self._failure(exc, what) from exc
         tx: dict[str, Any] = await call.build_transaction(
             {**base, "gas": int(gas * GAS_HEADROOM) + 10_000, **await self._fees()}
@@ -493,9 +609,11 @@ class Chain:
                 requests.append(("eth_estimateGas", [probe]))
             for n, response in zip(chunk, await provider.batch(requests), strict=True):
                 if "error" in response:
+                    await self._check_chain_id(intents[n].what, force=True)
                     raise self._rpc_failure(response["error"], f"{intents[n].what} (nothing of the batch was sent)")
                 txs[n]["gas"] = int(int(response["result"], 16) * GAS_HEADROOM) + 10_000
-        fees = await self._fees(sum(int(t["gas"]) for t in txs))
+        # a batch may fill many blocks and is refused as a whole: its fees are read fresh, once
+        fees = await self._fees(sum(int(t["gas"]) for t in txs), fresh=True)
         for t in txs:
             t.update(fees)
         return txs
@@ -507,17 +625,15 @@ class Chain:
         abi, address = getattr(call, "abi", None), getattr(call, "address", None)
         if not isinstance(abi, dict) or abi.get("type") != "function" or not address or getattr(call, "kwargs", None):
             return None
-        signature = (abi["name"], tuple(str(i["type"]) for i in abi.get("inputs", [])))
-        if signature not in self._selectors:
-            self._selectors[signature] = (function_abi_to_4byte_selector(abi), get_abi_input_types(abi))  # type: ignore[arg-type]
-        selector, types = self._selectors[signature]
-        arguments = map_abi_data([abi_address_to_hex, abi_bytes_to_bytes, abi_string_to_text], types, call.args)
-        return str(address), "0x" + (selector + self.w3.codec.encode(types, arguments)).hex()
+        return str(address), _calldata(self.w3, abi, call.args or ())
 
     def _sign(self, sender: LocalAccount, tx: dict[str, Any], what: str, key: str | None) -> _Pending:
         signed = sender.sign_transaction(tx)
         tx_hash = signed.hash.to_0x_hex()
-        return _Pending(tx_hash, signed.raw_transaction.to_0x_hex(), what, key or f"tx:{tx_hash}")
+        pending = _Pending(tx_hash, signed.raw_transaction.to_0x_hex(), what, key or f"tx:{tx_hash}")
+        if "maxPriorityFeePerGas" in tx and "maxFeePerGas" in tx:
+            pending.tip, pending.fee_cap = int(tx["maxPriorityFeePerGas"]), int(tx["maxFeePerGas"])
+        return pending
 
     def _journal_signed(self, sender: LocalAccount, signed: Sequence[tuple[_Pending, int]]) -> None:
         if self.journal is None or not signed:
@@ -562,6 +678,8 @@ class Chain:
             return
         if "nonce too low" in lowered or "nonce is too low" in lowered:
             raise _NonceTaken(message)
+        if "base fee" in lowered and ("less than" in lowered or "too low" in lowered or "lower than" in lowered):
+            raise _FeeTooLow(message)  # "max fee per gas less than block base fee"
         raise _Refused(message)
 
     async def _broadcast_many(self, pending: Sequence[_Pending]) -> list[tuple[str, str]]:
@@ -695,7 +813,19 @@ class Chain:
                 (p.tx_hash, Status.MINED if ok else Status.REVERTED, p.receipt["blockNumber"], p.receipt["gasUsed"])
             )
             self.history.append((p.what, p.tx_hash))
+            self._learn_fee(p)
         self._mark(updates)
+
+    def _learn_fee(self, p: _Pending) -> None:
+        """A receipt's block's base fee, from what the transaction paid: a type-2 transaction pays the base
+        fee plus its tip, unless its cap was lower (then the base fee is not known exactly, and not used)."""
+        cache, receipt = self._fee_cache, p.receipt
+        if cache is None or receipt is None or p.tip is None or p.fee_cap is None:
+            return
+        paid, block = int(receipt.get("effectiveGasPrice") or 0), int(receipt["blockNumber"])
+        if block < cache.block or not p.tip <= paid < p.fee_cap:
+            return
+        cache.block, cache.base_fee, cache.at = block, paid - p.tip, time.monotonic()
 
     async def _unconfirmed(self, pending: Sequence[_Pending]) -> list[_Pending]:
         """Those whose block is not yet ``confirmations`` deep, or whose block left the chain (a reorg:
@@ -824,19 +954,34 @@ class Chain:
             self._nonces[address] = await self.w3.eth.get_transaction_count(address, "pending")  # type: ignore[arg-type]
         return self._nonces[address]
 
-    async def _fees(self, gas: int = 0) -> dict[str, int]:
+    async def _fees(self, gas: int = 0, *, fresh: bool = False) -> dict[str, int]:
         """EIP-1559 fees: a tip, and a cap of twice the base fee, raised for a batch of ``gas`` in all
         that fills many blocks (each full block raises the base fee by 1/8: the last of the batch's
-        transactions must still be able to pay)."""
-        block = await self.w3.eth.get_block("latest")
-        base_fee = int(block.get("baseFeePerGas", 0))
-        try:
-            priority = int(await self.w3.eth.max_priority_fee)
-        except ChainError:
-            raise
-        except Exception:
-            priority = DEFAULT_PRIORITY_FEE
-        blocks = -(-gas // max(1, int(block.get("gasLimit", 30_000_000))))
+        transactions must still be able to pay). From the node if ``fresh``, or if what is known is older
+        than FEE_TTL_S (the tip: TIP_TTL_S); else from the last receipt's block."""
+        cache = self._fee_cache
+        now = time.monotonic()
+        stale = cache is None or now - cache.at >= FEE_TTL_S or now - cache.read_at >= TIP_TTL_S
+        if cache is None or stale or fresh or self.in_process:
+            block = await self.w3.eth.get_block("latest")
+            try:
+                priority = int(await self.w3.eth.max_priority_fee)
+            except ChainError:
+                raise
+            except Exception:
+                priority = DEFAULT_PRIORITY_FEE
+            cache = _FeeCache(
+                int(block.get("number", 0)),
+                int(block.get("baseFeePerGas", 0)),
+                priority,
+                int(block.get("gasLimit", 30_000_000)),
+                now,
+                now,
+            )
+            if not self.in_process:
+                self._fee_cache = cache
+        base_fee, priority = cache.base_fee, cache.priority
+        blocks = -(-gas // max(1, cache.gas_limit))
         factor = max(2.0, 1.125 ** (blocks + 1))
         return {"maxFeePerGas": int(base_fee * factor) + priority, "maxPriorityFeePerGas": priority}
 
@@ -875,6 +1020,75 @@ class Chain:
         else:
             reason = str(exc) or type(exc).__name__
         return TransactionFailed(f"{what} would revert: {reason}", reason=reason, chain_id=self.chain_id)
+
+
+_SELECTORS: dict[tuple[str, tuple[str, ...]], tuple[bytes, list[str]]] = {}
+_BLOCK_TAGS = frozenset({"latest", "pending", "safe", "finalized", "earliest"})
+
+
+def _calldata(w3: AsyncWeb3[Any], abi: dict[str, Any], args: Sequence[Any]) -> str:
+    """A function call's calldata: the same bytes as web3.py's, without its search of the contract's ABI
+    (twice for each call it encodes)."""
+    signature = (abi["name"], tuple(str(i["type"]) for i in abi.get("inputs", [])))
+    if signature not in _SELECTORS:
+        _SELECTORS[signature] = (function_abi_to_4byte_selector(abi), get_abi_input_types(abi))  # type: ignore[arg-type]
+    selector, types = _SELECTORS[signature]
+    arguments = map_abi_data([abi_address_to_hex, abi_bytes_to_bytes, abi_string_to_text], types, args)
+    return "0x" + (selector + w3.codec.encode(types, arguments)).hex()
+
+
+def _decode(w3: AsyncWeb3[Any], abi: dict[str, Any], data: bytes) -> Any:
+    """What web3.py's ``.call()`` returns for ``data``: one value, or a list of them; addresses checksummed."""
+    types = get_abi_output_types(abi)  # type: ignore[arg-type]
+    values: Any = w3.codec.decode(types, data)
+    if any("address" in t for t in types):  # web3.py's only return normalizer (slow: it walks every value)
+        values = map_abi_data(BASE_RETURN_NORMALIZERS, types, values)
+    return values[0] if len(values) == 1 else list(values)
+
+
+class _Function(AsyncContractFunction):
+    """A contract function of a :meth:`Chain.contract` on a node. A plain read (``.call()``, perhaps from an
+    account, at a block number or tag) is one raw ``eth_call`` encoded and decoded as web3.py would; anything
+    else, and any read the node refuses, takes web3.py's own path, so errors are web3.py's own."""
+
+    async def call(
+        self,
+        transaction: TxParams | None = None,
+        block_identifier: Any = None,
+        state_override: Any = None,
+        ccip_read_enabled: bool | None = None,
+    ) -> Any:
+        provider, abi, block = self.w3.provider, cast(dict[str, Any], self.abi), block_identifier
+        plain = (
+            isinstance(provider, RpcProvider)
+            and isinstance(abi, dict)
+            and abi.get("type") == "function"
+            and self.address
+            and not self.kwargs
+            and not self.decode_tuples
+            and state_override is None
+            and set(transaction or {}) <= {"from"}
+            and (block is None or (isinstance(block, int) and block >= 0) or block in _BLOCK_TAGS)
+        )
+        if plain:
+            params: dict[str, Any] = {"to": self.address, "data": _calldata(self.w3, abi, self.args or ())}
+            if transaction and transaction.get("from"):
+                params["from"] = transaction["from"]
+            tag = "latest" if block is None else hex(block) if isinstance(block, int) else block
+            response = await provider.make_request(RPCEndpoint("eth_call"), [params, tag])
+            if "error" not in response:
+                try:
+                    return _decode(self.w3, abi, HexBytes(response.get("result") or "0x"))
+                except DecodingError:
+                    pass  # web3.py says what was wrong (no code at the address, say)
+        return await super().call(transaction, block_identifier, state_override, ccip_read_enabled)
+
+
+class _Functions(AsyncContractFunctions):
+    """A contract's functions, as :class:`_Function`."""
+
+    def __init__(self, abi: Any, w3: AsyncWeb3[Any], address: Any = None, decode_tuples: bool | None = False) -> None:
+        BaseContractFunctions.__init__(self, abi, w3, _Function, address, decode_tuples)
 
 
 def _chunks(items: Sequence[_Pending], size: Callable[[_Pending], int]) -> list[list[_Pending]]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -34,7 +35,7 @@ from web3.types import RPCEndpoint, RPCResponse
 
 from gaib_sdk.errors import ChainError
 
-__all__ = ["RetryPolicy", "RpcProvider", "is_transient_rpc_error"]
+__all__ = ["CallCounter", "RetryPolicy", "RpcProvider", "is_transient_rpc_error"]
 
 log = logging.getLogger("gaib_sdk.chain")
 
@@ -100,6 +101,11 @@ class RpcProvider(AsyncJSONBaseProvider):
         self._client: httpx.AsyncClient | None = None
         #: Requests retried so far (every retry, whatever its cause), for tests and diagnostics.
         self.retries = 0
+        #: HTTP connections to the node seen so far: a new one may lead to another node (a restart, a swap
+        #: behind the URL), so the chain's identity is checked again on it. A transport that does not say
+        #: which connection carried a response counts each response as a new one.
+        self.connections = 0
+        self._stream: object = None
 
     def __str__(self) -> str:
         return f"JSON-RPC over HTTP at {self.endpoint_uri}"
@@ -162,6 +168,10 @@ class RpcProvider(AsyncJSONBaseProvider):
             raise _Transient(f"timed out ({type(exc).__name__})", delivered=None) from exc
         except httpx.TransportError as exc:
             raise _Transient(f"connection failed ({type(exc).__name__}: {exc})", delivered=None) from exc
+        stream = response.extensions.get("network_stream")
+        if stream is None or stream is not self._stream:
+            self._stream = stream
+            self.connections += 1
         if response.status_code == 429 or response.status_code >= 500:
             raise _Transient(f"HTTP {response.status_code}", delivered=True)
         if response.status_code >= 400:
@@ -189,3 +199,40 @@ class RpcProvider(AsyncJSONBaseProvider):
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+
+
+class CallCounter(httpx.AsyncBaseTransport):
+    """A transport that counts what goes through it: JSON-RPC calls by method (each call of a batch
+    counts) and HTTP requests (a batch is one), then hands each request to ``inner`` (by default httpx's
+    own HTTP transport). ``gaib bench overhead`` counts the SDK's calls with it; pass it as ``transport=``
+    to :meth:`Gaib.connect <gaib_sdk.Gaib.connect>` to see what a flow of yours costs."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport | None = None) -> None:
+        self.inner = inner or httpx.AsyncHTTPTransport()
+        #: JSON-RPC calls so far, by method.
+        self.calls: Counter[str] = Counter()
+        #: HTTP requests so far (a JSON-RPC batch is one request holding many calls).
+        self.requests = 0
+
+    @property
+    def total(self) -> int:
+        """JSON-RPC calls so far, all methods."""
+        return sum(self.calls.values())
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.requests = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        try:
+            body = json.loads(request.content)
+        except ValueError:
+            body = None
+        for item in body if isinstance(body, list) else [body]:
+            if isinstance(item, dict) and isinstance(item.get("method"), str):
+                self.calls[item["method"]] += 1
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
