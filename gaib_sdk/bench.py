@@ -210,12 +210,14 @@ async def _raw_phase(w3: AsyncWeb3[Any], account: LocalAccount, chain_id: int, t
     return gas
 
 
-def _encoded(contract: AsyncContract, intents: list[Intent], gas: int) -> list[_Tx]:
-    """The intents' calls re-aimed at ``contract`` (the raw side's copy), encoded by web3.py."""
+def _encoded(contract: AsyncContract, intents: list[Intent], gas: int, owner: tuple[str, str]) -> list[_Tx]:
+    """The intents' calls re-aimed at ``contract`` (the raw side's copy), encoded by web3.py, the SDK side's
+    owner ``owner[0]`` replaced by the raw side's ``owner[1]`` (a registrar registers only its own assets)."""
     out = []
     for intent in intents:
         fn = intent.call
-        data = contract.encode_abi(fn.abi_element_identifier, args=fn.args)
+        args = [owner[1] if a == owner[0] else a for a in fn.args]
+        data = contract.encode_abi(fn.abi_element_identifier, args=args)
         out.append(_Tx(contract.address, data, gas))
     return out
 
@@ -254,12 +256,13 @@ async def _one_size(url: str, gpus: int, raw: bool, say: Callable[[str], None]) 
                 contracts = {"digitize": baseline.protocol.registry, "attest": baseline.protocol.registry}
                 contracts["finance"] = baseline.protocol.facility
                 raw_phases = {}
+                owners = (sdk.address, account.address)
                 for name, intents in phases.items():
                     per_tx = sdk_phases[name]["gas"] // max(1, sdk_phases[name]["transactions"])
                     limit = int(per_tx * 1.25) + 10_000  # told, as the SDK would have estimated
                     raw_phases[name] = await _timed(
                         lambda n=name, i=intents, g=limit: _raw_phase(  # type: ignore[misc]
-                            w3, account, sdk.chain.chain_id, _encoded(contracts[n], i, g)
+                            w3, account, sdk.chain.chain_id, _encoded(contracts[n], i, g, owners)
                         )
                     )
                 await w3.provider.disconnect()

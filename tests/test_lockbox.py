@@ -20,6 +20,8 @@ import pytest
 
 from gaib_sdk import DealStatus, Gaib, GaibValueError, InsufficientFundsError, NotDelinquentError
 from gaib_sdk.chain import TxResult
+from gaib_sdk.models import DealTerms
+from gaib_sdk.underwriting import chain_schedule
 
 from .conftest import Actors
 from .test_contracts import (
@@ -437,6 +439,13 @@ async def test_a_deal_paid_on_schedule_through_the_lockbox_over_its_whole_term(
             }
         )
     assert rows == convention(structure, deal_terms, gross)
+    # One convention (issue 12, item 6): the engine's schedule is the chain's, to the USDC unit.
+    pinned_terms = DealTerms(**SCHEDULES[case]["terms"])
+    engine = chain_schedule(ADVANCE, pinned_terms, gross)
+    assert [
+        (i.index, i.due_offset_s // DAY, i.fees_units, i.interest_units, i.principal_units, i.kicker_units)
+        for i in engine
+    ] == [(r["k"], r["day"], r["fees"], r["interest"], r["principal"], r["kicker"]) for r in rows]
     pinned = SCHEDULES[case]["terms"]
     assert (pinned["rate_bps"], pinned["revenue_share_bps"], pinned["fee_bps"], pinned["term_days"]) == deal_terms[1:]
     d = await deal_state(gaib, deal.deal_id)

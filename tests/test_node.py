@@ -102,6 +102,10 @@ async def test_node_signs_submits_and_the_chain_verifies_then_a_false_report_is_
     gaib: Gaib, tmp_path: Path
 ) -> None:
     provider, liar, challenger = gaib.with_account(1), gaib.with_account(2), gaib.with_account(3)
+    # The embedded chain's clock is the wall clock: start an hour into a period, so that the readings ten
+    # minutes apart below fall in one period whatever the time of day the test runs.
+    now = (await gaib.chain.w3.eth.get_block("latest"))["timestamp"]
+    await gaib.chain.advance_time(86_400 - now % 86_400 + 3_600)
     source = small_cluster(tmp_path / "cluster.json", 4)
     await gaib.authorize_registrar(provider.address)
     digitized = await provider.digitize("gpu", source)
