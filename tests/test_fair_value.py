@@ -295,3 +295,33 @@ async def test_a_loss_above_the_markdown_cuts_unvested_income_and_a_write_back_n
     assert await said.unvestedAmount().call() == held
     await gaib.chain.advance_time(VESTING)
     assert await said.totalAssets().call() == held
+
+
+@pytest.mark.asyncio
+async def test_nobody_buys_a_vault_under_water_for_nothing(gaib: Gaib, actors: Actors) -> None:
+    """Attack: a default marks a deal bigger than the vault down, the share price is 0, and a newcomer would
+    buy almost every share for 1 AID, then take the recovery as the sale's proceeds vest back. Deposits wait
+    while the vault is under water; maxDeposit and maxMint say 0, as ERC-4626 asks of a deposit that fails."""
+    p = gaib.protocol
+    said = p.said.functions
+    await staked_with_rewarder(gaib, actors, 1_000 * AID)
+    await gaib.chain.advance_time(VESTING)
+    held = await p.aid.functions.balanceOf(p.said.address).call()
+    newcomer = gaib.with_account(7)
+    await stake(gaib, newcomer, 10 * AID)  # allowed while the vault is whole
+    await gaib.faucet(newcomer.address, Decimal(5))
+    await mint_aid(newcomer, 5 * USDC)
+    await gaib.send(said.markDown(2 * held), what="a default bigger than the vault")
+    assert await said.totalAssets().call() == 0
+    assert await said.underWater().call()
+    assert (await said.maxDeposit(newcomer.address).call(), await said.maxMint(newcomer.address).call()) == (0, 0)
+    await reverts(newcomer.send(said.deposit(AID, newcomer.address), what="stake"), "VaultUnderWater")
+    await reverts(newcomer.send(said.mint(AID, newcomer.address), what="mint shares"), "VaultUnderWater")
+    with pytest.raises(Exception, match="VaultUnderWater"):
+        await newcomer.stake(Decimal(1))
+    # the markdown written back (a cure, a sale): deposits open again, at the price the vesting gives
+    await gaib.send(said.markUp(2 * held), what="written back")
+    assert not await said.underWater().call()
+    await gaib.chain.advance_time(VESTING)
+    assert await said.maxDeposit(newcomer.address).call() > 0
+    await newcomer.send(said.deposit(AID, newcomer.address), what="stake")

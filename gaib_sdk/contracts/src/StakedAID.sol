@@ -154,6 +154,7 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
 
     error FirstDepositTooSmall(uint256 shares, uint256 minimum);
     error AccountDenied(address account);
+    error VaultUnderWater(uint256 writedown);
     error VestingPeriodTooLong(uint256 period, uint256 max);
     error AsyncRedeem();
     error ZeroShares();
@@ -407,26 +408,40 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
         revert AsyncRedeem();
     }
 
-    /// @notice 0 while paused or for a deny-listed receiver, as a deposit would fail.
+    /// @notice The markdowns of deals not yet realized exceed what the vault holds, so its shares are priced
+    ///         at 0 while a recovery (a sale, a cure) is still to come. A deposit now would buy almost the
+    ///         whole vault, that recovery included, for next to nothing: deposits wait until the markdown is
+    ///         realized or written back.
+    function underWater() public view returns (bool) {
+        return writedown > 0 && totalSupply() > 0 && totalAssets() == 0;
+    }
+
+    /// @notice 0 while paused, under water, or for a deny-listed receiver, as a deposit would fail.
     function maxDeposit(address receiver) public view override returns (uint256) {
-        if (paused() || IAIDollarView(asset()).isDenied(receiver)) return 0;
+        if (paused() || underWater() || IAIDollarView(asset()).isDenied(receiver)) return 0;
         return super.maxDeposit(receiver);
     }
 
     function maxMint(address receiver) public view override returns (uint256) {
-        if (paused() || IAIDollarView(asset()).isDenied(receiver)) return 0;
+        if (paused() || underWater() || IAIDollarView(asset()).isDenied(receiver)) return 0;
         return super.maxMint(receiver);
     }
 
-    /// @dev Paused or deny-listed: say so (EnforcedPause, AccountDenied) rather than ERC4626ExceededMaxDeposit.
+    /// @dev Paused, under water or deny-listed: say so (EnforcedPause, VaultUnderWater, AccountDenied) rather
+    ///      than ERC4626ExceededMaxDeposit.
     function deposit(uint256 assets, address receiver) public override whenNotPaused returns (uint256) {
-        _checkNotDenied(msg.sender, receiver);
+        _checkCanDeposit(msg.sender, receiver);
         return super.deposit(assets, receiver);
     }
 
     function mint(uint256 shares, address receiver) public override whenNotPaused returns (uint256) {
-        _checkNotDenied(msg.sender, receiver);
+        _checkCanDeposit(msg.sender, receiver);
         return super.mint(shares, receiver);
+    }
+
+    function _checkCanDeposit(address caller, address receiver) private view {
+        if (underWater()) revert VaultUnderWater(writedown);
+        _checkNotDenied(caller, receiver);
     }
 
     function share() external view returns (address) {
