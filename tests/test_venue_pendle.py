@@ -96,10 +96,11 @@ async def test_setup_deploys_pendle_and_is_idempotent(world: World) -> None:
 
 
 def _date(ts: int) -> str:
-    # Pendle's names carry the expiry as DDMONYYYY, e.g. 23MAY2027
+    # Pendle's names carry the expiry as DMONYYYY with the day unpadded: 1JUN2027, 23MAY2027
     import time
 
-    return time.strftime("%d%b%Y", time.gmtime(ts)).upper()
+    t = time.gmtime(ts)
+    return f"{t.tm_mday}{time.strftime('%b', t).upper()}{t.tm_year}"
 
 
 @module
