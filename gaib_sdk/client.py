@@ -28,7 +28,16 @@ from web3.contract import AsyncContract
 from web3.logs import DISCARD
 
 from gaib_sdk.adapters import AdapterOptions, AssetAdapter, Venue
-from gaib_sdk.chain import Chain, Deployment, DeploymentStore, Protocol, TxResult, deploy_protocol, role
+from gaib_sdk.chain import (
+    Chain,
+    Deployment,
+    DeploymentStore,
+    EmbeddedState,
+    Protocol,
+    TxResult,
+    deploy_protocol,
+    role,
+)
 from gaib_sdk.chain.governance import GovernanceConfig
 from gaib_sdk.errors import (
     AssetOwnershipError,
@@ -128,6 +137,11 @@ class FinanceResult:
     tx_hash: str
 
 
+#: The embedded chain's state just after the protocol's default deployment, and that deployment: saved by the
+#: first Gaib.embedded() of the process, copied by the next ones.
+_DEPLOYED: tuple[EmbeddedState, Deployment] | None = None
+
+
 @dataclass
 class _Session:
     """What all account views of one client share."""
@@ -154,12 +168,23 @@ class Gaib(NodeMixin, ServicingMixin):
         cls, *, deploy: bool = True, plugins: tuple[object, ...] = (), load_entry_points: bool = True
     ) -> Gaib:
         """A fresh in-process EVM with the protocol deployed, signing as its first dev account (the admin).
-        Nothing is written to disk: the chain lives as long as the client."""
+        Nothing is written to disk: the chain lives as long as the client.
+
+        The deployment is the same on every embedded chain (same deployer, same nonces), so the first call in
+        a process deploys it and saves that chain's state; later calls start a new chain from a copy of it
+        (its blocks, contracts and addresses), which is what a test suite calling this for every test needs."""
+        global _DEPLOYED
+        plugin_set = Plugins(load_entry_points=load_entry_points, plugins=plugins)
+        if deploy and _DEPLOYED is not None:
+            state, deployment = _DEPLOYED
+            chain = await Chain.embedded(state)
+            session = _Session(chain, plugin_set, store=None, protocol=Protocol.bind(chain, deployment))
+            return cls(session, chain.accounts[0])
         chain = await Chain.embedded()
-        session = _Session(chain, Plugins(load_entry_points=load_entry_points, plugins=plugins), store=None)
-        client = cls(session, chain.accounts[0])
+        client = cls(_Session(chain, plugin_set, store=None), chain.accounts[0])
         if deploy:
-            await client.deploy()
+            deployment = await client.deploy()
+            _DEPLOYED = (chain.save_state(), deployment)
         return client
 
     @classmethod

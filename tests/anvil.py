@@ -17,5 +17,5 @@ ADDRESSES = [Account.from_key(k).address for k in KEYS]
 
 
 class Anvil(_Anvil):
-    def __init__(self, *args: str):
-        super().__init__(*args, fund=ADDRESSES)
+    def __init__(self, *args: str, port: int | None = None):
+        super().__init__(*args, fund=ADDRESSES, port=port)

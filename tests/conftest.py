@@ -12,6 +12,7 @@ import pytest
 import pytest_asyncio
 
 from gaib_sdk import Gaib, Inventory
+from gaib_sdk.chain import EmbeddedState
 
 from .anvil import Anvil
 
@@ -70,13 +71,24 @@ async def inventory(gaib: Gaib) -> Inventory:
     return await gaib.read_inventory("gpu")
 
 
+#: The chain as the `financed` fixture leaves it, and the deal id: built by the first test that asks, copied
+#: into the chain of the next ones (the same transactions from the same accounts give the same state).
+_FINANCED: tuple[EmbeddedState, int] | None = None
+
+
 @pytest_asyncio.fixture
 async def financed(actors: Actors, inventory: Inventory) -> int:
     """The sample cluster digitized and financed with 1.5M AID in the reserve; returns the deal id."""
+    global _FINANCED
+    if _FINANCED is not None:
+        state, deal_id = _FINANCED
+        actors.admin.chain.restore_state(state)
+        return deal_id
     await actors.provider.digitize("gpu", inventory)
     await actors.investor.mint_aid(Decimal(1_500_000))
     await actors.investor.stake(Decimal(1_000_000))
     result = await actors.admin.financialize("gpu", inventory, as_of=AS_OF)
+    _FINANCED = (actors.admin.chain.save_state(), result.deal.deal_id)
     return result.deal.deal_id
 
 

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from gaib_sdk import ChainError, Gaib, TransactionFailed
 from gaib_sdk.chain.journal import Journal, Status
 from gaib_sdk.testing.anvil import node_rpc
 
-from .anvil import KEYS, ROOT, Anvil
+from .anvil import ADDRESSES, KEYS, ROOT, Anvil
 from .faults import Audit, Faults, audit, small_inventory
 
 GPUS, BATCH = 16, 4
@@ -53,6 +54,16 @@ async def deploy(node: Anvil, tmp_path: Path) -> Path:
     return deployments
 
 
+def mined(node: Anvil, sender: str, timeout: float = 10) -> None:
+    """Wait until every transaction ``sender`` has sent to ``node`` is in a block."""
+    deadline = time.monotonic() + timeout
+    while node_rpc(node.url, "eth_getTransactionCount", sender, "pending") != node_rpc(
+        node.url, "eth_getTransactionCount", sender, "latest"
+    ):
+        assert time.monotonic() < deadline, "anvil did not mine the transaction sent to it"
+        time.sleep(0.01)
+
+
 def assert_clean(report: Audit) -> None:
     assert (report.lost, report.duplicated, report.registered_twice) == (0, 0, 0), report
     assert report.mined == BATCHES, report
@@ -71,6 +82,7 @@ async def test_node_killed_mid_flow_and_restarted_from_its_saved_state(
         # after the 2nd batch is mined, the node stops (dumping its state) and is back 0.5 s later:
         # the SDK's retries ride it out in the same call
         def bounce(_: str) -> None:
+            mined(node, ADDRESSES[0])  # a SIGTERM while anvil is still mining may dump the nonce without the block
             node.stop()
             threading.Timer(0.5, node.start).start()
 

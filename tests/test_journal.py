@@ -150,9 +150,7 @@ async def test_a_batch_goes_in_with_automine_off_and_resumes_from_the_journal(
 async def test_a_node_swapped_behind_the_url_gets_no_transaction(node: Anvil, deployments: Path) -> None:
     async with await Gaib.connect(node.url, private_key=KEYS[0], deployments=deployments, journal=False) as client:
         node.stop()
-        other = Anvil("--chain-id", "8453")
-        other.port, other.url = node.port, node.url
-        other.start()
+        other = Anvil("--chain-id", "8453", port=node.port).start()
         try:
             call = client.protocol.aid.functions.setWhitelisted(ADDRESSES[1], True)
             with pytest.raises(ChainError, match="now reports chain id 8453, not 31337") as exc:

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
-import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterable
@@ -56,33 +57,55 @@ def node_rpc(url: str, method: str, *params: object) -> Any:
     return answer.get("result")
 
 
-class Anvil:
-    """anvil on a free port of 127.0.0.1. Extra command-line ``args`` go to anvil (``--chain-id 8453``,
-    ``--state PATH``); ``fund`` accounts are given 10^24 wei at every start."""
+#: anvil's banner line once it is serving: "Listening on 127.0.0.1:PORT".
+_LISTENING = re.compile(r"Listening on 127\.0\.0\.1:(\d+)")
 
-    def __init__(self, *args: str, binary: Path | None = None, fund: Iterable[str] = ()):
+
+class Anvil:
+    """anvil on 127.0.0.1. Extra command-line ``args`` go to anvil (``--chain-id 8453``, ``--state PATH``);
+    ``fund`` accounts are given 10^24 wei at every start. The first start lets anvil take a free port itself
+    (``--port 0``, read back from its banner), so two test processes never race for one; ``url`` is known
+    from then on, and :meth:`restart` comes back on the same port."""
+
+    def __init__(self, *args: str, binary: Path | None = None, fund: Iterable[str] = (), port: int | None = None):
         self.args = args
         self.binary = binary or find_anvil()
         self.fund = list(fund)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = int(s.getsockname()[1])
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.port = port
         self.proc: subprocess.Popen[bytes] | None = None
+        self._log: Path | None = None
+
+    @property
+    def url(self) -> str:
+        if self.port is None:
+            raise GaibConfigError("this anvil has no port yet: start() it first")
+        return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 20) -> Anvil:
         if self.binary is None:
             raise GaibConfigError("anvil is not installed: `npm ci` (it is @foundry-rs/anvil), or set GAIB_ANVIL")
-        self.proc = subprocess.Popen(
-            [str(self.binary), "--host", "127.0.0.1", "--port", str(self.port), "--silent", *self.args],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        # Its output goes to a file, not a pipe: a pipe nobody drains would stall anvil's request log.
+        fd, name = tempfile.mkstemp(prefix="anvil-", suffix=".log")
+        self._log = Path(name)
+        with os.fdopen(fd, "wb") as log:
+            self.proc = subprocess.Popen(
+                [str(self.binary), "--host", "127.0.0.1", "--port", str(self.port or 0), *self.args],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + timeout
         while True:
-            if self.proc.poll() is not None:
-                raise GaibConfigError(f"anvil ({self.binary}) exited with {self.proc.returncode}")
+            code = self.proc.poll()
+            if code is not None:
+                tail = self._log.read_text(errors="replace")[-500:].strip()
+                self.stop()
+                raise GaibConfigError(f"anvil ({self.binary}) exited with {code}: {tail}")
             try:
+                if self.port is None:
+                    found = _LISTENING.search(self._log.read_text(errors="replace"))
+                    if found is None:
+                        raise OSError("no port yet")
+                    self.port = int(found[1])
                 self.rpc("eth_chainId")
                 break
             except OSError:
@@ -106,6 +129,9 @@ class Anvil:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+        if self._log is not None:
+            self._log.unlink(missing_ok=True)
+            self._log = None
 
     def restart(self) -> None:
         """Stop the node and start it again on the same port (with ``--state``, from its saved state)."""
