@@ -129,7 +129,7 @@ class EmbeddedState:
     def backend(self) -> Any:
         from eth.db.atomic import AtomicDB
         from eth.db.backends.memory import MemoryDB
-        from eth_tester.backends.pyevm.main import PyEVMBackend
+        from eth_tester.backends.pyevm.main import PyEVMBackend  # type: ignore[import-untyped]
 
         # PyEVMBackend holds only its dev keys and its chain; py-evm rebuilds a chain from a database's head.
         backend = PyEVMBackend.__new__(PyEVMBackend)
@@ -225,7 +225,7 @@ class Chain:
         the protocol again in py-evm takes about half a second."""
         provider = AsyncEthereumTesterProvider()
         if state is not None:
-            from eth_tester import EthereumTester
+            from eth_tester import EthereumTester  # type: ignore[import-untyped]
 
             provider.ethereum_tester = EthereumTester(backend=state.backend())
         w3 = AsyncWeb3(provider)
@@ -237,7 +237,7 @@ class Chain:
         """The embedded chain's whole state as it is now, for :meth:`embedded` to start new chains from."""
         if not self.in_process:
             raise GaibConfigError("only the embedded chain's state can be saved: use evm_snapshot on a node")
-        return EmbeddedState(self.w3.provider.ethereum_tester.backend)  # type: ignore[attr-defined]
+        return EmbeddedState(self.w3.provider.ethereum_tester.backend)
 
     def restore_state(self, state: EmbeddedState) -> None:
         """Put this embedded chain back in a state saved by :meth:`save_state` (eth-tester's revert, without
@@ -246,7 +246,7 @@ class Chain:
             raise GaibConfigError("only an embedded chain can be restored: use evm_revert on a node")
         from eth_tester import EthereumTester
 
-        self.w3.provider.ethereum_tester = EthereumTester(backend=state.backend())  # type: ignore[attr-defined]
+        self.w3.provider.ethereum_tester = EthereumTester(backend=state.backend())
         self._nonces.clear()
         self._settled.clear()
         self._fee_cache = None
