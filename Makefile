@@ -83,9 +83,13 @@ example-plugin: $(EXAMPLE_SITE)/.installed
 # moves the test process's clock, see tests/conftest.py): a figure that depends on today's date fails there.
 DATE_TESTS := tests/test_cli.py tests/test_underwriting.py tests/test_engine.py tests/test_financialize.py
 
+# The suite runs on every core (pytest-xdist); --dist loadscope keeps each module in one worker, so a module's
+# shared fixtures (a venue's deployed protocol) are built once.
+PYTEST := $(VENV)/bin/pytest -n auto --dist loadscope
+
 test: setup check-artifacts lint typecheck docs example-plugin slither
-	$(VENV)/bin/pytest
-	GAIB_TEST_TODAY=2031-07-15 $(VENV)/bin/pytest -q -p no:cacheprovider $(DATE_TESTS)
+	$(PYTEST)
+	GAIB_TEST_TODAY=2031-07-15 $(PYTEST) -q -p no:cacheprovider $(DATE_TESTS)
 
 # Static analysis of our contracts. slither runs in a virtualenv of its own: slither-analyzer 0.11.6 requires
 # web3<8, which in .venv would downgrade the SDK's web3 8. crytic-compile drives solc-js through
