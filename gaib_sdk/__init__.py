@@ -8,50 +8,117 @@ The three stages are methods of :class:`Gaib`: ``digitize``, ``financialize``, `
 :class:`GaibSync` is the same client for code that is not async.
 """
 
-from gaib_sdk.adapters import AdapterOptions, AssetAdapter, Venue, build_inventory, validate_row
-from gaib_sdk.client import FinanceResult, Gaib, Receipt
-from gaib_sdk.errors import (
-    AdvanceAboveCapError,
-    AssetOwnershipError,
-    ChainError,
-    DuplicateAssetError,
-    GaibConfigError,
-    GaibError,
-    GaibValueError,
-    InsufficientFundsError,
-    InventoryError,
-    NotDelinquentError,
-    NotWhitelistedError,
-    PluginError,
-    TransactionFailed,
-    UnderwritingError,
-)
-from gaib_sdk.hookspecs import hookimpl
-from gaib_sdk.models import (
-    AssetRecord,
-    AssetValuation,
-    CustomerContract,
-    DealInfo,
-    DealSchedule,
-    DealStatus,
-    DealTerms,
-    Delinquency,
-    DigitizeResult,
-    Inventory,
-    Payment,
-    Quote,
-    Repayment,
-    StressPolicy,
-    SweepResult,
-    Telemetry,
-    VenuePosition,
-    VenueQuote,
-    asset_id,
-)
-from gaib_sdk.paths import gaib_home
-from gaib_sdk.sync import GaibSync
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gaib_sdk.adapters import AdapterOptions, AssetAdapter, Venue, build_inventory, validate_row
+    from gaib_sdk.client import FinanceResult, Gaib, Receipt
+    from gaib_sdk.errors import (
+        AdvanceAboveCapError,
+        AssetOwnershipError,
+        ChainError,
+        DuplicateAssetError,
+        GaibConfigError,
+        GaibError,
+        GaibValueError,
+        InsufficientFundsError,
+        InventoryError,
+        NotDelinquentError,
+        NotWhitelistedError,
+        PluginError,
+        TransactionFailed,
+        UnderwritingError,
+    )
+    from gaib_sdk.hookspecs import hookimpl
+    from gaib_sdk.models import (
+        AssetRecord,
+        AssetValuation,
+        CustomerContract,
+        DealInfo,
+        DealSchedule,
+        DealStatus,
+        DealTerms,
+        Delinquency,
+        DigitizeResult,
+        Inventory,
+        Payment,
+        Quote,
+        Repayment,
+        StressPolicy,
+        SweepResult,
+        Telemetry,
+        VenuePosition,
+        VenueQuote,
+        asset_id,
+    )
+    from gaib_sdk.paths import gaib_home
+    from gaib_sdk.sync import GaibSync
 
 __version__ = "0.1.0"
+
+# Each name is imported from its module on first use: `import gaib_sdk` (and `gaib --version`) does not pay
+# for web3, eth-account and the EVM until something needs them.
+_EXPORTS = {
+    "AdapterOptions": "gaib_sdk.adapters",
+    "AdvanceAboveCapError": "gaib_sdk.errors",
+    "AssetAdapter": "gaib_sdk.adapters",
+    "AssetOwnershipError": "gaib_sdk.errors",
+    "AssetRecord": "gaib_sdk.models",
+    "AssetValuation": "gaib_sdk.models",
+    "ChainError": "gaib_sdk.errors",
+    "CustomerContract": "gaib_sdk.models",
+    "DealInfo": "gaib_sdk.models",
+    "DealSchedule": "gaib_sdk.models",
+    "DealStatus": "gaib_sdk.models",
+    "DealTerms": "gaib_sdk.models",
+    "Delinquency": "gaib_sdk.models",
+    "DigitizeResult": "gaib_sdk.models",
+    "DuplicateAssetError": "gaib_sdk.errors",
+    "FinanceResult": "gaib_sdk.client",
+    "Gaib": "gaib_sdk.client",
+    "GaibConfigError": "gaib_sdk.errors",
+    "GaibError": "gaib_sdk.errors",
+    "GaibSync": "gaib_sdk.sync",
+    "GaibValueError": "gaib_sdk.errors",
+    "InsufficientFundsError": "gaib_sdk.errors",
+    "Inventory": "gaib_sdk.models",
+    "InventoryError": "gaib_sdk.errors",
+    "NotDelinquentError": "gaib_sdk.errors",
+    "NotWhitelistedError": "gaib_sdk.errors",
+    "Payment": "gaib_sdk.models",
+    "PluginError": "gaib_sdk.errors",
+    "Quote": "gaib_sdk.models",
+    "Receipt": "gaib_sdk.client",
+    "Repayment": "gaib_sdk.models",
+    "StressPolicy": "gaib_sdk.models",
+    "SweepResult": "gaib_sdk.models",
+    "Telemetry": "gaib_sdk.models",
+    "TransactionFailed": "gaib_sdk.errors",
+    "UnderwritingError": "gaib_sdk.errors",
+    "Venue": "gaib_sdk.adapters",
+    "VenuePosition": "gaib_sdk.models",
+    "VenueQuote": "gaib_sdk.models",
+    "asset_id": "gaib_sdk.models",
+    "build_inventory": "gaib_sdk.adapters",
+    "gaib_home": "gaib_sdk.paths",
+    "hookimpl": "gaib_sdk.hookspecs",
+    "validate_row": "gaib_sdk.adapters",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gaib_sdk' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "AdapterOptions",

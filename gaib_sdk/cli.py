@@ -34,17 +34,16 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gaib_sdk import __version__
-from gaib_sdk.chain.governance import GovernanceConfig
-from gaib_sdk.client import Gaib, Receipt
 from gaib_sdk.errors import GaibConfigError, GaibError
-from gaib_sdk.models import DealTerms
 from gaib_sdk.node.cli import add_commands as add_node_commands
-from gaib_sdk.plugin_template import new_plugin
-from gaib_sdk.plugins import Plugins
-from gaib_sdk.quickstart import run_quickstart
+
+if TYPE_CHECKING:
+    from gaib_sdk.client import Gaib
+
+# The SDK (web3, eth-account, the EVM) is imported by the commands that use it, not by `gaib --version`.
 
 __all__ = ["main"]
 
@@ -73,6 +72,8 @@ def _short(value: str) -> str:
 
 
 def _quickstart(args: argparse.Namespace) -> int:
+    from gaib_sdk.quickstart import run_quickstart
+
     started = time.perf_counter()
     say = (lambda _: None) if args.json else (lambda msg: print(f"  .. {msg}", flush=True))
     as_of = date.fromisoformat(args.as_of) if args.as_of else None
@@ -111,6 +112,8 @@ def _quickstart(args: argparse.Namespace) -> int:
 
 
 def _plugins(args: argparse.Namespace) -> int:
+    from gaib_sdk.plugins import Plugins
+
     plugins = Plugins()
     data = {
         "asset_adapters": {k: f"{v.__module__}.{v.__qualname__}" for k, v in plugins.asset_adapters().items()},
@@ -129,6 +132,9 @@ def _plugins(args: argparse.Namespace) -> int:
 
 
 async def _quote(args: argparse.Namespace) -> dict[str, Any]:
+    from gaib_sdk.client import Gaib
+    from gaib_sdk.models import DealTerms
+
     client = Gaib.offline()
     quote = await client.quote(
         args.kind,
@@ -158,6 +164,9 @@ def _private_key() -> str:
 
 
 async def _deploy(args: argparse.Namespace) -> dict[str, Any]:
+    from gaib_sdk.chain.governance import GovernanceConfig
+    from gaib_sdk.client import Gaib
+
     roles = {}
     for item in args.role or []:
         name, sep, address = item.partition("=")
@@ -180,6 +189,8 @@ async def _deploy(args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def _digitize(args: argparse.Namespace) -> dict[str, Any]:
+    from gaib_sdk.client import Gaib
+
     async with await Gaib.connect(args.rpc, private_key=_private_key()) as client:
         inventory = await client.read_inventory(args.kind, args.source)
         if not args.json:  # what the wait is for; stderr, so that stdout stays the result
@@ -193,6 +204,8 @@ async def _digitize(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _plugin_new(args: argparse.Namespace) -> int:
+    from gaib_sdk.plugin_template import new_plugin
+
     spec, root, files = new_plugin(args.name, Path(args.dir), kind=args.kind, venue=args.venue)
     data = {
         "name": spec.name,
@@ -229,6 +242,7 @@ def _bench_overhead(args: argparse.Namespace) -> int:
 
 
 async def _collect_report(args: argparse.Namespace) -> Any:
+    from gaib_sdk.client import Gaib
     from gaib_sdk.report import collect, run_scenario
 
     if args.rpc:  # read-only: no key, no journal
@@ -283,7 +297,15 @@ def _bar(done: int, total: int) -> None:
 
 
 async def _connect(args: argparse.Namespace) -> Gaib:
+    from gaib_sdk.client import Gaib
+
     return await Gaib.connect(args.rpc, private_key=_private_key())
+
+
+async def _read_only(args: argparse.Namespace) -> Gaib:
+    from gaib_sdk.client import Gaib
+
+    return await Gaib.connect(args.rpc)
 
 
 async def _finance(args: argparse.Namespace) -> dict[str, Any]:
@@ -316,6 +338,8 @@ def _tx(method: str, *fields: str) -> Any:
     """A subcommand that calls one client method with the named arguments and prints its tx hash."""
 
     async def run(args: argparse.Namespace) -> dict[str, Any]:
+        from gaib_sdk.client import Receipt
+
         async with await _connect(args) as client:
             values = [getattr(args, f) for f in fields]
             result = await getattr(client, method)(*values)
@@ -368,6 +392,8 @@ async def _faucet(args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def _status(args: argparse.Namespace) -> dict[str, Any]:
+    from gaib_sdk.client import Gaib
+
     async with await Gaib.connect(args.rpc) as client:  # read-only: no key
         reserves = await client.reserves()
         queue = await client.redemption_queue()
@@ -605,7 +631,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_run_async(_status))
 
-    add_node_commands(sub, _run_async, _connect, lambda args: Gaib.connect(args.rpc))
+    add_node_commands(sub, _run_async, _connect, _read_only)
 
     p = sub.add_parser("venue", help="a DeFi venue (morpho, curve, pendle): quote, add, remove, positions")
     p.add_argument("name", help="the venue, as `gaib plugins` lists it")

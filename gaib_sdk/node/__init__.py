@@ -3,11 +3,46 @@ on disk, the runner behind `gaib node run`, the report bundles it publishes, and
 bond, submit, challenge and read attested status. The contract is ``NodeAttestation.sol``; the operator's
 guide is docs/node-operators.md."""
 
-from gaib_sdk.node.bundle import Bundle, fetch_bundle
-from gaib_sdk.node.client import AttestedStatus, Fault, NodeMixin, OperatorStatus
-from gaib_sdk.node.report import DeviceReport, Health, SignedReport, device_id, recover_signer, sign_report
-from gaib_sdk.node.runner import NodeRunner, PeriodResult, aggregate
-from gaib_sdk.node.store import NodeStore, Sample
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gaib_sdk.node.bundle import Bundle, fetch_bundle
+    from gaib_sdk.node.client import AttestedStatus, Fault, NodeMixin, OperatorStatus
+    from gaib_sdk.node.report import DeviceReport, Health, SignedReport, device_id, recover_signer, sign_report
+    from gaib_sdk.node.runner import NodeRunner, PeriodResult, aggregate
+    from gaib_sdk.node.store import NodeStore, Sample
+
+# Imported on first use, like gaib_sdk's own names: `gaib --version` loads this package for its parser only.
+_EXPORTS = {
+    "AttestedStatus": "gaib_sdk.node.client",
+    "Bundle": "gaib_sdk.node.bundle",
+    "DeviceReport": "gaib_sdk.node.report",
+    "Fault": "gaib_sdk.node.client",
+    "Health": "gaib_sdk.node.report",
+    "NodeMixin": "gaib_sdk.node.client",
+    "NodeRunner": "gaib_sdk.node.runner",
+    "NodeStore": "gaib_sdk.node.store",
+    "OperatorStatus": "gaib_sdk.node.client",
+    "PeriodResult": "gaib_sdk.node.runner",
+    "Sample": "gaib_sdk.node.store",
+    "SignedReport": "gaib_sdk.node.report",
+    "aggregate": "gaib_sdk.node.runner",
+    "device_id": "gaib_sdk.node.report",
+    "fetch_bundle": "gaib_sdk.node.bundle",
+    "recover_signer": "gaib_sdk.node.report",
+    "sign_report": "gaib_sdk.node.report",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gaib_sdk.node' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AttestedStatus",

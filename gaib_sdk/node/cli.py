@@ -15,13 +15,12 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gaib_sdk.errors import GaibValueError
-from gaib_sdk.node.bundle import fetch_bundle
-from gaib_sdk.node.report import DeviceReport
-from gaib_sdk.node.runner import NodeRunner, PeriodResult
-from gaib_sdk.node.store import NodeStore
+
+if TYPE_CHECKING:
+    from gaib_sdk.node.runner import PeriodResult
 
 __all__ = ["add_commands"]
 
@@ -85,6 +84,8 @@ def add_commands(
             return {"action": "withdraw", "tx_hash": await client.withdraw_bond()}
 
     async def status(args: argparse.Namespace) -> dict[str, Any]:
+        from gaib_sdk.node.store import NodeStore
+
         client = await (connect_read_only(args) if args.operator else connect(args))
         async with client:
             data = _plain(await client.operator(args.operator))
@@ -101,6 +102,8 @@ def add_commands(
             return data
 
     async def run(args: argparse.Namespace) -> dict[str, Any]:
+        from gaib_sdk.node.runner import NodeRunner
+
         say = (lambda _: None) if args.json else (lambda msg: print(f"  .. {msg}", file=sys.stderr, flush=True))
         async with await connect(args) as client:
             runner = await NodeRunner.open(
@@ -124,6 +127,9 @@ def add_commands(
             return {"operator": client.address, "periods": [_result(r) for r in results]}
 
     async def challenge(args: argparse.Namespace) -> dict[str, Any]:
+        from gaib_sdk.node.bundle import fetch_bundle
+        from gaib_sdk.node.report import DeviceReport
+
         bundle = await fetch_bundle(_uri(args.bundle))
         item = next((i for i in bundle.reports if i.report.asset_id == args.asset_id.lower()), None)
         if item is None:
