@@ -87,7 +87,9 @@ DATE_TESTS := tests/test_cli.py tests/test_underwriting.py tests/test_engine.py 
 # shared fixtures (a venue's deployed protocol) are built once.
 PYTEST := $(VENV)/bin/pytest -n auto --dist loadscope
 
-test: setup check-artifacts lint typecheck docs example-plugin slither
+# The static checks run two at a time (their output kept together per check), then the suite.
+test: setup
+	$(MAKE) -j2 --output-sync=target check-artifacts lint typecheck docs example-plugin slither
 	$(PYTEST)
 	GAIB_TEST_TODAY=2031-07-15 $(PYTEST) -q -p no:cacheprovider $(DATE_TESTS)
 
