@@ -34,9 +34,12 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from gaib_sdk import __version__
+from gaib_sdk.cli_types import address as _address
+from gaib_sdk.cli_types import amount as _amount
+from gaib_sdk.cli_types import day as _day
 from gaib_sdk.errors import GaibConfigError, GaibError
 from gaib_sdk.node.cli import add_commands as add_node_commands
 
@@ -56,6 +59,19 @@ def _json_default(value: object) -> object:
 
 def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=_json_default))
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors as one JSON object on stdout when the command line asks for --json."""
+
+    json_errors = False
+
+    def error(self, message: str) -> NoReturn:
+        if _Parser.json_errors:
+            _print_json({"error": {"type": "UsageError", "message": f"{self.prog}: {message}"}})
+            self.print_usage(sys.stderr)
+            sys.exit(2)
+        super().error(message)
 
 
 def _usd(value: str | Decimal) -> str:
@@ -257,6 +273,9 @@ def _report(args: argparse.Namespace) -> int:
     from gaib_sdk.report import aid, render, require_matplotlib, usdc
 
     require_matplotlib()  # say what is missing before the work, not after it
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise GaibConfigError(f"--out {out} is a file: give a folder (it is created if missing)")
     if not args.json:  # what the wait is for; stderr, so that stdout stays the result
         doing = f"reading the deployment on {args.rpc}" if args.rpc else "running the scripted scenario in-process"
         print(f"{doing} ...", file=sys.stderr)
@@ -452,13 +471,13 @@ def _run_async(fn: Any) -> Any:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gaib", description="gaib-sdk: AI infrastructure as on-chain assets")
+    parser = _Parser(prog="gaib", description="gaib-sdk: AI infrastructure as on-chain assets")
     parser.add_argument("--version", action="version", version=f"gaib-sdk {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("quickstart", help="run the three stages end to end on an in-process EVM")
     p.add_argument("--venue", default="morpho", help="the DeFi venue for stage 3 (default: morpho)")
-    p.add_argument("--as-of", help="valuation date of the sample cluster, YYYY-MM-DD (default: today)")
+    p.add_argument("--as-of", type=_day, help="valuation date of the sample cluster, YYYY-MM-DD (default: today)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=_quickstart)
 
@@ -469,17 +488,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("quote", help="underwrite an inventory: appraisal, hard rules, advance (no chain)")
     p.add_argument("kind", help="asset class, e.g. gpu")
     p.add_argument("source", nargs="?", help="inventory file (default: the plugin's example)")
-    p.add_argument("--as-of", help="valuation date, YYYY-MM-DD (default: today)")
-    p.add_argument("--advance", help="advance to ask for, in USD (default: 75%% of appraised value)")
+    p.add_argument("--as-of", type=_day, help="valuation date, YYYY-MM-DD (default: today)")
+    p.add_argument("--advance", type=_amount, help="advance to ask for, in USD (default: 75%% of appraised value)")
     p.add_argument("--term-days", type=int, help="the fixed-rate term in days, 30 a month (default: 720)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_run_async(_quote))
 
     p = sub.add_parser("deploy", help="deploy the protocol to a JSON-RPC node")
     p.add_argument("--rpc", required=True, help="the node's URL")
-    p.add_argument("--usdc", help="USDC's address (omit on a local dev chain to deploy a test USDC)")
+    p.add_argument("--usdc", type=_address, help="USDC's address (omit on a local dev chain to deploy a test USDC)")
     p.add_argument("--role", action="append", help="NAME=ADDRESS: who holds an operating role (repeat per role)")
-    p.add_argument("--safe-owner", action="append", help="an owner of the admin Safe (repeat per owner)")
+    p.add_argument("--safe-owner", type=_address, action="append", help="an owner of the admin Safe (repeat per owner)")
     p.add_argument("--safe-threshold", type=int, help="signatures the Safe needs (default: every owner)")
     p.add_argument("--timelock-delay", type=int, help="seconds between scheduling and executing (default 2 days)")
     p.add_argument("--json", action="store_true")
@@ -497,14 +516,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("kind")
     p.add_argument("source")
     p.add_argument("--rpc", required=True)
-    p.add_argument("--as-of", help="valuation date, YYYY-MM-DD (default: today)")
-    p.add_argument("--advance", help="advance to ask for, in USD (default: 75%% of appraised value)")
+    p.add_argument("--as-of", type=_day, help="valuation date, YYYY-MM-DD (default: today)")
+    p.add_argument("--advance", type=_amount, help="advance to ask for, in USD (default: 75%% of appraised value)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_run_async(_finance))
 
     p = sub.add_parser("repay", help="pay USDC into a deal through the waterfall")
     p.add_argument("deal", type=int)
-    p.add_argument("amount", help="USDC")
+    p.add_argument("amount", type=_amount, help="USDC")
     p.add_argument("--rpc", required=True)
     p.add_argument("--key", help="names this payment (e.g. an invoice number): asked again, it pays once")
     p.add_argument("--json", action="store_true")
@@ -516,7 +535,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("stake", "stake", "AID", "stake AID into sAID"),
     ):
         p = sub.add_parser(name, help=doing)
-        p.add_argument("amount", help=unit)
+        p.add_argument("amount", type=_amount, help=unit)
         p.add_argument("--rpc", required=True)
         p.add_argument("--key", help="names this request (e.g. an order id): asked again, it happens once")
         if name in ("mint", "redeem"):
@@ -525,24 +544,26 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(run=_run_async(_money(method, name)))
 
     p = sub.add_parser("request-unstake", help="ask to exit sAID (ERC-7540): filled at the next withdrawal cycle")
-    p.add_argument("shares", help="sAID")
-    p.add_argument("--controller", help="who may claim (default: the signing account)")
+    p.add_argument("shares", type=_amount, help="sAID")
+    p.add_argument("--controller", type=_address, help="who may claim (default: the signing account)")
     p.add_argument("--key", help="names this request: asked again, it is requested once")
     p.add_argument("--rpc", required=True)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_run_async(_request_unstake))
 
     p = sub.add_parser("claim-unstake", help="take the AID of filled sAID exit requests")
-    p.add_argument("shares", nargs="?", help="sAID of filled requests to claim (default: all)")
-    p.add_argument("--receiver", help="who is paid (default: the signing account)")
-    p.add_argument("--controller", help="whose requests (default: the signing account; else be its operator)")
+    p.add_argument("shares", type=_amount, nargs="?", help="sAID of filled requests to claim (default: all)")
+    p.add_argument("--receiver", type=_address, help="who is paid (default: the signing account)")
+    p.add_argument(
+        "--controller", type=_address, help="whose requests (default: the signing account; else be its operator)"
+    )
     p.add_argument("--key", help="names this claim: asked again, it claims once")
     p.add_argument("--rpc", required=True)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_run_async(_claim_unstake))
 
     p = sub.add_parser("unstake-status", help="an account's sAID exits and the withdrawal cycle (read-only)")
-    p.add_argument("--account", help="default: the signing account")
+    p.add_argument("--account", type=_address, help="default: the signing account")
     p.add_argument("--request", type=int, help="also show this request's pending and claimable shares")
     p.add_argument("--rpc", required=True)
     p.add_argument("--json", action="store_true")
@@ -555,14 +576,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_run_async(_tx("process_withdrawal_cycle", "max_requests")))
 
     p = sub.add_parser("set-operator", help="let an account request and claim sAID exits for you (ERC-7540)")
-    p.add_argument("operator")
+    p.add_argument("operator", type=_address)
     p.add_argument("--revoke", dest="approved", action="store_false", help="stop the operator")
     p.add_argument("--rpc", required=True)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_run_async(_tx("set_operator", "operator", "approved")))
 
     p = sub.add_parser("request-redemption", help="queue a redemption the liquid reserve cannot cover yet")
-    p.add_argument("amount", help="AID")
+    p.add_argument("amount", type=_amount, help="AID")
     p.add_argument("--rpc", required=True)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_run_async(_tx("request_redemption", "amount")))
@@ -583,7 +604,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(run=_run_async(_tx(method, "token")))
 
     p = sub.add_parser("deny", help="deny-list guard: stop an account from moving AID and sAID")
-    p.add_argument("account")
+    p.add_argument("account", type=_address)
     p.add_argument("--allow", dest="denied", action="store_false", help="take the account off the deny list")
     p.add_argument("--rpc", required=True)
     p.add_argument("--json", action="store_true")
@@ -604,23 +625,23 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=doing)
         p.add_argument("deal", type=int)
         if "amount" in fields:
-            p.add_argument("amount", help="USDC")
+            p.add_argument("amount", type=_amount, help="USDC")
         if "to" in fields:
-            p.add_argument("to", help="the new operator's address")
+            p.add_argument("to", type=_address, help="the new operator's address")
         p.add_argument("--rpc", required=True)
         p.add_argument("--json", action="store_true")
         p.set_defaults(run=_run_async(_tx(method, *fields)))
 
     p = sub.add_parser("whitelist", help="KYC manager: let an account mint and redeem AID")
-    p.add_argument("address")
+    p.add_argument("address", type=_address)
     p.add_argument("--remove", action="store_true", help="take the account off the whitelist")
     p.add_argument("--rpc", required=True)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_run_async(_whitelist))
 
     p = sub.add_parser("faucet", help="local chains only: mint test USDC (or USDT) to an account")
-    p.add_argument("address")
-    p.add_argument("amount", help="USDC")
+    p.add_argument("address", type=_address)
+    p.add_argument("amount", type=_amount, help="USDC")
     p.add_argument("--stablecoin", choices=["USDC", "USDT"], default="USDC", help="default: USDC")
     p.add_argument("--rpc", required=True)
     p.add_argument("--json", action="store_true")
@@ -636,7 +657,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("venue", help="a DeFi venue (morpho, curve, pendle): quote, add, remove, positions")
     p.add_argument("name", help="the venue, as `gaib plugins` lists it")
     p.add_argument("action", choices=["quote", "add", "remove", "positions"])
-    p.add_argument("amount", nargs="?", help="in the venue's unit for the action (see docs/venues/)")
+    p.add_argument("amount", type=_amount, nargs="?", help="in the venue's unit for the action (see docs/venues/)")
     p.add_argument(
         "--with",
         dest="options",
@@ -645,7 +666,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="a venue-specific argument, e.g. --with asset=sAID (repeatable)",
     )
-    p.add_argument("--account", help="positions: whose (default: the signing account)")
+    p.add_argument("--account", type=_address, help="positions: whose (default: the signing account)")
     p.add_argument("--rpc", required=True)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_run_async(_venue))
@@ -684,17 +705,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _fail(as_json: bool, kind: str, message: str, code: int) -> int:
+    """An error: one line on stderr, or under --json one object on stdout ({"error": {"type", "message"}})."""
+    if as_json:
+        _print_json({"error": {"type": kind, "message": message}})
+    else:
+        print(f"error: {message}", file=sys.stderr)
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    as_json = "--json" in words
+    _Parser.json_errors = as_json
+    args = build_parser().parse_args(words)
     try:
         code: int = args.run(args)
         return code
     except GaibError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return _fail(as_json, type(exc).__name__, str(exc), 1)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        return _fail(as_json, "Interrupted", "interrupted", 130)
+    except OSError as exc:  # a file that exists, a folder that does not, a connection refused
+        where = f": {exc.filename}" if exc.filename else ""
+        return _fail(as_json, type(exc).__name__, f"{exc.strerror or exc}{where}", 1)
+    except Exception as exc:
+        if os.environ.get("GAIB_DEBUG"):
+            raise
+        # Every error a user can cause should be a GaibError above; reaching here is a bug in gaib-sdk.
+        message = f"unexpected {type(exc).__name__}: {exc} (a bug in gaib-sdk: GAIB_DEBUG=1 shows the traceback)"
+        return _fail(as_json, "InternalError", message, 2)
 
 
 if __name__ == "__main__":

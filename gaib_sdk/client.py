@@ -970,7 +970,17 @@ class Gaib(NodeMixin, ServicingMixin):
         result = await self.send(call, what="open deal", key=key)
         event = p.facility.events.DealOpened().process_receipt({"logs": result.logs}, errors=DISCARD)
         deal_id = int(event[0]["args"]["dealId"])
-        return FinanceResult(quote=q, deal=await self.deal(deal_id), tx_hash=result.tx_hash)
+        deal = await self.deal(deal_id)
+        if (deal.advance_usd, deal.terms) != (q.advance_usd, q.terms):
+            # The journal gave back the deal an earlier request opened on this collateral: this request, asking
+            # for other figures, is not that one resumed but a second deal on the same collateral.
+            raise UnderwritingError(
+                f"this collateral is already financed by deal {deal_id} (advance {deal.advance_usd} USDC, "
+                f"{_terms_text(deal.terms)}; opened in tx {result.tx_hash}): a second deal on it is refused, "
+                f"nothing was sent. This request asked for advance {q.advance_usd} USDC, {_terms_text(q.terms)}",
+                rule="real_collateral",
+            )
+        return FinanceResult(quote=q, deal=deal, tx_hash=result.tx_hash)
 
     async def deal(self, deal_id: int) -> DealInfo:
         """A deal as the chain holds it, with fees and interest accrued to the latest block."""
@@ -1562,6 +1572,12 @@ class Gaib(NodeMixin, ServicingMixin):
         if allowance >= amount:
             return []
         return [(await self.send(token.functions.approve(spender, amount), what="approve")).tx_hash]
+
+
+def _terms_text(t: DealTerms) -> str:
+    if t.structure == "fixed":
+        return f"fixed {t.rate_bps / 100:g}% over {t.term_days} days"
+    return f"{t.structure} {t.rate_bps / 100:g}% + {t.revenue_share_bps / 100:g}% of revenue over {t.term_days} days"
 
 
 def _require_confirmed(info: dict[str, Any], asset_id: str, resuming: bool = False) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -61,6 +62,57 @@ def test_a_users_mistake_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[st
     assert "does not exist" in capsys.readouterr().err
     assert main(["quote", "submarine"]) == 1
     assert "no asset adapter for kind 'submarine' (installed: gpu, robot)" in capsys.readouterr().err
+
+
+ZERO = "0x" + "00" * 20
+DOWN = "http://127.0.0.1:9"  # the discard port: nothing answers there
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["quote", "gpu", "--advance", "abc"], "argument --advance: 'abc' is not a number"),
+        (["quote", "gpu", "--advance", "nan"], "argument --advance: 'nan' must be a positive, finite amount"),
+        (["quote", "gpu", "--advance", "-5"], "argument --advance: '-5' must be a positive"),
+        (["quote", "gpu", "--as-of", "2026-13-01"], "argument --as-of: '2026-13-01' is not a date YYYY-MM-DD"),
+        (["quote", "gpu", "--term-days", "x"], "argument --term-days: invalid int value"),
+        (["faucet", "0xabc", "100", "--rpc", DOWN], "argument address: '0xabc' is not an address"),
+        (["faucet", ZERO, "lots", "--rpc", DOWN], "argument amount: 'lots' is not a number"),
+        (["whitelist", "0x" + "aB" * 20, "--rpc", DOWN], "is not a valid EIP-55 checksum"),
+        (["attestation", "nothex", "--rpc", DOWN], "argument asset_id: 'nothex' is not a 32-byte id"),
+        (["transfer-deal", "1", "bob", "--rpc", DOWN], "argument to: 'bob' is not an address"),
+        (["request-unstake", "0", "--rpc", DOWN], "argument shares: '0' must be a positive"),
+        (["node", "bond", "1e400000000", "--rpc", DOWN], "argument amount: '1e400000000' is too large"),
+        (["stake", "10", "--rpc", DOWN], "could not reach the node at http://127.0.0.1:9"),
+    ],
+)
+def test_a_malformed_command_line_is_refused_in_one_message(
+    argv: list[str], says: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # no traceback, a non-zero exit, a message naming what to fix: in words, and as one JSON object under --json
+    monkeypatch.setenv("GAIB_PRIVATE_KEY", KEYS[0])
+    with contextlib.suppress(SystemExit):
+        assert main(argv) != 0
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err
+    code: int | str | None = None
+    try:
+        code = main([*argv, "--json"])
+    except SystemExit as exc:
+        code = exc.code
+    assert code not in (0, None)
+    error = json.loads(capsys.readouterr().out)["error"]
+    assert says in error["message"] and error["type"]
+
+
+def test_report_refuses_a_file_for_its_folder_before_the_work(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "taken").write_text("a file")
+    assert main(["report", "--out", str(tmp_path / "taken"), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["error"]["message"].endswith(
+        "is a file: give a folder (it is created if missing)"
+    )
 
 
 def test_deploy_and_digitize_against_a_node(
@@ -189,7 +241,8 @@ def test_plugin_new_in_words_and_its_mistakes(capsys: pytest.CaptureFixture[str]
     err = capsys.readouterr().err
     assert err.startswith("error: plugin name 'EV Charger' must be lower-case letters") and err.count("\n") == 1
     assert main(["plugin", "new", "ok", "--kind", "x" * 33, "--dir", str(tmp_path), "--json"]) == 1
-    assert "is longer than 32 characters" in capsys.readouterr().err
+    error = json.loads(capsys.readouterr().out)["error"]  # under --json, the error is the JSON object printed
+    assert error["type"] == "GaibValueError" and "is longer than 32 characters" in error["message"]
 
 
 def test_the_template_is_lint_clean(tmp_path: Path) -> None:
@@ -274,6 +327,13 @@ def test_each_stage_and_contract_operation_from_the_command_line(
     cli.run("digitize", "gpu", _sample(), key=KEYS[2])
     deal = cli.run("finance", "gpu", _sample(), "--as-of", "2026-11-25")
     assert deal["advance_usd"] == "1128124.8" and deal["cover"] == "1.33"
+    # asked again, the same request is the same deal (the journal); other figures are a second deal, refused
+    assert cli.run("finance", "gpu", _sample(), "--as-of", "2026-11-25")["tx_hash"] == deal["tx_hash"]
+    monkeypatch.setenv("GAIB_PRIVATE_KEY", KEYS[0])
+    assert (
+        main(["finance", "gpu", _sample(), "--as-of", "2026-11-25", "--advance", "900000", "--rpc", cli.node.url]) == 1
+    )
+    assert "already financed by deal 1 (advance 1128124.8 USDC, fixed 12% over 720 days" in capsys.readouterr().err
     cli.run("faucet", provider, "100000")
     paid = cli.run("repay", "1", "60000", "--key", "inv-1", key=KEYS[2])
     assert paid["deal_id"] == 1

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gaib_sdk.cli_types import address, amount, bytes32
 from gaib_sdk.errors import GaibValueError
 
 if TYPE_CHECKING:
@@ -178,11 +179,11 @@ def add_commands(
         q.add_argument("--json", action="store_true")
 
     q = node.add_parser("register", help="join the network with a bond of GAIB (at least the contract's minimum)")
-    q.add_argument("amount", help="GAIB")
+    q.add_argument("amount", type=amount, help="GAIB")
     common(q)
     q.set_defaults(run=run_async(register))
     q = node.add_parser("bond", help="add GAIB to the bond")
-    q.add_argument("amount", help="GAIB")
+    q.add_argument("amount", type=amount, help="GAIB")
     common(q)
     q.set_defaults(run=run_async(bond))
     q = node.add_parser("unbond", help="stop reporting; the bond can be withdrawn after the unbonding delay")
@@ -211,14 +212,14 @@ def add_commands(
 
     q = node.add_parser("challenge", help="prove a report of a published bundle false and slash its operator")
     q.add_argument("bundle", help="the bundle: a path or a file:// or http(s):// URI (the root event's uri)")
-    q.add_argument("asset_id")
+    q.add_argument("asset_id", type=bytes32)
     q.add_argument("--other", help="equivocation: a JSON file {report, signature} of a conflicting signed report")
     common(q)
     q.set_defaults(run=run_async(challenge))
 
     p = sub.add_parser("attestation", help="an asset's latest attested status: root, proof and signature checked")
-    p.add_argument("asset_id")
-    p.add_argument("--operator", action="append", help="trust only this operator (repeatable)")
+    p.add_argument("asset_id", type=bytes32)
+    p.add_argument("--operator", action="append", type=address, help="trust only this operator (repeatable)")
     p.add_argument("--rpc", required=True)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=run_async(attestation))
