@@ -200,7 +200,9 @@ async def _deploy(args: argparse.Namespace) -> dict[str, Any]:
         except ValueError as exc:
             raise GaibConfigError(f"governance: {exc}") from exc
     async with await Gaib.connect(args.rpc, private_key=_private_key()) as client:
-        deployment = await client.deploy(usdc=args.usdc, roles=roles or None, governance=governance)
+        deployment = await client.deploy(
+            usdc=args.usdc, roles=roles or None, governance=governance, replace=args.replace
+        )
         return deployment.model_dump()
 
 
@@ -501,6 +503,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--safe-owner", type=_address, action="append", help="an owner of the admin Safe (repeat per owner)")
     p.add_argument("--safe-threshold", type=int, help="signatures the Safe needs (default: every owner)")
     p.add_argument("--timelock-delay", type=int, help="seconds between scheduling and executing (default 2 days)")
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="deploy a new protocol although this node has one in the deployments file (which then names the new one)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_run_async(_deploy))
 

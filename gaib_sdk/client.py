@@ -318,11 +318,26 @@ class Gaib(NodeMixin, ServicingMixin):
         roles: dict[str, str] | None = None,
         confirmation_delay: int | None = None,
         governance: GovernanceConfig | None = None,
+        replace: bool = False,
     ) -> Deployment:
         """Deploy the protocol with this account as admin, and save its addresses (connected clients).
         ``usdt``: a second stablecoin AID accepts (a test one is deployed on a dev chain). ``roles``,
         ``confirmation_delay`` and ``governance`` (required off development chains): see
-        :func:`~gaib_sdk.chain.deploy_protocol` (docs/security.md, "Roles", "Admin: Safe and timelock")."""
+        :func:`~gaib_sdk.chain.deploy_protocol` (docs/security.md, "Roles", "Admin: Safe and timelock").
+
+        A connected client refuses to deploy over a live deployment that its deployments file holds for this
+        chain (same genesis, code at every address): its users' assets and deals are there. ``replace=True``
+        deploys a second protocol anyway, and the file then names the new one."""
+        if self._session.store is not None and not replace:
+            live = await self._session.store.load(self.chain)
+            if live is not None:
+                raise GaibConfigError(
+                    f"this chain already has a protocol deployed (AID at {live.contracts['aid']}, block "
+                    f"{live.block}), named in {self._session.store.path}: deploying again would replace its "
+                    "addresses there. Use it as it is, or pass replace=True (gaib deploy --replace) to deploy a "
+                    "second protocol",
+                    chain_id=self.chain.chain_id,
+                )
         deployment = await deploy_protocol(
             self.chain,
             self.account,

@@ -128,7 +128,22 @@ def test_deploy_and_digitize_against_a_node(
         assert main(["deploy", "--rpc", node.url, "--json"]) == 0
         deployment = json.loads(capsys.readouterr().out)
         assert deployment["chain_id"] == 31337
-        assert json.loads((tmp_path / "deployments.json").read_text())["31337"]["contracts"] == deployment["contracts"]
+        saved = json.loads((tmp_path / "deployments.json").read_text())
+        assert saved[f"31337:{deployment['genesis_hash']}"]["contracts"] == deployment["contracts"]
+        # a second deploy on the same node would hide the first one's addresses: refused unless asked for
+        assert main(["deploy", "--rpc", node.url]) == 1
+        assert "this chain already has a protocol deployed (AID at " in capsys.readouterr().err
+        # another node, the same chain id, another genesis (anvil's genesis is the second it starts in: a
+        # node started in the same second would be the same chain by every mark a client can read)
+        other = Anvil("--timestamp", "1700000000").start()
+        try:
+            assert main(["deploy", "--rpc", other.url, "--json"]) == 0
+            second = json.loads(capsys.readouterr().out)
+        finally:
+            other.stop()
+        assert second["genesis_hash"] != deployment["genesis_hash"]
+        saved = json.loads((tmp_path / "deployments.json").read_text())
+        assert saved[f"31337:{deployment['genesis_hash']}"]["contracts"] == deployment["contracts"]
         assert main(["digitize", "gpu", _sample(), "--rpc", node.url, "--json"]) == 0
         assert len(json.loads(capsys.readouterr().out)["asset_ids"]) == 64
         assert main(["digitize", "gpu", _sample(), "--rpc", node.url]) == 1

@@ -100,8 +100,9 @@ class Deployment(BaseModel):
 
 
 class DeploymentStore:
-    """A JSON file mapping chain id to deployment. Read back only after checking that the chain is the
-    same one (genesis hash) and that code is still at every address: a restarted dev chain has none."""
+    """A JSON file of deployments keyed by chain id and genesis hash (``"31337:0xabc..."``), so two nodes
+    with the same chain id (two anvils, a fork and its origin) keep their own. Read back only after checking
+    that code is still at every address: a restarted dev chain has none."""
 
     def __init__(self, path: Path | None = None):
         self.path = path or gaib_home() / "deployments.json"
@@ -115,20 +116,30 @@ class DeploymentStore:
             raise GaibConfigError(f"deployments file {self.path} is not valid JSON: fix or delete it") from exc
         return data
 
+    @staticmethod
+    def key(chain_id: int, genesis_hash: str) -> str:
+        return f"{chain_id}:{genesis_hash.lower()}"
+
     def save(self, deployment: Deployment) -> None:
         data = self._read()
-        data[str(deployment.chain_id)] = deployment.model_dump()
+        legacy = data.get(str(deployment.chain_id))  # the file's older form: keyed by chain id alone
+        if legacy is not None and legacy.get("genesis_hash") == deployment.genesis_hash:
+            del data[str(deployment.chain_id)]
+        data[self.key(deployment.chain_id, deployment.genesis_hash)] = deployment.model_dump()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
         tmp.replace(self.path)  # atomic: a crash never leaves half a file
 
     async def load(self, chain: Chain) -> Deployment | None:
-        raw = self._read().get(str(chain.chain_id))
+        """This chain's deployment, if the file has one whose contracts are all still there."""
+        genesis = await chain.genesis_hash()
+        data = self._read()
+        raw = data.get(self.key(chain.chain_id, genesis)) or data.get(str(chain.chain_id))
         if raw is None:
             return None
         deployment = Deployment.model_validate(raw)
-        if deployment.genesis_hash != await chain.genesis_hash():
+        if deployment.genesis_hash != genesis:
             return None
         for address in deployment.contracts.values():
             if not await chain.has_code(address):
