@@ -324,9 +324,10 @@ async def _connect(args: argparse.Namespace) -> Gaib:
 
 
 async def _read_only(args: argparse.Namespace) -> Gaib:
+    """A client that sends nothing; it names the account of GAIB_PRIVATE_KEY when that is set."""
     from gaib_sdk.client import Gaib
 
-    return await Gaib.connect(args.rpc)
+    return await Gaib.connect(args.rpc, private_key=os.environ.get("GAIB_PRIVATE_KEY") or None, journal=False)
 
 
 async def _finance(args: argparse.Namespace) -> dict[str, Any]:
@@ -410,6 +411,62 @@ async def _faucet(args: argparse.Namespace) -> dict[str, Any]:
     async with await _connect(args) as client:
         tx = await client.faucet(args.address, args.amount, stablecoin=args.stablecoin)
         return {"account": args.address, args.stablecoin.lower(): args.amount, "tx_hash": tx}
+
+
+async def _admin(args: argparse.Namespace) -> dict[str, Any]:
+    if args.action == "roles":
+        async with await _read_only(args) as reader:
+            account = args.account or reader.address
+            if account is None:
+                raise GaibConfigError("whose roles? give an ACCOUNT, or set GAIB_PRIVATE_KEY to use its account")
+            return {"account": account, **(await reader.roles(account))}
+    async with await _connect(args) as client:
+        method = client.grant_role if args.action == "grant" else client.revoke_role
+        hashes = await method(args.role, args.account)
+        return {"action": args.action, "role": args.role, "account": args.account, "tx_hashes": hashes}
+
+
+async def _deal(args: argparse.Namespace) -> dict[str, Any]:
+    async with await _read_only(args) as reader:
+        deal = await reader.deal(args.deal)
+        data = deal.model_dump(mode="json")
+        data["status"] = deal.status.name.lower()
+        return data
+
+
+async def _deals(args: argparse.Namespace) -> dict[str, Any]:
+    async with await _read_only(args) as reader:
+        count = await reader.protocol.facility.functions.dealCount().call()
+        rows: list[dict[str, Any]] = []
+        for deal_id in range(1, count + 1):
+            d = await reader.deal(deal_id)
+            rows.append(
+                {
+                    "deal_id": d.deal_id,
+                    "borrower": d.borrower,
+                    "status": d.status.name.lower(),
+                    "advance_usd": str(d.advance_usd),
+                    "principal_outstanding_usd": str(d.principal_outstanding_usd),
+                    "impairment_usd": str(d.impairment_usd),
+                }
+            )
+        if not args.json:
+            print(f"{'deal':>5}  {'status':<11} {'advance USDC':>16} {'outstanding USDC':>18}  borrower")
+            for r in rows:
+                print(
+                    f"{r['deal_id']:>5}  {r['status']:<11} {_usd(r['advance_usd']):>16} "
+                    f"{_usd(r['principal_outstanding_usd']):>18}  {r['borrower']}"
+                )
+            return {}
+        return {"deals": rows}
+
+
+async def _balances(args: argparse.Namespace) -> dict[str, Any]:
+    async with await _read_only(args) as reader:
+        account = args.account or reader.address
+        if account is None:
+            raise GaibConfigError("whose balances? give an ACCOUNT, or set GAIB_PRIVATE_KEY to use its account")
+        return {"account": account, **{k: str(v) for k, v in (await reader.balances(account)).items()}}
 
 
 async def _status(args: argparse.Namespace) -> dict[str, Any]:
@@ -658,6 +715,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rpc", required=True)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_run_async(_status))
+
+    p = sub.add_parser("admin", help="the protocol's roles: grant, revoke, and which an account holds")
+    admin_sub = p.add_subparsers(dest="action", required=True)
+    for action, doing in (("grant", "give an account a role"), ("revoke", "take a role from an account")):
+        p = admin_sub.add_parser(action, help=f"{doing} (signed by the holder of the role's admin role)")
+        p.add_argument("role", help="underwriter, registrar, registrar_admin, kyc_manager, pauser, ...")
+        p.add_argument("account", type=_address)
+        p.add_argument("--rpc", required=True)
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(run=_run_async(_admin))
+    p = admin_sub.add_parser("roles", help="which of the protocol's roles an account holds (read-only)")
+    p.add_argument("account", nargs="?", type=_address, help="default: the account of GAIB_PRIVATE_KEY")
+    p.add_argument("--rpc", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_run_async(_admin))
+
+    p = sub.add_parser("deal", help="one deal as the chain holds it, interest and fees accrued (read-only)")
+    p.add_argument("deal", type=int)
+    p.add_argument("--rpc", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_run_async(_deal))
+
+    p = sub.add_parser("deals", help="every deal: status, advance, principal outstanding (read-only)")
+    p.add_argument("--rpc", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_run_async(_deals))
+
+    p = sub.add_parser("balances", help="an account's USDC, USDT, AID and sAID (read-only)")
+    p.add_argument("account", nargs="?", type=_address, help="default: the account of GAIB_PRIVATE_KEY")
+    p.add_argument("--rpc", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_run_async(_balances))
 
     add_node_commands(sub, _run_async, _connect, _read_only)
 

@@ -38,6 +38,7 @@ from gaib_sdk.chain import (
     deploy_protocol,
     role,
 )
+from gaib_sdk.chain.deploy import ROLES
 from gaib_sdk.chain.governance import GovernanceConfig
 from gaib_sdk.errors import (
     AssetOwnershipError,
@@ -379,9 +380,12 @@ class Gaib(NodeMixin, ServicingMixin):
 
     async def _require_role(self, contract: AsyncContract, name: str, doing: str) -> None:
         if not await self.has_role(contract, name):
+            by_name = [k for k, pairs in ROLES.items() if any(r == name for _, r in pairs)]
+            by_name += ["registrar"] if name == "REGISTRAR_ROLE" else []
+            how = f" (gaib admin grant {by_name[0]} {self.address})" if by_name else ""
             raise GaibConfigError(
                 f"account {self.address} lacks {name} on {contract.address}, needed to {doing}: "
-                f"ask the protocol admin to grant it",
+                f"ask the holder of its admin role to grant it{how}",
                 chain_id=self.chain.chain_id,
             )
 
@@ -392,6 +396,59 @@ class Gaib(NodeMixin, ServicingMixin):
         await self._require_role(registry, "REGISTRAR_ADMIN_ROLE", "grant REGISTRAR_ROLE")
         call = registry.functions.grantRole(role("REGISTRAR_ROLE"), account)
         return (await self.send(call, what="grant REGISTRAR_ROLE")).tx_hash
+
+    # ---- roles (docs/security.md, "Roles") ----
+
+    def _role_pairs(self, name: str) -> list[tuple[AsyncContract, str]]:
+        """The (contract, AccessControl role) pairs of one of the protocol's roles, by its name."""
+        known = {**{k: v for k, v in ROLES.items() if k != "admin"}, "registrar": (("registry", "REGISTRAR_ROLE"),)}
+        if name not in known:
+            hint = " (the admin role moves through governance: docs/security.md)" if name == "admin" else ""
+            raise GaibValueError(f"unknown role {name!r}{hint}: one of {', '.join(sorted(known))}")
+        pairs = []
+        for attribute, role_name in known[name]:
+            contract = getattr(self.protocol, attribute)
+            if contract is None:
+                raise GaibConfigError(f"this deployment has no {attribute} contract: deploy the protocol again")
+            pairs.append((contract, role_name))
+        return pairs
+
+    async def roles(self, account: str | None = None) -> dict[str, bool]:
+        """Which of the protocol's roles ``account`` (default: this client's) holds, by name."""
+        who = account or self.address
+        names = sorted({*ROLES, "registrar"} - {"admin"})
+        held = {n: all([await self.has_role(c, r, who) for c, r in self._role_pairs(n)]) for n in names}
+        return {"admin": await self.has_role(self.protocol.aid, "DEFAULT_ADMIN_ROLE", who), **held}
+
+    async def grant_role(self, name: str, account: str) -> list[str]:
+        """Give ``account`` one of the protocol's roles (``underwriter``, ``registrar``, ``pauser``...: every
+        AccessControl role that name stands for). Checked first: this client holds the admin of each role.
+        A role already held is left as it is; returns the transactions' hashes."""
+        return await self._set_role(name, account, grant=True)
+
+    async def revoke_role(self, name: str, account: str) -> list[str]:
+        """Take one of the protocol's roles from ``account`` (see :meth:`grant_role`)."""
+        return await self._set_role(name, account, grant=False)
+
+    async def _set_role(self, name: str, account: str, *, grant: bool) -> list[str]:
+        account = _checksum(account, "account")
+        pairs = self._role_pairs(name)
+        for contract, role_name in pairs:  # every check before the first transaction
+            admin = await contract.functions.getRoleAdmin(role(role_name)).call()
+            if not await contract.functions.hasRole(admin, self.address).call():
+                raise GaibConfigError(
+                    f"account {self.address} cannot {'grant' if grant else 'revoke'} {role_name} on "
+                    f"{contract.address}: it lacks that role's admin role (0x{admin.hex()}); ask its holder",
+                    chain_id=self.chain.chain_id,
+                )
+        hashes = []
+        for contract, role_name in pairs:
+            if await self.has_role(contract, role_name, account) == grant:
+                continue
+            action = contract.functions.grantRole if grant else contract.functions.revokeRole
+            verb = "grant" if grant else "revoke"
+            hashes.append((await self.send(action(role(role_name), account), what=f"{verb} {role_name}")).tx_hash)
+        return hashes
 
     # ---- asset ownership (docs/security.md, "Asset ownership") ----
 
@@ -1587,6 +1644,15 @@ class Gaib(NodeMixin, ServicingMixin):
         if allowance >= amount:
             return []
         return [(await self.send(token.functions.approve(spender, amount), what="approve")).tx_hash]
+
+
+def _checksum(value: str, what: str) -> str:
+    """An address as the chain takes it; GaibValueError naming ``what`` if it is not one."""
+    from eth_utils.address import is_hex_address, to_checksum_address
+
+    if not isinstance(value, str) or not is_hex_address(value):
+        raise GaibValueError(f"{what} {value!r} is not an address: 0x and 40 hex digits")
+    return str(to_checksum_address(value))
 
 
 def _terms_text(t: DealTerms) -> str:

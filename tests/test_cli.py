@@ -337,8 +337,18 @@ def test_each_stage_and_contract_operation_from_the_command_line(
     assert cli.run("mint", "1500000", "--key", "o-1", key=KEYS[1])["amount"] == "1500000"  # the same order: once
     cli.run("stake", "1000000", key=KEYS[1])
 
-    # the provider needs the registrar role: granted by the admin through the Python API
-    cli.authorize_registrar(provider)
+    # the provider needs the registrar role, which the registrar admin (here the deployer) grants
+    assert cli.run("admin", "roles", provider)["registrar"] is False
+    assert len(cli.run("admin", "grant", "registrar", provider)["tx_hashes"]) == 1
+    assert cli.run("admin", "grant", "registrar", provider)["tx_hashes"] == []  # held already: nothing sent
+    roles = cli.run("admin", "roles", provider)
+    assert roles["registrar"] is True and roles["underwriter"] is False and roles["admin"] is False
+    assert cli.run("admin", "roles")["admin"] is True  # the signing account's own
+    monkeypatch.setenv("GAIB_PRIVATE_KEY", KEYS[2])  # a provider cannot hand itself another role
+    assert main(["admin", "grant", "underwriter", provider, "--rpc", cli.node.url]) == 1
+    assert "cannot grant UNDERWRITER_ROLE" in capsys.readouterr().err
+    assert main(["admin", "grant", "admin", provider, "--rpc", cli.node.url]) == 1
+    assert "the admin role moves through governance" in capsys.readouterr().err
     cli.run("digitize", "gpu", _sample(), key=KEYS[2])
     deal = cli.run("finance", "gpu", _sample(), "--as-of", "2026-11-25")
     assert deal["advance_usd"] == "1128124.8" and deal["cover"] == "1.33"
@@ -349,6 +359,10 @@ def test_each_stage_and_contract_operation_from_the_command_line(
         main(["finance", "gpu", _sample(), "--as-of", "2026-11-25", "--advance", "900000", "--rpc", cli.node.url]) == 1
     )
     assert "already financed by deal 1 (advance 1128124.8 USDC, fixed 12% over 720 days" in capsys.readouterr().err
+    shown = cli.run("deal", "1")
+    assert (shown["status"], shown["borrower"], shown["advance_usd"]) == ("active", provider, "1128124.8")
+    assert [(d["deal_id"], d["status"]) for d in cli.run("deals")["deals"]] == [(1, "active")]  # type: ignore[index]
+    assert cli.run("balances", investor)["sAID"] == "999999.999999999999"  # less the dead shares, 10^-12 sAID
     cli.run("faucet", provider, "100000")
     paid = cli.run("repay", "1", "60000", "--key", "inv-1", key=KEYS[2])
     assert paid["deal_id"] == 1
