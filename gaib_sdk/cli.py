@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
 import time
@@ -37,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from gaib_sdk import __version__
+from gaib_sdk.cli_types import add_rpc as _add_rpc
 from gaib_sdk.cli_types import address as _address
 from gaib_sdk.cli_types import amount as _amount
 from gaib_sdk.cli_types import day as _day
@@ -541,7 +543,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_quickstart)
 
     p = sub.add_parser("plugins", help="list installed asset classes and venues")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=_plugins)
 
     p = sub.add_parser("quote", help="underwrite an inventory: appraisal, hard rules, advance (no chain)")
@@ -550,11 +552,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_day, help="valuation date, YYYY-MM-DD (default: today)")
     p.add_argument("--advance", type=_amount, help="advance to ask for, in USD (default: 75%% of appraised value)")
     p.add_argument("--term-days", type=int, help="the fixed-rate term in days, 30 a month (default: 720)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=_run_async(_quote))
 
     p = sub.add_parser("deploy", help="deploy the protocol to a JSON-RPC node")
-    p.add_argument("--rpc", required=True, help="the node's URL")
+    _add_rpc(p, "the node's URL")
     p.add_argument("--usdc", type=_address, help="USDC's address (omit on a local dev chain to deploy a test USDC)")
     p.add_argument("--role", action="append", help="NAME=ADDRESS: who holds an operating role (repeat per role)")
     p.add_argument("--safe-owner", type=_address, action="append", help="an owner of the admin Safe (repeat per owner)")
@@ -565,32 +567,38 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="deploy a new protocol although this node has one in the deployments file (which then names the new one)",
     )
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=_run_async(_deploy))
 
     p = sub.add_parser("digitize", help="register an inventory's assets on a JSON-RPC node")
     p.add_argument("kind")
     p.add_argument("source")
-    p.add_argument("--rpc", required=True)
+    _add_rpc(p)
     p.add_argument("--skip-registered", action="store_true", help="leave assets already on-chain as they are")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=_run_async(_digitize))
 
     p = sub.add_parser("finance", help="underwrite a digitized inventory and open its deal (UNDERWRITER_ROLE)")
     p.add_argument("kind")
     p.add_argument("source")
-    p.add_argument("--rpc", required=True)
+    _add_rpc(p)
     p.add_argument("--as-of", type=_day, help="valuation date, YYYY-MM-DD (default: today)")
     p.add_argument("--advance", type=_amount, help="advance to ask for, in USD (default: 75%% of appraised value)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=_run_async(_finance))
 
     p = sub.add_parser("repay", help="pay USDC into a deal through the waterfall")
     p.add_argument("deal", type=int)
     p.add_argument("amount", type=_amount, help="USDC")
-    p.add_argument("--rpc", required=True)
-    p.add_argument("--key", help="names this payment (e.g. an invoice number): asked again, it pays once")
-    p.add_argument("--json", action="store_true")
+    _add_rpc(p)
+    p.add_argument(
+        "--idempotency-key",
+        "--key",
+        dest="key",
+        metavar="KEY",
+        help="names this payment (e.g. an invoice number): asked again, it pays once",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=_run_async(_repay))
 
     for name, method, unit, doing in (
@@ -600,19 +608,31 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         p = sub.add_parser(name, help=doing)
         p.add_argument("amount", type=_amount, help=unit)
-        p.add_argument("--rpc", required=True)
-        p.add_argument("--key", help="names this request (e.g. an order id): asked again, it happens once")
+        _add_rpc(p)
+        p.add_argument(
+            "--idempotency-key",
+            "--key",
+            dest="key",
+            metavar="KEY",
+            help="names this request (e.g. an order id): asked again, it happens once",
+        )
         if name in ("mint", "redeem"):
             p.add_argument("--stablecoin", choices=["USDC", "USDT"], default="USDC", help="default: USDC")
-        p.add_argument("--json", action="store_true")
+        p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
         p.set_defaults(run=_run_async(_money(method, name)))
 
     p = sub.add_parser("request-unstake", help="ask to exit sAID (ERC-7540): filled at the next withdrawal cycle")
     p.add_argument("shares", type=_amount, help="sAID")
     p.add_argument("--controller", type=_address, help="who may claim (default: the signing account)")
-    p.add_argument("--key", help="names this request: asked again, it is requested once")
-    p.add_argument("--rpc", required=True)
-    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--idempotency-key",
+        "--key",
+        dest="key",
+        metavar="KEY",
+        help="names this request: asked again, it is requested once",
+    )
+    _add_rpc(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=_run_async(_request_unstake))
 
     p = sub.add_parser("claim-unstake", help="take the AID of filled sAID exit requests")
@@ -621,40 +641,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--controller", type=_address, help="whose requests (default: the signing account; else be its operator)"
     )
-    p.add_argument("--key", help="names this claim: asked again, it claims once")
-    p.add_argument("--rpc", required=True)
-    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--idempotency-key", "--key", dest="key", metavar="KEY", help="names this claim: asked again, it claims once"
+    )
+    _add_rpc(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=_run_async(_claim_unstake))
 
     p = sub.add_parser("unstake-status", help="an account's sAID exits and the withdrawal cycle (read-only)")
     p.add_argument("--account", type=_address, help="default: the signing account")
     p.add_argument("--request", type=int, help="also show this request's pending and claimable shares")
-    p.add_argument("--rpc", required=True)
-    p.add_argument("--json", action="store_true")
+    _add_rpc(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=_run_async(_unstake_status))
 
     p = sub.add_parser("process-cycle", help="withdrawal manager: fill sAID exit requests once the cycle is due")
     p.add_argument("--max", type=int, default=100, dest="max_requests", help="requests per transaction")
-    p.add_argument("--rpc", required=True)
-    p.add_argument("--json", action="store_true")
+    _add_rpc(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=_run_async(_tx("process_withdrawal_cycle", "max_requests")))
 
     p = sub.add_parser("set-operator", help="let an account request and claim sAID exits for you (ERC-7540)")
     p.add_argument("operator", type=_address)
     p.add_argument("--revoke", dest="approved", action="store_false", help="stop the operator")
-    p.add_argument("--rpc", required=True)
-    p.add_argument("--json", action="store_true")
+    _add_rpc(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=_run_async(_tx("set_operator", "operator", "approved")))
 
     p = sub.add_parser("request-redemption", help="queue a redemption the liquid reserve cannot cover yet")
     p.add_argument("amount", type=_amount, help="AID")
-    p.add_argument("--rpc", required=True)
-    p.add_argument("--json", action="store_true")
+    _add_rpc(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=_run_async(_tx("request_redemption", "amount")))
 
     p = sub.add_parser("claim", help="take the USDC of your filled redemption requests")
-    p.add_argument("--rpc", required=True)
-    p.add_argument("--json", action="store_true")
+    _add_rpc(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=_run_async(_tx("claim_redemption")))
 
     for name, method, doing in (
@@ -663,15 +685,15 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         p = sub.add_parser(name, help=doing)
         p.add_argument("--token", choices=["AID", "sAID"], default="AID", help="default: AID")
-        p.add_argument("--rpc", required=True)
-        p.add_argument("--json", action="store_true")
+        _add_rpc(p)
+        p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
         p.set_defaults(run=_run_async(_tx(method, "token")))
 
     p = sub.add_parser("deny", help="deny-list guard: stop an account from moving AID and sAID")
     p.add_argument("account", type=_address)
     p.add_argument("--allow", dest="denied", action="store_false", help="take the account off the deny list")
-    p.add_argument("--rpc", required=True)
-    p.add_argument("--json", action="store_true")
+    _add_rpc(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=_run_async(_tx("deny", "account", "denied")))
 
     for name, method, doing, fields in (
@@ -692,28 +714,28 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("amount", type=_amount, help="USDC")
         if "to" in fields:
             p.add_argument("to", type=_address, help="the new operator's address")
-        p.add_argument("--rpc", required=True)
-        p.add_argument("--json", action="store_true")
+        _add_rpc(p)
+        p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
         p.set_defaults(run=_run_async(_tx(method, *fields)))
 
     p = sub.add_parser("whitelist", help="KYC manager: let an account mint and redeem AID")
     p.add_argument("address", type=_address)
     p.add_argument("--remove", action="store_true", help="take the account off the whitelist")
-    p.add_argument("--rpc", required=True)
-    p.add_argument("--json", action="store_true")
+    _add_rpc(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=_run_async(_whitelist))
 
     p = sub.add_parser("faucet", help="local chains only: mint test USDC (or USDT) to an account")
     p.add_argument("address", type=_address)
     p.add_argument("amount", type=_amount, help="USDC")
     p.add_argument("--stablecoin", choices=["USDC", "USDT"], default="USDC", help="default: USDC")
-    p.add_argument("--rpc", required=True)
-    p.add_argument("--json", action="store_true")
+    _add_rpc(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=_run_async(_faucet))
 
     p = sub.add_parser("status", help="AID supply and backing, sAID share price, the redemption queue (read-only)")
-    p.add_argument("--rpc", required=True)
-    p.add_argument("--json", action="store_true")
+    _add_rpc(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=_run_async(_status))
 
     p = sub.add_parser("admin", help="the protocol's roles: grant, revoke, and which an account holds")
@@ -722,30 +744,30 @@ def build_parser() -> argparse.ArgumentParser:
         p = admin_sub.add_parser(action, help=f"{doing} (signed by the holder of the role's admin role)")
         p.add_argument("role", help="underwriter, registrar, registrar_admin, kyc_manager, pauser, ...")
         p.add_argument("account", type=_address)
-        p.add_argument("--rpc", required=True)
-        p.add_argument("--json", action="store_true")
+        _add_rpc(p)
+        p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
         p.set_defaults(run=_run_async(_admin))
     p = admin_sub.add_parser("roles", help="which of the protocol's roles an account holds (read-only)")
     p.add_argument("account", nargs="?", type=_address, help="default: the account of GAIB_PRIVATE_KEY")
-    p.add_argument("--rpc", required=True)
-    p.add_argument("--json", action="store_true")
+    _add_rpc(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=_run_async(_admin))
 
     p = sub.add_parser("deal", help="one deal as the chain holds it, interest and fees accrued (read-only)")
     p.add_argument("deal", type=int)
-    p.add_argument("--rpc", required=True)
-    p.add_argument("--json", action="store_true")
+    _add_rpc(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=_run_async(_deal))
 
     p = sub.add_parser("deals", help="every deal: status, advance, principal outstanding (read-only)")
-    p.add_argument("--rpc", required=True)
-    p.add_argument("--json", action="store_true")
+    _add_rpc(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=_run_async(_deals))
 
     p = sub.add_parser("balances", help="an account's USDC, USDT, AID and sAID (read-only)")
     p.add_argument("account", nargs="?", type=_address, help="default: the account of GAIB_PRIVATE_KEY")
-    p.add_argument("--rpc", required=True)
-    p.add_argument("--json", action="store_true")
+    _add_rpc(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=_run_async(_balances))
 
     add_node_commands(sub, _run_async, _connect, _read_only)
@@ -763,8 +785,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="a venue-specific argument, e.g. --with asset=sAID (repeatable)",
     )
     p.add_argument("--account", type=_address, help="positions: whose (default: the signing account)")
-    p.add_argument("--rpc", required=True)
-    p.add_argument("--json", action="store_true")
+    _add_rpc(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=_run_async(_venue))
 
     p = sub.add_parser("plugin", help="write plugins: `gaib plugin new NAME`")
@@ -774,7 +796,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", help="the asset class users pass to digitize and quote (default: NAME)")
     p.add_argument("--venue", action="store_true", help="write a venue plugin (a DeFi venue named NAME) instead")
     p.add_argument("--dir", default=".", help="the folder to write gaib-NAME/ into (default: the current one)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=_plugin_new)
 
     p = sub.add_parser("bench", help="benchmarks against a local anvil: `gaib bench onboard --gpus N`")
@@ -783,13 +805,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gpus", type=int, default=10_000, help="the largest size; 1,000 GPUs is run too (default 10000)")
     p.add_argument("--rpc", help="a development node to use (default: start anvil from node_modules or the PATH)")
     p.add_argument("--no-raw", dest="raw", action="store_false", help="skip the raw web3.py baseline")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=_bench)
     p = bench_sub.add_parser("overhead", help="the three stages through the SDK vs raw web3.py: time and calls per tx")
     p.add_argument("--flow", default="stages", choices=("stages", "small"), help="the three stages, or digitize only")
     p.add_argument("--rounds", type=int, default=3, help="fresh anvil nodes to run on, one after another (default 3)")
     p.add_argument("--rpc", help="a development node to use (default: start anvil from node_modules or the PATH)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=_bench_overhead)
 
     p = sub.add_parser("report", help="the NAV report: an HTML page with PNG plots, and JSON, read from the chain")
@@ -815,6 +837,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     as_json = "--json" in words
     _Parser.json_errors = as_json
     args = build_parser().parse_args(words)
+    logger = logging.getLogger("gaib_sdk")
+    level = logger.level
+    if as_json:  # stdout is the one JSON object; retries and warnings are not news to a program
+        logger.setLevel(logging.ERROR)
     try:
         code: int = args.run(args)
         return code
@@ -831,6 +857,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Every error a user can cause should be a GaibError above; reaching here is a bug in gaib-sdk.
         message = f"unexpected {type(exc).__name__}: {exc} (a bug in gaib-sdk: GAIB_DEBUG=1 shows the traceback)"
         return _fail(as_json, "InternalError", message, 2)
+    finally:
+        logger.setLevel(level)
 
 
 if __name__ == "__main__":

@@ -4,10 +4,11 @@ prints it with the usage line), never a traceback from deep inside the SDK."""
 from __future__ import annotations
 
 import argparse
+import os
 from datetime import date
 from decimal import Decimal
 
-__all__ = ["address", "amount", "bytes32", "day"]
+__all__ = ["add_rpc", "address", "amount", "bytes32", "day"]
 
 
 def amount(text: str) -> Decimal:
@@ -53,3 +54,9 @@ def bytes32(text: str) -> str:
     if len(body) != 64 or any(c not in "0123456789abcdefABCDEF" for c in body):
         raise argparse.ArgumentTypeError(f"{text!r} is not a 32-byte id: 0x and 64 hex digits")
     return "0x" + body.lower()
+
+
+def add_rpc(parser: argparse.ArgumentParser, help: str = "the node's URL") -> None:
+    """``--rpc URL``, by default $GAIB_RPC (then it may be left out)."""
+    url = os.environ.get("GAIB_RPC") or None
+    parser.add_argument("--rpc", default=url, required=url is None, help=f"{help} (default: $GAIB_RPC)")

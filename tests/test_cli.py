@@ -105,6 +105,20 @@ def test_a_malformed_command_line_is_refused_in_one_message(
     assert says in error["message"] and error["type"]
 
 
+def test_the_node_comes_from_gaib_rpc_when_rpc_is_left_out(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GAIB_RPC", raising=False)
+    with pytest.raises(SystemExit):
+        main(["status", "--json"])
+    assert "the following arguments are required: --rpc" in json.loads(capsys.readouterr().out)["error"]["message"]
+    monkeypatch.setenv("GAIB_RPC", DOWN)
+    assert main(["status", "--json"]) == 1
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["error"]["message"].startswith(f"could not reach the node at {DOWN}")
+    assert captured.err == ""  # under --json no retry chatter either: the object says it all
+
+
 def test_report_refuses_a_file_for_its_folder_before_the_work(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

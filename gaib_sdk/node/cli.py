@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gaib_sdk.cli_types import address, amount, bytes32
+from gaib_sdk.cli_types import add_rpc, address, amount, bytes32
 from gaib_sdk.errors import GaibValueError
 
 if TYPE_CHECKING:
@@ -175,8 +175,8 @@ def add_commands(
     node = p.add_subparsers(dest="node_command", required=True)
 
     def common(q: argparse.ArgumentParser) -> None:
-        q.add_argument("--rpc", required=True, help="the node's URL (key in $GAIB_PRIVATE_KEY)")
-        q.add_argument("--json", action="store_true")
+        add_rpc(q, "the node's URL (key in $GAIB_PRIVATE_KEY)")
+        q.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
 
     q = node.add_parser("register", help="join the network with a bond of GAIB (at least the contract's minimum)")
     q.add_argument("amount", type=amount, help="GAIB")
@@ -220,8 +220,8 @@ def add_commands(
     p = sub.add_parser("attestation", help="an asset's latest attested status: root, proof and signature checked")
     p.add_argument("asset_id", type=bytes32)
     p.add_argument("--operator", action="append", type=address, help="trust only this operator (repeatable)")
-    p.add_argument("--rpc", required=True)
-    p.add_argument("--json", action="store_true")
+    add_rpc(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=run_async(attestation))
 
 
