@@ -149,9 +149,55 @@ def _plugins(args: argparse.Namespace) -> int:
     return 0
 
 
+def _options(args: argparse.Namespace) -> dict[str, Any] | None:
+    """--option NAME=VALUE pairs for the asset adapter (its options model checks names and values)."""
+    options: dict[str, Any] = {}
+    for item in getattr(args, "option", None) or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise GaibConfigError(f"--option {item!r}: write NAME=VALUE, e.g. --option operator=acme")
+        options[name.strip()] = value
+    return options or None
+
+
+def _terms(args: argparse.Namespace) -> Any:
+    """DealTerms from --structure, --rate-bps, --revenue-share-bps, --fee-bps, --term-days; None if none given."""
+    from pydantic import ValidationError
+
+    from gaib_sdk.models import DealTerms
+
+    given = {
+        k: getattr(args, k)
+        for k in ("structure", "rate_bps", "revenue_share_bps", "fee_bps", "term_days")
+        if getattr(args, k, None) is not None
+    }
+    if not given:
+        return None
+    try:
+        return DealTerms(**given)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        flag = f"--{field.replace('_', '-')}: " if field else ""
+        raise GaibConfigError(f"deal terms: {flag}{err['msg'].removeprefix('Value error, ')}") from None
+
+
+def _add_deal_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--option",
+        action="append",
+        metavar="NAME=VALUE",
+        help="an option of the asset adapter, e.g. --option operator=acme (repeatable)",
+    )
+    p.add_argument("--structure", choices=["fixed", "revenue_share", "hybrid"], help="the deal (default: fixed)")
+    p.add_argument("--rate-bps", type=int, help="the fixed rate, basis points a year (default: 1200)")
+    p.add_argument("--revenue-share-bps", type=int, help="share of gross revenue: 5000-7000, hybrid 1-4999")
+    p.add_argument("--fee-bps", type=int, help="the protocol fee, basis points a year (default: 50)")
+    p.add_argument("--term-days", type=int, help="the term in days, 30 a month (default: 720)")
+
+
 async def _quote(args: argparse.Namespace) -> dict[str, Any]:
     from gaib_sdk.client import Gaib
-    from gaib_sdk.models import DealTerms
 
     client = Gaib.offline()
     quote = await client.quote(
@@ -159,7 +205,8 @@ async def _quote(args: argparse.Namespace) -> dict[str, Any]:
         args.source,
         as_of=date.fromisoformat(args.as_of) if args.as_of else None,
         advance_usd=Decimal(args.advance) if args.advance else None,
-        terms=DealTerms(term_days=args.term_days) if args.term_days else None,
+        terms=_terms(args),
+        options=_options(args),
     )
     data = quote.model_dump(mode="json", exclude={"valuations"})
     if not args.json:  # a person wants the count, not 64 hashes, and one line of the stress test
@@ -212,13 +259,17 @@ async def _digitize(args: argparse.Namespace) -> dict[str, Any]:
     from gaib_sdk.client import Gaib
 
     async with await Gaib.connect(args.rpc, private_key=_private_key()) as client:
-        inventory = await client.read_inventory(args.kind, args.source)
+        inventory = await client.read_inventory(args.kind, args.source, options=_options(args))
         if not args.json:  # what the wait is for; stderr, so that stdout stays the result
             print(
                 f"registering {len(inventory.assets)} {args.kind} assets of {inventory.operator} ...", file=sys.stderr
             )
         result = await client.digitize(
-            args.kind, inventory, skip_registered=args.skip_registered, progress=None if args.json else _bar
+            args.kind,
+            inventory,
+            skip_registered=args.skip_registered,
+            cluster=args.cluster,
+            progress=None if args.json else _bar,
         )
         return result.model_dump()
 
@@ -339,6 +390,8 @@ async def _finance(args: argparse.Namespace) -> dict[str, Any]:
             args.source,
             as_of=date.fromisoformat(args.as_of) if args.as_of else None,
             advance_usd=Decimal(args.advance) if args.advance else None,
+            terms=_terms(args),
+            options=_options(args),
         )
         return {**result.deal.model_dump(mode="json"), "cover": str(result.quote.cover), "tx_hash": result.tx_hash}
 
@@ -551,7 +604,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source", nargs="?", help="inventory file (default: the plugin's example)")
     p.add_argument("--as-of", type=_day, help="valuation date, YYYY-MM-DD (default: today)")
     p.add_argument("--advance", type=_amount, help="advance to ask for, in USD (default: 75%% of appraised value)")
-    p.add_argument("--term-days", type=int, help="the fixed-rate term in days, 30 a month (default: 720)")
+    _add_deal_flags(p)
     p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=_run_async(_quote))
 
@@ -575,6 +628,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source")
     _add_rpc(p)
     p.add_argument("--skip-registered", action="store_true", help="leave assets already on-chain as they are")
+    p.add_argument("--cluster", action="store_true", help="register the inventory as one cluster: one Merkle root")
+    p.add_argument(
+        "--option",
+        action="append",
+        metavar="NAME=VALUE",
+        help="an option of the asset adapter, e.g. --option operator=acme (repeatable)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=_run_async(_digitize))
 
@@ -584,6 +644,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_rpc(p)
     p.add_argument("--as-of", type=_day, help="valuation date, YYYY-MM-DD (default: today)")
     p.add_argument("--advance", type=_amount, help="advance to ask for, in USD (default: 75%% of appraised value)")
+    _add_deal_flags(p)
     p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=_run_async(_finance))
 

@@ -64,6 +64,21 @@ def test_a_users_mistake_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[st
     assert "no asset adapter for kind 'submarine' (installed: gpu, robot)" in capsys.readouterr().err
 
 
+def test_deal_terms_and_adapter_options_from_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["quote", "gpu", "--as-of", "2026-11-25", "--json"]
+    assert main([*base, "--structure", "revenue_share", "--revenue-share-bps", "6000", "--term-days", "360"]) == 0
+    terms = json.loads(capsys.readouterr().out)["terms"]
+    assert (terms["structure"], terms["revenue_share_bps"], terms["term_days"]) == ("revenue_share", 6000, 360)
+    for argv, says in (
+        (["--structure", "revenue_share"], "deal terms: revenue_share_bps 0 is outside 5000-7000"),
+        (["--rate-bps", "99999"], "deal terms: --rate-bps: Input should be less than or equal to 5000"),
+        (["--option", "bogus=1"], "'gpu' adapter option 'bogus': Extra inputs are not permitted"),
+        (["--option", "nonsense"], "--option 'nonsense': write NAME=VALUE"),
+    ):
+        assert main([*base, *argv]) == 1
+        assert json.loads(capsys.readouterr().out)["error"]["message"].startswith(says), argv
+
+
 ZERO = "0x" + "00" * 20
 DOWN = "http://127.0.0.1:9"  # the discard port: nothing answers there
 
