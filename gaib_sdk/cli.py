@@ -95,7 +95,7 @@ def _quickstart(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     say = (lambda _: None) if args.json else (lambda msg: print(f"  .. {msg}", flush=True))
     as_of = date.fromisoformat(args.as_of) if args.as_of else None
-    summary = asyncio.run(run_quickstart(venue=args.venue, as_of=as_of, say=say))
+    summary = asyncio.run(run_quickstart(venue=args.venue, kind=args.kind, as_of=as_of, say=say))
     summary["seconds"] = round(time.perf_counter() - started, 2)
     if args.json:
         _print_json(summary)
@@ -104,7 +104,8 @@ def _quickstart(args: argparse.Namespace) -> int:
     print()
     print("gaib quickstart: the three stages on an in-process EVM (no node, no key, no network)")
     print(f"  chain id                {summary['chain_id']}")
-    print(f"  1. digitize             {summary['assets']} GPUs of {summary['operator']} registered on-chain")
+    what = "GPUs" if summary["kind"] == "gpu" else f"{summary['kind']} assets"
+    print(f"  1. digitize             {summary['assets']} {what} of {summary['operator']} registered on-chain")
     print(f"  2. financialize         deal #{deal['id']}: advance {_usd(deal['advance'])} USDC against")
     print(
         f"                          appraised value {_usd(deal['appraised_value'])} USDC "
@@ -591,6 +592,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("quickstart", help="run the three stages end to end on an in-process EVM")
     p.add_argument("--venue", default="morpho", help="the DeFi venue for stage 3 (default: morpho)")
+    p.add_argument("--kind", default="gpu", help="the asset class whose sample inventory is financed (default: gpu)")
     p.add_argument("--as-of", type=_day, help="valuation date of the sample cluster, YYYY-MM-DD (default: today)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=_quickstart)

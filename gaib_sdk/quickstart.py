@@ -37,13 +37,18 @@ VENUE_SAID = Decimal(100_000)
 
 
 async def run_quickstart(
-    *, venue: str = "morpho", as_of: date | None = None, say: Callable[[str], None] = lambda _: None
+    *,
+    venue: str = "morpho",
+    kind: str = "gpu",
+    as_of: date | None = None,
+    say: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:
-    """Run the quickstart and return its summary (what ``gaib quickstart --json`` prints)."""
+    """Run the quickstart and return its summary (what ``gaib quickstart --json`` prints). ``kind``: the asset
+    class whose plugin's sample inventory is digitized and financed (``gpu``, ``robot``, any installed)."""
     txs: dict[str, list[str]] = {}
     async with await Gaib.embedded(deploy=False) as admin:
         admin.plugins.venue(venue)  # an unknown venue is refused before anything is done
-        admin.plugins.asset_adapter("gpu")
+        admin.plugins.asset_adapter(kind)
         chain = admin.chain
 
         def step(name: str, mark: int) -> None:
@@ -55,11 +60,11 @@ async def run_quickstart(
         step("deploy", mark)
         provider, investor, lender = admin.with_account(1), admin.with_account(2), admin.with_account(3)
 
-        say("digitizing the sample GPU cluster")
+        say(f"digitizing the {kind} plugin's sample inventory")
         mark = len(chain.history)
         await admin.authorize_registrar(provider.address)
-        inventory = await provider.read_inventory("gpu")
-        digitized = await provider.digitize("gpu", inventory)
+        inventory = await provider.read_inventory(kind)
+        digitized = await provider.digitize(kind, inventory)
         step("digitize", mark)
 
         say("an investor mints AID for USDC and stakes it into sAID")
@@ -73,9 +78,9 @@ async def run_quickstart(
         step("stake", mark)
         price_before = await admin.said_share_price()
 
-        say("underwriting the cluster and opening a deal")
+        say("underwriting the inventory and opening a deal")
         mark = len(chain.history)
-        financed = await admin.financialize("gpu", inventory, as_of=as_of)
+        financed = await admin.financialize(kind, inventory, as_of=as_of)
         step("financialize", mark)
 
         say("thirty days on, the provider repays through the waterfall")
@@ -112,6 +117,7 @@ async def run_quickstart(
         return {
             "chain_id": chain.chain_id,
             "contracts": deployment.contracts,
+            "kind": kind,
             "assets": len(digitized.asset_ids),
             "operator": inventory.operator,
             "deal": {

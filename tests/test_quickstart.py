@@ -69,3 +69,14 @@ def test_the_quickstart_at_each_venue(venue: str, sides: list[str]) -> None:
         assert seed["account"] != lender["account"]
     assert Decimal(out["aid_supply"]) == Decimal(out["reserve_usdc"]) + Decimal(out["principal_deployed_usdc"])
     assert out["tx"]["add_liquidity"]
+
+
+def test_the_quickstart_finances_the_robots_sample_too() -> None:
+    """`gaib quickstart --kind robot`: another asset class through the same three stages."""
+    from datetime import date
+
+    out = asyncio.run(run_quickstart(kind="robot", as_of=date(2026, 11, 25)))
+    assert (out["kind"], out["assets"], out["operator"]) == ("robot", 12, "Primech Robotics RaaS Pte Ltd")
+    assert Decimal(out["deal"]["advance"]) == Decimal("218315.62")
+    assert Decimal(out["said_share_price"]) > Decimal(out["said_share_price_before"])
+    assert Decimal(out["aid_supply"]) == Decimal(out["reserve_usdc"]) + Decimal(out["principal_deployed_usdc"])
