@@ -525,6 +525,31 @@ async def _balances(args: argparse.Namespace) -> dict[str, Any]:
         return {"account": account, **{k: str(v) for k, v in (await reader.balances(account)).items()}}
 
 
+def _dev(args: argparse.Namespace) -> int:
+    from gaib_sdk import devchain
+
+    if args.action == "start":
+        data = devchain.start(port=args.port)
+        hint = f"export GAIB_RPC={data['url']}"
+    elif args.action == "status":
+        data = devchain.running() or {"running": False}
+        hint = f"export GAIB_RPC={data['url']}" if "url" in data else "gaib dev start"
+    elif args.action == "time":
+        data, hint = devchain.advance(args.seconds), ""
+    elif args.action == "stop":
+        data, hint = devchain.stop(), "its state is kept: gaib dev start resumes it"
+    else:
+        data, hint = devchain.reset(), ""
+    if args.json:
+        _print_json(data)
+    else:
+        for key, value in data.items():
+            print(f"{key:<32} {value}")
+        if hint:
+            print(hint)
+    return 0
+
+
 async def _status(args: argparse.Namespace) -> dict[str, Any]:
     from gaib_sdk.client import Gaib
 
@@ -815,6 +840,25 @@ def build_parser() -> argparse.ArgumentParser:
     _add_rpc(p)
     p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=_run_async(_admin))
+
+    p = sub.add_parser("dev", help="a development chain (anvil) that persists between commands, and its clock")
+    dev_sub = p.add_subparsers(dest="action", required=True)
+    p = dev_sub.add_parser("start", help="start it in the background, from its saved state if any")
+    p.add_argument("--port", type=int, default=8545, help="on 127.0.0.1 (default 8545; 0: any free port)")
+    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+    p.set_defaults(run=_dev)
+    for action, doing in (
+        ("status", "is it running, where, at which block"),
+        ("stop", "stop it; its state is saved for the next start"),
+        ("reset", "forget the saved state: the next start is a fresh chain"),
+    ):
+        p = dev_sub.add_parser(action, help=doing)
+        p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+        p.set_defaults(run=_dev)
+    p = dev_sub.add_parser("time", help="move its clock forward and mine a block")
+    p.add_argument("seconds", type=int, help="e.g. 2592000 for 30 days")
+    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+    p.set_defaults(run=_dev)
 
     p = sub.add_parser("deal", help="one deal as the chain holds it, interest and fees accrued (read-only)")
     p.add_argument("deal", type=int)

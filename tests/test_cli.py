@@ -489,3 +489,48 @@ def test_a_venue_from_the_command_line(cli: Cli, capsys: pytest.CaptureFixture[s
     assert "needs an AMOUNT" in capsys.readouterr().err
     assert main(["venue", "uniswap", "positions", "--rpc", cli.node.url]) == 1
     assert "uniswap" in capsys.readouterr().err
+
+
+def test_a_dev_chain_persists_between_commands_and_its_clock_moves(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """gaib dev start, deploy and whitelist through $GAIB_RPC, move the clock, stop, start again: the deployment
+    and the account's state are still there."""
+    (tmp_path / "artifacts").symlink_to(gaib_home() / "artifacts")
+    monkeypatch.setenv("GAIB_HOME", str(tmp_path))
+    # anvil's first development account, funded at its genesis: the key a user of `gaib dev` signs with
+    monkeypatch.setenv("GAIB_PRIVATE_KEY", "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")
+
+    def gaib(*argv: str) -> dict[str, Any]:
+        assert main([*argv, "--json"]) == 0, capsys.readouterr().out
+        out: dict[str, Any] = json.loads(capsys.readouterr().out)
+        return out
+
+    started = gaib("dev", "start", "--port", "0")
+    try:
+        assert started["resumed"] is False and gaib("dev", "status")["url"] == started["url"]
+        assert main(["dev", "start", "--port", "0"]) == 1
+        assert "a dev chain is running already" in capsys.readouterr().err
+        monkeypatch.setenv("GAIB_RPC", started["url"])
+        gaib("deploy")
+        investor = Account.from_key(KEYS[1]).address
+        gaib("whitelist", investor)
+        gaib("faucet", investor, "1234")
+        before = gaib("dev", "status")["block"]
+        moved = gaib("dev", "time", "2592000")
+        assert moved["block"] == before + 1
+        assert main(["dev", "time", "-5"]) == 1
+        assert "the clock only moves forward" in capsys.readouterr().err
+        gaib("dev", "stop")
+        assert gaib("dev", "status") == {"running": False}
+        again = gaib("dev", "start", "--port", "0")
+        assert again["resumed"] is True
+        monkeypatch.setenv("GAIB_RPC", again["url"])
+        assert gaib("balances", investor)["USDC"] == "1234"  # the deployment was found again, with its state
+        assert gaib("dev", "status")["block"] >= moved["block"]
+    finally:
+        from gaib_sdk import devchain
+
+        if devchain.running() is not None:
+            devchain.stop()
+    assert gaib("dev", "reset")["removed"] is True
