@@ -550,6 +550,24 @@ def _dev(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _export(args: argparse.Namespace) -> dict[str, Any]:
+    from gaib_sdk.chain import DeploymentStore
+    from gaib_sdk.export import export
+
+    store = DeploymentStore()
+    deployments: dict[str, Any] = store.all()
+    if args.rpc:  # only the deployment of that node
+        async with await _read_only(args) as reader:
+            if reader._session.protocol is None:
+                raise GaibConfigError(f"no deployment of the protocol on {args.rpc} in {store.path}: gaib deploy first")
+            found = reader.protocol.deployment
+        deployments = {DeploymentStore.key(found.chain_id, found.genesis_hash): found.model_dump()}
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise GaibConfigError(f"--out {out} is a file: give a folder (it is created if missing)")
+    return export(out, deployments)
+
+
 async def _status(args: argparse.Namespace) -> dict[str, Any]:
     from gaib_sdk.client import Gaib
 
@@ -859,6 +877,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("seconds", type=int, help="e.g. 2592000 for 30 days")
     p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=_dev)
+
+    p = sub.add_parser("export", help="for integrators: ABIs, addresses, Solidity interfaces, a TypeScript module")
+    p.add_argument("--out", required=True, help="the folder to write abi/, solidity/, typescript/, addresses.json into")
+    p.add_argument("--rpc", help="only this node's deployment (default: every chain in the deployments file)")
+    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+    p.set_defaults(run=_run_async(_export))
 
     p = sub.add_parser("deal", help="one deal as the chain holds it, interest and fees accrued (read-only)")
     p.add_argument("deal", type=int)

@@ -116,6 +116,10 @@ class DeploymentStore:
             raise GaibConfigError(f"deployments file {self.path} is not valid JSON: fix or delete it") from exc
         return data
 
+    def all(self) -> dict[str, dict[str, object]]:
+        """Every deployment in the file, by key, as saved (not checked against any chain)."""
+        return self._read()
+
     @staticmethod
     def key(chain_id: int, genesis_hash: str) -> str:
         return f"{chain_id}:{genesis_hash.lower()}"
