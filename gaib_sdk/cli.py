@@ -985,6 +985,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if os.environ.get("GAIB_DEBUG"):
             raise
+        if type(exc).__module__.startswith(("web3", "httpx", "httpcore")):  # the node or the network said no
+            return _fail(as_json, "ChainError", f"the node refused or failed: {type(exc).__name__}: {exc}", 1)
         # Every error a user can cause should be a GaibError above; reaching here is a bug in gaib-sdk.
         message = f"unexpected {type(exc).__name__}: {exc} (a bug in gaib-sdk: GAIB_DEBUG=1 shows the traceback)"
         return _fail(as_json, "InternalError", message, 2)
