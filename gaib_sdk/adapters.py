@@ -39,9 +39,10 @@ def validate_row(model: type[M], raw: Any, section: str, row: int) -> M:
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or "(row)"
-        got = f" (got {err['input']!r})" if "input" in err and not isinstance(err["input"], dict) else ""
+        got = f" (got {err['input']!r})" if "input" in err and not isinstance(err["input"], dict | list) else ""
+        msg = err["msg"].removeprefix("Value error, ")  # a validator's own message says what is wrong
         raise InventoryError(
-            f"{section} row {row}, field {field!r}: {err['msg']}{got}", row=row, field=f"{section}[{row - 1}].{field}"
+            f"{section} row {row}, field {field!r}: {msg}{got}", row=row, field=f"{section}[{row - 1}].{field}"
         ) from exc
 
 
@@ -49,7 +50,8 @@ def build_inventory(
     kind: str, operator: Any, section: str, assets: list[AssetRecord], data: dict[str, Any]
 ) -> Inventory:
     """The Inventory of an export: its assets (already validated from ``section``), and its ``contracts``
-    and ``telemetry`` sections validated row by row. Anything wrong is an InventoryError naming it."""
+    and ``telemetry`` sections validated row by row. Anything wrong is an InventoryError naming it: a
+    payment dated before its contract was signed, a reading of a serial that is not among the assets."""
     if not isinstance(operator, str) or not operator.strip():
         raise InventoryError("field 'operator' must name the operator", field="operator")
     for name in ("contracts", "telemetry"):
@@ -64,6 +66,15 @@ def build_inventory(
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"])
+        serials = {a.serial for a in assets}
+        stray = next((i for i, t in enumerate(telemetry, 1) if t.serial not in serials), None)
+        if field == "telemetry" and stray is not None:  # Inventory refuses a reading of no asset: name its row
+            raise InventoryError(
+                f"telemetry row {stray}, field 'serial': {telemetry[stray - 1].serial!r} is not the serial of any "
+                f"asset of the inventory (its {section}): add the asset, or drop the reading",
+                row=stray,
+                field=f"telemetry[{stray - 1}].serial",
+            ) from exc
         if field.startswith("assets"):
             field = section + field[len("assets") :]
         raise InventoryError(f"field {field!r}: {err['msg']}", field=field) from exc

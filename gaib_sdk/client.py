@@ -74,6 +74,7 @@ from gaib_sdk.servicing import ServicingMixin
 from gaib_sdk.underwriting import (
     MAX_ADVANCE_RATE,
     add_months,
+    check_asset_dates,
     check_capacity,
     running_contracts,
     stress_policy,
@@ -759,9 +760,11 @@ class Gaib(NodeMixin, ServicingMixin):
     def appraise(
         self, kind: str, inventory: Inventory, as_of: date | None = None, *, options: dict[str, Any] | None = None
     ) -> list[AssetValuation]:
-        """Value each asset of an inventory through the kind's adapter (with its ``options``)."""
+        """Value each asset of an inventory through the kind's adapter (with its ``options``). An asset bought
+        after ``as_of`` is refused (UnderwritingError, rule ``asset_dates``): it has no value yet to lend on."""
         adapter = self.asset_adapter(kind, options)
         day = as_of or date.today()
+        check_asset_dates(inventory.assets, day)
         return adapter.appraise_inventory(inventory, day)
 
     async def quote(

@@ -234,7 +234,7 @@ def test_plugin_new_writes_a_package_that_installs_and_passes_the_conformance_su
     proc = _install_and_test(root, tmp_path / "site")
     # the pytest plugin's header
     assert "gaib-sdk 0.1.0, plugins: curve, ev-charger, gpu, morpho, pendle, robots" in proc.stdout
-    assert re.search(r"^14 passed", proc.stdout.splitlines()[-1].strip("= ")), proc.stdout
+    assert re.search(r"^22 passed", proc.stdout.splitlines()[-1].strip("= ")), proc.stdout
 
 
 def test_plugin_new_venue_writes_a_package_that_installs_and_passes_the_conformance_suite(

@@ -75,6 +75,8 @@ async def test_only_new_assets_are_registered_when_skipping(actors: Actors, tmp_
     data = _sample()
     half = copy.deepcopy(data)
     half["gpus"] = data["gpus"][:32]
+    serials = {g["serial"] for g in half["gpus"]}  # and only their readings: a reading of no asset is refused
+    half["telemetry"] = [t for t in data["telemetry"] if t["serial"] in serials]
     await actors.provider.digitize("gpu", _write(tmp_path, half))
     result = await actors.provider.digitize("gpu", _write(tmp_path, data), skip_registered=True)
     assert len(result.asset_ids) == 32 and len(result.already_registered) == 32

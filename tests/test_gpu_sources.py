@@ -337,8 +337,16 @@ def test_dcgm_gpus_and_serials_come_from_the_inventory_or_the_options(exporter: 
     with pytest.raises(InventoryError, match=r"reports GPU GPU-[0-9a-f-]+ \(NVIDIA H100 80GB HBM3 on hgx-h100-01\)"):
         read(exporter.url + "/metrics", operator="N", dcgm={"inventory": str(path)})
     eighth = parse_metrics(EXPORTER_PAGE.read_text())[7].uuid
-    inventory = read(exporter.url + "/metrics", operator="N", dcgm={"inventory": str(path)}, serials={eighth: "S8"})
-    assert len(inventory.assets) == 7 and inventory.telemetry_for("S8") is not None
+    # a serial the options give must still be an asset of the inventory: a reading of another GPU is refused
+    with pytest.raises(InventoryError, match=r"telemetry row 8, field 'serial': 'S8' is not the serial of any asset"):
+        read(exporter.url + "/metrics", operator="N", dcgm={"inventory": str(path)}, serials={eighth: "S8"})
+    # the eighth GPU in the file under another UUID: the options say which serial the exporter's UUID is
+    rows = json.loads(SAMPLE.read_text())["gpus"][:8]
+    rows[7]["uuid"] = "GPU-00000000-0000-0000-0000-000000000008"
+    path = write_csv(tmp_path, rows)
+    serial = rows[7]["serial"]
+    inventory = read(exporter.url + "/metrics", operator="N", dcgm={"inventory": str(path)}, serials={eighth: serial})
+    assert len(inventory.assets) == 8 and inventory.telemetry_for(serial) is not None
 
 
 def test_dcgm_errors_name_the_exporter(exporter: Exporter) -> None:

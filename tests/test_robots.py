@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from gaib_robots import RobotAdapter
@@ -218,6 +218,12 @@ class TestRobotConformance(AssetAdapterConformance):
     adapter = RobotAdapter
     entry_point = "robots"
     as_of = AS_OF
+    # each must change what the adapter says: the robots' life, the income value's discount, the servicing
+    changed_options: ClassVar[list[dict[str, Any]]] = [
+        {"life_months": 36},
+        {"discount_rate": "0.30"},
+        {"service_usd_per_month": "100"},
+    ]
 
 
 def test_the_docs_example_reads() -> None:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
-from gaib_sdk import DealTerms, Gaib, GaibValueError, Inventory, UnderwritingError
+from gaib_sdk import DealTerms, Gaib, GaibValueError, Inventory, InventoryError, UnderwritingError
 from gaib_sdk.cli import main
-from gaib_sdk.models import OnDemandCapacity, OperatingCosts, StressPolicy
+from gaib_sdk.models import CustomerContract, OnDemandCapacity, OperatingCosts, Payment, StressPolicy
 from gaib_sdk.underwriting import (
     STANDARD_SCENARIOS,
     contract_shares,
@@ -285,3 +286,84 @@ def test_gaib_quote_json_carries_the_stress_test_and_both_values(capsys: pytest.
     )
     assert main(["quote", "gpu", "--as-of", "2026-11-25", "--advance", "1203333.12", "--term-days", "1080"]) == 1
     assert capsys.readouterr().err.startswith(f"error: stressed loss too high: scenario {DEFAULT_6!r} loses 134412.20")
+
+
+# --- dates ------------------------------------------------------------------------------------------------
+
+
+def _gpu_export() -> dict[str, Any]:
+    from gaib_gpu import GpuAdapter
+
+    source = GpuAdapter().example_source()
+    assert source is not None
+    data: dict[str, Any] = json.loads(source.read_text())
+    return data
+
+
+@pytest.mark.asyncio
+async def test_an_asset_installed_after_the_quotes_date_is_refused_naming_its_row(offline: Gaib) -> None:
+    inventory = await _sample(offline)
+    later = inventory.assets[2].model_copy(update={"purchased_on": date(2026, 12, 1)})
+    future = inventory.model_copy(update={"assets": [*inventory.assets[:2], later, *inventory.assets[3:]]})
+    # undepreciated hardware that is not there yet: refused, not financed at its full price
+    with pytest.raises(UnderwritingError, match=r"asset row 3 \(serial '1654922000002'\) was bought on 2026-12-01, "
+                       r"after the quote's date 2026-11-25") as exc:  # fmt: skip
+        await offline.quote("gpu", future, as_of=AS_OF)
+    assert exc.value.rule == "asset_dates"
+    with pytest.raises(UnderwritingError, match=r"asset row 3 "):
+        offline.appraise("gpu", future, AS_OF)
+    # the same inventory quoted once the GPU is there
+    assert (await offline.quote("gpu", future, as_of=date(2026, 12, 1))).appraised_value_usd > 0
+
+
+@pytest.mark.parametrize("field", ["due_on", "paid_on"])
+def test_a_payment_dated_before_its_contract_was_signed_is_refused_naming_its_row(field: str) -> None:
+    from gaib_gpu import GpuAdapter
+
+    data = _gpu_export()
+    signed = data["contracts"][1]["signed_on"]  # 2025-10-10
+    data["contracts"][1]["payments"][0][field] = "2025-10-09"
+    if field == "due_on":
+        data["contracts"][1]["payments"][0]["paid_on"] = "2025-10-09"
+    with pytest.raises(InventoryError, match=rf"contracts row 2, field 'payments': payment 1 has {field} 2025-10-09, "
+                       rf"which is before the contract was signed \({signed}\)") as exc:  # fmt: skip
+        GpuAdapter().parse(data)
+    assert (exc.value.row, exc.value.field) == (2, "contracts[1].payments")
+
+
+def test_telemetry_for_a_serial_not_in_the_inventory_is_refused_naming_its_row() -> None:
+    from gaib_gpu import GpuAdapter
+
+    data = _gpu_export()
+    data["telemetry"][4]["serial"] = "NOT-IN-THE-CLUSTER"
+    with pytest.raises(InventoryError, match=r"telemetry row 5, field 'serial': 'NOT-IN-THE-CLUSTER' is not the "
+                       r"serial of any asset of the inventory") as exc:  # fmt: skip
+        GpuAdapter().parse(data)
+    assert (exc.value.row, exc.value.field) == (5, "telemetry[4].serial")
+    # an inventory built by hand is held to the same
+    inventory = GpuAdapter().parse(_gpu_export())
+    stray = inventory.telemetry[0].model_copy(update={"serial": "NOT-IN-THE-CLUSTER"})
+    with pytest.raises(ValueError, match=r"telemetry\[64\] is for serial 'NOT-IN-THE-CLUSTER'"):
+        Inventory.model_validate({**inventory.model_dump(), "telemetry": [*inventory.telemetry, stray]})
+
+
+@pytest.mark.asyncio
+async def test_a_contract_that_has_ended_by_the_quotes_date_earns_nothing_in_it(offline: Gaib) -> None:
+    inventory = await _sample(offline)
+    base = await offline.quote("gpu", inventory, as_of=AS_OF)
+    ended = CustomerContract(
+        customer="Gone Ltd",
+        signed_on=date(2024, 1, 1),
+        starts_on=date(2024, 1, 1),
+        term_months=12,  # ended 2025-01-01
+        monthly_revenue_usd=D(50_000),
+        payments=[Payment(due_on=date(2024, m, 1), amount_usd=D(50_000), paid_on=date(2024, m, 1)) for m in (1, 2, 3)],
+    )
+    with_ended = inventory.model_copy(update={"contracts": [*inventory.contracts, ended]})
+    q = await offline.quote("gpu", with_ended, as_of=AS_OF)  # dropped, not refused
+    assert q.monthly_contracted_revenue_usd == base.monthly_contracted_revenue_usd == D("100740.00")
+    assert q.customers == base.customers == 2
+    assert q.appraised_value_usd == base.appraised_value_usd
+    # quoted while it still ran, it counts
+    early = await offline.quote("gpu", with_ended, as_of=date(2025, 11, 25), stress={"enabled": False})
+    assert early.monthly_contracted_revenue_usd == D("100740.00")

@@ -9,7 +9,16 @@ from typing import Annotated
 
 from eth_abi.abi import encode as abi_encode
 from eth_utils.crypto import keccak
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "AssetRecord",
@@ -121,6 +130,22 @@ class CustomerContract(_Model):
         with the operator and the customer hash it makes the lease id (:func:`lease_id`)."""
         return "0x" + keccak(text=canonical_json(self.model_copy(update={"payments": []}))).hex()
 
+    @field_validator("payments")
+    @classmethod
+    def _paid_after_signing(cls, payments: list[Payment], info: ValidationInfo) -> list[Payment]:
+        # an invoice or a payment dated before the contract existed is a wrong date, not history to lend on
+        signed = info.data.get("signed_on")
+        if signed is None:  # signed_on itself was refused: that error is the one reported
+            return payments
+        for i, p in enumerate(payments, 1):
+            for name in ("due_on", "paid_on"):
+                day = getattr(p, name)
+                if day is not None and day < signed:
+                    raise ValueError(
+                        f"payment {i} has {name} {day}, which is before the contract was signed ({signed})"
+                    )
+        return payments
+
     @model_validator(mode="after")
     def _dates_in_order(self) -> CustomerContract:
         if self.starts_on < self.signed_on:
@@ -164,6 +189,19 @@ class Inventory(_Model):
                 )
             seen[a.asset_id] = i
         return assets
+
+    @field_validator("telemetry")
+    @classmethod
+    def _telemetry_of_its_assets(cls, telemetry: list[Telemetry], info: ValidationInfo) -> list[Telemetry]:
+        # a reading of a machine that is not pledged says nothing about the collateral: refuse, do not keep it
+        assets = info.data.get("assets")
+        if assets is None:
+            return telemetry
+        serials = {a.serial for a in assets}
+        for i, t in enumerate(telemetry):
+            if t.serial not in serials:
+                raise ValueError(f"telemetry[{i}] is for serial {t.serial!r}, which is not an asset of the inventory")
+        return telemetry
 
     @model_validator(mode="after")
     def _kinds_match(self) -> Inventory:

@@ -9,6 +9,7 @@ class. Everything else is optional::
         entry_point = "battery"      # its plugin's name in the "gaib_sdk" entry-point group
         options = {"life_months": 120}   # options the adapter is built with (default: none)
         as_of = date(2026, 11, 25)   # the valuation date of the checks (default: today)
+        changed_options = [{"life_months": 60}]   # options that must change the valuation (default: derived)
 
 With ``entry_point`` set, the suite checks that the plugin is installed and registers the class, and
 uses that plugin on the chain. Without it, a plugin object may be given as ``plugin``; with neither, the
@@ -23,8 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -38,6 +40,7 @@ from gaib_sdk.errors import DuplicateAssetError, GaibValueError, InventoryError
 from gaib_sdk.hookspecs import hookimpl
 from gaib_sdk.models import AssetValuation, Inventory, VenuePosition
 from gaib_sdk.plugins import ENTRY_POINT_GROUP, Plugins
+from gaib_sdk.underwriting.cashflow import add_months
 
 __all__ = ["AssetAdapterConformance", "VenueConformance"]
 
@@ -115,6 +118,63 @@ def _plugin_of(test: AssetAdapterConformance | VenueConformance, default: Callab
     return default()
 
 
+def _total(valuations: list[AssetValuation]) -> Decimal:
+    return sum((v.value_usd for v in valuations), Decimal(0))
+
+
+def _never_rises(series: list[tuple[Any, list[AssetValuation]]], when: str) -> None:
+    """Each asset's value, along ``series`` (labels and valuations, in order of age), never rises, and the
+    whole falls from the first to the last."""
+    for (label, before), (next_label, after) in zip(series, series[1:], strict=False):
+        for b, a in zip(before, after, strict=True):
+            assert a.value_usd <= b.value_usd, (
+                f"{a.serial} is worth {b.value_usd} {when.format(label)} and more, {a.value_usd}, "
+                f"{when.format(next_label)}: at fixed inputs a value never rises with age"
+            )
+    (first, start), (last, end) = series[0], series[-1]
+    assert _total(end) < _total(start), (
+        f"the inventory is worth {_total(start)} {when.format(first)} and as much {when.format(last)}: "
+        "the assets never depreciate"
+    )
+
+
+def _same(first: list[AssetValuation], again: list[AssetValuation], what: str) -> None:
+    for a, b in zip(first, again, strict=True):
+        assert a == b, f"{what}: {a.serial} is valued {a.value_usd} ({a.method}), then {b.value_usd} ({b.method})"
+
+
+def _behaviour(adapter: AssetAdapter, inventory: Inventory, as_of: date) -> tuple[Any, ...]:
+    """What an adapter says of an inventory on a day: its valuations, costs, on-demand capacity, price ceiling."""
+    on_demand = adapter.on_demand(inventory, as_of)
+    return (
+        [v.model_dump() for v in adapter.appraise_inventory(inventory, as_of)],
+        adapter.operating_costs(inventory, as_of).model_dump(),
+        None if on_demand is None else on_demand.model_dump(),
+        adapter.price_ceiling(inventory),
+    )
+
+
+def _numeric_changes(model: type[AdapterOptions], options: dict[str, Any]) -> list[dict[str, Any]]:
+    """One change per numeric option of ``model``: its value (given or default) doubled, else halved, else
+    plus one, whichever the model accepts."""
+    base = model.model_validate(options)
+    out = []
+    for name in model.model_fields:
+        value = getattr(base, name)
+        if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+            continue
+        for candidate in (value * 2, value / 2 if not isinstance(value, int) else value // 2, value + 1):
+            if candidate == value:
+                continue
+            try:
+                model.model_validate({**options, name: candidate})
+            except Exception:
+                continue
+            out.append({name: candidate})
+            break
+    return out
+
+
 class AssetAdapterConformance:
     """The checks every :class:`~gaib_sdk.AssetAdapter` passes. Set ``adapter`` in a ``Test...`` subclass.
 
@@ -130,8 +190,11 @@ class AssetAdapterConformance:
     plugin: ClassVar[object | None] = None
     #: Options the adapter is built with.
     options: ClassVar[dict[str, Any]] = {}
-    #: The valuation date of the checks (default: today).
+    #: The valuation date of the checks (default: today). Every asset of the sample is bought by then.
     as_of: ClassVar[date | None] = None
+    #: Options, each merged over ``options``, that must each change what the adapter values or costs. Empty: the
+    #: suite changes each numeric option of ``options_model`` in turn and asks that one of them change something.
+    changed_options: ClassVar[list[dict[str, Any]]] = []
 
     # ---- what a subclass may override ----
 
@@ -151,6 +214,29 @@ class AssetAdapterConformance:
         garbage.write_text("this is not an inventory {\n\x00\n")
         return [tmp_path / "missing.inventory", garbage]
 
+    def malformed_rows(self, tmp_path: Path) -> list[tuple[str | Path, str, int]]:
+        """Sources with one bad row each, as ``(source, section, row)`` (row from 1): ``read_inventory`` must
+        refuse each with InventoryError naming the section and the row. By default, where :meth:`source` is a
+        JSON file of sections of rows (objects), the first and the last row of each section, each in turn
+        replaced by a string and given a field that no format knows (a typo): a row skipped, or a field
+        ignored, would let a mistake through unseen."""
+        path = Path(self.source()) if isinstance(self.source(), Path | str) else None
+        if path is None or path.suffix.lower() != ".json" or not path.is_file():
+            return []
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict):
+            return []
+        out: list[tuple[str | Path, str, int]] = []
+        for section, rows in data.items():
+            if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
+                continue
+            for row in sorted({1, len(rows)}):
+                for n, bad in enumerate(("not a row", {**rows[row - 1], "surely_not_a_field": 1})):
+                    broken = tmp_path / f"malformed-{section}-{row}-{n}{path.suffix}"
+                    broken.write_text(json.dumps({**data, section: [*rows[: row - 1], bad, *rows[row:]]}))
+                    out.append((broken, section, row))
+        return out
+
     # ---- helpers ----
 
     def _cls(self) -> type[AssetAdapter]:
@@ -166,6 +252,16 @@ class AssetAdapterConformance:
 
     def _as_of(self) -> date:
         return self.as_of or date.today()
+
+    def _years_on(self, *years: int) -> list[date]:
+        return [add_months(self._as_of(), 12 * y) for y in years]
+
+    def _bought_by_as_of(self, inventory: Inventory) -> None:
+        late = [a for a in inventory.assets if a.purchased_on > self._as_of()]
+        assert not late, (
+            f"{len(late)} assets of the sample are bought after as_of {self._as_of()}, e.g. {late[0].serial} on "
+            f"{late[0].purchased_on}: a quote refuses them; set `as_of` in the test class on or after that day"
+        )
 
     def _read(self) -> Inventory:
         inventory = asyncio.run(self._new().read_inventory(self.source()))
@@ -280,6 +376,164 @@ class AssetAdapterConformance:
                     "gaib_sdk.InventoryError (naming the row and field) for a source that cannot be read"
                 )
             pytest.fail(f"read_inventory({str(source)!r}) accepted a malformed source")
+
+    @conformance
+    def test_every_malformed_row_is_refused_naming_its_row(self, tmp_path: Path) -> None:
+        """Each of malformed_rows() is refused with InventoryError whose message names its section and row."""
+        adapter = self._new()
+        for source, section, row in self.malformed_rows(tmp_path):
+            try:
+                asyncio.run(adapter.read_inventory(source))
+            except InventoryError as exc:
+                named = f"{section} row {row}" in str(exc) or (
+                    exc.row == row and (exc.field or "").startswith(section)
+                )  # not another row that the bad one led to (a reading of an asset skipped)
+                assert named, (
+                    f"read_inventory({str(source)!r}) refused a bad {section} row {row} with {str(exc)!r}, which does "
+                    f"not name it: refuse the bad row itself, naming its section and row (gaib_sdk.validate_row "
+                    f"does: '{section} row {row}'), rather than skip it and fail elsewhere"
+                )
+                continue
+            except Exception as exc:
+                pytest.fail(
+                    f"read_inventory({str(source)!r}) raised {type(exc).__name__}: {exc} for a bad {section} row "
+                    f"{row}; raise gaib_sdk.InventoryError naming the row (gaib_sdk.validate_row does)"
+                )
+            pytest.fail(
+                f"read_inventory({str(source)!r}) accepted a bad {section} row {row} (a string, or a field no format "
+                "knows): validate every row, refuse unknown fields (extra='forbid'), skip none"
+            )
+
+    @conformance
+    def test_value_falls_with_age(self) -> None:
+        """At fixed inputs, an asset's value never rises as it ages, and falls over 30 years: the same inventory
+        valued 0, 1, 2, 3, 5, 10 and 30 years after as_of, and on as_of bought 0 to 30 years earlier."""
+        adapter, inventory = self._new(), self._read()
+        self._bought_by_as_of(inventory)
+        later = [(d, adapter.appraise_inventory(inventory, d)) for d in self._years_on(0, 1, 2, 3, 5, 10, 30)]
+        _never_rises(later, "on {}")
+        singly = [(d, [adapter.appraise(a, d) for a in inventory.assets]) for d in self._years_on(0, 1, 5, 30)]
+        _never_rises(singly, "on {} (appraise)")
+        older = []
+        for years in (0, 1, 2, 5, 30):
+            assets = [a.model_copy(update={"purchased_on": add_months(a.purchased_on, -12 * years)}) for a in
+                      inventory.assets]  # fmt: skip
+            aged = inventory.model_copy(update={"assets": assets})
+            older.append((years, adapter.appraise_inventory(aged, self._as_of())))
+        _never_rises(older, "bought {} years earlier")
+
+    @conformance
+    def test_the_same_as_of_gives_the_same_value(self) -> None:
+        """Valued twice on one as_of (by one adapter, another date valued between, and by a new adapter on a new
+        read), an inventory gets the same valuations: no random draw, no cache that outlives a call."""
+        adapter, inventory = self._new(), self._read()
+        first = adapter.appraise_inventory(inventory, self._as_of())
+        adapter.appraise_inventory(inventory, self._years_on(1)[0])
+        for again, how in (
+            (adapter.appraise_inventory(inventory, self._as_of()), "the same adapter, a day valued between"),
+            (self._new().appraise_inventory(self._read(), self._as_of()), "a new adapter on a new read"),
+        ):
+            _same(first, again, f"valued twice on {self._as_of()} ({how})")
+        for asset in inventory.assets[:3]:
+            one, two = adapter.appraise(asset, self._as_of()), self._new().appraise(asset, self._as_of())
+            _same([one], [two], f"appraise({asset.serial}) twice on {self._as_of()}")
+
+    @conformance
+    def test_another_as_of_gives_another_value(self) -> None:
+        """One adapter values the inventory differently a year after as_of than on it (appraise and
+        appraise_inventory alike): the value rests on ``as_of``, not on today's date or a value kept."""
+        adapter, inventory = self._new(), self._read()
+        self._bought_by_as_of(inventory)
+        on, year_on = self._years_on(0, 1)
+        by_inventory = [_total(adapter.appraise_inventory(inventory, d)) for d in (on, year_on)]
+        one_by_one = [_total([adapter.appraise(a, d) for a in inventory.assets]) for d in (on, year_on)]
+        for how, (first, second) in (("appraise_inventory", by_inventory), ("appraise", one_by_one)):
+            assert first != second, (
+                f"{how} values the inventory {first} on {on} and the same a year on: the value must rest on as_of "
+                "(not on date.today(), nor on a value kept from an earlier call). If the sample's assets are fully "
+                "depreciated by as_of, set an earlier `as_of` in the test class"
+            )
+
+    @conformance
+    def test_the_wall_clock_changes_nothing(self) -> None:
+        """With the process's clock moved years back and on (time-machine), the valuations, operating costs
+        and on-demand capacity on as_of are those of today: an adapter reads the date it is given, never the clock."""
+        try:
+            import time_machine
+        except ImportError:  # pragma: no cover - a test dependency of gaib-sdk
+            pytest.fail("this check moves the clock with time-machine: pip install 'gaib-sdk[test]'")
+        inventory = self._read()
+        expected = _behaviour(self._new(), inventory, self._as_of())
+        for moved in (datetime(2001, 3, 9, 12, tzinfo=UTC), datetime(2093, 8, 17, 12, tzinfo=UTC)):
+            with time_machine.travel(moved, tick=False):
+                got = _behaviour(self._new(), inventory, self._as_of())
+            assert got == expected, (
+                f"with the clock moved to {moved.date()}, the adapter values, costs or sells the inventory "
+                f"differently on the same as_of {self._as_of()}: it reads today's date (date.today(), datetime.now()) "
+                "where it must use as_of"
+            )
+
+    @conformance
+    def test_options_change_behaviour(self) -> None:
+        """Options are read: each of ``changed_options`` changes the valuations, operating costs or on-demand
+        capacity; without them, changing one of the options model's numeric options in turn changes something."""
+        cls, inventory = self._cls(), self._read()
+        base = _behaviour(self._new(), inventory, self._as_of())
+        changes = self.changed_options or _numeric_changes(cls.options_model, dict(self.options))
+        changed = []
+        for change in changes:
+            adapter = cls({**self.options, **change})
+            if _behaviour(adapter, inventory, self._as_of()) != base:
+                changed.append(change)
+            elif self.changed_options:
+                pytest.fail(
+                    f"option {change} changes neither the valuations nor the operating costs nor the on-demand "
+                    "capacity: does the adapter read self.options?"
+                )
+        assert changed or not changes, (
+            f"none of the options {changes} changes the valuations, the operating costs or the on-demand capacity: "
+            "does the adapter read self.options? (or set `changed_options` in the test class to options that must)"
+        )
+
+    @conformance
+    def test_no_asset_is_valued_above_its_purchase_price(self) -> None:
+        """An asset is never worth more than it cost, on as_of nor on the day it was bought: credit lends
+        against what the collateral would fetch, not above its invoice."""
+        adapter, inventory = self._new(), self._read()
+        for v, a in zip(adapter.appraise_inventory(inventory, self._as_of()), inventory.assets, strict=False):
+            assert v.value_usd <= a.purchase_price_usd, (
+                f"{a.serial} is valued {v.value_usd} on {self._as_of()}, above its purchase price "
+                f"{a.purchase_price_usd}"
+            )
+        for a in inventory.assets[:3]:
+            v = adapter.appraise(a, a.purchased_on)
+            assert v.value_usd <= a.purchase_price_usd, (
+                f"{a.serial} is valued {v.value_usd} on the day it was bought, above its price {a.purchase_price_usd}"
+            )
+
+    @conformance
+    def test_the_value_follows_the_record(self) -> None:
+        """An asset's valuation is its own record's: with every purchase price doubled the valuations change
+        and none falls, and with the inventory in reverse order every asset keeps its valuation."""
+        adapter, inventory = self._new(), self._read()
+        base = {v.asset_id: v for v in adapter.appraise_inventory(inventory, self._as_of())}
+        dearer = [a.model_copy(update={"purchase_price_usd": a.purchase_price_usd * 2}) for a in inventory.assets]
+        doubled = adapter.appraise_inventory(inventory.model_copy(update={"assets": dearer}), self._as_of())
+        assert any(
+            (v.value_usd, v.cost_value_usd) != (base[v.asset_id].value_usd, base[v.asset_id].cost_value_usd)
+            for v in doubled
+        ), "with every purchase price doubled, no value changes: value the record given (not a fixed or kept value)"
+        for v in doubled:
+            assert v.value_usd >= base[v.asset_id].value_usd, (
+                f"{v.serial} is worth {v.value_usd} at twice its price, less than {base[v.asset_id].value_usd}"
+            )
+        reverse = inventory.model_copy(update={"assets": inventory.assets[::-1]})
+        backwards = adapter.appraise_inventory(reverse, self._as_of())
+        assert [v.asset_id for v in backwards] == [a.asset_id for a in reverse.assets], (
+            "appraise_inventory must return one valuation per asset, in the inventory's order"
+        )
+        for v in backwards:
+            _same([base[v.asset_id]], [v], "the inventory valued in reverse order")
 
     @conformance
     def test_digitizes_once_on_an_embedded_chain(self) -> None:

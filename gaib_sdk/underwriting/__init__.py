@@ -47,7 +47,7 @@ from gaib_sdk.underwriting.quote import (
     stress_policy,
     underwrite,
 )
-from gaib_sdk.underwriting.rules import check_advance, check_customers
+from gaib_sdk.underwriting.rules import check_advance, check_asset_dates, check_customers
 from gaib_sdk.underwriting.stress import (
     STANDARD_SCENARIOS,
     check_scenarios,
@@ -75,6 +75,7 @@ __all__ = [
     "cash_reserve",
     "chain_schedule",
     "check_advance",
+    "check_asset_dates",
     "check_capacity",
     "check_customers",
     "check_scenarios",

@@ -27,7 +27,7 @@ from gaib_sdk.underwriting.appraisal import quote_values
 from gaib_sdk.underwriting.cashflow import add_months
 from gaib_sdk.underwriting.market import HOURS_PER_MONTH
 from gaib_sdk.underwriting.pricing import DEFAULT_RESERVE_BPS
-from gaib_sdk.underwriting.rules import check_advance, check_customers
+from gaib_sdk.underwriting.rules import check_advance, check_asset_dates, check_customers
 from gaib_sdk.underwriting.stress import stress_check
 from gaib_sdk.underwriting.valuation import to_cents
 
@@ -66,14 +66,18 @@ def underwrite(
     (default :class:`~gaib_sdk.models.StressPolicy`). Raises :class:`~gaib_sdk.errors.UnderwritingError`
     naming the rule broken (``stressed_loss`` for the stress test). Given the adapter's ``price_ceiling_usd``
     (per unit-hour), the contracts running on ``as_of`` may not promise more a month than the inventory can
-    earn (:func:`check_capacity`, rule ``capacity``)."""
+    earn (:func:`check_capacity`, rule ``capacity``). An asset bought after ``as_of`` is refused (rule
+    ``asset_dates``); contracts that have ended by ``as_of`` are history: they count for the payment record, not
+    for the revenue."""
+    check_asset_dates(inventory.assets, as_of)
     appraised = sum((v.value_usd for v in valuations), Decimal(0))
     advance = advance_usd if advance_usd is not None else to_cents(appraised * advance_rate)
     check_advance(advance, appraised, max_advance_rate)
     payments = check_customers(inventory.contracts, as_of)
+    running = running_contracts(inventory.contracts, as_of)
     if price_ceiling_usd is not None:
-        check_capacity(running_contracts(inventory.contracts, as_of), len(inventory.assets), price_ceiling_usd)
-    monthly = sum((c.monthly_revenue_usd for c in inventory.contracts if c.signed_on <= as_of), Decimal(0))
+        check_capacity(running, len(inventory.assets), price_ceiling_usd)
+    monthly = sum((c.monthly_revenue_usd for c in running), Decimal(0))
     deal_terms = terms or DealTerms()
     policy = stress or StressPolicy()
     check = None
@@ -102,7 +106,7 @@ def underwrite(
         max_advance_usd=(appraised * max_advance_rate).quantize(Decimal("0.000001")),
         cover=(appraised / advance).quantize(Decimal("0.01")),
         monthly_contracted_revenue_usd=monthly,
-        customers=len(inventory.contracts),
+        customers=len(running),
         payments_on_record=payments,
         terms=deal_terms,
         cost_value_usd=cost_value,

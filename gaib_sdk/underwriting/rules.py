@@ -6,9 +6,9 @@ from datetime import date
 from decimal import Decimal
 
 from gaib_sdk.errors import AdvanceAboveCapError, UnderwritingError
-from gaib_sdk.models import CustomerContract
+from gaib_sdk.models import AssetRecord, CustomerContract
 
-__all__ = ["LATE_DAYS", "check_advance", "check_customers"]
+__all__ = ["LATE_DAYS", "check_advance", "check_asset_dates", "check_customers"]
 
 #: A payment more than this many days past due counts as late; unpaid and past this, as missed.
 LATE_DAYS = 30
@@ -16,6 +16,20 @@ LATE_DAYS = 30
 
 def _usd(x: Decimal) -> str:
     return f"{x.normalize():f}" if x == x.to_integral() else f"{x:.2f}"
+
+
+def check_asset_dates(assets: list[AssetRecord], as_of: date) -> None:
+    """Collateral that exists on ``as_of``: an asset bought (installed, commissioned) after the quote's date
+    would be valued new, undepreciated, though it is not there yet. ``assets`` in the inventory's order, which
+    is its source's: the refusal names the row (from 1)."""
+    for row, a in enumerate(assets, 1):
+        if a.purchased_on > as_of:
+            raise UnderwritingError(
+                f"asset row {row} (serial {a.serial!r}) was bought on {a.purchased_on}, after the quote's date "
+                f"{as_of}: quote on or after the day it was installed, or leave it out of the inventory",
+                rule="asset_dates",
+                asset_id=a.asset_id,
+            )
 
 
 def check_advance(advance: Decimal, appraised: Decimal, max_advance_rate: Decimal) -> None:

@@ -8,7 +8,7 @@ import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from gaib_sdk import Gaib, GaibSync, GaibValueError, InventoryError, UnderwritingError
@@ -26,6 +26,8 @@ class TestBatteryAdapter(AssetAdapterConformance):
     adapter = BatteryAdapter
     entry_point = "battery"
     as_of = AS_OF
+    # each option must change the valuation: the suite fails an adapter that declares options and ignores one
+    changed_options: ClassVar[list[dict[str, Any]]] = [{"calendar_life_months": {"LFP": 120}}, {"residual": "0.2"}]
 
 
 def _sample() -> dict[str, Any]:
