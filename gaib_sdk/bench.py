@@ -42,6 +42,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
@@ -50,12 +51,13 @@ from web3.contract import AsyncContract
 from web3.types import RPCEndpoint
 
 from gaib_sdk.chain import Intent
+from gaib_sdk.chain.transport import CallCounter
 from gaib_sdk.client import STRUCTURES, USDC_DECIMALS, Gaib, to_units
 from gaib_sdk.errors import ChainError, GaibConfigError
 from gaib_sdk.models import AssetRecord, Inventory, Telemetry
 from gaib_sdk.testing.anvil import Anvil, find_anvil, node_rpc
 
-__all__ = ["run_bench"]
+__all__ = ["ceiling", "run_bench", "run_cluster_bench"]
 
 CLUSTER = 100  # GPUs per registerBatch and per deal: one HGX pod's worth, well inside a block's gas
 APPRAISED_USD = Decimal(20_000)  # per GPU
@@ -65,7 +67,10 @@ TERMS = (STRUCTURES["fixed"], 1200, 0, 50, 730)
 RAW_BATCH = 500  # requests per JSON-RPC batch on the raw web3.py side, as the SDK's
 #: The bench's own signing keys (the SDK's side, raw web3.py's side), funded with anvil_setBalance: a
 #: development node only, never real funds.
-BENCH_KEYS = {side: "0x" + keccak(text=f"gaib-sdk bench account: {side}").hex() for side in ("sdk", "raw")}
+BENCH_KEYS = {side: "0x" + keccak(text=f"gaib-sdk bench account: {side}").hex() for side in ("sdk", "raw", "ceiling")}
+#: Where the ceiling's transfers go (1 wei each): an address nobody holds a key to.
+SINK = "0x000000000000000000000000000000000000dEaD"
+PER_ASSET = 1000  # per-GPU transactions the --cluster bench sends through the SDK, against the ceiling
 
 
 @dataclass(frozen=True)
@@ -248,6 +253,8 @@ async def _one_size(url: str, gpus: int, raw: bool, say: Callable[[str], None]) 
             run["sdk"]["assets_registered"] = int(await registry.functions.assetCount().call())
             run["sdk"]["deals_opened"] = int(await facility.functions.dealCount().call())
             run["sdk"]["journal_rows"] = len(sdk.chain.journal.entries(sdk.chain.scope)) - set_up
+            say(f"{gpus} GPUs: anvil's ceiling, {len(phases['attest'])} pre-signed transfers")
+            run["per_asset"] = _per_asset_figures(sdk_phases["attest"], await ceiling(url, len(phases["attest"])))
 
             if baseline is not None:
                 say(f"{gpus} GPUs: the same transactions with raw web3.py")
@@ -286,6 +293,200 @@ async def _one_size(url: str, gpus: int, raw: bool, say: Callable[[str], None]) 
                 await baseline.close()
 
 
+async def ceiling(url: str, n: int) -> dict[str, Any]:
+    """What the node accepts at most: ``n`` transfers signed before the clock starts, then, timed, sent as
+    JSON-RPC batches with automine off, mined until the pool is empty, and their receipts read as the node
+    gives them (JSON, no web3.py formatters), each checked for success. Nothing on the SDK's side can be
+    faster than this: it is the yardstick of the per-asset path."""
+    account = Account.from_key(BENCH_KEYS["ceiling"])
+    async with httpx.AsyncClient(timeout=120) as client:
+
+        async def rpc(calls: list[tuple[str, list[Any]]]) -> list[Any]:
+            body = [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]
+            answers = sorted((await client.post(url, json=body)).json(), key=lambda a: a["id"])
+            errors = [a["error"] for a in answers if "error" in a]
+            if errors:
+                raise ChainError(f"the ceiling's transfers: the node refused {errors[0]}")
+            return [a["result"] for a in answers]
+
+        chain_id, nonce, block = await rpc(
+            [
+                ("eth_chainId", []),
+                ("eth_getTransactionCount", [account.address, "pending"]),
+                ("eth_getBlockByNumber", ["latest", False]),
+            ]
+        )
+        cap = 4 * int(block.get("baseFeePerGas", "0x0"), 16) + 10**9
+        base = {"to": SINK, "value": 1, "gas": 21_000, "chainId": int(chain_id, 16), "maxPriorityFeePerGas": 10**9}
+        signed = [
+            account.sign_transaction({**base, "maxFeePerGas": cap, "nonce": int(nonce, 16) + i}) for i in range(n)
+        ]
+        raws, hashes = [t.raw_transaction.to_0x_hex() for t in signed], [t.hash.to_0x_hex() for t in signed]
+        started = time.perf_counter()
+        await rpc([("evm_setAutomine", [False])])
+        try:
+            for start in range(0, n, RAW_BATCH):
+                await rpc([("eth_sendRawTransaction", [r]) for r in raws[start : start + RAW_BATCH]])
+            while int((await rpc([("txpool_status", [])]))[0]["pending"], 16):
+                await rpc([("evm_mine", [])])
+        finally:
+            await rpc([("evm_setAutomine", [True])])
+        for start in range(0, n, RAW_BATCH):
+            receipts = await rpc([("eth_getTransactionReceipt", [h]) for h in hashes[start : start + RAW_BATCH]])
+            if any(r is None or r["status"] != "0x1" for r in receipts):
+                raise ChainError("the ceiling's transfers: one was not mined, or failed")
+        seconds = time.perf_counter() - started
+    return {"transactions": n, "seconds": round(seconds, 3), "tx_per_s": round(n / seconds, 1)}
+
+
+def _per_asset_figures(sdk: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """The SDK's per-GPU transactions (one attest each, through the transaction manager) against the ceiling."""
+    rate = sdk["transactions"] / sdk["seconds"]
+    return {
+        "transactions": sdk["transactions"],
+        "sdk_seconds": sdk["seconds"],
+        "sdk_tx_per_s": round(rate, 1),
+        "ceiling": top,
+        "ratio_to_ceiling": round(rate / top["tx_per_s"], 3),
+    }
+
+
+async def _cluster_size(url: str, gpus: int, per_asset: int, say: Callable[[str], None]) -> dict[str, Any]:
+    """One size of ``--cluster``: the inventory built as models (timed on its own), then ``digitize(...,
+    cluster=True)`` timed as a user calls it (telemetry checks, whether any GPU is registered on its own,
+    the Merkle tree, the journal, one registerCluster transaction), its JSON-RPC calls counted. With
+    ``per_asset``, that many GPUs more are registered (not timed) and attested one transaction each
+    through the transaction manager, against anvil's ceiling for as many pre-signed transfers."""
+    with tempfile.TemporaryDirectory(prefix="gaib-bench-") as tmp_dir:
+        tmp, counter = Path(tmp_dir), CallCounter()
+        gaib = await Gaib.connect(
+            url,
+            private_key=BENCH_KEYS["sdk"],
+            deployments=tmp / "deployments.json",
+            journal=tmp / "journal.sqlite",
+            transport=counter,
+        )
+        try:
+            say(f"{gpus} GPUs: setting up")
+            await gaib.deploy()
+            started = time.perf_counter()
+            inventory = synthetic_inventory(gpus)
+            models_s = time.perf_counter() - started
+            say(f"{gpus} GPUs: digitize as one cluster")
+            counter.reset()
+            started = time.perf_counter()
+            result = await gaib.digitize("gpu", inventory, cluster=True)
+            cluster_s = time.perf_counter() - started
+            run: dict[str, Any] = {
+                "gpus": gpus,
+                "models_seconds": round(models_s, 3),
+                "cluster_seconds": round(cluster_s, 3),
+                "total_seconds": round(models_s + cluster_s, 3),
+                "transactions": len(result.tx_hashes),
+                "json_rpc_calls": sum(counter.calls.values()),
+                "http_requests": counter.requests,
+                "cluster_size_on_chain": (await gaib.cluster(str(result.cluster_root)))["size"],
+            }
+            if per_asset:
+                say(f"per-asset path: {per_asset} GPUs, one attest transaction each")
+                assets = synthetic_inventory(per_asset, tag="per-asset")
+                phases = _phases(gaib, assets)
+                await gaib.chain.transact_batch(phases["digitize"], gaib.account)  # not timed
+                sdk = await _timed(lambda: _sdk_phase(gaib, phases["attest"]))
+                say(f"anvil's ceiling: {per_asset} pre-signed transfers")
+                run["per_asset"] = _per_asset_figures(sdk, await ceiling(url, per_asset))
+            return run
+        finally:
+            await gaib.close()
+
+
+async def run_cluster_bench(
+    gpus: int = 10_000,
+    *,
+    rpc: str | None = None,
+    per_asset: int = PER_ASSET,
+    say: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any]:
+    """``gaib bench onboard --cluster``: digitize 1,000 and ``gpus`` GPUs as one cluster each, on a fresh
+    anvil each; the ratio of their times (linear: at most 1.1 x the ratio of sizes); and, on the first
+    node, the per-asset path against anvil's ceiling. Returns what ``--json`` prints."""
+    if gpus < 1:
+        raise GaibConfigError(f"--gpus must be at least 1 (got {gpus})")
+    binary = _anvil_binary(rpc)
+    runs = []
+    for n, size in enumerate(sizes_for(gpus)):
+        node = Anvil(binary=binary).start() if binary is not None else None
+        url = node.url if node is not None else str(rpc)
+        try:
+            _fund(url)
+            runs.append(await _cluster_size(url, size, per_asset if n == 0 else 0, say))
+        finally:
+            if node is not None:
+                node.stop()
+    result: dict[str, Any] = {
+        "node": f"anvil {binary}" if binary is not None else rpc,
+        "mode": "cluster",
+        "runs": runs,
+        "per_asset": runs[0].pop("per_asset", None),
+    }
+    if len(runs) > 1:
+        first, last = runs[0], runs[-1]
+        scale = last["gpus"] / first["gpus"]
+        ratio = last["cluster_seconds"] / first["cluster_seconds"]
+        result["linearity"] = {
+            "gpus_ratio": round(scale, 3),
+            "time_ratio": round(ratio, 3),
+            "total_time_ratio": round(last["total_seconds"] / first["total_seconds"], 3),
+            "bound": round(scale * 1.1, 3),  # x10 GPUs, at most x11 time
+            "linear": ratio <= scale * 1.1,
+        }
+    return result
+
+
+def format_cluster_report(data: dict[str, Any]) -> str:
+    """``--cluster``'s figures as a table for a person."""
+    lines = [f"gaib bench onboard --cluster: {data['node']}", ""]
+    lines.append(f"{'GPUs':>7} {'models s':>9} {'digitize s':>11} {'total s':>8} {'calls':>7} {'requests':>9}")
+    for r in data["runs"]:
+        lines.append(
+            f"{r['gpus']:>7} {r['models_seconds']:>9.3f} {r['cluster_seconds']:>11.3f} {r['total_seconds']:>8.3f} "
+            f"{r['json_rpc_calls']:>7} {r['http_requests']:>9}"
+        )
+    if "linearity" in data:
+        li = data["linearity"]
+        lines.append(
+            f"x{li['gpus_ratio']:g} GPUs: digitize x{li['time_ratio']:.2f} time (models included "
+            f"x{li['total_time_ratio']:.2f}); linear if at most x{li['bound']:g}: {'yes' if li['linear'] else 'no'}"
+        )
+    pa = data.get("per_asset")
+    if pa:
+        lines.append("")
+        lines.append(
+            f"per-asset path: {pa['transactions']} attest transactions through the SDK at {pa['sdk_tx_per_s']:,.0f} "
+            f"tx/s; anvil's ceiling (pre-signed transfers) {pa['ceiling']['tx_per_s']:,.0f} tx/s; "
+            f"ratio {pa['ratio_to_ceiling']:.0%}"
+        )
+    return "\n".join(lines)
+
+
+def _anvil_binary(rpc: str | None) -> Path | None:
+    binary = None if rpc else find_anvil()
+    if rpc is None and binary is None:
+        raise GaibConfigError(
+            "the bench needs anvil: `npm install @foundry-rs/anvil` (or set $GAIB_ANVIL), or pass --rpc URL of a "
+            "development node"
+        )
+    return binary
+
+
+def _fund(url: str) -> None:
+    try:
+        for key in BENCH_KEYS.values():
+            node_rpc(url, "anvil_setBalance", Account.from_key(key).address, hex(10**30))
+    except (ChainError, OSError) as exc:
+        raise GaibConfigError(f"the bench needs a development node it can fund (anvil) at {url}: {exc}") from exc
+
+
 def _totals(phases: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {
         "transactions": sum(p["transactions"] for p in phases.values()),
@@ -306,24 +507,13 @@ async def run_bench(
     """Run the onboarding benchmark at 1,000 and ``gpus`` GPUs; returns what ``--json`` prints."""
     if gpus < 1:
         raise GaibConfigError(f"--gpus must be at least 1 (got {gpus})")
-    binary = None if rpc else find_anvil()
-    if rpc is None and binary is None:
-        raise GaibConfigError(
-            "the bench needs anvil: `npm install @foundry-rs/anvil` (or set $GAIB_ANVIL), or pass --rpc URL of a "
-            "development node"
-        )
+    binary = _anvil_binary(rpc)
     runs = []
     for size in sizes_for(gpus):
         node = Anvil(binary=binary).start() if binary is not None else None
         url = node.url if node is not None else str(rpc)
         try:
-            try:
-                for key in BENCH_KEYS.values():
-                    node_rpc(url, "anvil_setBalance", Account.from_key(key).address, hex(10**30))
-            except (ChainError, OSError) as exc:
-                raise GaibConfigError(
-                    f"the bench needs a development node it can fund (anvil) at {url}: {exc}"
-                ) from exc
+            _fund(url)
             runs.append(await _one_size(url, size, raw, say))
         finally:
             if node is not None:
@@ -393,9 +583,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     return cli_main(["bench", "onboard", *(argv or [])])
 
 
-def run(gpus: int, rpc: str | None, raw: bool, as_json: bool) -> int:
+def run(gpus: int, rpc: str | None, raw: bool, as_json: bool, cluster: bool = False, per_asset: int = PER_ASSET) -> int:
     """Run and print (the CLI's entry)."""
     say: Callable[[str], None] = (lambda _: None) if as_json else (lambda msg: print(f"  .. {msg}", flush=True))
+    if cluster:
+        data = asyncio.run(run_cluster_bench(gpus, rpc=rpc, per_asset=per_asset, say=say))
+        print(json.dumps(data, indent=2) if as_json else format_cluster_report(data))
+        return 0
     data = asyncio.run(run_bench(gpus, rpc=rpc, raw=raw, say=say))
     print(json.dumps(data, indent=2) if as_json else format_report(data))
     return 0
