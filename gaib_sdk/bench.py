@@ -351,12 +351,14 @@ def _per_asset_figures(sdk: dict[str, Any], top: dict[str, Any]) -> dict[str, An
     }
 
 
-async def _cluster_size(url: str, gpus: int, per_asset: int, say: Callable[[str], None]) -> dict[str, Any]:
-    """One size of ``--cluster``: the inventory built as models (timed on its own), then ``digitize(...,
-    cluster=True)`` timed as a user calls it (telemetry checks, whether any GPU is registered on its own,
-    the Merkle tree, the journal, one registerCluster transaction), its JSON-RPC calls counted. With
-    ``per_asset``, that many GPUs more are registered (not timed) and attested one transaction each
-    through the transaction manager, against anvil's ceiling for as many pre-signed transfers."""
+async def _cluster_size(url: str, gpus: int, per_asset: int, rounds: int, say: Callable[[str], None]) -> dict[str, Any]:
+    """One size of ``--cluster``, ``rounds`` times over (a new inventory each time; the best round is the
+    figure, as timeit reports, since other work on the machine only ever adds time): the inventory built
+    as models (timed on its own), then ``digitize(..., cluster=True)`` timed as a user calls it (telemetry
+    checks, whether any GPU is registered on its own, the Merkle tree, the journal, one registerCluster
+    transaction), its JSON-RPC calls counted. With ``per_asset``, that many GPUs more are registered (not
+    timed), then each round attests each of them with one transaction through the transaction manager,
+    and sends as many pre-signed transfers for anvil's ceiling, one after the other."""
     with tempfile.TemporaryDirectory(prefix="gaib-bench-") as tmp_dir:
         tmp, counter = Path(tmp_dir), CallCounter()
         gaib = await Gaib.connect(
@@ -369,35 +371,59 @@ async def _cluster_size(url: str, gpus: int, per_asset: int, say: Callable[[str]
         try:
             say(f"{gpus} GPUs: setting up")
             await gaib.deploy()
-            started = time.perf_counter()
-            inventory = synthetic_inventory(gpus)
-            models_s = time.perf_counter() - started
-            say(f"{gpus} GPUs: digitize as one cluster")
-            counter.reset()
-            started = time.perf_counter()
-            result = await gaib.digitize("gpu", inventory, cluster=True)
-            cluster_s = time.perf_counter() - started
+            models, clusters = [], []
+            for r in range(rounds):
+                started = time.perf_counter()
+                inventory = synthetic_inventory(gpus, tag=f"cluster-{r}")
+                models.append(time.perf_counter() - started)
+                say(f"{gpus} GPUs: digitize as one cluster (round {r + 1} of {rounds})")
+                counter.reset()
+                started = time.perf_counter()
+                result = await gaib.digitize("gpu", inventory, cluster=True)
+                clusters.append(time.perf_counter() - started)
             run: dict[str, Any] = {
                 "gpus": gpus,
-                "models_seconds": round(models_s, 3),
-                "cluster_seconds": round(cluster_s, 3),
-                "total_seconds": round(models_s + cluster_s, 3),
+                "models_seconds": round(min(models), 3),
+                "cluster_seconds": round(min(clusters), 3),
+                "total_seconds": round(min(models) + min(clusters), 3),
+                "cluster_seconds_each_round": [round(t, 3) for t in clusters],
                 "transactions": len(result.tx_hashes),
                 "json_rpc_calls": sum(counter.calls.values()),
                 "http_requests": counter.requests,
                 "cluster_size_on_chain": (await gaib.cluster(str(result.cluster_root)))["size"],
             }
             if per_asset:
-                say(f"per-asset path: {per_asset} GPUs, one attest transaction each")
                 assets = synthetic_inventory(per_asset, tag="per-asset")
-                phases = _phases(gaib, assets)
-                await gaib.chain.transact_batch(phases["digitize"], gaib.account)  # not timed
-                sdk = await _timed(lambda: _sdk_phase(gaib, phases["attest"]))
-                say(f"anvil's ceiling: {per_asset} pre-signed transfers")
-                run["per_asset"] = _per_asset_figures(sdk, await ceiling(url, per_asset))
+                await gaib.chain.transact_batch(_phases(gaib, assets)["digitize"], gaib.account)  # not timed
+                sdk_runs, tops = [], []
+                for r in range(rounds):
+                    say(f"per-asset path: {per_asset} attest transactions, then as many pre-signed transfers")
+                    intents = _attests(gaib, assets, r)  # built as the bench's other phases: not timed
+                    sdk_runs.append(await _timed(lambda i=intents: _sdk_phase(gaib, i)))  # type: ignore[misc]
+                    tops.append(await ceiling(url, per_asset))
+                best = min(sdk_runs, key=lambda x: x["seconds"])
+                run["per_asset"] = _per_asset_figures(best, max(tops, key=lambda x: x["tx_per_s"]))
+                run["per_asset"]["sdk_tx_per_s_each_round"] = [
+                    round(x["transactions"] / x["seconds"], 1) for x in sdk_runs
+                ]
+                run["per_asset"]["ceiling_tx_per_s_each_round"] = [x["tx_per_s"] for x in tops]
             return run
         finally:
             await gaib.close()
+
+
+def _attests(gaib: Gaib, inventory: Inventory, n: int) -> list[Intent]:
+    """One attest transaction per asset, with the ``n``-th new telemetry attestation."""
+    registry = gaib.protocol.registry
+    fresh = "0x" + keccak(text=f"bench: telemetry snapshot {n}").hex()
+    return [
+        Intent(
+            registry.functions.attest(a.asset_id, fresh),
+            what=f"attest {a.serial}",
+            key=f"attest:{registry.address}:{a.asset_id}:{fresh}",
+        )
+        for a in inventory.assets
+    ]
 
 
 async def run_cluster_bench(
@@ -405,13 +431,14 @@ async def run_cluster_bench(
     *,
     rpc: str | None = None,
     per_asset: int = PER_ASSET,
+    rounds: int = 3,
     say: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:
     """``gaib bench onboard --cluster``: digitize 1,000 and ``gpus`` GPUs as one cluster each, on a fresh
     anvil each; the ratio of their times (linear: at most 1.1 x the ratio of sizes); and, on the first
     node, the per-asset path against anvil's ceiling. Returns what ``--json`` prints."""
-    if gpus < 1:
-        raise GaibConfigError(f"--gpus must be at least 1 (got {gpus})")
+    if gpus < 1 or rounds < 1 or per_asset < 0:
+        raise GaibConfigError(f"--gpus and --rounds must be at least 1 (got {gpus}, {rounds}), --per-asset 0 or more")
     binary = _anvil_binary(rpc)
     runs = []
     for n, size in enumerate(sizes_for(gpus)):
@@ -419,13 +446,14 @@ async def run_cluster_bench(
         url = node.url if node is not None else str(rpc)
         try:
             _fund(url)
-            runs.append(await _cluster_size(url, size, per_asset if n == 0 else 0, say))
+            runs.append(await _cluster_size(url, size, per_asset if n == 0 else 0, rounds, say))
         finally:
             if node is not None:
                 node.stop()
     result: dict[str, Any] = {
         "node": f"anvil {binary}" if binary is not None else rpc,
         "mode": "cluster",
+        "rounds": rounds,
         "runs": runs,
         "per_asset": runs[0].pop("per_asset", None),
     }
@@ -445,7 +473,7 @@ async def run_cluster_bench(
 
 def format_cluster_report(data: dict[str, Any]) -> str:
     """``--cluster``'s figures as a table for a person."""
-    lines = [f"gaib bench onboard --cluster: {data['node']}", ""]
+    lines = [f"gaib bench onboard --cluster: {data['node']}, best of {data['rounds']} rounds", ""]
     lines.append(f"{'GPUs':>7} {'models s':>9} {'digitize s':>11} {'total s':>8} {'calls':>7} {'requests':>9}")
     for r in data["runs"]:
         lines.append(
@@ -583,11 +611,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     return cli_main(["bench", "onboard", *(argv or [])])
 
 
-def run(gpus: int, rpc: str | None, raw: bool, as_json: bool, cluster: bool = False, per_asset: int = PER_ASSET) -> int:
+def run(
+    gpus: int,
+    rpc: str | None,
+    raw: bool,
+    as_json: bool,
+    cluster: bool = False,
+    per_asset: int = PER_ASSET,
+    rounds: int = 3,
+) -> int:
     """Run and print (the CLI's entry)."""
     say: Callable[[str], None] = (lambda _: None) if as_json else (lambda msg: print(f"  .. {msg}", flush=True))
     if cluster:
-        data = asyncio.run(run_cluster_bench(gpus, rpc=rpc, per_asset=per_asset, say=say))
+        data = asyncio.run(run_cluster_bench(gpus, rpc=rpc, per_asset=per_asset, rounds=rounds, say=say))
         print(json.dumps(data, indent=2) if as_json else format_cluster_report(data))
         return 0
     data = asyncio.run(run_bench(gpus, rpc=rpc, raw=raw, say=say))

@@ -233,7 +233,9 @@ def _plugin_new(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from gaib_sdk.bench import run  # web3's batch path and the synthetic inventory: only when asked
 
-    return run(args.gpus, args.rpc, args.raw, args.json, cluster=args.cluster, per_asset=args.per_asset)
+    return run(
+        args.gpus, args.rpc, args.raw, args.json, cluster=args.cluster, per_asset=args.per_asset, rounds=args.rounds
+    )
 
 
 def _bench_overhead(args: argparse.Namespace) -> int:
@@ -675,6 +677,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--per-asset", type=int, default=1000, help="with --cluster: per-GPU transactions against the ceiling"
     )
+    p.add_argument("--rounds", type=int, default=3, help="with --cluster: rounds per size, the best reported")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_bench)
     p = bench_sub.add_parser("overhead", help="the three stages through the SDK vs raw web3.py: time and calls per tx")
