@@ -32,7 +32,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -1131,11 +1131,14 @@ class _Logs(Sequence[Any]):
     def __getitem__(self, index: Any) -> Any:
         return self._logs()[index]
 
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._logs())
+
     def __len__(self) -> int:
         return len(self._raw) if self._raw is not None else len(self._formatted)
 
     def __eq__(self, other: object) -> bool:
-        return list(self._logs()) == (list(other) if isinstance(other, Sequence) else other)
+        return self._logs() == (list(other) if isinstance(other, Sequence) else other)
 
     __hash__ = None  # type: ignore[assignment]
 
