@@ -76,6 +76,8 @@ async def test_the_cluster_bench_reports_both_sizes_their_ratio_and_the_ceiling(
     per_asset = data["per_asset"]
     assert per_asset["transactions"] == per_asset["ceiling"]["transactions"] == 30
     assert len(per_asset["sdk_tx_per_s_each_round"]) == len(per_asset["ceiling_tx_per_s_each_round"]) == 2
+    each = per_asset["ratio_each_round"]  # each round against the ceiling measured right after it
+    assert len(each) == 2 and per_asset["ratio_to_ceiling"] == round((each[0] + each[1]) / 2, 3)
     assert "per-asset path" in format_cluster_report(data) and "linear if at most" in format_cluster_report(data)
 
 
