@@ -72,6 +72,7 @@ async def test_the_cluster_bench_reports_both_sizes_their_ratio_and_the_ceiling(
     assert (small["gpus"], large["gpus"]) == (1000, 1200)
     linearity = data["linearity"]
     assert linearity["gpus_ratio"] == 1.2 and linearity["bound"] == 1.32
+    assert len(linearity["time_ratio_each_round"]) == 2  # each round's two sizes, one right after the other
     assert linearity["linear"] == (linearity["time_ratio"] <= linearity["bound"])
     per_asset = data["per_asset"]
     assert per_asset["transactions"] == per_asset["ceiling"]["transactions"] == 30
