@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from eth_utils.crypto import keccak
+from eth_hash.auto import keccak
 
 __all__ = ["MerkleTree", "leaf", "verify"]
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from eth_abi.abi import encode as abi_encode
-from eth_utils.crypto import keccak
+from eth_hash.auto import keccak  # eth_utils' keccak, without its argument checks (10,000s of hashes)
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -106,7 +106,7 @@ class AssetRecord(_Model):
     @property
     def record_hash(self) -> str:
         """keccak256 of the record's canonical JSON (:func:`canonical_json`): what goes on-chain."""
-        return "0x" + keccak(text=canonical_json(self)).hex()
+        return "0x" + keccak(canonical_json(self).encode()).hex()
 
 
 class Payment(_Model):
@@ -134,13 +134,13 @@ class CustomerContract(_Model):
     @property
     def customer_hash(self) -> str:
         """keccak256 of the customer's name: what the LeaseRegistry holds instead of the name."""
-        return "0x" + keccak(text=self.customer).hex()
+        return "0x" + keccak(self.customer.encode()).hex()
 
     @property
     def contract_ref(self) -> str:
         """keccak256 of the contract's terms (its canonical JSON without the payment history, which grows):
         with the operator and the customer hash it makes the lease id (:func:`lease_id`)."""
-        return "0x" + keccak(text=canonical_json(self.model_copy(update={"payments": []}))).hex()
+        return "0x" + keccak(canonical_json(self.model_copy(update={"payments": []})).encode()).hex()
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> CustomerContract:
@@ -161,7 +161,7 @@ class Telemetry(_Model):
     @property
     def attestation(self) -> str:
         """keccak256 of the snapshot's canonical JSON: the attestation registered with the asset."""
-        return "0x" + keccak(text=canonical_json(self)).hex()
+        return "0x" + keccak(canonical_json(self).encode()).hex()
 
 
 class Inventory(_Model):
