@@ -1163,9 +1163,7 @@ def _sign_1559(sender: LocalAccount, tx: dict[str, Any]) -> tuple[str, str] | No
         return None
     if len(to) != 42 or not data.startswith("0x") or tx.get("from") not in (None, sender.address):
         return None
-    if to not in _CHECKSUMMED:
-        _CHECKSUMMED[to] = is_checksum_address(to)
-    if not _CHECKSUMMED[to]:
+    if not _checksummed(to):
         return None  # eth-account refuses it, and says why
     try:
         to_bytes, data_bytes = bytes.fromhex(to[2:]), bytes.fromhex(data[2:])
@@ -1251,14 +1249,21 @@ def _static_words(types: Sequence[str], args: Sequence[Any]) -> str | None:
         elif t == "address":
             if not isinstance(a, str) or len(a) != 42:
                 return None
-            if a not in _CHECKSUMMED:
-                _CHECKSUMMED[a] = is_checksum_address(a)
-            if not _CHECKSUMMED[a]:
+            if not _checksummed(a):
                 return None  # web3.py refuses it, and says why
             out.append(a[2:].lower().rjust(64, "0"))
         else:
             return None
     return "".join(out)
+
+
+def _checksummed(address: str) -> bool:
+    """is_checksum_address, remembered (a batch names the same few contracts and accounts thousands of times)."""
+    if address not in _CHECKSUMMED:
+        if len(_CHECKSUMMED) >= 10_000:  # a bound on what a long-running process keeps
+            _CHECKSUMMED.clear()
+        _CHECKSUMMED[address] = is_checksum_address(address)
+    return _CHECKSUMMED[address]
 
 
 _HEX64 = re.compile("[0-9a-fA-F]{64}")
