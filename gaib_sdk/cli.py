@@ -6,6 +6,7 @@
     gaib deploy --rpc URL                       deploy the protocol to a node (key in $GAIB_PRIVATE_KEY)
     gaib digitize KIND SOURCE --rpc URL         register an inventory's assets on a node
     gaib bench onboard [--gpus N] [--json]      onboard N synthetic GPUs on anvil: time and gas per 1,000
+    gaib bench onboard --cluster [--gpus N]     digitize as one cluster: time at 1,000 and N, per-asset tx/s vs anvil
     gaib bench overhead [--json]                the three stages via the SDK vs raw web3.py: time, calls/tx
     gaib plugin new NAME [--kind K | --venue]  write a new asset-class (or venue) plugin package
     gaib report --out DIR [--rpc URL] [--json]  NAV report: HTML page, PNG plots and JSON, read from the chain
@@ -304,7 +305,9 @@ def _plugin_new(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from gaib_sdk.bench import run  # web3's batch path and the synthetic inventory: only when asked
 
-    return run(args.gpus, args.rpc, args.raw, args.json)
+    return run(
+        args.gpus, args.rpc, args.raw, args.json, cluster=args.cluster, per_asset=args.per_asset, rounds=args.rounds
+    )
 
 
 def _bench_overhead(args: argparse.Namespace) -> int:
@@ -936,6 +939,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gpus", type=int, default=10_000, help="the largest size; 1,000 GPUs is run too (default 10000)")
     p.add_argument("--rpc", help="a development node to use (default: start anvil from node_modules or the PATH)")
     p.add_argument("--no-raw", dest="raw", action="store_false", help="skip the raw web3.py baseline")
+    p.add_argument(
+        "--cluster",
+        action="store_true",
+        help="digitize each size as one cluster (time, linearity), and the per-asset path against anvil's ceiling",
+    )
+    p.add_argument(
+        "--per-asset", type=int, default=1000, help="with --cluster: per-GPU transactions against the ceiling"
+    )
+    p.add_argument("--rounds", type=int, default=3, help="with --cluster: rounds per size, the best reported")
     p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
     p.set_defaults(run=_bench)
     p = bench_sub.add_parser("overhead", help="the three stages through the SDK vs raw web3.py: time and calls per tx")

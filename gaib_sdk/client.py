@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Context, Decimal, InvalidOperation
@@ -573,9 +573,10 @@ class Gaib(NodeMixin, ServicingMixin):
         )
         if inventory.kind != kind:
             raise InventoryError(f"inventory is of kind {inventory.kind!r}, not {kind!r}", field="kind")
+        latest = inventory.latest_telemetry()  # one dict for the inventory: a scan per asset was quadratic
         attestations = []
         for row, asset in enumerate(inventory.assets, start=1):
-            snap = inventory.telemetry_for(asset.serial)
+            snap = latest.get(asset.serial)
             if snap is None:
                 raise InventoryError(
                     f"asset {row} ({asset.vendor} {asset.serial}) has no telemetry: an asset is registered only "
@@ -596,32 +597,35 @@ class Gaib(NodeMixin, ServicingMixin):
 
         registry = self.protocol.registry
         await self._require_role(registry, "REGISTRAR_ROLE", "register assets")
-        new: list[tuple[AssetRecord, str]] = []
-        known: list[tuple[AssetRecord, str]] = []
-        registered = await self.chain.call_many([registry.functions.isRegistered(a.asset_id) for a in inventory.assets])
-        for asset, att, is_known in zip(inventory.assets, attestations, registered, strict=True):
-            (known if is_known else new).append((asset, att))
-        for asset, _ in known:
-            # Never skipped: an id registered to another account is a squat or a mistake, not a re-run.
-            owner = (await registry.functions.getAsset(asset.asset_id).call())[2]
+        ids = [a.asset_id for a in inventory.assets]  # hashed once here, used by every step below
+        new: list[tuple[AssetRecord, str, str]] = []
+        known: list[tuple[AssetRecord, str, str]] = []
+        # one read per asset, as JSON-RPC batches: one round trip per BATCH_REQUESTS assets
+        registered = await self.chain.call_each(registry.functions.isRegistered, [(i,) for i in ids])
+        for asset, asset_id, att, is_known in zip(inventory.assets, ids, attestations, registered, strict=True):
+            (known if is_known else new).append((asset, asset_id, att))
+        # Never skipped: an id registered to another account is a squat or a mistake, not a re-run.
+        entries = await self.chain.call_each(registry.functions.getAsset, [(i,) for _, i, _ in known])
+        for (asset, asset_id, _), entry in zip(known, entries, strict=True):
+            owner = entry[2]
             if owner.lower() != self.address.lower():
                 raise AssetOwnershipError(
-                    f"{asset.vendor} {asset.serial} ({asset.asset_id}) is registered to {owner}, not to "
+                    f"{asset.vendor} {asset.serial} ({asset_id}) is registered to {owner}, not to "
                     f"{self.address}: if it is yours, ask the registrar admin to dispute that registration and "
                     "void it or give it to you (docs/security.md, Asset ownership)",
                     stage="digitize",
-                    asset_id=asset.asset_id,
+                    asset_id=asset_id,
                 )
         if cluster:
-            return await self._register_cluster(kind, inventory, attestations, new, known, skip_registered)
+            return await self._register_cluster(kind, inventory, attestations, ids, new, known, skip_registered)
         if known and not skip_registered:
-            first = known[0][0]
+            first, first_id = known[0][0], known[0][1]
             raise DuplicateAssetError(
                 f"{len(known)} of {len(inventory.assets)} assets are already registered, e.g. {first.vendor} "
-                f"{first.serial} ({first.asset_id}); registering an asset twice is refused "
+                f"{first.serial} ({first_id}); registering an asset twice is refused "
                 "(pass skip_registered=True, or --skip-registered to `gaib digitize`, to register only the new ones)",
                 stage="digitize",
-                asset_id=first.asset_id,
+                asset_id=first_id,
             )
         hashes = []
         for start in range(0, len(new), REGISTER_BATCH):
@@ -629,12 +633,12 @@ class Gaib(NodeMixin, ServicingMixin):
             call = registry.functions.registerBatch(
                 _bytes32(kind),
                 self.address,
-                [a.asset_id for a, _ in batch],
-                [a.record_hash for a, _ in batch],
-                [att for _, att in batch],
+                [i for _, i, _ in batch],
+                [a.record_hash for a, _, _ in batch],
+                [att for _, _, att in batch],
             )
             # the journal's idempotency key: this registry, this kind, exactly these assets
-            ids_hash = keccak(hexstr="".join(a.asset_id[2:] for a, _ in batch)).hex()
+            ids_hash = keccak(hexstr="".join(i[2:] for _, i, _ in batch)).hex()
             key = f"digitize:{registry.address}:{kind}:0x{ids_hash}"
             hashes.append((await self.send(call, what=f"register {len(batch)} {kind} assets", key=key)).tx_hash)
             if progress is not None:
@@ -642,8 +646,8 @@ class Gaib(NodeMixin, ServicingMixin):
         return DigitizeResult(
             kind=kind,
             owner=self.address,
-            asset_ids=[a.asset_id for a, _ in new],
-            already_registered=[a.asset_id for a, _ in known],
+            asset_ids=[i for _, i, _ in new],
+            already_registered=[i for _, i, _ in known],
             tx_hashes=hashes,
         )
 
@@ -652,19 +656,20 @@ class Gaib(NodeMixin, ServicingMixin):
         kind: str,
         inventory: Inventory,
         attestations: list[str],
-        new: list[tuple[AssetRecord, str]],
-        known: list[tuple[AssetRecord, str]],
+        ids: list[str],
+        new: list[tuple[AssetRecord, str, str]],
+        known: list[tuple[AssetRecord, str, str]],
         skip_registered: bool,
     ) -> DigitizeResult:
         if known:
-            first = known[0][0]
+            first, first_id = known[0][0], known[0][1]
             raise DuplicateAssetError(
-                f"{first.vendor} {first.serial} ({first.asset_id}) is already registered on its own: a cluster "
+                f"{first.vendor} {first.serial} ({first_id}) is already registered on its own: a cluster "
                 "may not hold it again",
                 stage="digitize",
-                asset_id=first.asset_id,
+                asset_id=first_id,
             )
-        tree = cluster_tree(inventory)
+        tree = cluster_tree(inventory, ids)
         registry = self.protocol.registry
         existing = await registry.functions.getCluster(tree.root).call()
         if existing[2] > 0:
@@ -680,7 +685,7 @@ class Gaib(NodeMixin, ServicingMixin):
                     kind=kind,
                     owner=self.address,
                     asset_ids=[],
-                    already_registered=[a.asset_id for a in inventory.assets],
+                    already_registered=list(ids),
                     cluster_root=tree.root,
                 )
             raise DuplicateAssetError(
@@ -693,7 +698,7 @@ class Gaib(NodeMixin, ServicingMixin):
         return DigitizeResult(
             kind=kind,
             owner=self.address,
-            asset_ids=[a.asset_id for a, _ in new],
+            asset_ids=[i for _, i, _ in new],
             tx_hashes=[result.tx_hash],
             cluster_root=tree.root,
         )
@@ -1724,9 +1729,12 @@ def _asset_info(asset_id: str, a: Any) -> dict[str, Any]:
     }
 
 
-def cluster_tree(inventory: Inventory) -> MerkleTree:
-    """The Merkle tree of an inventory's assets, as a cluster is registered."""
-    return MerkleTree([merkle_leaf(a.asset_id, a.record_hash) for a in inventory.assets])
+def cluster_tree(inventory: Inventory, ids: Sequence[str] | None = None) -> MerkleTree:
+    """The Merkle tree of an inventory's assets, as a cluster is registered (``ids``: their asset ids, in
+    order, if the caller has them already)."""
+    if ids is None:
+        ids = [a.asset_id for a in inventory.assets]
+    return MerkleTree([merkle_leaf(i, a.record_hash) for i, a in zip(ids, inventory.assets, strict=True)])
 
 
 def _withdrawn(said: AsyncContract, result: TxResult) -> Decimal:

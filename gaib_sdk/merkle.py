@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from eth_abi.abi import encode as abi_encode
-from eth_utils.crypto import keccak
+from eth_hash.auto import keccak
 
 __all__ = ["MerkleTree", "leaf", "verify"]
 
@@ -25,7 +24,7 @@ def _b32(value: str | bytes) -> bytes:
 
 def leaf(asset_id: str | bytes, record_hash: str | bytes) -> bytes:
     """The leaf of one asset: keccak256(bytes.concat(keccak256(abi.encode(assetId, recordHash))))."""
-    return keccak(keccak(abi_encode(["bytes32", "bytes32"], [_b32(asset_id), _b32(record_hash)])))
+    return keccak(keccak(_b32(asset_id) + _b32(record_hash)))  # abi.encode of two bytes32: their concatenation
 
 
 def _pair(a: bytes, b: bytes) -> bytes:

@@ -12,7 +12,14 @@ import pytest
 from web3.contract.async_contract import AsyncContractFunction
 
 from gaib_sdk import Gaib
-from gaib_sdk.bench import format_overhead, format_report, run_overhead, sizes_for
+from gaib_sdk.bench import (
+    format_cluster_report,
+    format_overhead,
+    format_report,
+    run_cluster_bench,
+    run_overhead,
+    sizes_for,
+)
 from gaib_sdk.cli import main
 
 from .anvil import KEYS, ROOT, Anvil
@@ -46,6 +53,33 @@ def test_the_bench_onboards_and_reports_its_figures() -> None:
     assert run["per_1000_gpus"]["gas"] == run["sdk"]["gas"] * 5
     assert isinstance(run["sdk_overhead"], float)
     assert "per 1,000 GPUs" in format_report(data)
+    # the per-asset path (one attest a GPU) against anvil's ceiling, as many pre-signed transfers
+    per_asset = run["per_asset"]
+    assert per_asset["transactions"] == per_asset["ceiling"]["transactions"] == 200
+    assert per_asset["ratio_to_ceiling"] > 0 and per_asset["ceiling"]["tx_per_s"] > 0
+
+
+@pytest.mark.asyncio
+async def test_the_cluster_bench_reports_both_sizes_their_ratio_and_the_ceiling() -> None:
+    data = await run_cluster_bench(1200, per_asset=30, rounds=2)
+    assert data["mode"] == "cluster" and data["rounds"] == 2
+    small, large = data["runs"]
+    for run in (small, large):
+        assert run["cluster_size_on_chain"] == run["gpus"] and run["transactions"] == 1
+        assert len(run["cluster_seconds_each_round"]) == 2 and run["cluster_seconds"] > 0
+        # one read per GPU, in batches: the HTTP requests grow by one per 500 GPUs
+        assert run["json_rpc_calls"] >= run["gpus"] and run["http_requests"] <= -(-run["gpus"] // 500) + 8
+    assert (small["gpus"], large["gpus"]) == (1000, 1200)
+    linearity = data["linearity"]
+    assert linearity["gpus_ratio"] == 1.2 and linearity["bound"] == 1.32
+    assert len(linearity["time_ratio_each_round"]) == 2  # each round's two sizes, one right after the other
+    assert linearity["linear"] == (linearity["time_ratio"] <= linearity["bound"])
+    per_asset = data["per_asset"]
+    assert per_asset["transactions"] == per_asset["ceiling"]["transactions"] == 30
+    assert len(per_asset["sdk_tx_per_s_each_round"]) == len(per_asset["ceiling_tx_per_s_each_round"]) == 2
+    each = per_asset["ratio_each_round"]  # each round against the ceiling measured right after it
+    assert len(each) == 2 and per_asset["ratio_to_ceiling"] == round((each[0] + each[1]) / 2, 3)
+    assert "per-asset path" in format_cluster_report(data) and "linear if at most" in format_cluster_report(data)
 
 
 def test_sizes_and_a_missing_anvil(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

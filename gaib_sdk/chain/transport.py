@@ -125,7 +125,16 @@ class RpcProvider(AsyncJSONBaseProvider):
         return cast(RPCResponse, response)
 
     async def make_batch_request(self, requests: list[tuple[RPCEndpoint, Any]]) -> list[RPCResponse] | RPCResponse:
-        body = self.encode_batch_rpc_request(requests)
+        try:  # plain JSON (hex strings, numbers, dicts of them): json.dumps, not web3.py's encoder per request
+            body = json.dumps(
+                [
+                    {"jsonrpc": "2.0", "method": m, "params": p or [], "id": next(self.request_counter)}
+                    for m, p in requests
+                ],
+                separators=(",", ":"),
+            ).encode()
+        except TypeError:  # bytes, HexBytes, AttributeDict: web3.py knows how to write them
+            body = self.encode_batch_rpc_request(requests)
         response = await self._post(body, [str(m) for m, _ in requests])
         if not isinstance(response, list):
             return cast(RPCResponse, response)  # the node refused the batch as a whole

@@ -1,0 +1,237 @@
+"""Onboarding stays linear in the number of assets: what digitize asks the node grows by one request per
+JSON-RPC batch, never by one per asset; the inventory looks telemetry up by dict; and the fast paths of the
+transaction manager (its signer, its encoder, its receipts) give the very bytes and values of the slow ones
+they replace. Counts and bytes, never a time (`gaib bench onboard --cluster` prints the times)."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth_abi.abi import encode as abi_encode
+from eth_account import Account
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
+from web3 import AsyncWeb3
+from web3._utils.method_formatters import receipt_formatter
+
+from gaib_sdk import Gaib
+from gaib_sdk.bench import synthetic_inventory
+from gaib_sdk.chain.connection import BATCH_REQUESTS, _calldata, _receipt, _rlp, _sign_1559, _static_words
+from gaib_sdk.chain.transport import CallCounter
+from gaib_sdk.client import cluster_tree
+from gaib_sdk.errors import AssetOwnershipError, DuplicateAssetError
+from gaib_sdk.merkle import leaf
+from gaib_sdk.models import Telemetry
+from gaib_sdk.models.assets import _encode_strings
+
+from .anvil import KEYS, Anvil
+
+
+async def _connect(node: Anvil, tmp_path: Path, key: str, counter: CallCounter) -> Gaib:
+    return await Gaib.connect(
+        node.url,
+        private_key=key,
+        deployments=tmp_path / "deployments.json",
+        journal=tmp_path / f"journal-{key[:8]}.sqlite",
+        transport=counter,
+    )
+
+
+def _batches(n: int) -> int:
+    return -(-n // BATCH_REQUESTS)
+
+
+@pytest.mark.asyncio
+async def test_digitize_asks_the_node_once_per_batch_not_once_per_asset(anvil: Anvil, tmp_path: Path) -> None:
+    counter = CallCounter()
+    gaib = await _connect(anvil, tmp_path, KEYS[0], counter)
+    try:
+        await gaib.deploy()
+        requests = {}
+        for n in (BATCH_REQUESTS, 3 * BATCH_REQUESTS):
+            inventory = synthetic_inventory(n, tag=f"scale-{n}")
+            counter.reset()
+            result = await gaib.digitize("gpu", inventory, cluster=True)
+            # every asset is checked (is it registered on its own?), each check one eth_call ...
+            assert counter.calls["eth_call"] == n + 2  # + the registrar's role and the cluster's root
+            assert counter.calls["eth_sendRawTransaction"] == 1
+            requests[n] = counter.requests
+            assert len(result.asset_ids) == n and (await gaib.cluster(str(result.cluster_root)))["size"] == n
+        # ... but they travel as batches: three times the assets cost two more HTTP requests, no more
+        assert requests[3 * BATCH_REQUESTS] - requests[BATCH_REQUESTS] == _batches(3 * BATCH_REQUESTS) - 1
+
+        # the per-asset path: registered ones, read back to check their owner, are batched too
+        inventory = synthetic_inventory(2 * BATCH_REQUESTS, tag="scale-known")
+        await gaib.digitize("gpu", inventory)
+        counter.reset()
+        again = await gaib.digitize("gpu", inventory, skip_registered=True)
+        assert len(again.already_registered) == 2 * BATCH_REQUESTS and not again.tx_hashes
+        assert counter.calls["eth_call"] == 1 + 2 * (2 * BATCH_REQUESTS)  # role; registered?; whose?
+        assert counter.requests <= 1 + 2 * _batches(2 * BATCH_REQUESTS)
+    finally:
+        await gaib.close()
+
+
+@pytest.mark.asyncio
+async def test_the_batched_checks_still_refuse_duplicates_and_another_owners_assets(
+    anvil: Anvil, tmp_path: Path
+) -> None:
+    admin = await _connect(anvil, tmp_path, KEYS[0], CallCounter())
+    await admin.deploy()
+    other = await _connect(anvil, tmp_path, KEYS[1], CallCounter())
+    try:
+        await admin.authorize_registrar(other.address)
+        mine = synthetic_inventory(BATCH_REQUESTS + 5, tag="owned")
+        await admin.digitize("gpu", mine)
+        # one asset of the admin's hidden late in another's inventory (past the first batch of reads)
+        theirs = synthetic_inventory(BATCH_REQUESTS + 10, tag="theirs")
+        squat = theirs.model_copy(
+            update={
+                "assets": [*theirs.assets, mine.assets[-1]],
+                "telemetry": [*theirs.telemetry, mine.latest_telemetry()[mine.assets[-1].serial]],
+            }
+        )
+        with pytest.raises(AssetOwnershipError, match=mine.assets[-1].serial):
+            await other.digitize("gpu", squat, skip_registered=True)
+        with pytest.raises(DuplicateAssetError, match="1 of"):
+            await admin.digitize("gpu", squat)
+        with pytest.raises(DuplicateAssetError, match="already registered on its own"):
+            await admin.digitize("gpu", squat, cluster=True)
+        assert admin.chain.journal is not None and other.chain.journal is not None
+        assert not [e for e in other.chain.journal.entries(other.chain.scope) if "register" in e.what]
+    finally:
+        await admin.close()
+        await other.close()
+
+
+class _CountingList(list[Telemetry]):
+    iterations = 0
+
+    def __iter__(self) -> Any:
+        type(self).iterations += 1
+        return super().__iter__()
+
+
+def test_telemetry_is_looked_up_by_dict_and_the_latest_wins() -> None:
+    inventory = synthetic_inventory(300)
+    serial = inventory.assets[7].serial
+    old = inventory.latest_telemetry()[serial]
+    newer = old.model_copy(update={"observed_at": old.observed_at + timedelta(hours=1), "utilisation": 0.1})
+    same_time = old.model_copy(update={"utilisation": 0.2})  # a tie: the first given stays
+    inv = inventory.model_copy(update={"telemetry": _CountingList([*inventory.telemetry, newer, same_time])})
+    _CountingList.iterations = 0
+    for asset in inv.assets:
+        assert inv.telemetry_for(asset.serial) is not None
+    assert _CountingList.iterations == 1  # one pass to build the index, not one per asset
+    assert inv.telemetry_for(serial) == newer and inv.telemetry_for("no such serial") is None
+    assert inventory.telemetry_for(serial) == old  # the original keeps its own index
+    # a snapshot appended later is seen (the index is built again)
+    latest = newer.model_copy(update={"observed_at": datetime(2030, 1, 1, tzinfo=UTC)})
+    inv.telemetry.append(latest)
+    assert inv.telemetry_for(serial) == latest
+
+
+def test_ids_leaves_and_trees_are_the_abi_encodings_the_contracts_hash() -> None:
+    for texts in [("gpu", "nvidia", "SN-1"), ("", "", ""), ("a" * 32, "é" * 40, "z" * 33)]:
+        assert _encode_strings(*texts) == abi_encode(["string"] * 3, list(texts))
+    inventory = synthetic_inventory(5)
+    a = inventory.assets[0]
+    packed = abi_encode(["bytes32", "bytes32"], [bytes.fromhex(a.asset_id[2:]), bytes.fromhex(a.record_hash[2:])])
+    assert leaf(a.asset_id, a.record_hash) == keccak(keccak(packed))
+    assert cluster_tree(inventory).root == cluster_tree(inventory, [x.asset_id for x in inventory.assets]).root
+
+
+def test_the_fast_signer_gives_eth_accounts_bytes_or_leaves_the_transaction_to_it() -> None:
+    account = Account.from_key(KEYS[2])
+    rng = random.Random(14)
+    for _ in range(100):
+        tx = {
+            "from": account.address,
+            "to": to_checksum_address("0x" + rng.randbytes(20).hex()),
+            "data": "0x" + rng.randbytes(rng.randrange(0, 400)).hex(),
+            "value": rng.choice([0, 1, 10**18, 2**255]),
+            "gas": rng.randrange(21_000, 30_000_000),
+            "nonce": rng.choice([0, 1, 127, 128, rng.randrange(0, 2**40)]),
+            "chainId": rng.choice([1, 31337, 131277322940537]),
+            "maxFeePerGas": rng.randrange(0, 10**13),
+            "maxPriorityFeePerGas": rng.randrange(0, 10**10),
+        }
+        signed = account.sign_transaction(tx)
+        assert _sign_1559(account, tx) == (signed.raw_transaction.to_0x_hex(), signed.hash.to_0x_hex())
+    plain = {**tx, "to": str(tx["to"]).lower()}  # not checksummed: eth-account refuses it and says why
+    assert _sign_1559(account, plain) is None
+    assert _sign_1559(account, {**tx, "accessList": []}) is None
+    assert _sign_1559(account, {k: v for k, v in tx.items() if k != "to"}) is None  # a deployment
+    assert _sign_1559(account, {**tx, "from": Account.from_key(KEYS[3]).address}) is None
+    legacy = {k: v for k, v in tx.items() if not k.startswith("max")}
+    assert _sign_1559(account, {**legacy, "gasPrice": 1}) is None
+
+
+def test_the_fast_encoder_and_rlp_give_the_same_bytes() -> None:
+    import rlp  # type: ignore[import-untyped]
+
+    items: list[int | bytes | list[Any]] = [0, 1, 127, 128, 2**64, b"", b"\x00", b"\x80", b"a" * 55, b"a" * 56]
+    for item in [*items, b"a" * 1024, [], [b"a" * 60, 5]]:
+        assert _rlp(item) == rlp.encode(item)
+    w3: AsyncWeb3[Any] = AsyncWeb3()
+    owner = Account.from_key(KEYS[0]).address
+    abi = {
+        "type": "function",
+        "name": "f",
+        "inputs": [{"type": t, "name": ""} for t in ("bytes32", "uint256", "bool", "address", "uint8")],
+    }
+    args = ["0x" + "ab" * 32, 2**200, True, owner, 255]
+    expected = (
+        "0x"
+        + (
+            keccak(text="f(bytes32,uint256,bool,address,uint8)")[:4]
+            + abi_encode(
+                ["bytes32", "uint256", "bool", "address", "uint8"], [bytes.fromhex("ab" * 32), 2**200, True, owner, 255]
+            )
+        ).hex()
+    )
+    assert _calldata(w3, abi, args) == expected
+    assert _calldata(w3, abi, [bytes.fromhex("ab" * 32), *args[1:]]) == expected
+    types = ["bytes32", "uint256", "bool", "address", "uint8"]
+    # anything else takes web3.py's path, and its errors
+    assert _static_words(types, [*args[:4], 256]) is None  # out of range for uint8
+    assert _static_words(types, [args[0], True, *args[2:]]) is None  # a bool is no uint
+    assert _static_words(types, [*args[:3], owner.lower(), 1]) is None  # not checksummed
+    assert _static_words(types, ["0x" + "zz" * 32, *args[1:]]) is None
+    assert _static_words(["string"], ["x"]) is None
+
+
+def test_receipts_keep_web3s_values_and_format_their_logs_when_read() -> None:
+    log = {
+        "address": "0x" + "ab" * 20,
+        "topics": ["0x" + "11" * 32],
+        "data": "0x" + "22" * 32,
+        "blockNumber": "0x5",
+        "transactionHash": "0x" + "33" * 32,
+        "transactionIndex": "0x0",
+        "blockHash": "0x" + "44" * 32,
+        "logIndex": "0x0",
+        "removed": False,
+    }
+    raw = {
+        "status": "0x1",
+        "blockNumber": "0x5",
+        "blockHash": "0x" + "44" * 32,
+        "transactionHash": "0x" + "33" * 32,
+        "gasUsed": "0x5208",
+        "cumulativeGasUsed": "0x5208",
+        "effectiveGasPrice": "0x3b9aca00",
+        "transactionIndex": "0x0",
+        "contractAddress": None,
+        "logs": [log],
+    }
+    ours, theirs = _receipt(raw), receipt_formatter(raw)
+    for name in ("status", "blockNumber", "blockHash", "transactionHash", "gasUsed", "effectiveGasPrice"):
+        assert ours[name] == theirs[name]
+    assert len(ours["logs"]) == 1 and list(ours["logs"]) == list(theirs["logs"])
+    created = _receipt({**raw, "contractAddress": "0x" + "cd" * 20})
+    assert created["contractAddress"] == to_checksum_address("0x" + "cd" * 20)
