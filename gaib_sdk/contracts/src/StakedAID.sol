@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {ERC4626} from "@openzeppelin/contracts/token/ERC20/extensions/ERC4626.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
@@ -432,6 +433,20 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
     function deposit(uint256 assets, address receiver) public override whenNotPaused returns (uint256) {
         _checkCanDeposit(msg.sender, receiver);
         return super.deposit(assets, receiver);
+    }
+
+    /// @notice Deposit `assets` AID for `receiver` with the caller's EIP-2612 permit for this vault, in one
+    ///         transaction instead of an approve and a deposit.
+    /// @dev The permit is tried, not required: if someone sent the same signature first (it is public once in
+    ///      the mempool), the allowance it set is there and the deposit goes on; a permit that is invalid,
+    ///      replayed or another owner's sets nothing, and the deposit then fails on the transfer unless the
+    ///      caller's own allowance covers it. The vault only ever pulls AID from the caller.
+    function depositWithPermit(uint256 assets, address receiver, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
+        external
+        returns (uint256)
+    {
+        try IERC20Permit(asset()).permit(msg.sender, address(this), assets, deadline, v, r, s) {} catch {}
+        return deposit(assets, receiver);
     }
 
     function mint(uint256 shares, address receiver) public override whenNotPaused returns (uint256) {
