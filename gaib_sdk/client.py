@@ -669,7 +669,17 @@ class Gaib(NodeMixin, ServicingMixin):
 
     async def cluster(self, root: str) -> dict[str, Any]:
         """A cluster as the registry holds it (``size`` 0 and status ``none`` for an unknown root)."""
-        c = await self.protocol.registry.functions.getCluster(root).call()
+        registry = self.protocol.registry
+        c = await registry.functions.getCluster(root).call()
+        attestation = bytes(c[5])
+        if c[2] > 0 and not any(attestation):
+            # The registry keeps a cluster in one slot: the registration's attestation is in its event only,
+            # until attestCluster records a newer one.
+            logs = await registry.events.ClusterAttested().get_logs(
+                from_block=self.protocol.deployment.block, argument_filters={"root": root}
+            )
+            if logs:
+                attestation = bytes(logs[-1]["args"]["attestation"])
         return {
             "asset_id": root,
             "cluster_root": root,
@@ -678,7 +688,7 @@ class Gaib(NodeMixin, ServicingMixin):
             "size": c[2],
             "registered_at": c[3],
             "status": ASSET_STATUSES[c[4]],
-            "attestation": "0x" + c[5].hex(),
+            "attestation": "0x" + attestation.hex(),
             **await self._ownership(root, c[4] if c[2] > 0 else 0),
         }
 
