@@ -255,23 +255,29 @@ contract AssetRegistry is AccessControl {
         if (size == 0 || root == bytes32(0)) revert EmptyCluster(root);
         if (_clusters[root].size != 0) revert ClusterAlreadyRegistered(root);
         if (_assets[root].status != Status.None) revert AlreadyRegistered(root);
-        KindCounts memory k = _kindCounts[kind];
-        if (k.index1 == 0) {
+        // The cluster's slot and its kind's counts are each written as one word (ClusterSlot's and KindCounts'
+        // layouts, lowest bits first): a field-by-field write would read the slot back for every field.
+        KindCounts storage counts = _kindCounts[kind];
+        uint256 countsWord;
+        assembly ("memory-safe") {
+            countsWord := sload(counts.slot)
+        }
+        uint256 index1 = countsWord & 0xff;
+        if (index1 == 0) {
             // A kind never seen: interned once (the only registration that writes more than two slots).
             if (clusterKinds.length == MAX_CLUSTER_KINDS) revert TooManyClusterKinds(kind);
             clusterKinds.push(kind);
-            k.index1 = uint8(clusterKinds.length);
+            index1 = clusterKinds.length;
         }
-        // Each one slot, written as one word (ClusterSlot's and KindCounts' layouts, lowest bits first): a
-        // field-by-field write would read the slot back for every field.
+        // No overflow: 2**64 registrations cannot happen, and assets stay below 2**64 * 2**32 < 2**184.
+        uint256 clusters = uint64(countsWord >> 8) + 1;
+        uint256 assets = (countsWord >> 72) + size;
         ClusterSlot storage c = _clusters[root];
         uint256 word = uint256(uint160(owner)) | (uint256(size) << 160) | (uint256(uint40(block.timestamp)) << 192)
-            | (uint256(uint8(Status.Active)) << 232) | (uint256(k.index1 - 1) << 248);
-        KindCounts storage counts = _kindCounts[kind];
-        uint256 countsWord = uint256(k.index1) | (uint256(k.clusters + 1) << 8) | (uint256(k.assets + size) << 72);
+            | (uint256(uint8(Status.Active)) << 232) | ((index1 - 1) << 248);
         assembly ("memory-safe") {
             sstore(c.slot, word)
-            sstore(counts.slot, countsWord)
+            sstore(counts.slot, or(index1, or(shl(8, clusters), shl(72, assets))))
         }
         emit ClusterRegistered(root, kind, owner, size);
         emit ClusterAttested(root, attestation);
