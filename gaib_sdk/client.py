@@ -1283,8 +1283,9 @@ class Gaib(NodeMixin, ServicingMixin):
         }
 
     async def stake(self, aid_amount: Decimal | int | str, *, key: str | None = None) -> Receipt:
-        """Deposit AID into the sAID vault; returns the shares received. With ``key``, calling again after a
-        crash stakes once."""
+        """Deposit AID into the sAID vault; returns the shares received. One transaction: no approve is sent,
+        the allowance comes from an EIP-2612 permit signed here when the current one is short. With ``key``,
+        calling again after a crash stakes once."""
         p = self.protocol
         amount = to_units(aid_amount, AID_DECIMALS, what="AID amount")
         stake_key = self._key(key, "stake")
