@@ -747,7 +747,17 @@ class Gaib(NodeMixin, ServicingMixin):
 
     async def cluster(self, root: str) -> dict[str, Any]:
         """A cluster as the registry holds it (``size`` 0 and status ``none`` for an unknown root)."""
-        c = await self.protocol.registry.functions.getCluster(root).call()
+        registry = self.protocol.registry
+        c = await registry.functions.getCluster(root).call()
+        attestation = bytes(c[5])
+        if c[2] > 0 and not any(attestation):
+            # The registry keeps a cluster in one slot: the registration's attestation is in its event only,
+            # until attestCluster records a newer one.
+            logs = await registry.events.ClusterAttested().get_logs(
+                from_block=self.protocol.deployment.block, argument_filters={"root": root}
+            )
+            if logs:
+                attestation = bytes(logs[-1]["args"]["attestation"])
         return {
             "asset_id": root,
             "cluster_root": root,
@@ -756,7 +766,7 @@ class Gaib(NodeMixin, ServicingMixin):
             "size": c[2],
             "registered_at": c[3],
             "status": ASSET_STATUSES[c[4]],
-            "attestation": "0x" + c[5].hex(),
+            "attestation": "0x" + attestation.hex(),
             **await self._ownership(root, c[4] if c[2] > 0 else 0),
         }
 
@@ -1363,14 +1373,14 @@ class Gaib(NodeMixin, ServicingMixin):
         }
 
     async def stake(self, aid_amount: Decimal | int | str, *, key: str | None = None) -> Receipt:
-        """Deposit AID into the sAID vault; returns the shares received. With ``key``, calling again after a
-        crash stakes once."""
+        """Deposit AID into the sAID vault; returns the shares received. One transaction: no approve is sent,
+        the allowance comes from an EIP-2612 permit signed here when the current one is short. With ``key``,
+        calling again after a crash stakes once."""
         p = self.protocol
         amount = to_units(aid_amount, AID_DECIMALS, what="AID amount")
         stake_key = self._key(key, "stake")
         if self._resuming(stake_key):
-            call = p.said.functions.deposit(amount, self.address)
-            result = await self.send(call, what="stake AID", key=stake_key)
+            result = await self.send(await self._stake_call(amount), what="stake AID", key=stake_key)
             ev = p.said.events.Deposit().process_receipt({"logs": result.logs}, errors=DISCARD)
             shares = ev[0]["args"]["shares"] if ev else 0
             return Receipt("stake", from_units(shares, AID_DECIMALS), [result.tx_hash])
@@ -1379,9 +1389,17 @@ class Gaib(NodeMixin, ServicingMixin):
         await self._require_not_paused("stake", token="sAID")
         await self.require_balance(p.aid, amount, "AID", "stake")
         shares = await p.said.functions.previewDeposit(amount).call()
-        hashes = await self.approve(p.aid, p.said.address, amount)
-        result = await self.send(p.said.functions.deposit(amount, self.address), what="stake AID", key=stake_key)
-        return Receipt("stake", from_units(shares, AID_DECIMALS), [*hashes, result.tx_hash])
+        result = await self.send(await self._stake_call(amount), what="stake AID", key=stake_key)
+        return Receipt("stake", from_units(shares, AID_DECIMALS), [result.tx_hash])
+
+    async def _stake_call(self, amount: int) -> Any:
+        """sAID's deposit of ``amount`` AID: a plain deposit when the allowance already covers it, otherwise
+        one transaction that carries an EIP-2612 permit signed here (no approve sent first)."""
+        p = self.protocol
+        if await p.aid.functions.allowance(self.address, p.said.address).call() >= amount:
+            return p.said.functions.deposit(amount, self.address)
+        permit = await self.sign_permit(p.aid, p.said.address, amount)
+        return p.said.functions.depositWithPermit(amount, self.address, *permit)
 
     # ---- sAID exit: ERC-7540 requests, monthly cycles, claims ----
 
@@ -1645,6 +1663,37 @@ class Gaib(NodeMixin, ServicingMixin):
                 f"account {self.address} holds {from_units(balance, decimals)} {symbol}, less than the "
                 f"{from_units(amount, decimals)} needed to {doing}"
             )
+
+    async def sign_permit(
+        self, token: AsyncContract, spender: str, amount: int, *, deadline: int | None = None
+    ) -> tuple[int, int, bytes, bytes]:
+        """Sign, off-chain, an EIP-2612 permit by this account for ``spender`` to spend ``amount`` base units
+        of ``token`` (AID); returns ``(deadline, v, r, s)`` as the token's ``permit`` takes them. It is
+        good once (it uses the account's next permit nonce) and, by default, for an hour of chain time."""
+        _fields, name, version, chain_id, verifying, _salt, _ext = await token.functions.eip712Domain().call()
+        nonce = await token.functions.nonces(self.address).call()
+        if deadline is None:
+            deadline = int((await self.chain.w3.eth.get_block("latest"))["timestamp"]) + 3600
+        signed = self.account.sign_typed_data(
+            domain_data={"name": name, "version": version, "chainId": chain_id, "verifyingContract": verifying},
+            message_types={
+                "Permit": [
+                    {"name": "owner", "type": "address"},
+                    {"name": "spender", "type": "address"},
+                    {"name": "value", "type": "uint256"},
+                    {"name": "nonce", "type": "uint256"},
+                    {"name": "deadline", "type": "uint256"},
+                ]
+            },
+            message_data={
+                "owner": self.address,
+                "spender": spender,
+                "value": amount,
+                "nonce": nonce,
+                "deadline": deadline,
+            },
+        )
+        return deadline, signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
 
     async def approve(self, token: AsyncContract, spender: str, amount: int) -> list[str]:
         """Approve ``spender`` for ``amount`` base units if the allowance is short; returns tx hashes."""

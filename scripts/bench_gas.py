@@ -9,6 +9,9 @@
    AID transfer to the vault), a deposit while it vests, a partial and a full exit by the same account: the
    plain vault's one redeem against sAID's asynchronous exit (ERC-7540): requestRedeem, the withdrawal
    manager's processCycle (filling that one request), and the claim (redeem); then their total.
+   Then staking as the SDK's `stake` does it (one transaction, the AID allowance given by an EIP-2612 permit
+   signed off-chain: sAID.depositWithPermit) against an approve and a deposit; and the exit of 20 holders
+   in one cycle (each requests, one processCycle fills all 20, each claims) against 20 plain redeems.
 2. Digitizing a cluster of GPUs: one registry entry per GPU through AssetRegistry.registerBatch (in batches),
    one Merkle root for the whole cluster through registerCluster, and one OpenZeppelin ERC-721 mint per GPU
    (tests/contracts/PlainNFT.sol), each its own transaction.
@@ -26,6 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from eth_account import Account
 from web3 import Web3
 from web3.contract import Contract
 from web3.providers.eth_tester import EthereumTesterProvider
@@ -42,6 +46,7 @@ AID = 10**18
 GPU = b"gpu".ljust(32, b"\0")
 GAS = 29_000_000
 MAX_UINT = 2**256 - 1
+EXIT_HOLDERS = 20  # exits filled by one processCycle in the per-holder exit figure
 
 
 def compile_baselines() -> dict[str, dict[str, Any]]:
@@ -138,6 +143,91 @@ def vault_rows(bench: Bench, plain: Contract) -> list[tuple[str, int, int]]:
     return rows
 
 
+def fresh_accounts(bench: Bench, n: int) -> list[Any]:
+    """``n`` new accounts with known keys (to sign permits), unlocked on the embedded chain, with ETH for gas."""
+    tester = bench.client.chain.w3.provider.ethereum_tester  # type: ignore[attr-defined]
+    accounts = []
+    for k in range(n):
+        account = Account.from_key(Web3.keccak(text=f"bench-gas-{k}"))
+        tester.add_account(account.key.hex())
+        bench.w3.eth.wait_for_transaction_receipt(
+            bench.w3.eth.send_transaction({"from": bench.accounts[0], "to": account.address, "value": 10**18})
+        )
+        accounts.append(account)
+    return accounts
+
+
+def permit_args(bench: Bench, aid: Contract, owner: Any, spender: str, value: int) -> tuple[int, int, bytes, bytes]:
+    """(deadline, v, r, s) of an EIP-2612 permit on AID signed by ``owner``, as the SDK signs it."""
+    _fields, name, version, chain_id, verifying, _salt, _ext = aid.functions.eip712Domain().call()
+    deadline = int(bench.w3.eth.get_block("latest")["timestamp"]) + 3600
+    signed = owner.sign_typed_data(
+        domain_data={"name": name, "version": version, "chainId": chain_id, "verifyingContract": verifying},
+        message_types={
+            "Permit": [
+                {"name": n, "type": t}
+                for n, t in (
+                    ("owner", "address"),
+                    ("spender", "address"),
+                    ("value", "uint256"),
+                    ("nonce", "uint256"),
+                    ("deadline", "uint256"),
+                )
+            ]
+        },
+        message_data={
+            "owner": owner.address,
+            "spender": spender,
+            "value": value,
+            "nonce": aid.functions.nonces(owner.address).call(),
+            "deadline": deadline,
+        },
+    )
+    return deadline, signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+
+
+def stake_and_exit_rows(bench: Bench, plain: Contract, holders: int) -> dict[str, tuple[int, int]]:
+    """(sAID gas, plain gas) for: one stake (sAID: depositWithPermit, one transaction; plain: approve then
+    deposit), and one holder's exit when ``holders`` exit in the same cycle (sAID: its requestRedeem, its share
+    of the one processCycle, its claim; plain: its redeem)."""
+    p = bench.client.protocol
+    aid, said = bench.bind("AIDollar", p.aid.address), bench.bind("StakedAID", p.said.address)
+    admin, funder = bench.accounts[0], bench.accounts[2]
+    people = fresh_accounts(bench, holders)
+    for who in people:
+        bench.gas(aid.functions.transfer(who.address, 200 * AID), funder)
+    first = people[0].address
+    approve_gas = bench.gas(aid.functions.approve(plain.address, 100 * AID), first)
+    plain_stake = approve_gas + bench.gas(plain.functions.deposit(100 * AID, first), first)
+    said_stake = 0
+    for who in people:  # every holder stakes with a permit; the first one's figure is the row
+        deposit = said.functions.depositWithPermit(
+            100 * AID, who.address, *permit_args(bench, aid, who, said.address, 100 * AID)
+        )
+        gas = bench.gas(deposit, who.address)
+        said_stake = said_stake or gas
+        if who is not people[0]:
+            bench.gas(aid.functions.approve(plain.address, 100 * AID), who.address)
+            bench.gas(plain.functions.deposit(100 * AID, who.address), who.address)
+
+    def request(who: str) -> int:
+        return bench.gas(said.functions.requestRedeem(said.functions.balanceOf(who).call(), who, who), who)
+
+    requests = [request(w.address) for w in people]
+    bench.to_cycle(said)
+    process = bench.gas(said.functions.processCycle(holders), admin)
+    claims = [
+        bench.gas(said.functions.redeem(said.functions.maxRedeem(w.address).call(), w.address, w.address), w.address)
+        for w in people
+    ]
+    redeems = [
+        bench.gas(plain.functions.redeem(plain.functions.balanceOf(w.address).call(), w.address, w.address), w.address)
+        for w in people
+    ]
+    said_exit = (sum(requests) + process + sum(claims)) // holders
+    return {"stake": (said_stake, plain_stake), "exit": (said_exit, sum(redeems) // holders)}
+
+
 def cluster_rows(bench: Bench, nft: Contract, gpus: int, batch: int) -> list[tuple[str, int, int, int]]:
     """(approach, transactions, total gas, gas per GPU) for digitizing ``gpus`` GPUs."""
     p = bench.client.protocol
@@ -157,6 +247,11 @@ def cluster_rows(bench: Bench, nft: Contract, gpus: int, batch: int) -> list[tup
 
     tree = MerkleTree([leaf(i, r) for i, r in zip(ids, records, strict=True)])
     cluster_gas = bench.gas(registry.functions.registerCluster(tree.root, GPU, owner, gpus, attestations[0]), admin)
+    # A second cluster of the same kind (the first one of a kind also interns the kind: a one-off).
+    other = MerkleTree([leaf(Web3.keccak(text=f"gpu-b-{n}"), r) for n, r in enumerate(records)])
+    known_kind_gas = bench.gas(
+        registry.functions.registerCluster(other.root, GPU, owner, gpus, attestations[1 % gpus]), admin
+    )
     proof = tree.proof(leaf(ids[0], records[0]))
     assert registry.functions.verifyInCluster(tree.root, ids[0], records[0], proof).call()
     proof_gas = bench.w3.eth.estimate_gas(
@@ -170,7 +265,8 @@ def cluster_rows(bench: Bench, nft: Contract, gpus: int, batch: int) -> list[tup
     nft_gas = sum(bench.gas(nft.functions.mint(owner, n), admin) for n in range(gpus))
     return [
         (f"AssetRegistry.registerBatch ({batch} a transaction)", txs, per_gpu_gas, per_gpu_gas // gpus),
-        ("AssetRegistry.registerCluster (one Merkle root)", 1, cluster_gas, cluster_gas // gpus),
+        ("AssetRegistry.registerCluster (one Merkle root)", 1, known_kind_gas, known_kind_gas // gpus),
+        ("  the first cluster of a kind (interns the kind)", 1, cluster_gas, cluster_gas // gpus),
         ("OpenZeppelin ERC-721 mint, one per GPU", gpus, nft_gas, nft_gas // gpus),
         (f"  verifyInCluster: one GPU's proof ({len(proof)} hashes), as a call", 0, int(proof_gas), 0),
     ]
@@ -197,6 +293,7 @@ async def run(gpus: int, batch: int) -> str:
         plain = bench.deploy(baselines["PlainVault"], client.protocol.aid.address)
         nft = bench.deploy(baselines["PlainNFT"])
         vault = vault_rows(bench, plain)
+        flows = stake_and_exit_rows(bench, plain, EXIT_HOLDERS)
         cluster = cluster_rows(bench, nft, gpus, batch)
     finally:
         await client.close()
@@ -208,11 +305,36 @@ async def run(gpus: int, batch: int) -> str:
         [f"Digitizing {gpus:,} GPUs", "transactions", "gas", "gas per GPU"],
         [(what, n or "-", total, per or "-") for what, n, total, per in cluster],
     )
+    deposit = next((s, o) for op, s, o in vault if op == "deposit (1,000 AID)")
+    cluster_gas = cluster[1][2]  # a kind already registered
+    targets = table(
+        ["Targets (issue 14)", "ours", "OpenZeppelin", "ratio", "target"],
+        [
+            ("sAID deposit (1,000 AID) vs ERC4626 deposit", *deposit, _ratio(*deposit), "at most 1.10x"),
+            (
+                "stake: depositWithPermit (1 tx) vs approve + deposit (2 tx)",
+                *flows["stake"],
+                _ratio(*flows["stake"]),
+                "no approve transaction",
+            ),
+            (
+                f"exit per holder, {EXIT_HOLDERS} a cycle: request + 1/{EXIT_HOLDERS} cycle + claim vs redeem",
+                *flows["exit"],
+                _ratio(*flows["exit"]),
+                "at most 2.00x",
+            ),
+            (f"registerCluster ({gpus:,} GPUs, a known kind)", cluster_gas, "-", "-", "at most 60,000 gas"),
+        ],
+    )
     header = (
         "Gas used per transaction (receipts' gasUsed, the 21,000 base included) on the embedded EVM "
         "(py-evm, cancun), contracts built with solc 0.8.28, optimizer 200 runs."
     )
-    return f"{header}\n\n{vault_table}\n\n{cluster_table}\n"
+    return f"{header}\n\n{vault_table}\n\n{cluster_table}\n\n{targets}\n"
+
+
+def _ratio(ours: int, baseline: int) -> str:
+    return f"{ours / baseline:.2f}x"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

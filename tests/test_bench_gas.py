@@ -27,6 +27,9 @@ def test_bench_gas_runs_and_prints_both_tables() -> None:
         "exit all the rest: requestRedeem",
         "three steps together",
         "Digitizing 12 GPUs",
+        "Targets (issue 14)",
+        "stake: depositWithPermit (1 tx)",
+        "exit per holder, 20 a cycle",
     ):
         assert line in out, out
     for line in ("registerBatch (5 a transaction)", "registerCluster", "ERC-721 mint, one per GPU", "verifyInCluster"):

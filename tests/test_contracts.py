@@ -1495,9 +1495,11 @@ async def test_registry_cluster_roots_and_inclusion_proofs(gaib: Gaib, actors: A
     (ev,) = events(registry, "ClusterRegistered", result)
     assert (ev["root"], ev["kind"], ev["owner"], ev["size"]) == (root, GPU, provider.address, 5)
     assert [(e["root"], e["attestation"]) for e in events(registry, "ClusterAttested", result)] == [(root, att)]
-    # kind, owner, size, registeredAt, status (packed with owner and size: still one write), attestation, and
-    # whether the registrar admin confirmed it early (its own slot, not written at registration)
-    assert tuple(await reg.getCluster(root).call()) == (GPU, provider.address, 5, when, ACTIVE, att, False)
+    # kind, owner, size, registeredAt, status, attestation, and whether the registrar admin confirmed it early.
+    # One slot per cluster (issue 14: one write): the registration's attestation is in its event only, the view
+    # shows the latest attestCluster (none yet); the SDK reads the event.
+    assert tuple(await reg.getCluster(root).call()) == (GPU, provider.address, 5, when, ACTIVE, b"\0" * 32, False)
+    assert (await gaib.cluster(root))["attestation"] == "0x" + att.hex()
     assert (await reg.clusterCount().call(), await reg.clusteredAssetCount().call()) == (1, 5)
     assert await reg.assetCount().call() == 0  # one write for the whole cluster, no per-asset entries
     reason = await reverts(
@@ -1535,6 +1537,16 @@ async def test_registry_cluster_roots_and_inclusion_proofs(gaib: Gaib, actors: A
     await provider.send(reg.registerCluster(other[-1][0], GPU, provider.address, 4, att), what="cluster")
     assert (await reg.clusterCount().call(), await reg.clusteredAssetCount().call()) == (2, 9)
     assert await reg.verifyInCluster(other[-1][0], ids[3], records[3], merkle_proof(other, 3)).call()
+    # Kinds are interned (a cluster stores its kind's index): each cluster still reports its own kind, and the
+    # counts add up over kinds.
+    robot = b"robot".ljust(32, b"\0")
+    third = merkle_layers(leaves[:2])[-1][0]
+    await provider.send(reg.registerCluster(third, robot, provider.address, 2, att), what="cluster")
+    assert [await reg.clusterKinds(i).call() for i in range(2)] == [GPU, robot]
+    assert [(await reg.getCluster(r).call())[0] for r in (root, other[-1][0], third)] == [GPU, GPU, robot]
+    assert (await reg.clusterCount().call(), await reg.clusteredAssetCount().call()) == (3, 11)
+    unknown = tuple(await reg.getCluster(record_hash(0x7F)).call())
+    assert unknown == (b"\0" * 32, ZERO_ADDRESS, 0, 0, 0, b"\0" * 32, False)
 
 
 def cluster_moves(p: Any, result: TxResult) -> list[tuple[bytes, int, int]]:

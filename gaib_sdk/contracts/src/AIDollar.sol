@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
@@ -26,7 +27,7 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 ///      A redemption the liquid reserve cannot cover waits in a FIFO queue: the AID is escrowed here, and
 ///      as cash comes back the queue is filled in order (burning the AID, setting the stablecoin aside to
 ///      claim). Nothing is paid twice: each request's remainder only falls, and claims are pull-based.
-contract AIDollar is ERC20, AccessControl, Pausable {
+contract AIDollar is ERC20, ERC20Permit, AccessControl, Pausable {
     using SafeERC20 for IERC20;
 
     bytes32 public constant KYC_MANAGER_ROLE = keccak256("KYC_MANAGER_ROLE");
@@ -95,7 +96,9 @@ contract AIDollar is ERC20, AccessControl, Pausable {
     error UnknownStablecoin(address token);
     error BadStablecoin(address token);
 
-    constructor(address admin, IERC20 stablecoin_, uint256 mintCap, uint256 redeemCap) ERC20("AI Dollar", "AID") {
+    constructor(address admin, IERC20 stablecoin_, uint256 mintCap, uint256 redeemCap) ERC20("AI Dollar", "AID")
+        ERC20Permit("AI Dollar")
+    {
         stablecoin = stablecoin_;
         SCALE = 10 ** (decimals() - IERC20Metadata(address(stablecoin_)).decimals());
         mintCapPerBlock = mintCap;
@@ -370,6 +373,17 @@ contract AIDollar is ERC20, AccessControl, Pausable {
     }
 
     /// @dev A denied account cannot move anyone's AID as a spender either.
+    /// @notice EIP-2612: approve `spender` for `value` by the owner's signature (one transaction less for a
+    ///         stake). A deny-listed owner or spender is refused here as well as when the allowance is spent.
+    function permit(address owner, address spender, uint256 value, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
+        public
+        override
+    {
+        if (isDenied[owner]) revert AccountDenied(owner);
+        if (isDenied[spender]) revert AccountDenied(spender);
+        super.permit(owner, spender, value, deadline, v, r, s);
+    }
+
     function _spendAllowance(address owner, address spender, uint256 value) internal override {
         if (isDenied[spender]) revert AccountDenied(spender);
         super._spendAllowance(owner, spender, value);

@@ -59,7 +59,8 @@ contract AssetRegistry is AccessControl {
         bool confirmed;
     }
 
-    /// @dev kind, then owner + size + registeredAt + status in one slot, then the attestation.
+    /// @notice A cluster as getCluster reports it. `attestation` is the latest one recorded by attestCluster;
+    ///         0 until then (the registration's own is in its ClusterAttested event).
     struct Cluster {
         bytes32 kind;
         address owner;
@@ -67,8 +68,27 @@ contract AssetRegistry is AccessControl {
         uint48 registeredAt;
         Status status;
         bytes32 attestation;
-        /// @dev Confirmed early by the registrar admin (its own slot, written only then).
+        /// @dev Confirmed early by the registrar admin.
         bool confirmed;
+    }
+
+    /// @dev What a cluster holds in storage: one slot, so a registration is one write. The kind is interned
+    ///      (its index in clusterKinds), the attestation lives in its event until attestCluster records a newer one.
+    struct ClusterSlot {
+        address owner;
+        uint32 size;
+        uint40 registeredAt;
+        Status status;
+        bool confirmed;
+        uint8 kindIndex;
+    }
+
+    /// @dev Per kind, one slot: its index in clusterKinds plus one (0: not seen yet) and its clusters and
+    ///      clustered assets, so a registration updates the kind and the counts in one write.
+    struct KindCounts {
+        uint8 index1;
+        uint64 clusters;
+        uint184 assets;
     }
 
     /// @notice What an id names in this registry: nothing, an asset, or a cluster root.
@@ -79,10 +99,13 @@ contract AssetRegistry is AccessControl {
     }
 
     mapping(bytes32 => Asset) private _assets;
-    mapping(bytes32 => Cluster) private _clusters;
+    mapping(bytes32 => ClusterSlot) private _clusters;
     uint256 public assetCount;
-    uint256 public clusterCount;
-    uint256 public clusteredAssetCount;
+    /// @notice Cluster kinds in the order first registered (at most MAX_CLUSTER_KINDS).
+    bytes32[] public clusterKinds;
+    mapping(bytes32 kind => KindCounts) private _kindCounts;
+    mapping(bytes32 root => bytes32) private _clusterAttestations;
+    uint256 public constant MAX_CLUSTER_KINDS = 255;
     /// @notice When an asset (or a cluster, by its root) reached a final status (retired or liquidated); 0
     ///         while it has not. The node network reads it for asset ids: a report on an asset that was
     ///         already final when a period began is false.
@@ -122,6 +145,7 @@ contract AssetRegistry is AccessControl {
     error UnknownEntry(bytes32 id);
     error ZeroOwner();
     error ConfirmationDelayTooLong(uint64 delay);
+    error TooManyClusterKinds(bytes32 kind);
 
     /// @param confirmationDelay_ seconds a registration stays provisional (at most MAX_CONFIRMATION_DELAY).
     constructor(address admin, uint64 confirmationDelay_) {
@@ -231,30 +255,44 @@ contract AssetRegistry is AccessControl {
         if (size == 0 || root == bytes32(0)) revert EmptyCluster(root);
         if (_clusters[root].size != 0) revert ClusterAlreadyRegistered(root);
         if (_assets[root].status != Status.None) revert AlreadyRegistered(root);
-        // Field by field: `confirmed` (its own slot, false) is not written, so this stays three slots.
-        Cluster storage c = _clusters[root];
-        c.kind = kind;
-        c.owner = owner;
-        c.size = size;
-        c.registeredAt = uint48(block.timestamp);
-        c.status = Status.Active;
-        c.attestation = attestation;
-        clusterCount += 1;
-        clusteredAssetCount += size;
+        // The cluster's slot and its kind's counts are each written as one word (ClusterSlot's and KindCounts'
+        // layouts, lowest bits first): a field-by-field write would read the slot back for every field.
+        KindCounts storage counts = _kindCounts[kind];
+        uint256 countsWord;
+        assembly ("memory-safe") {
+            countsWord := sload(counts.slot)
+        }
+        uint256 index1 = countsWord & 0xff;
+        if (index1 == 0) {
+            // A kind never seen: interned once (the only registration that writes more than two slots).
+            if (clusterKinds.length == MAX_CLUSTER_KINDS) revert TooManyClusterKinds(kind);
+            clusterKinds.push(kind);
+            index1 = clusterKinds.length;
+        }
+        // No overflow: 2**64 registrations cannot happen, and assets stay below 2**64 * 2**32 < 2**184.
+        uint256 clusters = uint64(countsWord >> 8) + 1;
+        uint256 assets = (countsWord >> 72) + size;
+        ClusterSlot storage c = _clusters[root];
+        uint256 word = uint256(uint160(owner)) | (uint256(size) << 160) | (uint256(uint40(block.timestamp)) << 192)
+            | (uint256(uint8(Status.Active)) << 232) | ((index1 - 1) << 248);
+        assembly ("memory-safe") {
+            sstore(c.slot, word)
+            sstore(counts.slot, or(index1, or(shl(8, clusters), shl(72, assets))))
+        }
         emit ClusterRegistered(root, kind, owner, size);
         emit ClusterAttested(root, attestation);
     }
 
     /// @notice Record a newer attestation (e.g. the Merkle root of a period's telemetry) for a cluster.
     function attestCluster(bytes32 root, bytes32 attestation) external onlyRole(REPORTER_ROLE) {
-        Cluster storage c = _knownCluster(root);
-        c.attestation = attestation;
+        _knownCluster(root);
+        _clusterAttestations[root] = attestation;
         emit ClusterAttested(root, attestation);
     }
 
     /// @notice Move a whole cluster to a new status; the same transitions as an asset's (see _allowed).
     function setClusterStatus(bytes32 root, Status status) external onlyRole(FACILITY_ROLE) {
-        Cluster storage c = _knownCluster(root);
+        ClusterSlot storage c = _knownCluster(root);
         if (!_allowed(c.status, status)) revert InvalidTransition(root, c.status, status);
         emit ClusterStatusChanged(root, c.status, status);
         c.status = status;
@@ -263,14 +301,14 @@ contract AssetRegistry is AccessControl {
 
     /// @notice Recovery: the whole cluster passes to a new operator (after a true sale to the underwriter).
     function setClusterOwner(bytes32 root, address owner) external onlyRole(FACILITY_ROLE) {
-        Cluster storage c = _knownCluster(root);
+        ClusterSlot storage c = _knownCluster(root);
         emit ClusterOwnerChanged(root, c.owner, owner);
         c.owner = owner;
     }
 
     /// @notice The owner retires an active cluster (sold, scrapped, split up) once its ownership is confirmed.
     function retireCluster(bytes32 root) external {
-        Cluster storage c = _knownCluster(root);
+        ClusterSlot storage c = _knownCluster(root);
         if (c.owner != msg.sender) revert NotAssetOwner(root, c.owner, msg.sender);
         if (c.status == Status.Active && !_confirmed(c.confirmed, c.registeredAt)) {
             revert NotConfirmed(root, uint64(c.registeredAt) + confirmationDelay);
@@ -281,8 +319,29 @@ contract AssetRegistry is AccessControl {
         closedAt[root] = uint64(block.timestamp);
     }
 
+    /// @notice A cluster's record (all zero for an unknown root).
     function getCluster(bytes32 root) external view returns (Cluster memory) {
-        return _clusters[root];
+        ClusterSlot storage c = _clusters[root];
+        if (c.size == 0) return Cluster(bytes32(0), address(0), 0, 0, Status.None, bytes32(0), false);
+        return Cluster(
+            clusterKinds[c.kindIndex],
+            c.owner,
+            c.size,
+            c.registeredAt,
+            c.status,
+            _clusterAttestations[root],
+            c.confirmed
+        );
+    }
+
+    /// @notice Clusters registered (and not voided), all kinds together.
+    function clusterCount() external view returns (uint256 total) {
+        for (uint256 i = 0; i < clusterKinds.length; ++i) total += _kindCounts[clusterKinds[i]].clusters;
+    }
+
+    /// @notice Assets inside registered (and not voided) clusters, all kinds together.
+    function clusteredAssetCount() external view returns (uint256 total) {
+        for (uint256 i = 0; i < clusterKinds.length; ++i) total += _kindCounts[clusterKinds[i]].assets;
     }
 
     // ---- either ----
@@ -304,7 +363,7 @@ contract AssetRegistry is AccessControl {
             bool unconfirmed = a.status == Status.Active && !_confirmed(a.confirmed, a.registeredAt);
             return (Entry.Asset, unconfirmed ? Status.Unconfirmed : a.status, a.owner);
         }
-        Cluster storage c = _clusters[id];
+        ClusterSlot storage c = _clusters[id];
         if (c.size != 0) {
             bool unconfirmed = c.status == Status.Active && !_confirmed(c.confirmed, c.registeredAt);
             return (Entry.Cluster, unconfirmed ? Status.Unconfirmed : c.status, c.owner);
@@ -320,7 +379,7 @@ contract AssetRegistry is AccessControl {
         if (a.status != Status.None) {
             return (a.registeredAt + confirmationDelay, _confirmed(a.confirmed, a.registeredAt));
         }
-        Cluster storage c = _clusters[id];
+        ClusterSlot storage c = _clusters[id];
         if (c.size != 0) return (uint64(c.registeredAt) + confirmationDelay, _confirmed(c.confirmed, c.registeredAt));
         return (0, false);
     }
@@ -373,7 +432,7 @@ contract AssetRegistry is AccessControl {
                 a.owner = owner;
             }
         } else {
-            Cluster storage c = _clusters[id];
+            ClusterSlot storage c = _clusters[id];
             c.confirmed = true;
             if (from != owner) {
                 emit ClusterOwnerChanged(id, from, owner);
@@ -392,9 +451,12 @@ contract AssetRegistry is AccessControl {
             delete _assets[id];
             assetCount -= 1;
         } else {
-            clusteredAssetCount -= _clusters[id].size;
-            clusterCount -= 1;
+            ClusterSlot storage c = _clusters[id];
+            KindCounts storage k = _kindCounts[clusterKinds[c.kindIndex]];
+            k.clusters -= 1;
+            k.assets -= c.size;
             delete _clusters[id];
+            delete _clusterAttestations[id];
         }
         delete closedAt[id];
         emit RegistrationVoided(id, owner);
@@ -442,7 +504,7 @@ contract AssetRegistry is AccessControl {
         if (a.status == Status.None) revert UnknownAsset(assetId);
     }
 
-    function _knownCluster(bytes32 root) private view returns (Cluster storage c) {
+    function _knownCluster(bytes32 root) private view returns (ClusterSlot storage c) {
         c = _clusters[root];
         if (c.size == 0) revert UnknownCluster(root);
     }

@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {ERC4626} from "@openzeppelin/contracts/token/ERC20/extensions/ERC4626.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
@@ -93,11 +94,17 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
     uint256 public constant MAX_CYCLE_LENGTH = 365 days;
     uint256 private constant BPS = 10_000;
 
+    // The state every deposit reads, declared first so that it shares one slot with Pausable's `_paused`
+    // (declared just before it): whenNotPaused, the under-water check and totalAssets cost one cold read.
+    /// @notice Live tranches are [trancheHead, trancheTail), oldest first (ends ascending).
+    uint64 public trancheHead;
+    uint64 public trancheTail;
+    /// @notice AID of deal markdowns not realized yet: subtracted from totalAssets.
+    uint120 public writedown;
+
     uint256 public vestingPeriod;
     /// @notice When income (or a markdown written back) last started vesting.
     uint256 public lastDistribution;
-    /// @notice AID of deal markdowns not realized yet: subtracted from totalAssets.
-    uint256 public writedown;
 
     /// @notice One distribution vesting linearly from `start` to `end` (`amount` unvested at `start`).
     struct Tranche {
@@ -106,10 +113,7 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
         uint64 end;
     }
 
-    /// @notice Live tranches are [trancheHead, trancheTail), oldest first (ends ascending).
     mapping(uint256 => Tranche) public tranches;
-    uint256 public trancheHead;
-    uint256 public trancheTail;
 
     // ---- asynchronous exit (ERC-7540) ----
 
@@ -216,7 +220,7 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
         uint256 cut = _cutUnvested(amount);
         // The whole markdown is written down; the unvested income it cut now counts as vested, so the
         // price falls by amount - cut, as a realized loss of the same size would make it.
-        writedown += amount;
+        writedown = SafeCast.toUint120(writedown + amount);
         emit MarkedDown(amount, cut, writedown);
     }
 
@@ -225,7 +229,7 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
     function markUp(uint256 amount) external onlyRole(REWARDER_ROLE) {
         uint256 wd = writedown;
         if (amount > wd) revert WritedownUnderflow(amount, wd);
-        writedown = wd - amount;
+        writedown = uint120(wd - amount);
         _vestBack(amount);
         emit MarkedUp(amount, wd - amount);
     }
@@ -236,7 +240,7 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
     function realizeMarkdown(uint256 released, uint256 aidBurned) external onlyRole(REWARDER_ROLE) {
         uint256 wd = writedown;
         if (released > wd) revert WritedownUnderflow(released, wd);
-        writedown = wd - released;
+        writedown = uint120(wd - released);
         uint256 cut = 0;
         uint256 back = 0;
         if (aidBurned > released) cut = _cutUnvested(aidBurned - released);
@@ -428,20 +432,38 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
     }
 
     /// @dev Paused, under water or deny-listed: say so (EnforcedPause, VaultUnderWater, AccountDenied) rather
-    ///      than ERC4626ExceededMaxDeposit.
-    function deposit(uint256 assets, address receiver) public override whenNotPaused returns (uint256) {
-        _checkCanDeposit(msg.sender, receiver);
-        return super.deposit(assets, receiver);
+    ///      than ERC4626ExceededMaxDeposit. maxDeposit is not asked again: these are the only limits it has.
+    ///      The caller is checked here (a clear error before the AID moves); the receiver as the shares are
+    ///      minted to it (_update).
+    function deposit(uint256 assets, address receiver) public override whenNotPaused returns (uint256 shares) {
+        _checkCanDeposit();
+        shares = previewDeposit(assets);
+        _deposit(msg.sender, receiver, assets, shares);
     }
 
-    function mint(uint256 shares, address receiver) public override whenNotPaused returns (uint256) {
-        _checkCanDeposit(msg.sender, receiver);
-        return super.mint(shares, receiver);
+    /// @notice Deposit `assets` AID for `receiver` with the caller's EIP-2612 permit for this vault, in one
+    ///         transaction instead of an approve and a deposit.
+    /// @dev The permit is tried, not required: if someone sent the same signature first (it is public once in
+    ///      the mempool), the allowance it set is there and the deposit goes on; a permit that is invalid,
+    ///      replayed or another owner's sets nothing, and the deposit then fails on the transfer unless the
+    ///      caller's own allowance covers it. The vault only ever pulls AID from the caller.
+    function depositWithPermit(uint256 assets, address receiver, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
+        external
+        returns (uint256)
+    {
+        try IERC20Permit(asset()).permit(msg.sender, address(this), assets, deadline, v, r, s) {} catch {}
+        return deposit(assets, receiver);
     }
 
-    function _checkCanDeposit(address caller, address receiver) private view {
+    function mint(uint256 shares, address receiver) public override whenNotPaused returns (uint256 assets) {
+        _checkCanDeposit();
+        assets = previewMint(shares);
+        _deposit(msg.sender, receiver, assets, shares);
+    }
+
+    function _checkCanDeposit() private view {
         if (underWater()) revert VaultUnderWater(writedown);
-        _checkNotDenied(caller, receiver);
+        if (IAIDollarView(asset()).isDenied(msg.sender)) revert AccountDenied(msg.sender);
     }
 
     function share() external view returns (address) {
@@ -580,7 +602,7 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
         uint256 head = trancheHead;
         uint256 tail = trancheTail;
         while (head < tail && tranches[head].end <= block.timestamp) delete tranches[head++];
-        trancheHead = head;
+        trancheHead = uint64(head);
         lastDistribution = block.timestamp;
         uint256 period = vestingPeriod;
         if (amount == 0 || period == 0) return;
@@ -592,7 +614,7 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
             tail -= 1;
         }
         tranches[tail] = Tranche(SafeCast.toUint128(amount), uint64(block.timestamp), uint64(end));
-        trancheTail = tail + 1;
+        trancheTail = uint64(tail + 1);
     }
 
     /// @dev Vest back up to `amount` of written-back value: only what the vault holds beyond its unvested
@@ -623,7 +645,7 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
                 t.start = uint64(block.timestamp);
             }
         }
-        trancheTail = tail;
+        trancheTail = uint64(tail);
         if (tail == head) trancheHead = trancheTail = 0;
     }
 
