@@ -81,7 +81,9 @@ example-plugin: $(EXAMPLE_SITE)/.installed
 
 # The tests whose figures rest on a valuation date run a second time on another calendar day (GAIB_TEST_TODAY
 # moves the test process's clock, see tests/conftest.py): a figure that depends on today's date fails there.
-DATE_TESTS := tests/test_cli.py tests/test_underwriting.py tests/test_engine.py tests/test_financialize.py
+DATE_TESTS := tests/test_underwriting.py tests/test_engine.py tests/test_financialize.py \
+	tests/test_cli.py::test_quickstart_prints_a_readable_summary tests/test_cli.py::test_quote_works_offline \
+	tests/test_cli.py::test_a_users_mistake_is_one_line_and_exit_1
 
 # The suite runs on every core (pytest-xdist); --dist loadscope keeps each module in one worker, so a module's
 # shared fixtures (a venue's deployed protocol) are built once.

@@ -16,7 +16,7 @@ from gaib_sdk.cli import build_parser, main
 DOWN = "http://127.0.0.1:9"  # the discard port: nothing answers there
 #: Commands that start or run something long even on good input (anvil, a scenario, files): tested elsewhere.
 SKIP = {("bench",), ("report",), ("quickstart",), ("dev",), ("plugin",)}
-BAD = ["", "abc", "-1", "nan", "1e999999", "0x" + "g" * 40, "9" * 80]
+BAD = ["abc", "-1", "nan", "0x" + "g" * 40, "9" * 80]
 
 
 def _leaves(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
