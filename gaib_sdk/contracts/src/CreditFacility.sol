@@ -632,6 +632,7 @@ contract CreditFacility is AccessControl, ReentrancyGuard {
     function _passed(Deal storage d) private view returns (uint256) {
         uint256 n = _count(d);
         if (block.timestamp >= _dueAt(d, n)) return n;
+        if (block.timestamp <= d.openedAt) return 0; // a clock set back before the deal opened
         return (block.timestamp - d.openedAt) / PERIOD;
     }
 

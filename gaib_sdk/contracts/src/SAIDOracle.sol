@@ -75,7 +75,8 @@ contract SAIDOracle is IMorphoOracle {
 
     /// @notice The highest share price the oracle accepts now: the checkpoint grown linearly at the cap.
     function maxSharePrice() public view returns (uint256) {
-        uint256 elapsed = block.timestamp - checkpointedAt;
+        // a clock set back before the checkpoint allows no growth, rather than reverting every price read
+        uint256 elapsed = block.timestamp > checkpointedAt ? block.timestamp - checkpointedAt : 0;
         return checkpointed + (checkpointed * maxAnnualGrowth * elapsed) / (WAD * YEAR);
     }
 
