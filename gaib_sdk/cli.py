@@ -601,6 +601,10 @@ def _venue_kwargs(pairs: list[str]) -> dict[str, str]:
 async def _venue(args: argparse.Namespace) -> dict[str, Any]:
     """`gaib venue NAME ACTION [AMOUNT]`: the calls every venue answers, through the client."""
     kwargs = _venue_kwargs(args.options)
+    if args.action == "setup":
+        async with await _connect(args) as client:
+            client.plugins.venue(args.name)
+            return {"venue": args.name, **(await client.setup_venue(args.name))}
     if args.action != "positions" and args.amount is None:
         raise GaibConfigError(f"`gaib venue {args.name} {args.action}` needs an AMOUNT")
     async with await _connect(args) as client:
@@ -906,9 +910,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_node_commands(sub, _run_async, _connect, _read_only)
 
-    p = sub.add_parser("venue", help="a DeFi venue (morpho, curve, pendle): quote, add, remove, positions")
+    p = sub.add_parser(
+        "venue", help="a DeFi venue (morpho, curve, pendle): setup (the admin), quote, add, remove, positions"
+    )
     p.add_argument("name", help="the venue, as `gaib plugins` lists it")
-    p.add_argument("action", choices=["quote", "add", "remove", "positions"])
+    p.add_argument("action", choices=["setup", "quote", "add", "remove", "positions"])
     p.add_argument("amount", type=_amount, nargs="?", help="in the venue's unit for the action (see docs/venues/)")
     p.add_argument(
         "--with",

@@ -1622,6 +1622,13 @@ class Gaib(NodeMixin, ServicingMixin):
             self._session.venues[key] = self.plugins.venue(name)(self, options)
         return self._session.venues[key]
 
+    async def setup_venue(self, name: str, options: AdapterOptions | dict[str, Any] | None = None) -> dict[str, str]:
+        """Protocol admin: set up a DeFi venue on this chain (find, or on a development chain deploy, its oracle,
+        market or pool) and save its addresses, so that integrators find them before anyone uses the venue, and
+        what is deployed comes from the admin's account. Idempotent: a venue set up already is left as it is."""
+        await self._require_role(self.protocol.aid, "DEFAULT_ADMIN_ROLE", f"set up the {name!r} venue")
+        return dict(await self.venue(name, options).setup())
+
     async def _venue_amount(self, venue: str, amount: Decimal | int | str) -> tuple[Venue, Decimal]:
         try:
             value = Decimal(str(amount))

@@ -472,6 +472,13 @@ def test_a_venue_from_the_command_line(cli: Cli, capsys: pytest.CaptureFixture[s
     lender = Account.from_key(KEYS[1]).address
     cli.run("deploy")
     cli.run("faucet", lender, "1000")
+    # the admin sets the venue up (its oracle and market come from the admin's account), a user may not
+    cli.monkeypatch.setenv("GAIB_PRIVATE_KEY", KEYS[1])
+    assert main(["venue", "morpho", "setup", "--rpc", cli.node.url]) == 1
+    assert "lacks DEFAULT_ADMIN_ROLE" in capsys.readouterr().err
+    set_up = cli.run("venue", "morpho", "setup")
+    assert set_up["venue"] == "morpho" and set_up["market_id"]
+    assert cli.run("venue", "morpho", "setup") == set_up  # set up once: asked again, the same addresses
     quote = cli.run("venue", "morpho", "quote", "600", key=KEYS[1])
     assert (
         quote["action"] == "add_liquidity" and quote["asset_in"] == "USDC" and Decimal(str(quote["amount_in"])) == 600
@@ -480,6 +487,7 @@ def test_a_venue_from_the_command_line(cli: Cli, capsys: pytest.CaptureFixture[s
     (position,) = added["positions"]  # type: ignore[misc]
     assert position["side"] == "supply" and Decimal(position["amount"]) == 600
     market = position["market"]
+    assert market == set_up["market_id"]
     removed = cli.run("venue", "morpho", "remove", "250", key=KEYS[1])
     (position,) = removed["positions"]  # type: ignore[misc]
     assert position["market"] == market and Decimal(position["amount"]) == 350  # the same market, not a new one
