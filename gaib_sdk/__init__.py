@@ -8,8 +8,9 @@ The three stages are methods of :class:`Gaib`: ``digitize``, ``financialize``, `
 :class:`GaibSync` is the same client for code that is not async.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from gaib_sdk._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from gaib_sdk.adapters import AdapterOptions, AssetAdapter, Venue, build_inventory, validate_row
@@ -107,13 +108,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'gaib_sdk' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 def __dir__() -> list[str]:

@@ -153,13 +153,22 @@ def _plugins(args: argparse.Namespace) -> int:
 
 def _options(args: argparse.Namespace) -> dict[str, Any] | None:
     """--option NAME=VALUE pairs for the asset adapter (its options model checks names and values)."""
-    options: dict[str, Any] = {}
-    for item in getattr(args, "option", None) or []:
+    return _pairs(getattr(args, "option", None) or [], "--option", "operator=acme") or None
+
+
+def _add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+
+
+def _pairs(items: list[str], flag: str, example: str) -> dict[str, str]:
+    """NAME=VALUE command-line pairs as a dict; one without a name or an = is refused naming the flag."""
+    pairs = {}
+    for item in items:
         name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise GaibConfigError(f"--option {item!r}: write NAME=VALUE, e.g. --option operator=acme")
-        options[name.strip()] = value
-    return options or None
+        if not sep or not name.strip():
+            raise GaibConfigError(f"{flag} {item!r}: write NAME=VALUE, e.g. {flag} {example}")
+        pairs[name.strip()] = value
+    return pairs
 
 
 def _terms(args: argparse.Namespace) -> Any:
@@ -588,19 +597,9 @@ async def _status(args: argparse.Namespace) -> dict[str, Any]:
         }
 
 
-def _venue_kwargs(pairs: list[str]) -> dict[str, str]:
-    kwargs = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise GaibConfigError(f"--with {pair!r}: write it as NAME=VALUE, e.g. --with asset=sAID")
-        kwargs[name] = value
-    return kwargs
-
-
 async def _venue(args: argparse.Namespace) -> dict[str, Any]:
     """`gaib venue NAME ACTION [AMOUNT]`: the calls every venue answers, through the client."""
-    kwargs = _venue_kwargs(args.options)
+    kwargs = _pairs(args.options, "--with", "asset=sAID")
     if args.action == "setup":
         async with await _connect(args) as client:
             client.plugins.venue(args.name)
@@ -648,7 +647,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_quickstart)
 
     p = sub.add_parser("plugins", help="list installed asset classes and venues")
-    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+    _add_json(p)
     p.set_defaults(run=_plugins)
 
     p = sub.add_parser("quote", help="underwrite an inventory: appraisal, hard rules, advance (no chain)")
@@ -657,7 +656,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_day, help="valuation date, YYYY-MM-DD (default: today)")
     p.add_argument("--advance", type=_amount, help="advance to ask for, in USD (default: 75%% of appraised value)")
     _add_deal_flags(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+    _add_json(p)
     p.set_defaults(run=_run_async(_quote))
 
     p = sub.add_parser("deploy", help="deploy the protocol to a JSON-RPC node")
@@ -672,7 +671,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="deploy a new protocol although this node has one in the deployments file (which then names the new one)",
     )
-    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+    _add_json(p)
     p.set_defaults(run=_run_async(_deploy))
 
     p = sub.add_parser("digitize", help="register an inventory's assets on a JSON-RPC node")
@@ -687,7 +686,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="an option of the asset adapter, e.g. --option operator=acme (repeatable)",
     )
-    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+    _add_json(p)
     p.set_defaults(run=_run_async(_digitize))
 
     p = sub.add_parser("finance", help="underwrite a digitized inventory and open its deal (UNDERWRITER_ROLE)")
@@ -697,7 +696,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_day, help="valuation date, YYYY-MM-DD (default: today)")
     p.add_argument("--advance", type=_amount, help="advance to ask for, in USD (default: 75%% of appraised value)")
     _add_deal_flags(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+    _add_json(p)
     p.set_defaults(run=_run_async(_finance))
 
     p = sub.add_parser("repay", help="pay USDC into a deal through the waterfall")
@@ -711,7 +710,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY",
         help="names this payment (e.g. an invoice number): asked again, it pays once",
     )
-    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+    _add_json(p)
     p.set_defaults(run=_run_async(_repay))
 
     for name, method, unit, doing in (
@@ -731,7 +730,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
         if name in ("mint", "redeem"):
             p.add_argument("--stablecoin", choices=["USDC", "USDT"], default="USDC", help="default: USDC")
-        p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+        _add_json(p)
         p.set_defaults(run=_run_async(_money(method, name)))
 
     p = sub.add_parser("request-unstake", help="ask to exit sAID (ERC-7540): filled at the next withdrawal cycle")
@@ -745,7 +744,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="names this request: asked again, it is requested once",
     )
     _add_rpc(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+    _add_json(p)
     p.set_defaults(run=_run_async(_request_unstake))
 
     p = sub.add_parser("claim-unstake", help="take the AID of filled sAID exit requests")
@@ -758,38 +757,38 @@ def build_parser() -> argparse.ArgumentParser:
         "--idempotency-key", "--key", dest="key", metavar="KEY", help="names this claim: asked again, it claims once"
     )
     _add_rpc(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+    _add_json(p)
     p.set_defaults(run=_run_async(_claim_unstake))
 
     p = sub.add_parser("unstake-status", help="an account's sAID exits and the withdrawal cycle (read-only)")
     p.add_argument("--account", type=_address, help="default: the signing account")
     p.add_argument("--request", type=int, help="also show this request's pending and claimable shares")
     _add_rpc(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+    _add_json(p)
     p.set_defaults(run=_run_async(_unstake_status))
 
     p = sub.add_parser("process-cycle", help="withdrawal manager: fill sAID exit requests once the cycle is due")
     p.add_argument("--max", type=int, default=100, dest="max_requests", help="requests per transaction")
     _add_rpc(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+    _add_json(p)
     p.set_defaults(run=_run_async(_tx("process_withdrawal_cycle", "max_requests")))
 
     p = sub.add_parser("set-operator", help="let an account request and claim sAID exits for you (ERC-7540)")
     p.add_argument("operator", type=_address)
     p.add_argument("--revoke", dest="approved", action="store_false", help="stop the operator")
     _add_rpc(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+    _add_json(p)
     p.set_defaults(run=_run_async(_tx("set_operator", "operator", "approved")))
 
     p = sub.add_parser("request-redemption", help="queue a redemption the liquid reserve cannot cover yet")
     p.add_argument("amount", type=_amount, help="AID")
     _add_rpc(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+    _add_json(p)
     p.set_defaults(run=_run_async(_tx("request_redemption", "amount")))
 
     p = sub.add_parser("claim", help="take the USDC of your filled redemption requests")
     _add_rpc(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+    _add_json(p)
     p.set_defaults(run=_run_async(_tx("claim_redemption")))
 
     for name, method, doing in (
@@ -799,14 +798,14 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=doing)
         p.add_argument("--token", choices=["AID", "sAID"], default="AID", help="default: AID")
         _add_rpc(p)
-        p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+        _add_json(p)
         p.set_defaults(run=_run_async(_tx(method, "token")))
 
     p = sub.add_parser("deny", help="deny-list guard: stop an account from moving AID and sAID")
     p.add_argument("account", type=_address)
     p.add_argument("--allow", dest="denied", action="store_false", help="take the account off the deny list")
     _add_rpc(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+    _add_json(p)
     p.set_defaults(run=_run_async(_tx("deny", "account", "denied")))
 
     for name, method, doing, fields in (
@@ -828,14 +827,14 @@ def build_parser() -> argparse.ArgumentParser:
         if "to" in fields:
             p.add_argument("to", type=_address, help="the new operator's address")
         _add_rpc(p)
-        p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+        _add_json(p)
         p.set_defaults(run=_run_async(_tx(method, *fields)))
 
     p = sub.add_parser("whitelist", help="KYC manager: let an account mint and redeem AID")
     p.add_argument("address", type=_address)
     p.add_argument("--remove", action="store_true", help="take the account off the whitelist")
     _add_rpc(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+    _add_json(p)
     p.set_defaults(run=_run_async(_whitelist))
 
     p = sub.add_parser("faucet", help="local chains only: mint test USDC (or USDT) to an account")
@@ -843,12 +842,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("amount", type=_amount, help="USDC")
     p.add_argument("--stablecoin", choices=["USDC", "USDT"], default="USDC", help="default: USDC")
     _add_rpc(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+    _add_json(p)
     p.set_defaults(run=_run_async(_faucet))
 
     p = sub.add_parser("status", help="AID supply and backing, sAID share price, the redemption queue (read-only)")
     _add_rpc(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+    _add_json(p)
     p.set_defaults(run=_run_async(_status))
 
     p = sub.add_parser("admin", help="the protocol's roles: grant, revoke, and which an account holds")
@@ -858,19 +857,19 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("role", help="underwriter, registrar, registrar_admin, kyc_manager, pauser, ...")
         p.add_argument("account", type=_address)
         _add_rpc(p)
-        p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+        _add_json(p)
         p.set_defaults(run=_run_async(_admin))
     p = admin_sub.add_parser("roles", help="which of the protocol's roles an account holds (read-only)")
     p.add_argument("account", nargs="?", type=_address, help="default: the account of GAIB_PRIVATE_KEY")
     _add_rpc(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+    _add_json(p)
     p.set_defaults(run=_run_async(_admin))
 
     p = sub.add_parser("dev", help="a development chain (anvil) that persists between commands, and its clock")
     dev_sub = p.add_subparsers(dest="action", required=True)
     p = dev_sub.add_parser("start", help="start it in the background, from its saved state if any")
     p.add_argument("--port", type=int, default=8545, help="on 127.0.0.1 (default 8545; 0: any free port)")
-    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+    _add_json(p)
     p.set_defaults(run=_dev)
     for action, doing in (
         ("status", "is it running, where, at which block"),
@@ -878,34 +877,34 @@ def build_parser() -> argparse.ArgumentParser:
         ("reset", "forget the saved state: the next start is a fresh chain"),
     ):
         p = dev_sub.add_parser(action, help=doing)
-        p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+        _add_json(p)
         p.set_defaults(run=_dev)
     p = dev_sub.add_parser("time", help="move its clock forward and mine a block")
     p.add_argument("seconds", type=int, help="e.g. 2592000 for 30 days")
-    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+    _add_json(p)
     p.set_defaults(run=_dev)
 
     p = sub.add_parser("export", help="for integrators: ABIs, addresses, Solidity interfaces, a TypeScript module")
     p.add_argument("--out", required=True, help="the folder to write abi/, solidity/, typescript/, addresses.json into")
     p.add_argument("--rpc", help="only this node's deployment (default: every chain in the deployments file)")
-    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+    _add_json(p)
     p.set_defaults(run=_run_async(_export))
 
     p = sub.add_parser("deal", help="one deal as the chain holds it, interest and fees accrued (read-only)")
     p.add_argument("deal", type=int)
     _add_rpc(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+    _add_json(p)
     p.set_defaults(run=_run_async(_deal))
 
     p = sub.add_parser("deals", help="every deal: status, advance, principal outstanding (read-only)")
     _add_rpc(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+    _add_json(p)
     p.set_defaults(run=_run_async(_deals))
 
     p = sub.add_parser("balances", help="an account's USDC, USDT, AID and sAID (read-only)")
     p.add_argument("account", nargs="?", type=_address, help="default: the account of GAIB_PRIVATE_KEY")
     _add_rpc(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+    _add_json(p)
     p.set_defaults(run=_run_async(_balances))
 
     add_node_commands(sub, _run_async, _connect, _read_only)
@@ -926,7 +925,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--account", type=_address, help="positions: whose (default: the signing account)")
     _add_rpc(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+    _add_json(p)
     p.set_defaults(run=_run_async(_venue))
 
     p = sub.add_parser("plugin", help="write plugins: `gaib plugin new NAME`")
@@ -936,7 +935,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", help="the asset class users pass to digitize and quote (default: NAME)")
     p.add_argument("--venue", action="store_true", help="write a venue plugin (a DeFi venue named NAME) instead")
     p.add_argument("--dir", default=".", help="the folder to write gaib-NAME/ into (default: the current one)")
-    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+    _add_json(p)
     p.set_defaults(run=_plugin_new)
 
     p = sub.add_parser("bench", help="benchmarks against a local anvil: `gaib bench onboard --gpus N`")
@@ -954,13 +953,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--per-asset", type=int, default=1000, help="with --cluster: per-GPU transactions against the ceiling"
     )
     p.add_argument("--rounds", type=int, default=3, help="with --cluster: rounds per size, the best reported")
-    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+    _add_json(p)
     p.set_defaults(run=_bench)
     p = bench_sub.add_parser("overhead", help="the three stages through the SDK vs raw web3.py: time and calls per tx")
     p.add_argument("--flow", default="stages", choices=("stages", "small"), help="the three stages, or digitize only")
     p.add_argument("--rounds", type=int, default=3, help="fresh anvil nodes to run on, one after another (default 3)")
     p.add_argument("--rpc", help="a development node to use (default: start anvil from node_modules or the PATH)")
-    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
+    _add_json(p)
     p.set_defaults(run=_bench_overhead)
 
     p = sub.add_parser("report", help="the NAV report: an HTML page with PNG plots, and JSON, read from the chain")

@@ -3,8 +3,9 @@ on disk, the runner behind `gaib node run`, the report bundles it publishes, and
 bond, submit, challenge and read attested status. The contract is ``NodeAttestation.sol``; the operator's
 guide is docs/node-operators.md."""
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from gaib_sdk._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from gaib_sdk.node.bundle import Bundle, fetch_bundle
@@ -35,13 +36,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'gaib_sdk.node' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 __all__ = [
