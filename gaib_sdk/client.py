@@ -36,6 +36,7 @@ from gaib_sdk.chain import (
     Protocol,
     TxResult,
     deploy_protocol,
+    read_ahead,
     role,
 )
 from gaib_sdk.chain.deploy import ROLES
@@ -371,8 +372,12 @@ class Gaib(NodeMixin, ServicingMixin):
         return f"{action}:{self.protocol.deployment.contracts['aid']}:{self.address}:{key}"
 
     async def has_role(self, contract: AsyncContract, name: str, account: str | None = None) -> bool:
+        return bool(await self._role_read(contract, name, account).call())
+
+    def _role_read(self, contract: AsyncContract, name: str, account: str | None = None) -> Any:
+        """The read of :meth:`has_role`, for :meth:`Chain.prefetch`."""
         role_id = b"\0" * 32 if name == "DEFAULT_ADMIN_ROLE" else role(name)
-        return bool(await contract.functions.hasRole(role_id, account or self.address).call())
+        return contract.functions.hasRole(role_id, account or self.address)
 
     async def _require_not_paused(self, doing: str, token: str = "AID") -> None:
         contract, name = self._pausable(token)
@@ -816,6 +821,7 @@ class Gaib(NodeMixin, ServicingMixin):
     ) -> Inventory:
         return source if isinstance(source, Inventory) else await self.read_inventory(kind, source, options=options)
 
+    @read_ahead
     async def financialize(
         self,
         kind: str,
@@ -845,6 +851,18 @@ class Gaib(NodeMixin, ServicingMixin):
         ids_hash = keccak(hexstr="".join(a[2:] for a in sorted(q.asset_ids))).hex()
         deal_key = f"deal:{p.facility.address}:0x{ids_hash}"
         resuming = self.chain.journaled(deal_key)  # then the checks its own success would fail are skipped
+        root = cluster_tree(inventory).root
+        f, registry = p.facility.functions, p.registry.functions
+        reads: list[Any] = [
+            f.maxAdvanceBps(),
+            registry.getCluster(root),
+            registry.confirmation(root),
+            p.aid.functions.reserve(),
+        ]
+        reads += [self._role_read(p.facility, "UNDERWRITER_ROLE"), p.aid.functions.paused(), self.chain.clock_read()]
+        if p.leases is not None:
+            reads += [p.leases.functions.priceCeiling(_bytes32(kind)), self._role_read(p.leases, "UNDERWRITER_ROLE")]
+        await self.chain.prefetch(reads)  # the checks below, read in one call
         on_chain_cap = Decimal(await p.facility.functions.maxAdvanceBps().call()) / 10_000
         if on_chain_cap < MAX_ADVANCE_RATE and q.advance_usd > q.appraised_value_usd * on_chain_cap:
             raise UnderwritingError(
@@ -852,7 +870,6 @@ class Gaib(NodeMixin, ServicingMixin):
                 f"appraised value {q.appraised_value_usd} USDC",
                 rule="max_advance",
             )
-        root = cluster_tree(inventory).root
         cluster = await self.cluster(root)
         if cluster_root is not None and cluster_root.lower() != root.lower():
             raise UnderwritingError(
@@ -957,7 +974,7 @@ class Gaib(NodeMixin, ServicingMixin):
                 "this deployment has no LeaseRegistry (it predates the receivables): deploy the protocol again",
                 chain_id=self.chain.chain_id,
             )
-        now = (await self.chain.w3.eth.get_block("latest"))["timestamp"]
+        now = await self.chain.timestamp()
         contracts = [c for c in running_contracts(inventory.contracts, as_of) if _lease_end(c) > now]
         ceiling = await p.leases.functions.priceCeiling(_bytes32(kind)).call()
         set_ceiling = bool(contracts) and ceiling == 0
@@ -967,6 +984,7 @@ class Gaib(NodeMixin, ServicingMixin):
         check_capacity(contracts, units, _usdc(ceiling))  # the chain's ceiling binds, not the adapter's
         wanted = {c.lower() for c in collateral}
         ids, new = [], []
+        await self.chain.prefetch([p.leases.functions.getLease(lease_id(borrower, c)) for c in contracts])
         for c in contracts:
             lid = lease_id(borrower, c)
             lease = await self.lease(lid)
@@ -1072,9 +1090,16 @@ class Gaib(NodeMixin, ServicingMixin):
             )
         return FinanceResult(quote=q, deal=deal, tx_hash=result.tx_hash)
 
+    def _deal_reads(self, deal_id: int) -> list[Any]:
+        """The reads of :meth:`deal`, for :meth:`Chain.prefetch`."""
+        f = self.protocol.facility.functions
+        return [f.getDeal(deal_id), f.collateralOf(deal_id), f.servicing(deal_id)]
+
+    @read_ahead
     async def deal(self, deal_id: int) -> DealInfo:
         """A deal as the chain holds it, with fees and interest accrued to the latest block."""
         p = self.protocol
+        await self.chain.prefetch(self._deal_reads(deal_id))
         d = await p.facility.functions.getDeal(deal_id).call()
         if d[2] == 0:
             raise GaibValueError(
@@ -1107,6 +1132,7 @@ class Gaib(NodeMixin, ServicingMixin):
             lockbox=lockbox,
         )
 
+    @read_ahead
     async def repay(self, deal_id: int, amount_usd: Decimal | int | str, *, key: str | None = None) -> Repayment:
         """Pay up to ``amount_usd`` USDC into a deal. The waterfall takes fees, then interest (which goes
         to sAID holders), then principal; whatever is not owed stays with the payer. With ``key`` (e.g. the
@@ -1118,6 +1144,7 @@ class Gaib(NodeMixin, ServicingMixin):
         if not self._resuming(repay_key):
             if amount == 0:
                 raise GaibValueError("repayment must be more than 0 USDC")
+            await self.chain.prefetch([*self._deal_reads(deal_id), *self.balance_reads(p.usdc, p.facility)])
             info = await self.deal(deal_id)
             if info.status not in (DealStatus.ACTIVE, DealStatus.IMPAIRED):
                 raise GaibValueError(f"deal {deal_id} is {info.status.name.lower()}, not active: nothing to repay")
@@ -1243,6 +1270,7 @@ class Gaib(NodeMixin, ServicingMixin):
             raise GaibValueError(f"{name} is not paused")
         return (await self.send(contract.functions.unpause(), what=f"unpause {name}")).tx_hash
 
+    @read_ahead
     async def mint_aid(
         self, usdc_amount: Decimal | int | str, *, stablecoin: str = "USDC", key: str | None = None
     ) -> Receipt:
@@ -1259,6 +1287,10 @@ class Gaib(NodeMixin, ServicingMixin):
             return Receipt("mint_aid", from_units(amount * 10**12, AID_DECIMALS), [result.tx_hash])
         if amount == 0:
             raise GaibValueError(f"mint amount must be more than 0 {symbol}")
+        aid = p.aid.functions
+        await self.chain.prefetch(
+            [aid.paused(), aid.isWhitelisted(self.address), aid.mintCapPerBlock(), *self.balance_reads(token, p.aid)]
+        )
         await self._require_not_paused("mint AID")
         if not await p.aid.functions.isWhitelisted(self.address).call():
             raise NotWhitelistedError(
@@ -1372,6 +1404,7 @@ class Gaib(NodeMixin, ServicingMixin):
             "claimable_usdc": from_units(claimable, USDC_DECIMALS),
         }
 
+    @read_ahead
     async def stake(self, aid_amount: Decimal | int | str, *, key: str | None = None) -> Receipt:
         """Deposit AID into the sAID vault; returns the shares received. One transaction: no approve is sent,
         the allowance comes from an EIP-2612 permit signed here when the current one is short. With ``key``,
@@ -1386,6 +1419,15 @@ class Gaib(NodeMixin, ServicingMixin):
             return Receipt("stake", from_units(shares, AID_DECIMALS), [result.tx_hash])
         if amount == 0:
             raise GaibValueError("stake amount must be more than 0 AID")
+        await self.chain.prefetch(
+            [
+                p.said.functions.paused(),
+                p.said.functions.previewDeposit(amount),
+                *self.balance_reads(p.aid, p.said),
+                *self._permit_reads(p.aid),
+                self.chain.clock_read(),
+            ]
+        )
         await self._require_not_paused("stake", token="sAID")
         await self.require_balance(p.aid, amount, "AID", "stake")
         shares = await p.said.functions.previewDeposit(amount).call()
@@ -1469,7 +1511,7 @@ class Gaib(NodeMixin, ServicingMixin):
         if await said.functions.paused().call():
             raise GaibValueError("sAID is paused: withdrawal cycles wait until a pauser unpauses it")
         due = int(await said.functions.nextCycleAt().call())
-        now = int((await self.chain.w3.eth.get_block("latest"))["timestamp"])
+        now = await self.chain.timestamp()
         if now < due:
             raise GaibValueError(
                 f"the withdrawal cycle is not due yet: processing opens at unix time {due}, {due - now} s from now"
@@ -1661,6 +1703,15 @@ class Gaib(NodeMixin, ServicingMixin):
 
     # ---- helpers for adapters and venues ----
 
+    def balance_reads(self, token: AsyncContract, spender: AsyncContract) -> list[Any]:
+        """The reads of :meth:`require_balance` and :meth:`approve`, for :meth:`Chain.prefetch`."""
+        f = token.functions
+        return [f.decimals(), f.balanceOf(self.address), f.allowance(self.address, spender.address)]
+
+    def _permit_reads(self, token: AsyncContract) -> list[Any]:
+        """The reads of :meth:`sign_permit`, for :meth:`Chain.prefetch`."""
+        return [token.functions.eip712Domain(), token.functions.nonces(self.address)]
+
     async def require_balance(self, token: AsyncContract, amount: int, symbol: str, doing: str) -> None:
         """Refuse, before any transaction, if this account holds less than ``amount`` base units of a token."""
         decimals = int(await token.functions.decimals().call())
@@ -1680,7 +1731,7 @@ class Gaib(NodeMixin, ServicingMixin):
         _fields, name, version, chain_id, verifying, _salt, _ext = await token.functions.eip712Domain().call()
         nonce = await token.functions.nonces(self.address).call()
         if deadline is None:
-            deadline = int((await self.chain.w3.eth.get_block("latest"))["timestamp"]) + 3600
+            deadline = await self.chain.timestamp() + 3600
         signed = self.account.sign_typed_data(
             domain_data={"name": name, "version": version, "chainId": chain_id, "verifyingContract": verifying},
             message_types={

@@ -51,6 +51,9 @@ class Faults(httpx.AsyncBaseTransport):
     rules: list[Rule] = field(default_factory=list)
     requests: Counter[str] = field(default_factory=Counter)
     injected: Counter[str] = field(default_factory=Counter)
+    #: False: the node does not know eth_sendRawTransactionSync (EIP-7966), as most public nodes today, so
+    #: every send is followed by receipt polls (the path the rules above were written for).
+    sync_sends: bool = False
 
     def __post_init__(self) -> None:
         self._inner = httpx.AsyncHTTPTransport()
@@ -78,6 +81,9 @@ class Faults(httpx.AsyncBaseTransport):
         items = body if isinstance(body, list) else [body]
         methods = [str(item["method"]) for item in items]
         self.requests.update(methods)
+        if not self.sync_sends and "eth_sendRawTransactionSync" in methods:
+            unknown = {"jsonrpc": "2.0", "id": items[0]["id"], "error": {"code": -32601, "message": "Method not found"}}
+            return httpx.Response(200, json=unknown, request=request)
         rule = self._firing(methods)
         action = rule.action if rule else None
         if rule is not None and rule.before is not None:

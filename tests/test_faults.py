@@ -201,6 +201,30 @@ async def test_rpc_failures_and_timeouts_are_retried_and_reverts_are_not(node: A
 
 
 @pytest.mark.asyncio
+async def test_sends_that_answer_with_the_receipt_survive_lost_answers(node: Anvil, tmp_path: Path) -> None:
+    """A node that answers a send with its receipt (EIP-7966; anvil does): the answer lost after the node
+    took the transaction, a reset, a gateway's 503. Each is retried or the receipt polled for; nothing twice."""
+    deployments, journal = await deploy(node, tmp_path), tmp_path / "journal.sqlite"
+    faults = Faults(sync_sends=True)
+    faults.on("eth_sendRawTransactionSync", "timeout_after")  # mined; the receipt is lost
+    faults.on("eth_sendRawTransactionSync", "reset", skip=1)
+    faults.on("eth_sendRawTransactionSync", "http_503", skip=2)
+    inventory = small_inventory(GPUS)
+    ids = [a.asset_id for a in inventory.assets]
+    async with await Gaib.connect(
+        node.url, private_key=KEYS[0], deployments=deployments, journal=journal, transport=faults
+    ) as client:
+        result = await client.digitize("gpu", inventory)
+        assert result.asset_ids == ids
+        assert sum(faults.injected.values()) == 3, faults.injected
+        assert "eth_sendRawTransaction" not in faults.requests
+        assert client.chain.journal is not None
+        report = await audit(client, ids, client.chain.journal)
+    assert_clean(report)
+    assert report.journal == {"mined": BATCHES}
+
+
+@pytest.mark.asyncio
 async def test_dropped_receipts_are_waited_out(node: Anvil, tmp_path: Path) -> None:
     deployments, journal = await deploy(node, tmp_path), tmp_path / "journal.sqlite"
     faults = Faults()

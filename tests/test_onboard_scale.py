@@ -1,7 +1,7 @@
-"""Onboarding stays linear in the number of assets: what digitize asks the node grows by one request per
-JSON-RPC batch, never by one per asset; the inventory looks telemetry up by dict; and the fast paths of the
-transaction manager (its signer, its encoder, its receipts) give the very bytes and values of the slow ones
-they replace. Counts and bytes, never a time (`gaib bench onboard --cluster` prints the times)."""
+"""Onboarding stays linear in the number of assets: what digitize asks the node grows by one Multicall3 read
+per 500 assets, all in one JSON-RPC batch, never by one request per asset; the inventory looks telemetry up
+by dict; and the fast paths of the transaction manager (its signer, its encoder, its receipts) give the very
+bytes and values of the slow ones they replace. Counts and bytes, never a time (`gaib bench onboard --cluster` prints the times)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,15 @@ from web3._utils.method_formatters import receipt_formatter
 
 from gaib_sdk import Gaib
 from gaib_sdk.bench import synthetic_inventory
-from gaib_sdk.chain.connection import BATCH_REQUESTS, _calldata, _receipt, _rlp, _sign_1559, _static_words
+from gaib_sdk.chain.connection import (
+    BATCH_REQUESTS,
+    MULTICALL_READS,
+    _calldata,
+    _receipt,
+    _rlp,
+    _sign_1559,
+    _static_words,
+)
 from gaib_sdk.chain.transport import CallCounter
 from gaib_sdk.client import cluster_tree
 from gaib_sdk.errors import AssetOwnershipError, DuplicateAssetError
@@ -61,7 +69,7 @@ class ReadCounter(CallCounter):
 
 
 def _batches(n: int) -> int:
-    return -(-n // BATCH_REQUESTS)
+    return -(-n // MULTICALL_READS)
 
 
 @pytest.mark.asyncio
@@ -75,13 +83,13 @@ async def test_digitize_asks_the_node_once_per_batch_not_once_per_asset(anvil: A
             inventory = synthetic_inventory(n, tag=f"scale-{n}")
             counter.reset()
             result = await gaib.digitize("gpu", inventory, cluster=True)
-            # every asset is checked (is it registered on its own?), each check one eth_call ...
-            assert counter.calls["eth_call"] == n + 2  # + the registrar's role and the cluster's root
-            assert counter.calls["eth_sendRawTransaction"] == 1
+            # every asset is checked (is it registered on its own?): one Multicall3 eth_call per 500 ...
+            assert counter.calls["eth_call"] == _batches(n) + 2  # + the registrar's role and the cluster's root
+            assert counter.calls["eth_sendRawTransactionSync"] == 1
             requests[n] = counter.read_requests
             assert len(result.asset_ids) == n and (await gaib.cluster(str(result.cluster_root)))["size"] == n
-        # ... but they travel as batches: three times the assets cost two more HTTP requests of reads, no more
-        assert requests[3 * BATCH_REQUESTS] - requests[BATCH_REQUESTS] == _batches(3 * BATCH_REQUESTS) - 1
+        # ... and those calls travel as one batch: three times the assets cost no more HTTP requests of reads
+        assert requests[3 * BATCH_REQUESTS] == requests[BATCH_REQUESTS]
 
         # the per-asset path: registered ones, read back to check their owner, are batched too
         inventory = synthetic_inventory(2 * BATCH_REQUESTS, tag="scale-known")
@@ -89,8 +97,8 @@ async def test_digitize_asks_the_node_once_per_batch_not_once_per_asset(anvil: A
         counter.reset()
         again = await gaib.digitize("gpu", inventory, skip_registered=True)
         assert len(again.already_registered) == 2 * BATCH_REQUESTS and not again.tx_hashes
-        assert counter.calls["eth_call"] == 1 + 2 * (2 * BATCH_REQUESTS)  # role; registered?; whose?
-        assert counter.requests <= 1 + 2 * _batches(2 * BATCH_REQUESTS)
+        assert counter.calls["eth_call"] == 1 + 2 * _batches(2 * BATCH_REQUESTS)  # role; registered?; whose?
+        assert counter.requests <= 3
     finally:
         await gaib.close()
 

@@ -2,7 +2,7 @@
 nothing of underwriting."""
 
 from gaib_sdk.chain.artifacts import decode_revert, load_artifact, load_artifact_file
-from gaib_sdk.chain.connection import Chain, EmbeddedState, Intent, TxResult
+from gaib_sdk.chain.connection import Chain, EmbeddedState, Intent, TxResult, read_ahead
 from gaib_sdk.chain.deploy import Deployment, DeploymentStore, Protocol, deploy_protocol, role
 from gaib_sdk.chain.journal import Journal
 from gaib_sdk.chain.transport import RetryPolicy, RpcProvider
@@ -22,5 +22,6 @@ __all__ = [
     "deploy_protocol",
     "load_artifact",
     "load_artifact_file",
+    "read_ahead",
     "role",
 ]

@@ -28,14 +28,16 @@ Against a node (:meth:`Chain.connect`) the connection is also a transaction mana
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import httpx
 from coincurve import PrivateKey
@@ -63,7 +65,7 @@ from web3.exceptions import Web3RPCError
 from web3.providers.eth_tester import AsyncEthereumTesterProvider
 from web3.types import RPCEndpoint, TxParams
 
-from gaib_sdk.chain.artifacts import decode_revert, revert_data
+from gaib_sdk.chain.artifacts import decode_revert, load_artifact, revert_data
 from gaib_sdk.chain.journal import Entry, Journal, Status
 from gaib_sdk.chain.transport import RetryPolicy, RpcProvider
 from gaib_sdk.errors import ChainError, GaibConfigError, TransactionFailed
@@ -76,10 +78,16 @@ log = logging.getLogger("gaib_sdk.chain")
 #: Chain ids of development chains: the embedded EVM, anvil and hardhat.
 DEV_CHAIN_IDS = frozenset({131277322940537, 31337, 1337})
 GAS_HEADROOM = 1.25
+EIP7966_TIMEOUT = 4  # eth_sendRawTransactionSync's error: sent, but not mined within the node's wait
 IN_PROCESS_GAS = 25_000_000  # under the embedded chain's 30M block gas limit
 DEFAULT_PRIORITY_FEE = 1_000_000_000  # 1 gwei
 #: A JSON-RPC batch holds at most this many requests, or this many bytes of signed transactions.
 BATCH_REQUESTS = 500
+# Multicall3, at the same address on every public network (github.com/mds1/multicall); the SDK places its own
+# copy there on a development node. Reads per aggregate3: well under a node's gas cap for one eth_call.
+MULTICALL3 = "0xcA11bde05977b3631167028862bE2a173976CA11"
+MULTICALL_READS = 500
+_AGGREGATE3 = bytes.fromhex("82ad56cb")  # aggregate3((address,bool,bytes)[])
 BATCH_BYTES = 2_000_000
 #: While awaiting a receipt, check this often (in polls) that the node still knows the transaction, and
 #: broadcast it again if not (a node restarted from saved state forgets its pending pool).
@@ -214,6 +222,8 @@ class Chain:
         self._nonce_lock = asyncio.Lock()
         self._settled: set[str] = set()
         self._fee_cache: _FeeCache | None = None
+        self._multicall: bool | None = None  # whether Multicall3 answers at MULTICALL3; None: not yet looked
+        self._sync_send: bool | None = None  # whether the node answers eth_sendRawTransactionSync; None: not yet asked
         self._contracts: dict[tuple[str, str], AsyncContract] = {}
         # the chain id was read as the connection was made: on the provider's connection so far
         self._checked_connection = getattr(w3.provider, "connections", None)
@@ -366,8 +376,38 @@ class Chain:
         to = str(address)
         return await self._read([(abi, (to, _calldata(self.w3, abi, a))) for a in argsets], block)
 
+    async def multicall_ready(self) -> bool:
+        """Whether Multicall3 answers at its canonical address: looked for once per connection, and on a
+        development node placed there when it is missing (``anvil_setCode``). Reads of :meth:`call_many`
+        then go as one ``eth_call`` per MULTICALL_READS of them; without it, as JSON-RPC batches."""
+        if self.in_process:
+            return False
+        if self._multicall is None:
+            try:
+                self._multicall = await self._find_multicall()
+            except ChainError as exc:
+                log.info("Multicall3 is not available (%s): reads go as JSON-RPC batches", exc)
+                self._multicall = False
+        return self._multicall
+
+    async def _find_multicall(self) -> bool:
+        if (await self.rpc("eth_getCode", MULTICALL3, "latest") or "0x") not in ("0x", "0x0"):
+            return True
+        if not self.is_dev:
+            return False
+        # a constructor run by eth_call returns the code it would deploy
+        code = await self.rpc("eth_call", {"data": load_artifact("Multicall3")["bytecode"]}, "latest")
+        for method in ("anvil_setCode", "hardhat_setCode"):
+            response = await self.w3.provider.make_request(RPCEndpoint(method), [MULTICALL3, code])
+            if "error" not in response:
+                return True
+        return False
+
     async def _read(self, reads: Sequence[tuple[dict[str, Any], tuple[str, str]]], block: str | int) -> list[Any]:
-        """eth_call each (abi, (to, calldata)) as JSON-RPC batches; decoded as web3.py's ``.call()`` would."""
+        """eth_call each (abi, (to, calldata)), through Multicall3 where it answers, else as JSON-RPC
+        batches; decoded as web3.py's ``.call()`` would."""
+        if len(reads) > 1 and await self.multicall_ready():
+            return await self._read_aggregated(reads, block)
         tag = hex(block) if isinstance(block, int) else block
         out: list[Any] = []
         for start in range(0, len(reads), BATCH_REQUESTS):
@@ -385,6 +425,77 @@ class Chain:
                     raise ChainError(f"reading {name} at {to} gave {data.to_0x_hex()}: {exc}") from exc
         return out
 
+    async def prefetch(self, calls: Sequence[Any | None]) -> None:
+        """Read ``calls`` (``contract.functions.f(args)``) now, in one round trip; until the next transaction
+        sent from this task, each one's plain ``.call()`` is answered from what was read. A method gathers
+        its pre-checks' reads this way and keeps its checks as they read: one ``eth_call`` through
+        Multicall3 instead of one a check. A read that fails is not kept: its ``.call()`` asks the node, and
+        raises as it always did. Nothing is kept on the embedded chain, where reads cost no round trip."""
+        if self.in_process or not isinstance(self.w3.provider, RpcProvider):
+            return
+        scope = _PREFETCHED.get()
+        if scope is None:
+            return  # not inside a method marked @read_ahead: nothing may be kept past its end
+        provider = id(self.w3.provider)
+        reads = [
+            (c.abi, e)
+            for c in calls
+            if c is not None and (e := self._encode(c)) is not None and (provider, e[0].lower(), e[1]) not in scope
+        ]
+        if not reads:
+            return
+        if await self.multicall_ready():
+            answers = await self._aggregate(reads, "latest")
+        else:
+            responses = await self._provider().batch(
+                [("eth_call", [{"to": t, "data": d}, "latest"]) for _, (t, d) in reads]
+            )
+            answers = [("error" not in r, HexBytes(r.get("result") or "0x")) for r in responses]
+        for (_, (to, data)), (ok, returned) in zip(reads, answers, strict=True):
+            if ok:
+                scope[(provider, to.lower(), data)] = bytes(returned)
+
+    async def _aggregate(
+        self, reads: Sequence[tuple[dict[str, Any], tuple[str, str]]], block: str | int
+    ) -> list[tuple[bool, bytes]]:
+        """(success, returned bytes) of each read, as Multicall3 ``aggregate3`` calls (failures allowed, so
+        each read's own revert reason is known), MULTICALL_READS to a call, all the calls in one JSON-RPC
+        batch."""
+        tag = hex(block) if isinstance(block, int) else block
+        codec = self.w3.codec
+        chunks = [reads[i : i + MULTICALL_READS] for i in range(0, len(reads), MULTICALL_READS)]
+        requests = []
+        for chunk in chunks:
+            calls = [(to, True, HexBytes(data)) for _, (to, data) in chunk]
+            data = "0x" + (_AGGREGATE3 + codec.encode(["(address,bool,bytes)[]"], [calls])).hex()
+            requests.append(("eth_call", [{"to": MULTICALL3, "data": data}, tag]))
+        out: list[tuple[bool, bytes]] = []
+        for chunk, response in zip(chunks, await self._provider().batch(requests), strict=True):
+            if "error" in response:
+                failure = self._rpc_failure(response["error"], f"reading {chunk[0][0]['name']} and others")
+                raise ChainError(str(failure), chain_id=self.chain_id)
+            (results,) = codec.decode(["(bool,bytes)[]"], HexBytes(response.get("result") or "0x"))
+            out += [(bool(ok), bytes(returned)) for ok, returned in results]
+        return out
+
+    async def _read_aggregated(
+        self, reads: Sequence[tuple[dict[str, Any], tuple[str, str]]], block: str | int
+    ) -> list[Any]:
+        """The reads through Multicall3; a read that reverts raises :class:`ChainError` with its reason."""
+        out: list[Any] = []
+        for (abi, (to, _)), (ok, returned) in zip(reads, await self._aggregate(reads, block), strict=True):
+            name = abi["name"]
+            if not ok:
+                failure = self._rpc_failure(
+                    {"message": "execution reverted", "data": "0x" + returned.hex()}, f"reading {name}"
+                )
+                raise ChainError(str(failure), chain_id=self.chain_id)
+            try:
+                out.append(_decode(self.w3, abi, returned))
+            except DecodingError as exc:
+                raise ChainError(f"reading {name} at {to} gave 0x{returned.hex()}: {exc}") from exc
+        return out
+
     async def genesis_hash(self) -> str:
         block = await self.w3.eth.get_block(0)
         return HexBytes(block["hash"]).to_0x_hex()
@@ -393,7 +504,21 @@ class Chain:
         return len(await self.w3.eth.get_code(self.w3.to_checksum_address(address))) > 0
 
     async def timestamp(self) -> int:
+        """The latest block's timestamp: a read through Multicall3 where it answers (so that
+        :meth:`prefetch` can fold it into a method's other reads), else from the block itself."""
+        clock = self.clock_read()
+        if clock is not None:
+            now = int(await clock.call())
+            if now > 1:  # anvil runs an eth_call on its genesis block at timestamp 1: ask the block then
+                return now
         return int((await self.w3.eth.get_block("latest"))["timestamp"])
+
+    def clock_read(self) -> Any | None:
+        """Multicall3's ``getCurrentBlockTimestamp()``, for :meth:`prefetch`; None until Multicall3 is known
+        to answer on this connection."""
+        if self._multicall is not True:
+            return None
+        return self.contract(MULTICALL3, load_artifact("Multicall3")["abi"]).functions.getCurrentBlockTimestamp()
 
     async def rpc(self, method: str, *params: Any) -> Any:
         """One raw JSON-RPC call; its ``result``. A JSON-RPC error becomes :class:`ChainError`."""
@@ -440,6 +565,8 @@ class Chain:
 
         ``key`` names the intent (e.g. ``"mint:<account>:<request id>"``): with a journal, a key already
         sent is not signed again; its transaction is awaited, or its result returned if it was mined."""
+        if scope := _PREFETCHED.get():
+            scope.clear()  # what the pre-checks read may change now
         if self.in_process:
             return await self._transact_in_process(call, sender, what=what, value=value)
         await self._check_chain_id(what)
@@ -458,7 +585,7 @@ class Chain:
                 pending = self._sign(sender, tx, what, key)
                 self._journal_signed(sender, [(pending, tx["nonce"])])
                 try:
-                    await self._broadcast(pending.raw, pending.tx_hash)
+                    pending.receipt = await self._broadcast(pending.raw, pending.tx_hash, wait=self._sends_sync())
                 except _Refused as exc:
                     self._nonces.pop(sender.address, None)  # re-read it from the node next time
                     self._mark([(pending.tx_hash, Status.DROPPED, None, None)])
@@ -491,6 +618,8 @@ class Chain:
         (on a node with automine, see the module docstring) and awaited. Results in the order given.
 
         Keys work as in :meth:`transact`: intents already mined are not sent again."""
+        if scope := _PREFETCHED.get():
+            scope.clear()  # what the pre-checks read may change now
         if not intents:
             return []
         if self.in_process:
@@ -731,14 +860,38 @@ class Chain:
         if self.journal is not None and updates:
             self.journal.mark(self.scope, updates)
 
-    async def _broadcast(self, raw: str, tx_hash: str) -> None:
-        """Send signed bytes. The node already holding them (or having mined them) is success."""
+    def _sends_sync(self) -> bool:
+        """Whether to send with ``eth_sendRawTransactionSync`` (EIP-7966), which answers with the receipt and
+        saves the first poll: on a development node, which mines a transaction as it comes, and that answers
+        it (anvil does). Not on public networks: the account's nonce lock would be held for a block time."""
+        return self._sync_send is not False and self.is_dev and self.confirmations == 0
+
+    async def _broadcast(self, raw: str, tx_hash: str, *, wait: bool = False) -> dict[str, Any] | None:
+        """Send signed bytes. The node already holding them (or having mined them) is success. With
+        ``wait``, ask for the receipt in the same call (EIP-7966): the receipt, or None if the node did
+        not give one (then poll for it)."""
+        if wait:
+            response = await self.w3.provider.make_request(RPCEndpoint("eth_sendRawTransactionSync"), [raw])
+            if "error" not in response:
+                self._sync_send = True
+                result = response.get("result")
+                return _receipt(result) if isinstance(result, dict) else None
+            error: Any = response["error"]
+            message = str(error.get("message", error) if isinstance(error, dict) else error)
+            code = error.get("code") if isinstance(error, dict) else None
+            if code == EIP7966_TIMEOUT:
+                return None  # in the pool, not mined in the node's time: poll
+            if not (code == -32601 or _unsupported(message)):
+                await self._refusal(message, tx_hash)
+                return None
+            self._sync_send = False  # this node does not answer it: plain sends from now on
         try:
             await self.w3.eth.send_raw_transaction(HexStr(raw))
         except Web3RPCError as exc:
-            error: Any = (exc.rpc_response or {}).get("error") or {}
-            message = str(error.get("message", exc.message) if isinstance(error, dict) else error)
+            failure: Any = (exc.rpc_response or {}).get("error") or {}
+            message = str(failure.get("message", exc.message) if isinstance(failure, dict) else failure)
             await self._refusal(message, tx_hash)
+        return None
 
     async def _refusal(self, message: str, tx_hash: str) -> None:
         """Make sense of a node's refusal of ``tx_hash``: return if the node has it after all."""
@@ -836,10 +989,11 @@ class Chain:
         again any that the node forgot; record each in the journal and the history."""
         deadline = time.monotonic() + self.receipt_timeout
         delay, polls = 0.01, 0
-        outstanding = list(pending)
+        outstanding = [p for p in pending if p.receipt is None]  # the rest came with their send
         while True:
             try:
-                await self._fetch_receipts(outstanding)
+                if outstanding:
+                    await self._fetch_receipts(outstanding)
                 outstanding = [p for p in outstanding if p.receipt is None]
                 if not outstanding and self.confirmations:
                     outstanding = await self._unconfirmed(pending)
@@ -1181,6 +1335,14 @@ def _sign_1559(sender: LocalAccount, tx: dict[str, Any]) -> tuple[str, str] | No
     return "0x" + raw.hex(), "0x" + keccak(raw).hex()
 
 
+def _unsupported(message: str) -> bool:
+    """Whether a node's error says it does not know the method (nodes word it differently)."""
+    lowered = message.lower()
+    return "method" in lowered and any(
+        w in lowered for w in ("not found", "not supported", "unsupported", "does not exist", "not available")
+    )
+
+
 def _rlp(item: int | bytes | list[Any]) -> bytes:
     """Recursive-length prefix encoding (the Yellow Paper's appendix B) of ints, bytes and lists of them."""
     if isinstance(item, list):
@@ -1197,6 +1359,32 @@ def _rlp_length(length: int, offset: int) -> bytes:
         return bytes([offset + length])
     size = length.to_bytes((length.bit_length() + 7) // 8, "big")
     return bytes([offset + 55 + len(size)]) + size
+
+
+# Reads made ahead by Chain.prefetch, by (provider, to, calldata): per asyncio task, inside one method marked
+# @read_ahead, until its next transaction. None outside such a method.
+_PREFETCHED: contextvars.ContextVar[dict[tuple[int, str, str], bytes] | None] = contextvars.ContextVar(
+    "gaib_prefetched", default=None
+)
+
+_Method = TypeVar("_Method", bound=Callable[..., Awaitable[Any]])
+
+
+def read_ahead(method: _Method) -> _Method:
+    """Mark a method whose pre-checks :meth:`Chain.prefetch` may read ahead: what it read is kept until the
+    method's next transaction or its end, never longer."""
+
+    @functools.wraps(method)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if _PREFETCHED.get() is not None:  # called by another such method: its scope goes on
+            return await method(*args, **kwargs)
+        token = _PREFETCHED.set({})
+        try:
+            return await method(*args, **kwargs)
+        finally:
+            _PREFETCHED.reset(token)
+
+    return cast(_Method, wrapper)
 
 
 _SELECTORS: dict[tuple[str, tuple[str, ...]], tuple[bytes, list[str]]] = {}
@@ -1315,6 +1503,14 @@ class _Function(AsyncContractFunction):
         )
         if plain:
             params: dict[str, Any] = {"to": self.address, "data": _calldata(self.w3, abi, self.args or ())}
+            kept = _PREFETCHED.get()
+            if kept is not None and block in (None, "latest") and not transaction:
+                data = kept.get((id(provider), str(self.address).lower(), params["data"]))
+                if data is not None:
+                    try:
+                        return _decode(self.w3, abi, data)
+                    except DecodingError:
+                        pass
             if transaction and transaction.get("from"):
                 params["from"] = transaction["from"]
             tag = "latest" if block is None else hex(block) if isinstance(block, int) else block

@@ -238,6 +238,7 @@ async def deploy_protocol(
         )
     if confirmation_delay is None:
         confirmation_delay = 0 if chain.is_dev else CONFIRMATION_DELAY
+    await chain.multicall_ready()  # on a development node, Multicall3 is placed now, with the protocol
     hashes: list[str] = []
     if usdc is None:
         r = await chain.deploy(load_artifact("TestUSDC"), [admin.address], admin)

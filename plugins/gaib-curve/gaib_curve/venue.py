@@ -31,7 +31,7 @@ from gaib_sdk import (
     VenuePosition,
     VenueQuote,
 )
-from gaib_sdk.chain import load_artifact_file
+from gaib_sdk.chain import load_artifact_file, read_ahead
 from gaib_sdk.client import AID_DECIMALS, USDC_DECIMALS, from_units, to_units
 
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -462,6 +462,7 @@ class CurveVenue(Venue):
             details=details,
         )
 
+    @read_ahead
     async def add_liquidity(self, amount: Decimal, **kwargs: Any) -> list[VenuePosition]:
         """Deposit ``amount`` USD into the pool. With no options, split between AID and USDC in the pool's
         proportions (no imbalance fee), or as near as the account's holdings allow (an account holding one
@@ -470,8 +471,12 @@ class CurveVenue(Venue):
         venue's 0.5%) or ``minimum=`` bound the LP tokens accepted."""
         await self.setup()
         args = _args(kwargs, "add_liquidity", {"coin", "aid", "usdc", "slippage", "minimum"})
-        plan = await self._plan_add(amount, args)
         gaib, pool = self.gaib, self._pool()
+        reads = [pool.functions.balances(i) for i in range(len(self.state["coins"]))] + [pool.functions.totalSupply()]
+        for coin in self.state["coins"]:
+            reads += gaib.balance_reads(self._token(coin), pool)
+        await gaib.chain.prefetch(reads)  # the plan's and the checks' reads, in one call
+        plan = await self._plan_add(amount, args)
         for coin, units in plan.amounts.items():
             if units:
                 await gaib.require_balance(self._token(coin), units, coin, "deposit into the Curve pool")
@@ -483,6 +488,7 @@ class CurveVenue(Venue):
         )
         return await self.positions()
 
+    @read_ahead
     async def remove_liquidity(self, amount: Decimal, **kwargs: Any) -> list[VenuePosition]:
         """Burn ``amount`` LP tokens for both coins in the pool's proportions; with ``coin=`` for that coin
         alone; with ``aid=`` / ``usdc=`` for exactly those amounts, burning at most ``amount`` LP tokens.
@@ -507,12 +513,16 @@ class CurveVenue(Venue):
         await gaib.send(call, what=f"Curve remove_liquidity ({plan.kind})")
         return await self.positions()
 
+    @read_ahead
     async def positions(self, account: str | None = None) -> list[VenuePosition]:
         """The pool's LP tokens ``account`` holds, with their share of each coin and their USD value at the
         virtual price (details: AID, USDC, value_usd, share_of_pool, virtual_price)."""
         await self.setup()
         who = account or self.gaib.address
         pool = self._pool()
+        f = pool.functions
+        reads = [f.balanceOf(who), f.totalSupply(), f.get_virtual_price(), f.symbol()]
+        await self.gaib.chain.prefetch(reads + [f.balances(i) for i in range(len(self.state["coins"]))])
         lp = int(await pool.functions.balanceOf(who).call())
         if lp == 0:
             return []
