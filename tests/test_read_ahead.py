@@ -175,3 +175,29 @@ async def test_a_node_without_sync_sends_or_multicall_gets_plain_sends_and_batch
             assert counter.calls["eth_call"] >= 6 and counter.requests < counter.total
     finally:
         bare.stop()
+
+
+def test_addresses_come_back_checksummed_as_web3_gives_them() -> None:
+    """The read path checksums the addresses in what it decodes, walking only where a type holds one: the
+    same values, and the same container types, as web3.py's return normalizer."""
+    from eth_abi.grammar import parse
+    from web3._utils.abi import map_abi_data
+    from web3._utils.normalizers import BASE_RETURN_NORMALIZERS
+
+    from gaib_sdk.chain.connection import _checksum_addresses
+
+    a, b = "0x" + "ab" * 20, "0x" + "0f" * 20
+    cases = [
+        ("address", a),
+        ("address[]", (a, b)),
+        ("address[2]", (b, a)),
+        ("(bytes32,address,uint8[],(address,bool)[])", (b"\1" * 32, a, (1, 2), ((b, True), (a, False)))),
+        ("(string,uint256)", ("0x" + "ab" * 20, 7)),  # a string that looks like an address stays as it is
+        ("uint256", 5),
+        ("(address,uint8[])", (a, (1, 2))),
+        ("uint8[]", (1, 2)),
+    ]
+    for type_str, value in cases:
+        (expected,) = map_abi_data(BASE_RETURN_NORMALIZERS, [type_str], [value])
+        got = _checksum_addresses(parse(type_str), value)
+        assert got == expected and type(got) is type(expected), type_str

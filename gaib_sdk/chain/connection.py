@@ -42,6 +42,8 @@ from typing import Any, TypeVar, cast
 import httpx
 from coincurve import PrivateKey
 from eth_abi.exceptions import DecodingError
+from eth_abi.grammar import TupleType
+from eth_abi.grammar import parse as parse_abi_type
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_typing import HexStr
@@ -53,7 +55,6 @@ from web3 import AsyncWeb3
 from web3._utils.abi import map_abi_data
 from web3._utils.method_formatters import log_entry_formatter, receipt_formatter
 from web3._utils.normalizers import (
-    BASE_RETURN_NORMALIZERS,
     abi_address_to_hex,
     abi_bytes_to_bytes,
     abi_string_to_text,
@@ -1472,9 +1473,28 @@ def _decode(w3: AsyncWeb3[Any], abi: dict[str, Any], data: bytes) -> Any:
             return int.from_bytes(data, "big")
     types = get_abi_output_types(abi)  # type: ignore[arg-type]
     values: Any = w3.codec.decode(types, data)
-    if any("address" in t for t in types):  # web3.py's only return normalizer (slow: it walks every value)
-        values = map_abi_data(BASE_RETURN_NORMALIZERS, types, values)
+    if any("address" in t for t in types):  # web3.py's only return normalizer: addresses checksummed
+        values = tuple(_checksum_addresses(_abi_type(t), v) for t, v in zip(types, values, strict=True))
     return values[0] if len(values) == 1 else list(values)
+
+
+@functools.lru_cache(maxsize=512)
+def _abi_type(type_str: str) -> Any:
+    return parse_abi_type(type_str)
+
+
+def _checksum_addresses(abi_type: Any, value: Any) -> Any:
+    """``value`` (as eth_abi decodes ``abi_type``) with its addresses checksummed, as web3.py's return
+    normalizer gives them (arrays as lists), walking only where the type holds an address or an array
+    (web3.py walks every value)."""
+    type_str = abi_type.to_type_str()
+    if "address" not in type_str and "[" not in type_str:
+        return value
+    if abi_type.is_array:  # web3.py gives arrays as lists
+        return [_checksum_addresses(abi_type.item_type, v) for v in value]
+    if isinstance(abi_type, TupleType):
+        return tuple(_checksum_addresses(c, v) for c, v in zip(abi_type.components, value, strict=True))
+    return to_checksum_address(value) if abi_type.base == "address" else value
 
 
 class _Function(AsyncContractFunction):
