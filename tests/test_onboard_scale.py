@@ -1,7 +1,8 @@
 """Onboarding stays linear in the number of assets: what digitize asks the node grows by one Multicall3 read
 per 500 assets, all in one JSON-RPC batch, never by one request per asset; the inventory looks telemetry up
 by dict; and the fast paths of the transaction manager (its signer, its encoder, its receipts) give the very
-bytes and values of the slow ones they replace. Counts and bytes, never a time (`gaib bench onboard --cluster` prints the times)."""
+bytes and values of the slow ones they replace. Counts and bytes, never a time (`gaib bench onboard
+--cluster` prints the times)."""
 
 from __future__ import annotations
 

@@ -66,7 +66,7 @@ from web3.exceptions import Web3RPCError
 from web3.providers.eth_tester import AsyncEthereumTesterProvider
 from web3.types import RPCEndpoint, TxParams
 
-from gaib_sdk.chain.artifacts import decode_revert, load_artifact, revert_data
+from gaib_sdk.chain.artifacts import decode_revert, load_artifact, register_error_abi, revert_data
 from gaib_sdk.chain.journal import Entry, Journal, Status
 from gaib_sdk.chain.transport import RetryPolicy, RpcProvider
 from gaib_sdk.errors import ChainError, GaibConfigError, TransactionFailed
@@ -343,9 +343,11 @@ class Chain:
 
     def contract(self, address: str, abi: list[dict[str, Any]]) -> AsyncContract:
         """The contract at ``address``. Made once per address and ABI: web3.py checks the whole ABI each
-        time it makes one (tens of milliseconds for the protocol's contracts)."""
+        time it makes one (tens of milliseconds for the protocol's contracts). Its custom errors are learnt,
+        so a call to it that would revert is refused with the error's name and arguments."""
         key = (address.lower(), json.dumps(abi, sort_keys=True))
         if key not in self._contracts:
+            register_error_abi(abi)
             contract = self.w3.eth.contract(address=self.w3.to_checksum_address(address), abi=abi)
             if not self.in_process:
                 contract.functions = _Functions(contract.abi, self.w3, contract.address, contract.decode_tuples)
