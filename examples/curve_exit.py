@@ -5,7 +5,8 @@
 On a development chain the curve venue deploys the project's StableSwap-NG stand-in (compiled at set-up by
 `python -m gaib_curve.build`, which `make quickstart` runs) and creates the AID/USDC pool through it.
 
-1. an investor (dev account 2) is whitelisted, mints AID for test USDC and seeds the pool, 1:1;
+1. the protocol admin sets the venue up (the pool); an investor (dev account 2) is whitelisted, mints AID for
+   test USDC and seeds the pool, 1:1;
 2. a holder (account 4) who got AID from the investor is not whitelisted: redeeming is refused;
 3. the holder quotes a sale of AID for USDC and sells with a 0.1% slippage limit under the quote;
 4. the investor, as liquidity provider, takes part of its LP tokens out in USDC alone.
@@ -25,6 +26,7 @@ async def main() -> None:
         await admin.whitelist(investor.address)
         await admin.faucet(investor.address, Decimal(550_000))
         await investor.mint_aid(Decimal(300_000))
+        await admin.setup_venue("curve")  # the protocol admin creates the pool; users never do
         [lp] = await investor.add_liquidity("curve", Decimal(500_000))
         curve = investor.venue("curve")
         state = await curve.pool_state()

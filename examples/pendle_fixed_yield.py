@@ -6,7 +6,8 @@ On a development chain the pendle venue deploys Pendle's own contracts (@pendle/
 set-up by `python -m gaib_pendle.fetch`, which `make quickstart` runs), the SDK's SY-sAID wrapper and a
 PT/SY market expiring 180 days ahead.
 
-1. a liquidity provider (dev account 2) stakes AID into sAID and puts it into the PT/SY market;
+1. the protocol admin sets the PT/SY market up; a liquidity provider (dev account 2) stakes AID into sAID and
+   puts it into the market;
 2. a saver (account 3) stakes AID and buys PT with its sAID (as SY): it locks the market's implied APY;
 3. sAID earns 1% meanwhile: that goes to the YT holders, not to the saver's PT, which is fixed;
 4. the chain's clock moves past the expiry, and the PT redeems alone for one AID's worth of sAID each.
@@ -31,7 +32,7 @@ async def main() -> None:
             await who.stake(Decimal(aid - 1_000))  # keeps 1,000 AID
 
         # 1. the provider seeds the PT/SY market with its sAID (half of it split into PT + YT first)
-        where = await provider.venue("pendle").setup()
+        where = await admin.setup_venue("pendle")  # the protocol admin creates the market; users never do
         await provider.add_liquidity("pendle", (await provider.balances())["sAID"])
         now = await admin.chain.timestamp()
         days = Decimal(int(where["expiry"]) - now) / DAY

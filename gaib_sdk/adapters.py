@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from gaib_sdk.errors import GaibValueError, InventoryError
+from gaib_sdk.errors import GaibConfigError, GaibValueError, InventoryError
 from gaib_sdk.models import (
     AssetRecord,
     AssetValuation,
@@ -184,7 +184,21 @@ class Venue(ABC):
     @abstractmethod
     async def setup(self) -> dict[str, str]:
         """Find, or on a development chain deploy, what the venue needs for AID / sAID. Returns the
-        addresses and ids it uses. Idempotent."""
+        addresses and ids it uses. Idempotent. Before it deploys or creates anything, it calls
+        :meth:`require_admin`."""
+
+    async def require_admin(self) -> None:
+        """Refuse, before anything is sent, a set-up that would deploy or create something from an account
+        that is not the protocol admin's: what integrators trust (an oracle, a market, a pool) comes from the
+        admin, at deployment or on an explicit command, never as a side effect of a user's first call."""
+        gaib = self.gaib
+        if not await gaib.has_role(gaib.protocol.aid, "DEFAULT_ADMIN_ROLE"):
+            raise GaibConfigError(
+                f"the {self.name!r} venue is not set up on chain {gaib.chain.chain_id}: its set-up deploys or creates "
+                f"contracts, which only the protocol admin does (`gaib venue {self.name} setup`, or "
+                "Gaib.setup_venue); ask the admin, or give the venue's addresses in its options",
+                chain_id=gaib.chain.chain_id,
+            )
 
     @abstractmethod
     async def quote(self, amount: Decimal, **kwargs: Any) -> VenueQuote:

@@ -56,7 +56,8 @@ async def stand() -> AsyncIterator[Stand]:
         await lp.send(lp.protocol.aid.functions.transfer(outsider.address, 10_000 * 10**18), what="AID to outsider")
         venue = lp.venue("curve")
         assert isinstance(venue, CurveVenue)
-        await lp.add_liquidity("curve", Decimal(400_000))  # set-up deploys the stand-in and creates the pool
+        await admin.setup_venue("curve")  # the admin's set-up deploys the stand-in and creates the pool
+        await lp.add_liquidity("curve", Decimal(400_000))
         math_pool = await _seeded_pool(lp, venue.state["factory"])
         yield Stand(admin, lp, outsider, venue, math_pool)
     finally:
@@ -435,6 +436,7 @@ async def test_the_pool_on_anvil_is_found_by_a_second_process(anvil: Anvil, tmp_
         await admin.whitelist(lp.address)
         await admin.faucet(lp.address, Decimal(300_000))
         await lp.mint_aid(Decimal(150_000))
+        await admin.setup_venue("curve")
         [pos] = await lp.add_liquidity("curve", Decimal(200_000))
         assert pos.amount == Decimal(200_000) and pos.details["virtual_price"] == "1"
         pool = lp.venue("curve").state["pool"]

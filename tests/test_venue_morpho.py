@@ -61,6 +61,7 @@ async def world() -> AsyncIterator[World]:
         await investor.stake(Decimal(1_000_000))
         deal = (await admin.financialize("gpu", inventory, as_of=AS_OF)).deal
         await admin.faucet(lender.address, Decimal(1_000_000))
+        await admin.setup_venue("morpho")
         await lender.add_liquidity("morpho", Decimal(600_000))
         yield World(admin, provider, investor, lender, deal.deal_id)
     finally:
@@ -301,8 +302,8 @@ async def test_on_anvil_a_second_process_reuses_the_market(anvil: Anvil, tmp_pat
         await investor.mint_aid(Decimal(100_000))
         await investor.stake(Decimal(60_000))
         await admin.faucet(lender.address, Decimal(50_000))
+        first = await admin.setup_venue("morpho")
         await lender.add_liquidity("morpho", Decimal(50_000))
-        first = await admin.venue("morpho").setup()
         morpho = investor.venue("morpho")
         assert isinstance(morpho, MorphoVenue)
         held = (await investor.balances())["sAID"]

@@ -42,6 +42,7 @@ async def world() -> AsyncIterator[World]:
         await borrower.stake(Decimal(50_000))
         await admin.faucet(lender.address, Decimal(100_000))
         options = {"irm": irm}
+        await admin.setup_venue("morpho", options)
         lend = lender.venue("morpho", options)
         assert isinstance(lend, MorphoVenue)
         await lend.supply(Decimal(50_000))

@@ -332,7 +332,7 @@ async def test_on_anvil_a_second_process_reuses_the_venue(anvil: Anvil, tmp_path
         await admin.faucet(investor.address, Decimal(50_000))
         await investor.mint_aid(Decimal(50_000))
         await investor.stake(Decimal(30_000))
-        first = await investor.venue("pendle").setup()
+        first = await admin.setup_venue("pendle")
         positions = await investor.add_liquidity("pendle", Decimal(10_000))
         assert {p.side for p in positions} == {"yield", "liquidity"}
 

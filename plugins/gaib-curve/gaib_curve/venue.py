@@ -131,6 +131,7 @@ class CurveVenue(Venue):
             if opts.factory is not None:
                 factory_address = opts.factory
             elif chain.is_dev:
+                await self.require_admin()
                 factory_address = await self._deploy_standin_factory()
                 update["standin"] = True
             else:
@@ -147,6 +148,7 @@ class CurveVenue(Venue):
             if found != ZERO:
                 pool_address = found
             else:
+                await self.require_admin()
                 pool_address, update["pool_tx"] = await self._create_pool(factory)
         update.update(await self._check_pool(pool_address))
         state.clear()

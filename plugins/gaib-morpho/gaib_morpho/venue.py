@@ -156,6 +156,8 @@ class MorphoVenue(Venue):
         gaib, chain = self.gaib, self.gaib.chain
         protocol = gaib.protocol
         lltv = int(self.options.lltv * WAD)
+        if self.options.morpho is None or self.options.oracle is None:
+            await self.require_admin()  # it deploys Morpho Blue or the oracle
         if self.options.morpho is None:
             if not chain.is_dev:
                 raise GaibConfigError(f"give Morpho Blue's address on chain {chain.chain_id} (MorphoOptions.morpho)")
@@ -182,6 +184,7 @@ class MorphoVenue(Venue):
         market_id = "0x" + keccak(abi_encode(["address", "address", "address", "address", "uint256"], params)).hex()
         market_tx = ""
         if (await morpho.functions.market(market_id).call())[4] == 0:  # lastUpdate: 0 until created
+            await self.require_admin()
             created = await gaib.send(morpho.functions.createMarket(tuple(params)), what="Morpho createMarket")
             market_tx = created.tx_hash
         state.clear()

@@ -83,12 +83,13 @@ class PendleVenue(Venue):
         if self.options.sy is not None:
             await self._check_sy(self.options.sy)
         yield_factory, market_factory = self.options.yield_factory, self.options.market_factory
+        if (yield_factory is None or market_factory is None) and not chain.is_dev:
+            raise GaibConfigError(
+                f"give Pendle's yield contract factory and market factory on chain {chain.chain_id} "
+                "(PendleOptions.yield_factory, PendleOptions.market_factory)"
+            )
+        await self.require_admin()  # from here it deploys and creates: the yield contract, the market
         if yield_factory is None or market_factory is None:
-            if not chain.is_dev:
-                raise GaibConfigError(
-                    f"give Pendle's yield contract factory and market factory on chain {chain.chain_id} "
-                    "(PendleOptions.yield_factory, PendleOptions.market_factory)"
-                )
             yield_factory, market_factory = await self._deploy_pendle()
         yf = chain.contract(yield_factory, load("PendleYieldContractFactoryUpg")["abi"])
         mf = chain.contract(market_factory, load("PendleMarketFactoryV7Upg")["abi"])
