@@ -333,3 +333,28 @@ def test_gaib_report_reads_a_deployment_on_a_node(
         assert (out / "stress.png").read_bytes().startswith(PNG_SIGNATURE)
     finally:
         node.stop()
+
+
+def test_gaib_report_reads_a_node_that_keeps_no_past_state(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A node that keeps only its latest states (anvil --prune-history, like a full node that is not an
+    archive): the report reads the history from the events and the state of the report's block only."""
+    monkeypatch.setenv("GAIB_HOME", str(tmp_path))
+    monkeypatch.delenv("GAIB_PRIVATE_KEY", raising=False)
+    node = Anvil("--prune-history", "2").start()
+    try:
+        supply = asyncio.run(_history_on(node.url))
+        out = tmp_path / "report"
+        assert main(["report", "--rpc", node.url, "--out", str(out), "--json"]) == 0
+        summary = json.loads(capsys.readouterr().out)
+        assert summary["deals"] == 1 and summary["history"] == "events"
+        data = ReportData.model_validate_json((out / "report.json").read_text())
+        assert data.history == "events" and data.latest.aid_supply == supply
+        assert all(data.backing_holds(p) for p in data.nav)
+        # the deal's repayment and opening come from the logs, its state now from the report's block
+        assert [len(d.payments) for d in data.deals] == [1] and [e.name for e in data.deals[0].events] == ["opened"]
+        assert data.deals[0].history[-1].block == data.block
+        assert "keeps no past state" in (out / "index.html").read_text()
+    finally:
+        node.stop()

@@ -513,14 +513,14 @@ def stress_check(case: DealCase, policy: StressPolicy | None = None) -> StressCh
                 # beyond the percentile holds, and then it is its loss given default: held to the average one
                 tail = 1 - policy.monte_carlo_percentile / 100
                 per_default = monte_carlo.mean_loss_given_default_usd or 0.0
-                limit = limit_rate * monte_carlo.exposure_usd
-                if monte_carlo.mean_defaults > tail and per_default > limit:
+                mc_limit = limit_rate * monte_carlo.exposure_usd
+                if monte_carlo.mean_defaults > tail and per_default > mc_limit:
                     refusal = (
                         f"stressed loss too high: this deal alone (one loan: no percentile) defaults on "
                         f"{monte_carlo.mean_defaults:.2%} of paths over {monte_carlo.horizon_years:.4g} year(s), more "
                         f"than the {tail:.2%} beyond percentile {policy.monte_carlo_percentile:g}, and then loses "
                         f"{_fusd(per_default)} USDC on average, {per_default / monte_carlo.exposure_usd:.2%} of "
-                        f"funded {_fusd(monte_carlo.exposure_usd)} USDC (limit {_pct(limit_rate)}: {_fusd(limit)}; "
+                        f"funded {_fusd(monte_carlo.exposure_usd)} USDC (limit {_pct(limit_rate)}: {_fusd(mc_limit)}; "
                         f"Monte Carlo, {source})"
                     )
     if refusal is not None and policy.enforce:
