@@ -229,7 +229,7 @@ def default_probability_of(rating: str) -> float:
 
 def over_horizon(yearly: float, years: float) -> float:
     """A yearly default probability over ``years``: 1 - (1 - p)^years (a constant hazard)."""
-    return 1.0 - (1.0 - yearly) ** years
+    return 1.0 - float((1.0 - yearly) ** years)
 
 
 def loan_risk(
@@ -274,7 +274,8 @@ def _paid(loans: Sequence[LoanRisk], t: np.ndarray) -> np.ndarray:
     level = np.array([loan.amortisation == "level" for loan in loans])
     s = np.minimum(t, term)
     amortised = exposure * (s - s * s / (2 * term))
-    return np.where(level, amortised, exposure * t)
+    paid: np.ndarray = np.where(level, amortised, exposure * t)
+    return paid
 
 
 def simulate_portfolio(
