@@ -20,7 +20,16 @@ import pytest_asyncio
 from gaib_sdk import Gaib, GaibConfigError, Inventory
 from gaib_sdk.cli import main
 from gaib_sdk.models import LoanRisk
-from gaib_sdk.report import PLOTS, ReportData, collect, exit_price, render, require_matplotlib, run_scenario
+from gaib_sdk.report import (
+    PLOTS,
+    SCHEMA_VERSION,
+    ReportData,
+    collect,
+    instant_exit_value,
+    render,
+    require_matplotlib,
+    run_scenario,
+)
 from gaib_sdk.report.scenario import ScenarioResult
 from gaib_sdk.underwriting import simulate_portfolio
 
@@ -79,14 +88,14 @@ async def test_every_nav_point_is_the_contracts_views_at_its_block(run: Run) -> 
         # the backing equation, at every point
         assert point.aid_supply == (point.reserve + point.principal_deployed + point.uncovered_loss) * data.scale
         assert data.backing_holds(point)
-        assert point.exit_price == exit_price(
+        assert point.instant_exit_value == instant_exit_value(
             share_price=point.share_price,
             reserve=point.reserve,
             queued_stable=point.queued_stable,
             aid_supply=point.aid_supply,
             scale=data.scale,
         )
-        assert point.exit_price <= point.share_price
+        assert point.instant_exit_value <= point.share_price
 
 
 @module
@@ -193,7 +202,10 @@ async def test_the_ledger_adds_up_to_the_supply_and_the_principal_deployed(run: 
     assert request.number("requestId") == run.scenario.redemption_request
     assert len(fills) > 2 and sum(e.number("stable") for e in fills) == request.number("stableOwed")
     assert fills[-1].number("remaining") == 0 and total("Claimed", "stable") == request.number("stableOwed")
-    assert max(n.queued_stable for n in data.nav) > 0 and min(n.exit_price for n in data.nav if n.queued_stable) == 0
+    assert (
+        max(n.queued_stable for n in data.nav) > 0
+        and min(n.instant_exit_value for n in data.nav if n.queued_stable) == 0
+    )
     assert last.queued_stable == last.total_claimable == 0
     # the ledger is the node's logs, in order
     minted_logs = await _logs(run.gaib.protocol.aid, "Minted", data)
@@ -229,18 +241,96 @@ async def test_the_stress_test_is_the_engines_on_the_open_deals_and_reproducible
         assert loan.annual_rate == deal.rate_bps / 10_000
     a = stress.assumptions
     assert [r.correlation for r in stress.results] == a.correlations
+    # sAID's assets are the first-loss capital; no Treasury-bill income is counted
+    last = run.data.latest
+    assert stress.first_loss_usd == pytest.approx((last.said_total_assets + last.said_unvested) / 1e18)
     again = simulate_portfolio(
         [LoanRisk.model_validate(loan.model_dump()) for loan in stress.loans],
         correlation=a.correlations[0],
         paths=a.paths,
         seed=a.seed,
         cash_usd=stress.cash_usd,
-        treasury_yield=a.treasury_yield,
-        percentiles=list(stress.results[0].loss_percentiles_usd),
-        yield_percentiles=list(stress.results[0].yield_percentiles),
+        rent_volatility=a.rent_volatility,
+        first_loss_usd=stress.first_loss_usd,
+        percentiles=[i / 2 for i in range(201)],
+        yield_percentiles=[i / 2 for i in range(201)],
     )
     assert again == stress.results[0]
-    assert stress.results[0].probability_of_loss > 0 and stress.results[0].loss_percentiles_usd[100.0] > 0
+    # two open deals are too few for a percentile: none is shown, and the page says why
+    r = stress.results[0]
+    assert r.probability_of_loss > 0 and r.loss_percentiles_usd == {} and r.percentiles_note is not None
+    assert r.mean_first_loss_return is not None and r.mean_first_loss_return != r.mean_portfolio_yield
+
+
+@module
+async def test_the_loan_tape_and_delinquency_read_the_facility_now(run: Run) -> None:
+    f, data = run.gaib.protocol.facility.functions, run.data
+    tape = {row.deal_id: row for row in data.loan_tape}
+    assert sorted(tape) == [d.deal_id for d in data.deals]
+    for deal in data.deals:
+        row, now = tape[deal.deal_id], await f.getDeal(deal.deal_id).call()
+        assert (row.borrower, row.current_value, row.principal_outstanding, row.status) == (
+            now[0],
+            now[5],
+            now[7],
+            deal.status,
+        )
+        assert row.days_past_due == await f.daysPastDue(deal.deal_id).call()
+        assert "appraisal recorded on chain" in row.value_source
+        assert row.maturity == deal.opened.timestamp + deal.term_days * 86_400
+        leases = await run.gaib.protocol.leases.functions.leasesOf(deal.deal_id).call()
+        assert [lease.lease_id for lease in row.leases] == ["0x" + bytes(x).hex() for x in leases]
+    fixed, hybrid = tape[run.scenario.deals["fixed"]], tape[run.scenario.deals["hybrid"]]
+    assert fixed.bucket == "current" and fixed.leases and fixed.dscr is not None and fixed.ltv_bps is not None
+    assert hybrid.bucket == "closed" and hybrid.status == "liquidated"
+    # the lender's IRR net of fees is below the gross one: fees go to the treasury, not to sAID
+    assert fixed.net_irr is not None and fixed.gross_irr is not None and fixed.net_irr < fixed.gross_irr
+    assert hybrid.net_irr is not None and hybrid.net_irr < 0  # sold at a loss
+    buckets = {b.bucket: b for b in data.delinquency.buckets}
+    assert list(buckets) == ["current", "30", "60", "90+", "defaulted"]
+    assert buckets["current"].deals == 2 and buckets["current"].principal == sum(
+        r.principal_outstanding for r in data.loan_tape if r.status == "active"
+    )
+    # the liquidation's recovery, and the concentration of the open book
+    (recovery,) = data.recoveries
+    liq = next(d.liquidation for d in data.deals if d.liquidation is not None)
+    assert liq is not None and (recovery.principal_recovered, recovery.loss) == (liq.principal_recovered, liq.loss)
+    assert recovery.recovery_rate_bps == liq.principal_recovered * 10_000 // (liq.principal_recovered + liq.loss)
+    c = data.concentration
+    assert len(c.by_borrower) == 2 and sum(r.amount for r in c.by_borrower) == sum(
+        r.principal_outstanding for r in data.loan_tape if r.bucket != "closed"
+    )
+    assert c.top_borrower_bps == c.by_borrower[0].share_bps > 5000 and 5000 <= c.hhi_bps <= 10_000
+
+
+@module
+async def test_the_reserve_is_shown_by_token_and_by_place(run: Run) -> None:
+    p, data = run.gaib.protocol, run.data
+    comp = data.reserve_composition
+    # USDC and USDT apart: their sum is AID's total reserve
+    assert comp.by_token["USDC"] == await p.aid.functions.reserve().call()
+    assert comp.by_token["USDT"] == 50_000 * 10**6 == await p.aid.functions.reserveOf(p.usdt.address).call()
+    assert sum(comp.by_token.values()) == data.latest.reserve
+    places = {(h.place, h.token): h for h in comp.by_place}
+    cash = places[("CreditFacility: deal cash reserves", "USDC")]
+    assert cash.amount == sum(r.cash_reserve for r in data.loan_tape if r.bucket != "closed") and not cash.backs_aid
+    assert (
+        places[("sAID redemption escrow", "AID")].amount
+        == await p.aid.functions.balanceOf(await p.said.functions.escrow().call()).call()
+    )
+
+
+@module
+async def test_fair_value_sits_beside_book_nav(run: Run) -> None:
+    data = run.data
+    fv, last = data.fair_value, data.latest
+    assert data.schema_version == SCHEMA_VERSION == "2"
+    assert fv.book_value_per_share == last.share_price and fv.fair_value_per_share == last.fair_value_per_share
+    assert fv.fair_assets == fv.book_assets + fv.unvested + fv.accrued_interest - fv.expected_loss_reserve
+    # two performing deals: interest accrued and an expected loss on each; the book NAV takes neither
+    assert fv.accrued_interest > 0 and fv.expected_loss_reserve > 0
+    assert fv.fair_value_per_share == fv.fair_assets * 10**18 // last.said_total_supply
+    assert all(p.fair_value_per_share > 0 for p in data.nav if p.said_total_supply)
 
 
 @module
