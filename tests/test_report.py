@@ -350,6 +350,38 @@ async def test_render_writes_the_page_the_plots_and_the_json(run: Run, tmp_path:
     assert ReportData.model_validate_json((out / "report.json").read_text()) == run.data
 
 
+@module
+async def test_every_plot_labels_its_axes_and_draws_no_series_over_another(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from matplotlib.figure import Figure
+
+    figures: dict[str, Any] = {}
+    save = Figure.savefig
+
+    def keep(fig: Any, path: Any, *args: Any, **kwargs: Any) -> None:
+        save(fig, path, *args, **kwargs)  # draws the figure: tick labels are known after it
+        figures[Path(path).name] = fig
+
+    monkeypatch.setattr(Figure, "savefig", keep)
+    render(run.data, tmp_path)
+    assert sorted(figures) == sorted(PLOTS)
+    for name, fig in figures.items():
+        for ax in fig.axes:
+            if not ax.axison:
+                continue
+            assert ax.get_ylabel(), f"{name}: an axis without a label: {ax.get_title()!r}"
+            if any(t.get_visible() and t.get_text() for t in ax.get_xticklabels()):
+                assert ax.get_xlabel(), f"{name}: an x axis without a label: {ax.get_title()!r}"
+            # no two lines with the same points: one would hide the other
+            drawn = [
+                (tuple(map(float, line.get_xdata())), tuple(map(float, line.get_ydata())))
+                for line in ax.get_lines()
+                if len(line.get_xdata()) > 1
+            ]
+            assert len(drawn) == len(set(drawn)), f"{name}: two series drawn on the same points"
+
+
 def test_without_matplotlib_the_report_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(GaibConfigError, match=r"pip install 'gaib-sdk\[report\]'"):
@@ -446,5 +478,9 @@ def test_gaib_report_reads_a_node_that_keeps_no_past_state(
         assert [len(d.payments) for d in data.deals] == [1] and [e.name for e in data.deals[0].events] == ["opened"]
         assert data.deals[0].history[-1].block == data.block
         assert "keeps no past state" in (out / "index.html").read_text()
+        # a report as of a past block cannot be read there: the error says what to do
+        assert main(["report", "--rpc", node.url, "--out", str(out), "--block", "3", "--json"]) == 1
+        error = json.loads(capsys.readouterr().out)["error"]["message"]
+        assert "keeps no state at block 3 (it is not an archive node)" in error and "leave out --block" in error
     finally:
         node.stop()

@@ -471,10 +471,16 @@ async def _loan_tape(reader: _Reader, deals: Sequence[DealReport], now: int) -> 
         dpd = int(await p.facility.functions.daysPastDue(d.deal_id).call(block_identifier=head))
         open_ = d.status in OPEN_STATUSES
         contracted = sum(lease.monthly_amount for lease in leases if lease.start <= now < lease.end) if open_ else 0
+        # 30 days of debt service: interest and fees on the balance, plus level principal (fixed, hybrid);
+        # a revenue share takes its share of the revenue (at least the interest and fees), a hybrid its kicker
         periods = max(1, math.ceil(d.term_days / 30))
-        principal_part = 0 if d.structure == "revenue_share" else d.advance // periods
         carry = last.principal_outstanding * (d.rate_bps + d.fee_bps) * 30 // (365 * 10_000)
-        service = min(last.principal_outstanding, principal_part) + carry if open_ else 0
+        share = contracted * d.revenue_share_bps // 10_000
+        if d.structure == "revenue_share":
+            service = max(carry, share)
+        else:
+            service = min(last.principal_outstanding, d.advance // periods) + carry + share
+        service = service if open_ else 0
         gross, net = _irrs(d, now)
         rows.append(
             LoanTapeRow(
@@ -704,7 +710,14 @@ async def collect(
     waterfall sums."""
     p = gaib.protocol
     w3 = gaib.chain.w3
-    head = int(await w3.eth.block_number) if block is None else block
+    latest = int(await w3.eth.block_number)
+    head = latest if block is None else block
+    if head < latest and not await _keeps_past_state(_Reader(gaib, latest), head):
+        raise ChainError(
+            f"this node keeps no state at block {head} (it is not an archive node): report at its latest block "
+            "(leave out --block), or use an archive node",
+            chain_id=gaib.chain.chain_id,
+        )
     from_block = min(p.deployment.block, head)
     reader = _Reader(gaib, head)
     ledger = await reader.logs(from_block)

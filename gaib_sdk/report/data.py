@@ -368,7 +368,8 @@ class LoanTapeRow(_Model):
     leases: list[LeaseRow]
     contracted_monthly: Units = Field(description="monthly amounts of the leases in force at the report's block")
     debt_service_monthly: Units = Field(
-        description="30 days of level principal (none for a revenue share), interest and fees"
+        description="30 days of debt service: interest and fees on the balance plus level principal and a hybrid's "
+        "revenue share on the leases in force; a revenue share's share of them (at least its interest and fees)"
     )
     dscr: str | None = Field(
         description="contracted_monthly / debt_service_monthly, 2 places; None when nothing is due"

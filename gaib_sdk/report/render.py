@@ -187,7 +187,8 @@ def _plot_nav(data: ReportData, path: Path) -> None:
         if any(values) or color != "loss":
             top.fill_between(x, base, upper, step="post", color=_COLORS[color], alpha=0.75, linewidth=0, label=label)
         base = upper
-    top.step(x, supply, where="post", color=_COLORS["supply"], linewidth=2, label="AID supply")
+    # the supply as markers: it sits exactly on the stack (the backing equation), and both stay visible
+    top.plot(x, supply, "o", color=_COLORS["supply"], markerfacecolor="none", markersize=5, label="AID supply")
     top.set_title("What backs AID: reserve + principal deployed (+ uncovered loss) = AID supply")
     _money_axis(top, "USDC (1 AID = 1 USDC)")
     top.legend(loc="upper left", bbox_to_anchor=(0.0, -0.02, 1, 0), ncols=4, fontsize=8)
@@ -382,6 +383,7 @@ def _plot_waterfall(data: ReportData, path: Path) -> None:
         if i < len(parts):
             ax.plot([i - 0.3, i + 1.3], [float(usdc(level))] * 2, color="#999999", linewidth=0.8, linestyle="--")
     ax.set_xticks(range(len(labels)), labels)
+    ax.set_xlabel("step of the waterfall (each bar in USDC)")
     ax.grid(axis="x", visible=False)
     _money_axis(ax, "USDC")
     ax.set_ylim(0, float(usdc(total)) * 1.15 + 1)
@@ -394,7 +396,7 @@ def _plot_waterfall(data: ReportData, path: Path) -> None:
 
 
 def _plot_stress(data: ReportData, path: Path) -> None:
-    fig = _figure(10, 4.8)
+    fig = _figure(10, 5.2)
     left, right = fig.subplots(1, 2)
     stress = data.stress
     if stress is None:
@@ -444,10 +446,11 @@ def _plot_stress(data: ReportData, path: Path) -> None:
     right.set_title("sAID as first-loss capital: its mean return", fontsize=11)
     a = stress.assumptions
     names = ", ".join(loan.name for loan in stress.loans)
+    right.set_ylim(min(0.0, *returns) * 1.3, max(0.0, *returns) * 1.3 + 0.5)
     fig.suptitle(
         f"Stress test: {a.paths:,} simulated years of the open deals ({names})\n"
         f"each defaults with probability {_pct(a.default_probability, 0)} a year "
-        f"({_pct(a.impaired_default_probability, 0)} if impaired); its GPUs sell {_pct(a.recovery_haircut, 0)} "
+        f"({_pct(a.impaired_default_probability, 0)} if impaired);\nits GPUs sell {_pct(a.recovery_haircut, 0)} "
         "below appraisal, marked along the market's rents",
         fontweight="bold",
         fontsize=11,
