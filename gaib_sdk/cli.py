@@ -382,7 +382,7 @@ def _report(args: argparse.Namespace) -> int:
         "realized_loss_usdc",
     )
     for key in shown:
-        print(f"  {key:<24} {summary[key]}")
+        print(f"  {key:<26} {summary[key]}")
     return 0
 
 
