@@ -39,6 +39,7 @@ from gaib_sdk.underwriting import (
     cash_reserve,
     chain_schedule,
     check_advance,
+    check_first_loss,
     check_scenarios,
     check_stressed_loss,
     collateral_cover,
@@ -805,6 +806,26 @@ def test_said_is_the_first_loss_capital_and_its_return_is_not_the_books_yield() 
     )
     with pytest.raises(GaibValueError, match="first-loss capital 0 USDC must be positive"):
         simulate_portfolio(loans, correlation=0.5, first_loss_usd=0)
+
+
+def test_the_first_loss_capital_is_held_to_basels_one_year_in_a_thousand() -> None:
+    # 50 loans of 1M; sAID's 5M wiped out (losses net of interest above it) on some correlated paths
+    loans = _portfolio()
+    thin = simulate_portfolio(loans, correlation=0.5, paths=20_000, seed=1, first_loss_usd=5e6)
+    assert thin.probability_first_loss_exhausted is not None and thin.probability_first_loss_exhausted > 0.001
+    with pytest.raises(UnderwritingError, match=r"wipe out sAID's 5000000 USDC on [\d.]+% of 20000") as exc:
+        check_first_loss(thin)
+    assert exc.value.rule == "first_loss" and "(0.10% a year)" in str(exc.value)
+    thick = simulate_portfolio(loans, correlation=0.5, paths=20_000, seed=1, first_loss_usd=20e6)
+    check_first_loss(thick)
+    with pytest.raises(GaibValueError, match="no first-loss capital"):
+        check_first_loss(simulate_portfolio(loans, correlation=0.5, paths=100, seed=1))
+    # a quote given sAID's assets: a deal larger than them is refused under the first-loss rule
+    relaxed = {"max_loss_rate": D(1), "severe_max_loss_rate": D(1)}
+    with pytest.raises(UnderwritingError, match="first-loss capital at risk") as exc:
+        stress_check(_case(), StressPolicy(first_loss_usd=D(1_000), **relaxed))
+    assert exc.value.rule == "first_loss"
+    assert stress_check(_case(), StressPolicy(first_loss_usd=D(1_000_000), **relaxed)).passed
 
 
 def test_the_stress_policy_takes_the_default_probability_by_rating_with_its_source() -> None:

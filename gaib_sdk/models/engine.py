@@ -460,6 +460,17 @@ class StressPolicy(_Model):
     seed: int = 0
     monte_carlo_percentile: float = Field(default=99.0, ge=0, le=100)
     monte_carlo_max_loss_rate: float | None = Field(default=None, ge=0, le=1)
+    first_loss_usd: Annotated[Decimal, Field(gt=0)] | None = Field(
+        default=None,
+        description="sAID's assets, the first-loss capital: given, the Monte Carlo also holds the deal to "
+        "max_first_loss_exhaustion",
+    )
+    max_first_loss_exhaustion: float = Field(
+        default=0.001,
+        ge=0,
+        le=1,
+        description="the most often, a year, that losses may wipe out the first-loss capital (Basel IRB's 99.9%)",
+    )
 
 
 class StressCheck(_Model):

@@ -51,6 +51,7 @@ __all__ = [
     "RATING_DEFAULT_PROBABILITIES",
     "RATING_SOURCES",
     "STANDARD_SCENARIOS",
+    "check_first_loss",
     "check_scenarios",
     "check_stressed_loss",
     "default_probability_of",
@@ -440,6 +441,27 @@ def check_stressed_loss(result: MonteCarloResult, *, percentile: float = 99.0, m
         )
 
 
+def check_first_loss(result: MonteCarloResult, *, max_exhaustion: float = 0.001) -> None:
+    """Refuse when the losses net of interest wipe out the first-loss capital (sAID's assets) more often
+    than ``max_exhaustion`` a year (over the result's horizon: ``1 - (1 - max_exhaustion)^years``):
+    ``UnderwritingError(rule="first_loss")`` with the figures. 0.001 is the Basel IRB approach's 99.9%
+    confidence level: capital exceeded once in a thousand years. The result must have been simulated with
+    ``first_loss_usd``."""
+    if result.first_loss_usd is None or result.probability_first_loss_exhausted is None:
+        raise GaibValueError("the result has no first-loss capital: simulate it with first_loss_usd (sAID's assets)")
+    limit = over_horizon(max_exhaustion, result.horizon_years)
+    seen = result.probability_first_loss_exhausted
+    if seen > limit:
+        raise UnderwritingError(
+            f"first-loss capital at risk: losses net of interest wipe out sAID's {_fusd(result.first_loss_usd)} USDC "
+            f"on {seen:.2%} of {result.paths} simulated paths over {result.horizon_years:.4g} year(s), more than "
+            f"the {limit:.2%} allowed ({max_exhaustion:.2%} a year); expected loss beyond it "
+            f"{_fusd(result.expected_loss_beyond_first_loss_usd or 0.0)} USDC, borne by AID holders. "
+            "Advance less, add collateral, or wait for more first-loss capital",
+            rule="first_loss",
+        )
+
+
 def stress_check(case: DealCase, policy: StressPolicy | None = None) -> StressCheck:
     """The stress test of one deal under ``policy`` (the defaults of :class:`~gaib_sdk.models.StressPolicy`
     if None): every scenario run, each held to its limit (``max_loss_rate`` of the amount funded, or
@@ -479,6 +501,7 @@ def stress_check(case: DealCase, policy: StressPolicy | None = None) -> StressCh
                 + f", recovered {_usd(r.recovered_usd)}. Advance less, add collateral or shorten the term"
             )
             break
+    rule = "stressed_loss"
     monte_carlo = None
     if policy.monte_carlo:
         yearly = (
@@ -498,8 +521,14 @@ def stress_check(case: DealCase, policy: StressPolicy | None = None) -> StressCh
             seed=policy.seed,
             horizon_years=horizon,
             rent_volatility=policy.rent_volatility,
+            first_loss_usd=float(policy.first_loss_usd) if policy.first_loss_usd is not None else None,
             percentiles=sorted({50.0, 95.0, 99.0, 99.9, policy.monte_carlo_percentile}),
         )
+        if refusal is None and policy.first_loss_usd is not None:
+            try:
+                check_first_loss(monte_carlo, max_exhaustion=policy.max_first_loss_exhaustion)
+            except UnderwritingError as exc:
+                refusal, rule = f"{exc} (Monte Carlo of this deal)", "first_loss"
         limit_rate = policy.monte_carlo_max_loss_rate
         if refusal is None and limit_rate is not None:
             rated = policy.rating if policy.default_probability is None else "given"
@@ -525,7 +554,7 @@ def stress_check(case: DealCase, policy: StressPolicy | None = None) -> StressCh
                         f"Monte Carlo, {source})"
                     )
     if refusal is not None and policy.enforce:
-        raise UnderwritingError(refusal, rule="stressed_loss")
+        raise UnderwritingError(refusal, rule=rule)
     return StressCheck(
         funded_usd=case.funded_usd,
         term_months=case.terms.term_months,
