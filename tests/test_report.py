@@ -207,6 +207,13 @@ async def test_the_ledger_adds_up_to_the_supply_and_the_principal_deployed(run: 
         and min(n.instant_exit_value for n in data.nav if n.queued_stable) == 0
     )
     assert last.queued_stable == last.total_claimable == 0
+    # the balance sheet summed from the logs alone equals the views at each block where AID logged something
+    by_block = {n.block: n for n in data.nav}
+    fields = ("aid_supply", "reserve", "principal_deployed", "uncovered_loss", "queued_stable", "total_claimable")
+    assert len(data.ledger_nav) > 10 and data.ledger_nav[0].block == data.from_block
+    for point in data.ledger_nav:
+        view = by_block[point.block]
+        assert [getattr(point, f) for f in fields] == [getattr(view, f) for f in fields], point.block
     # the ledger is the node's logs, in order
     minted_logs = await _logs(run.gaib.protocol.aid, "Minted", data)
     assert [e.tx_hash for e in data.ledger if e.event == "Minted"] == [
@@ -473,6 +480,14 @@ def test_gaib_report_reads_a_node_that_keeps_no_past_state(
         assert summary["deals"] == 1 and summary["history"] == "events"
         data = ReportData.model_validate_json((out / "report.json").read_text())
         assert data.history == "events" and data.latest.aid_supply == supply
+        # the balance sheet over time comes from the logs: it starts at the deployment and ends at the views now
+        assert len(data.nav) == 1 and len(data.ledger_nav) > 2 and data.ledger_nav[0].block == data.from_block
+        end = data.ledger_nav[-1]
+        assert (end.aid_supply, end.reserve, end.principal_deployed) == (
+            data.latest.aid_supply,
+            data.latest.reserve,
+            data.latest.principal_deployed,
+        )
         assert all(data.backing_holds(p) for p in data.nav)
         # the deal's repayment and opening come from the logs, its state now from the report's block
         assert [len(d.payments) for d in data.deals] == [1] and [e.name for e in data.deals[0].events] == ["opened"]

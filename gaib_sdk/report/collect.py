@@ -45,6 +45,7 @@ from gaib_sdk.report.data import (
     Holding,
     LeaseRow,
     LedgerEntry,
+    LedgerPoint,
     Liquidation,
     LoanTapeRow,
     Loss,
@@ -359,6 +360,65 @@ def _waterfall(deals: Sequence[DealReport], end: int, days: int = WATERFALL_DAYS
                 )
             )
     return Waterfall(days=days, start=end - span, end=end, rows=rows)
+
+
+def _ledger_nav(ledger: Sequence[LedgerEntry], from_block: int, from_timestamp: int, scale: int) -> list[LedgerPoint]:
+    """AID's balance sheet after each block with AIDollar events, from the deployment's (all zero) on."""
+    supply = deployed = uncovered = queued = claimable = 0
+    points = [
+        LedgerPoint(
+            block=from_block,
+            timestamp=from_timestamp,
+            aid_supply=0,
+            reserve=0,
+            principal_deployed=0,
+            uncovered_loss=0,
+            queued_stable=0,
+            total_claimable=0,
+        )
+    ]
+    for e in ledger:
+        if e.contract != "aid":
+            continue
+        if e.event in ("Minted", "MintedWith", "IncomeMinted"):
+            supply += e.number("aidOut")
+        elif e.event == "Redeemed":
+            supply -= e.number("stableOut") * scale
+        elif e.event == "RedeemedTo":
+            supply -= e.number("aidIn")
+        elif e.event == "DealFunded":
+            deployed += e.number("stableAmount")
+        elif e.event == "PrincipalReturned":
+            deployed -= e.number("stableAmount")
+        elif e.event == "LossRealized":
+            deployed -= e.number("stableLoss")
+            supply -= e.number("absorbedByVault") * scale
+            uncovered += e.number("uncovered")
+        elif e.event == "RedemptionRequested":
+            queued += e.number("stableOwed")
+        elif e.event == "RedemptionFilled":
+            supply -= e.number("stable") * scale
+            queued -= e.number("stable")
+            claimable += e.number("stable")
+        elif e.event == "Claimed":
+            claimable -= e.number("stable")
+        else:
+            continue
+        point = LedgerPoint(
+            block=e.block,
+            timestamp=e.timestamp,
+            aid_supply=supply,
+            reserve=max(0, supply // scale - deployed - uncovered),
+            principal_deployed=deployed,
+            uncovered_loss=uncovered,
+            queued_stable=queued,
+            total_claimable=claimable,
+        )
+        if points[-1].block == e.block:
+            points[-1] = point
+        else:
+            points.append(point)
+    return points
 
 
 def _xirr(flows: Sequence[tuple[int, int]]) -> float | None:
@@ -764,6 +824,7 @@ async def collect(
         max_advance_bps=int(await p.facility.functions.maxAdvanceBps().call(block_identifier=head)),
         history=history,
         nav=nav,
+        ledger_nav=_ledger_nav(ledger, from_block, await reader.timestamp(from_block), scale),
         fair_value=_fair_value(last, deals, scale, assumptions),
         deals=deals,
         loan_tape=tape,

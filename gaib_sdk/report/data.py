@@ -155,6 +155,22 @@ class NavPoint(_AtBlock):
         return Fraction(1) if outstanding <= 0 else min(Fraction(1), Fraction(free, outstanding))
 
 
+class LedgerPoint(_AtBlock):
+    """AID's balance sheet after one block's events, summed from the AIDollar's logs alone, no view read:
+    what a node without past state can still tell (USDC units; the supply in AID wei). The supply is what
+    was minted (``Minted``, ``MintedWith``, ``IncomeMinted``) less what was burned (``Redeemed``,
+    ``RedeemedTo``, ``RedemptionFilled``, the vault's part of ``LossRealized``); principal deployed is
+    ``DealFunded`` less ``PrincipalReturned`` and realized losses; the reserve follows from the backing
+    equation. Where views can be read, each point equals them (tests/test_report.py)."""
+
+    aid_supply: Units
+    reserve: Units
+    principal_deployed: Units
+    uncovered_loss: Units
+    queued_stable: Units
+    total_claimable: Units
+
+
 class DealPoint(_AtBlock):
     """A deal at one block: CreditFacility.getDeal(dealId), with fees and interest accrued to that block."""
 
@@ -464,6 +480,9 @@ class ReportData(_Model):
         "history comes from the event logs and the views only from the report's block",
     )
     nav: list[NavPoint]
+    ledger_nav: list[LedgerPoint] = Field(
+        default_factory=list, description="AID's balance sheet from the logs alone, one point per block with events"
+    )
     fair_value: FairValue
     deals: list[DealReport]
     loan_tape: list[LoanTapeRow]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from gaib_sdk.errors import GaibConfigError
 from gaib_sdk.models import MonteCarloResult
-from gaib_sdk.report.data import DealReport, NavPoint, ReportData, aid, usdc
+from gaib_sdk.report.data import DealReport, LedgerPoint, NavPoint, ReportData, aid, usdc
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -171,11 +171,13 @@ def _markers(ax: Axes, data: ReportData, *, labels: bool) -> None:
 def _plot_nav(data: ReportData, path: Path) -> None:
     fig = _figure(10, 6.4)
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
-    x = _dates([p.timestamp for p in data.nav])
-    reserve = [float(usdc(p.reserve)) for p in data.nav]
-    deployed = [float(usdc(p.principal_deployed)) for p in data.nav]
-    loss = [float(usdc(p.uncovered_loss)) for p in data.nav]
-    supply = [float(aid(p.aid_supply)) for p in data.nav]
+    # a node without past state: AID's balance sheet over time is summed from the logs
+    series: Sequence[NavPoint | LedgerPoint] = data.ledger_nav if data.history == "events" else data.nav
+    x = _dates([p.timestamp for p in series])
+    reserve = [float(usdc(p.reserve)) for p in series]
+    deployed = [float(usdc(p.principal_deployed)) for p in series]
+    loss = [float(usdc(p.uncovered_loss)) for p in series]
+    supply = [float(aid(p.aid_supply)) for p in series]
     base = [0.0] * len(x)
     layers = [
         (reserve, "reserve", "liquid reserve (USDC held by AID)"),
@@ -196,9 +198,14 @@ def _plot_nav(data: ReportData, path: Path) -> None:
     _markers(top, data, labels=True)
 
     assets = [float(aid(p.said_total_assets)) for p in data.nav]
-    bottom.fill_between(x, 0, assets, step="post", color=_COLORS["said"], alpha=0.35, linewidth=0)
-    bottom.step(x, assets, where="post", color=_COLORS["said"], linewidth=2, label="AID in the sAID vault (vested)")
-    bottom.set_title("sAID vault: AID held for stakers (total assets)")
+    sx = _dates([p.timestamp for p in data.nav])
+    bottom.fill_between(sx, 0, assets, step="post", color=_COLORS["said"], alpha=0.35, linewidth=0)
+    bottom.step(sx, assets, where="post", color=_COLORS["said"], linewidth=2, label="AID in the sAID vault (vested)")
+    bottom.plot(sx[-1:], assets[-1:], "o", color=_COLORS["said"])
+    bottom.set_title(
+        "sAID vault: AID held for stakers (total assets)"
+        + (": the report's block only (no past state)" if data.history == "events" else "")
+    )
     _money_axis(bottom, "AID")
     bottom.set_ylim(0, max(assets + [1.0]) * 1.2)
     _markers(bottom, data, labels=False)
@@ -241,13 +248,16 @@ def _plot_deposit_exit(data: ReportData, path: Path) -> None:
     )
     _markers(middle, data, labels=False)
 
-    queued = [float(usdc(p.queued_stable)) for p in data.nav]
-    bottom.fill_between(x, 0, queued, step="post", color=_COLORS["exit"], alpha=0.5, linewidth=0)
+    queue: Sequence[NavPoint | LedgerPoint] = data.ledger_nav if data.history == "events" else data.nav
+    queued = [float(usdc(p.queued_stable)) for p in queue]
+    bottom.fill_between(
+        _dates([p.timestamp for p in queue]), 0, queued, step="post", color=_COLORS["exit"], alpha=0.5, linewidth=0
+    )
     bottom.set_title("Redemption queue: USDC owed to requests still waiting", fontsize=10)
     _money_axis(bottom, "USDC")
     bottom.set_ylim(0, max(queued + [1.0]) * 1.25)
     _markers(bottom, data, labels=False)
-    _date_axis(bottom, x)
+    _date_axis(bottom, _dates([p.timestamp for p in queue]))
     fig.savefig(path)
 
 
