@@ -336,6 +336,18 @@ async def test_fair_value_sits_beside_book_nav(run: Run) -> None:
     assert fv.fair_assets == fv.book_assets + fv.unvested + fv.accrued_interest - fv.expected_loss_reserve
     # two performing deals: interest accrued and an expected loss on each; the book NAV takes neither
     assert fv.accrued_interest > 0 and fv.expected_loss_reserve > 0
+    performing = [d.history[-1] for d in data.deals if d.status == "active"]
+    assert fv.accrued_interest == sum(p.interest_due for p in performing) * data.scale
+    # expected loss: 8% a year x (principal - cash reserve - 40% of the appraisal), per performing deal
+    a = data.stress.assumptions if data.stress is not None else None
+    assert a is not None and (a.default_probability, a.recovery_haircut) == (0.08, 0.6)
+    expected = sum(
+        int(0.08 * max(0, p.principal_outstanding - p.cash_reserve - int(d.appraised_value * 0.4)))
+        for d in data.deals
+        if d.status == "active"
+        for p in [d.history[-1]]
+    )
+    assert fv.expected_loss_reserve == expected * data.scale
     assert fv.fair_value_per_share == fv.fair_assets * 10**18 // last.said_total_supply
     assert all(p.fair_value_per_share > 0 for p in data.nav if p.said_total_supply)
 
@@ -387,6 +399,18 @@ async def test_every_plot_labels_its_axes_and_draws_no_series_over_another(
                 if len(line.get_xdata()) > 1
             ]
             assert len(drawn) == len(set(drawn)), f"{name}: two series drawn on the same points"
+
+
+def test_the_json_schema_is_versioned_and_every_key_is_documented() -> None:
+    """docs/report.md's table of report.json names every top-level key of ReportData, and no other."""
+    import re
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "report.md").read_text()
+    section = page.split("## report.json", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+    documented = {key for row in rows for key in re.findall(r"`(\w+)`", row)}
+    assert documented == set(ReportData.model_fields)
+    assert f'`schema_version` is `"{SCHEMA_VERSION}"`' in section
 
 
 def test_without_matplotlib_the_report_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
