@@ -222,7 +222,10 @@ def _plot_deposit_exit(data: ReportData, path: Path) -> None:
     top.step(x, book, where="post", color=_COLORS["deposit"], linewidth=2, label="book NAV (share price)")
     # the fair value as markers on the same axis: where the two are equal both stay visible
     top.plot(x, fair, "o", color=_COLORS["said"], markerfacecolor="none", markersize=6, label="fair value per share")
-    top.set_title("sAID per share: book NAV and fair value (impairments, accrued interest, expected loss)")
+    if len(x) == 1:  # one point (a node without past state): a step draws nothing, a marker does
+        top.plot(x, book, "s", color=_COLORS["deposit"])
+    only = ": the report's block only (no past state)" if data.history == "events" else ""
+    top.set_title("sAID per share: book NAV and fair value" + only)
     top.set_ylabel("USDC per sAID share")
     low, high = min(book + fair + [1.0]), max(book + fair + [1.0])
     top.set_ylim(low - (high - low) * 0.3 - 0.01, high + (high - low) * 0.3 + 0.01)
@@ -232,6 +235,8 @@ def _plot_deposit_exit(data: ReportData, path: Path) -> None:
     exit_ = [float(aid(p.instant_exit_value)) for p in data.nav]
     middle.fill_between(x, 0, exit_, step="post", color=_COLORS["exit"], alpha=0.35, linewidth=0)
     middle.step(x, exit_, where="post", color=_COLORS["exit"], linewidth=2, label="instant exit value")
+    if len(x) == 1:
+        middle.plot(x, exit_, "o", color=_COLORS["exit"])
     middle.set_title("Instant exit value: what a share pays out at once (share price x liquid cover)", fontsize=10)
     middle.set_ylabel("USDC per sAID share")
     middle.set_ylim(0, max(book + [1.0]) * 1.2)
