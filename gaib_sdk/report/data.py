@@ -34,6 +34,7 @@ __all__ = [
     "Holding",
     "LeaseRow",
     "LedgerEntry",
+    "LedgerPoint",
     "Liquidation",
     "LoanTapeRow",
     "Loss",
