@@ -401,6 +401,32 @@ async def test_every_plot_labels_its_axes_and_draws_no_series_over_another(
             assert len(drawn) == len(set(drawn)), f"{name}: two series drawn on the same points"
 
 
+@module
+async def test_without_past_state_the_history_comes_from_the_logs(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scenario read as a node without past state would serve it: the same logs, the views at the
+    report's block only. Everything the logs and the latest state tell is the same as with past state."""
+
+    async def pruned(reader: Any, block: int) -> bool:
+        return block >= reader.block
+
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("gaib_sdk.report.collect"), "_keeps_past_state", pruned)
+    data, full = await collect(run.gaib, block=run.data.block), run.data
+    assert data.history == "events" and [p.block for p in data.nav] == [full.block]
+    assert data.nav[-1] == full.nav[-1] and data.ledger_nav == full.ledger_nav and data.ledger == full.ledger
+    assert data.loan_tape == full.loan_tape and data.delinquency == full.delinquency
+    assert data.recoveries == full.recoveries and data.reserve_composition == full.reserve_composition
+    assert data.fair_value == full.fair_value and data.stress == full.stress
+    for mine, theirs in zip(data.deals, full.deals, strict=True):
+        assert (mine.payments, mine.events, mine.liquidation) == (theirs.payments, theirs.events, theirs.liquidation)
+        assert [p.block for p in mine.history] == [data.block] or mine.status == "liquidated"
+    files = render(data, tmp_path)
+    assert "This node keeps no past state" in (tmp_path / "index.html").read_text() and len(files) == len(PLOTS) + 2
+
+
 def test_the_json_schema_is_versioned_and_every_key_is_documented() -> None:
     """docs/report.md's table of report.json names every top-level key of ReportData, and no other."""
     import re

@@ -276,10 +276,14 @@ def _plot_ltv(data: ReportData, path: Path) -> None:
         x = _dates([p.timestamp for p in shown])
         ltv = [float(deal.ltv(p)) * 100 for p in shown]
         ax.step(x, ltv, where="post", color=color, linewidth=2, label=deal.label)
+        if len(x) == 1:  # one point (a node without past state): a step draws nothing, a marker does
+            ax.plot(x, ltv, "o", color=color)
         for e in deal.events:
             if e.name not in ("defaulted", "liquidated"):
                 continue
             before = [p for p in deal.history if p.block <= e.block and p.status != "liquidated"]
+            if not before:  # no state read before it (a node without past state)
+                continue
             y = float(deal.ltv(before[-1])) * 100
             ex = _dates([e.timestamp])[0]
             ax.plot(
