@@ -288,6 +288,8 @@ async def test_the_loan_tape_and_delinquency_read_the_facility_now(run: Run) -> 
         leases = await run.gaib.protocol.leases.functions.leasesOf(deal.deal_id).call()
         assert [lease.lease_id for lease in row.leases] == ["0x" + bytes(x).hex() for x in leases]
     fixed, hybrid = tape[run.scenario.deals["fixed"]], tape[run.scenario.deals["hybrid"]]
+    # the scenario's slices of the sample: 24 GPUs for the fixed deal, 16 for the hybrid
+    assert fixed.collateral_units == {"gpu": 24} and hybrid.collateral_units == {"gpu": 16}
     assert fixed.bucket == "current" and fixed.leases and fixed.dscr is not None and fixed.ltv_bps is not None
     assert hybrid.bucket == "closed" and hybrid.status == "liquidated"
     # the lender's IRR net of fees is below the gross one: fees go to the treasury, not to sAID

@@ -509,6 +509,24 @@ def _bucket(status: str, dpd: int) -> Literal["current", "30", "60", "90+", "def
     return "current" if dpd < 30 else "30" if dpd < 60 else "60" if dpd < 90 else "90+"
 
 
+def _kind(raw: bytes) -> str:
+    return bytes(raw).rstrip(b"\0").decode(errors="replace")
+
+
+async def _collateral_units(reader: _Reader, deal_id: int) -> dict[str, int]:
+    """Units pledged to a deal by kind: an asset counts one, a cluster's root its size."""
+    p, head = reader.p, reader.block
+    units: dict[str, int] = {}
+    for asset_id in await p.facility.functions.collateralOf(deal_id).call(block_identifier=head):
+        asset = await p.registry.functions.getAsset(asset_id).call(block_identifier=head)
+        kind, count = _kind(asset[0]), 1
+        if not kind:
+            cluster = await p.registry.functions.getCluster(asset_id).call(block_identifier=head)
+            kind, count = _kind(cluster[0]) or "unknown", int(cluster[2])
+        units[kind] = units.get(kind, 0) + count
+    return units
+
+
 async def _loan_tape(reader: _Reader, deals: Sequence[DealReport], now: int) -> list[LoanTapeRow]:
     p, head = reader.p, reader.block
     rows = []
@@ -552,6 +570,7 @@ async def _loan_tape(reader: _Reader, deals: Sequence[DealReport], now: int) -> 
                 opened=d.opened.timestamp,
                 maturity=d.opened.timestamp + d.term_days * 86_400,
                 collateral_assets=d.collateral,
+                collateral_units=await _collateral_units(reader, d.deal_id),
                 current_value=d.appraised_value,
                 value_source="the appraisal recorded on chain when the deal opened (CreditFacility.getDeal); "
                 "not re-marked since",

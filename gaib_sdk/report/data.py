@@ -380,6 +380,10 @@ class LoanTapeRow(_Model):
     opened: int = Field(description="timestamp of DealOpened")
     maturity: int = Field(description="opened + term_days")
     collateral_assets: int
+    collateral_units: dict[str, int] = Field(
+        default_factory=dict,
+        description="units pledged by kind (AssetRegistry.getAsset, or getCluster's size for a cluster's root)",
+    )
     current_value: Units
     value_source: str
     leases: list[LeaseRow]

@@ -748,6 +748,7 @@ def _book_tables(data: ReportData) -> str:
         (
             "deal",
             "borrower",
+            "collateral",
             "value (USDC)",
             "outstanding (USDC)",
             "LTV now",
@@ -762,6 +763,7 @@ def _book_tables(data: ReportData) -> str:
             (
                 f"deal {r.deal_id}",
                 r.borrower[:10] + "…",
+                ", ".join(f"{n} {k}" for k, n in r.collateral_units.items()) or str(r.collateral_assets),
                 _fmt(usdc(r.current_value)),
                 _fmt(usdc(r.principal_outstanding)),
                 _bps(r.ltv_bps),
