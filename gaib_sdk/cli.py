@@ -361,7 +361,10 @@ def _report(args: argparse.Namespace) -> int:
         "reserve_usdc": usdc(last.reserve),
         "uncovered_loss_usdc": usdc(last.uncovered_loss),
         "said_share_price": aid(last.share_price),
-        "exit_nav_usdc": aid(last.exit_price),
+        "said_fair_value_per_share": aid(data.fair_value.fair_value_per_share),
+        "instant_exit_value_usdc": aid(last.instant_exit_value),
+        "schema_version": data.schema_version,
+        "history": data.history,
         "deals": len(data.deals),
         "realized_loss_usdc": usdc(sum(loss.stable_loss for loss in data.losses)),
     }
@@ -369,9 +372,17 @@ def _report(args: argparse.Namespace) -> int:
         _print_json(summary)
         return 0
     print(f"wrote {summary['index']} ({len(files)} files) for chain {data.chain_id} at block {data.block}")
-    shown = ("aid_supply", "backing_usdc", "reserve_usdc", "said_share_price", "exit_nav_usdc", "realized_loss_usdc")
+    shown = (
+        "aid_supply",
+        "backing_usdc",
+        "reserve_usdc",
+        "said_share_price",
+        "said_fair_value_per_share",
+        "instant_exit_value_usdc",
+        "realized_loss_usdc",
+    )
     for key in shown:
-        print(f"  {key:<24} {summary[key]}")
+        print(f"  {key:<26} {summary[key]}")
     return 0
 
 

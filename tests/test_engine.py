@@ -22,10 +22,13 @@ from gaib_sdk.models import (
     OnDemandCapacity,
     OperatingCosts,
     PricingTerms,
+    StressPolicy,
     StressScenario,
 )
 from gaib_sdk.underwriting import (
     GPU_MARKET,
+    RATING_DEFAULT_PROBABILITIES,
+    RATING_SOURCES,
     STANDARD_SCENARIOS,
     accrued_units,
     add_months,
@@ -36,6 +39,7 @@ from gaib_sdk.underwriting import (
     cash_reserve,
     chain_schedule,
     check_advance,
+    check_first_loss,
     check_scenarios,
     check_stressed_loss,
     collateral_cover,
@@ -48,12 +52,14 @@ from gaib_sdk.underwriting import (
     loan_risk,
     market_for,
     npv,
+    over_horizon,
     payback_months,
     payment_record,
     pricing_terms,
     project_cash_flows,
     run_scenarios,
     simulate_portfolio,
+    stress_check,
     stress_deal,
     to_deal_terms,
 )
@@ -669,12 +675,13 @@ def test_more_correlation_fattens_the_loss_tail_at_the_same_default_probability(
         assert r.expected_loss_usd == pytest.approx(expected, rel=0.05)
         assert r.mean_defaults == pytest.approx(2.5, rel=0.05)
         assert r.exposure_usd == r.assets_usd == 50e6
-        # sAID's mean yield: 12% on performing loans less losses, about 12% x 0.95 - 837,500 / 50M = 9.7%
-        assert r.mean_yield == pytest.approx(0.12 * 0.95 - expected / 50e6, abs=0.002)
+        # the book's mean yield: 12% on performing loans (a defaulted one pays until its default, half the
+        # year on average) less losses, about 12% x (0.95 + 0.05 / 2) - 837,500 / 50M = 10.03%
+        assert r.mean_portfolio_yield == pytest.approx(0.12 * 0.975 - expected / 50e6, abs=0.002)
     tails = [runs[rho].loss_percentiles_usd[99.0] for rho in (0.0, 0.2, 0.5)]
     assert tails[0] < tails[1] < tails[2]
     assert runs[0.5].loss_percentiles_usd[99.9] > 3 * runs[0.0].loss_percentiles_usd[99.9]
-    assert runs[0.5].yield_percentiles[1.0] < runs[0.0].yield_percentiles[1.0]
+    assert runs[0.5].portfolio_yield_percentiles[1.0] < runs[0.0].portfolio_yield_percentiles[1.0]
     # the same deals pass independent and are refused correlated, at a 5% limit on the 99th percentile
     check_stressed_loss(runs[0.0], percentile=99.0, max_loss_rate=0.05)
     with pytest.raises(UnderwritingError, match=r"loss at percentile 99 over 1 year\(s\) is \d+ USDC") as exc:
@@ -688,26 +695,32 @@ def test_monte_carlo_edge_cases_and_a_single_deal_refused() -> None:
     )
     assert safe.expected_loss_usd == 0 and safe.probability_of_loss == 0
     # (3 x 1M x 12% + 1M x 4%) / 4M = 10%
-    assert safe.mean_yield == pytest.approx(0.10) and all(
-        y == pytest.approx(0.10) for y in safe.yield_percentiles.values()
-    )
+    assert safe.mean_portfolio_yield == pytest.approx(0.10)
+    # three loans are too few for a percentile: none is reported, and the result says why
+    assert safe.portfolio_yield_percentiles == {} and safe.loss_percentiles_usd == {}
+    assert safe.percentiles_note is not None and "3 loan(s), 3.0 effective: too few" in safe.percentiles_note
     # one deal: 75 lent against 100 sold 50% below value loses 25 when it defaults
     risky = LoanRisk(
         exposure_usd=75, collateral_value_usd=100, annual_rate=0.12, default_probability=0.03, recovery_haircut=0.5
     )
     result = simulate_portfolio([risky], correlation=0.0, paths=10_000, seed=3)
     assert result.probability_of_loss == pytest.approx(0.03, abs=0.01)
-    with pytest.raises(UnderwritingError) as exc:
+    # one loan: its loss is 0 or 25, so no percentile is reported; its loss per default and worst loss are
+    assert result.max_loss_usd == 25 and result.mean_loss_given_default_usd == pytest.approx(25)
+    with pytest.raises(GaibValueError, match=r"no loss percentile to hold to a limit: 1 loan\(s\), 1.0 effective"):
         check_stressed_loss(result, percentile=99.0, max_loss_rate=0.05)
+    twenty = simulate_portfolio([risky.model_copy(update={"name": str(i)}) for i in range(20)], correlation=0.0, seed=3)
+    with pytest.raises(UnderwritingError) as exc:
+        check_stressed_loss(twenty, percentile=99.9, max_loss_rate=0.05)
     assert str(exc.value) == (
-        "stressed loss too high: the loss at percentile 99 over 1 year(s) is 25 USDC, 33.33% of exposure 75 USDC "
-        "(limit 5%: 3.75)"
+        "stressed loss too high: the loss at percentile 99.9 over 1 year(s) is 100 USDC, 6.67% of exposure 1500 USDC "
+        "(limit 5%: 75)"
     )
     # sold only 20% below value, the collateral covers it: no loss at any percentile
     covered = risky.model_copy(update={"recovery_haircut": 0.2})
-    check_stressed_loss(simulate_portfolio([covered], correlation=0.0, paths=10_000, seed=3))
+    check_stressed_loss(simulate_portfolio([covered] * 20, correlation=0.0, paths=10_000, seed=3))
     with pytest.raises(GaibValueError, match=r"percentile 97.5 was not simulated"):
-        check_stressed_loss(result, percentile=97.5)
+        check_stressed_loss(twenty, percentile=97.5)
     with pytest.raises(GaibValueError, match="correlation 1.5 must be between 0 and 1"):
         simulate_portfolio([risky], correlation=1.5)
     with pytest.raises(GaibValueError, match="at least one loan"):
@@ -715,7 +728,7 @@ def test_monte_carlo_edge_cases_and_a_single_deal_refused() -> None:
     # perfectly correlated: everyone defaults together or no one does
     together = simulate_portfolio(_portfolio(pd=0.1, n=10), correlation=1.0, paths=5_000, seed=2)
     assert together.loss_percentiles_usd[50.0] == 0 and together.loss_percentiles_usd[99.0] == 10 * 335_000
-    assert not math.isnan(together.mean_yield)
+    assert not math.isnan(together.mean_portfolio_yield)
 
 
 def test_a_deal_case_becomes_a_monte_carlo_loan() -> None:
@@ -724,6 +737,117 @@ def test_a_deal_case_becomes_a_monte_carlo_loan() -> None:
     assert loan.reserve_usd == 1188.0
     # 18,000 - 25,000 x 0.6 - 1,188 = 1,812 lost if it defaults
     assert loan.loss_given_default_usd == pytest.approx(1812)
+
+
+def test_an_amortising_balance_loses_less_than_a_bullet_and_defaults_pay_interest_until_then() -> None:
+    # a sure default, no collateral: a bullet loses all of its 1M; a loan repaid in a straight line over the
+    # year owes 1M x (1 - t) at a uniform default time t, half of it on average
+    bullet = LoanRisk(
+        exposure_usd=1e6, collateral_value_usd=0, annual_rate=0.1, default_probability=1, recovery_haircut=1
+    )
+    level = bullet.model_copy(update={"amortisation": "level", "remaining_years": 1.0})
+    assert level.balance_at(0.25) == 750_000 and bullet.balance_at(0.25) == 1e6
+    b = simulate_portfolio([bullet], correlation=0.0, paths=20_000, seed=1)
+    lv = simulate_portfolio([level], correlation=0.0, paths=20_000, seed=1)
+    assert b.expected_loss_usd == 1e6 and lv.expected_loss_usd == pytest.approx(500_000, rel=0.01)
+    # interest accrues until the default: 10% on the bullet for half a year on average; on the level loan
+    # 10% x (t - t^2 / 2), 1/3 of a year's interest on average; the yield is on the average balance as
+    # scheduled: 1M for the bullet, 500,000 for the level loan
+    assert b.mean_portfolio_yield == pytest.approx((50_000 - 1e6) / 1e6, rel=0.01)
+    assert lv.average_exposure_usd == 500_000 and b.average_exposure_usd == 1e6
+    assert lv.mean_portfolio_yield == pytest.approx((100_000 / 3 - 500_000) / 500_000, rel=0.01)
+    with pytest.raises(ValidationError, match="needs remaining_years"):
+        LoanRisk(
+            exposure_usd=1,
+            collateral_value_usd=0,
+            annual_rate=0,
+            default_probability=0,
+            recovery_haircut=0,
+            amortisation="level",
+        )
+
+
+def test_collateral_is_marked_along_the_rent_path_that_made_the_borrower_default() -> None:
+    # 50 loans of 1M against 1.33M sold 50% below value. With rents fixed, correlation changes the tail but
+    # not the expected loss; with rents volatile and the collateral worth what it earns, defaults come on
+    # the paths where rents fell, the collateral is worth less then, and correlation raises the expected loss
+    loans = [loan.model_copy(update={"rent_sensitivity": 1.0}) for loan in _portfolio()]
+    fixed = {rho: simulate_portfolio(loans, correlation=rho, paths=20_000, seed=4) for rho in (0.0, 0.5)}
+    moving = {
+        rho: simulate_portfolio(loans, correlation=rho, paths=20_000, seed=4, rent_volatility=0.5) for rho in (0.0, 0.5)
+    }
+    assert fixed[0.5].expected_loss_usd == pytest.approx(fixed[0.0].expected_loss_usd, rel=0.05)
+    assert moving[0.5].expected_loss_usd > 1.1 * moving[0.0].expected_loss_usd
+    assert moving[0.5].mean_loss_given_default_usd is not None and fixed[0.5].mean_loss_given_default_usd is not None
+    assert moving[0.5].mean_loss_given_default_usd > 1.1 * fixed[0.5].mean_loss_given_default_usd
+    # hardware whose value ignores rents is not hit: the same as fixed rents
+    deaf = simulate_portfolio(_portfolio(), correlation=0.5, paths=20_000, seed=4, rent_volatility=0.5)
+    assert deaf.expected_loss_usd == pytest.approx(fixed[0.5].expected_loss_usd, rel=0.05)
+    # collateral that loses value by the year: more is lost per default
+    aging = [loan.model_copy(update={"collateral_decline_per_year": 0.3}) for loan in _portfolio()]
+    aged = simulate_portfolio(aging, correlation=0.5, paths=20_000, seed=4)
+    assert aged.mean_loss_given_default_usd is not None
+    assert aged.mean_loss_given_default_usd > fixed[0.5].mean_loss_given_default_usd
+
+
+def test_said_is_the_first_loss_capital_and_its_return_is_not_the_books_yield() -> None:
+    # 50M of loans paying 12%, sAID's 5M absorbing the losses first; no Treasury-bill income is assumed
+    loans = _portfolio()
+    r = simulate_portfolio(loans, correlation=0.5, paths=20_000, seed=1, first_loss_usd=5e6, cash_usd=2e6)
+    assert r.first_loss_usd == 5e6 and r.mean_first_loss_return is not None
+    # sAID earns the book's interest on its 5M: about 10x the book's yield per dollar, and loses first
+    assert r.mean_first_loss_return == pytest.approx(r.mean_portfolio_yield * 52e6 / 5e6, rel=0.05)
+    assert r.first_loss_return_percentiles[1.0] < r.portfolio_yield_percentiles[1.0]
+    assert r.probability_first_loss_exhausted is not None and 0 < r.probability_first_loss_exhausted < 0.05
+    assert r.expected_loss_beyond_first_loss_usd is not None and r.expected_loss_beyond_first_loss_usd > 0
+    # the cash earns nothing unless the caller says it does
+    assert r.mean_portfolio_yield == pytest.approx(
+        simulate_portfolio(loans, correlation=0.5, paths=20_000, seed=1).mean_portfolio_yield * 50 / 52
+    )
+    with pytest.raises(GaibValueError, match="first-loss capital 0 USDC must be positive"):
+        simulate_portfolio(loans, correlation=0.5, first_loss_usd=0)
+
+
+def test_the_first_loss_capital_is_held_to_basels_one_year_in_a_thousand() -> None:
+    # 50 loans of 1M; sAID's 5M wiped out (losses net of interest above it) on some correlated paths
+    loans = _portfolio()
+    thin = simulate_portfolio(loans, correlation=0.5, paths=20_000, seed=1, first_loss_usd=5e6)
+    assert thin.probability_first_loss_exhausted is not None and thin.probability_first_loss_exhausted > 0.001
+    with pytest.raises(UnderwritingError, match=r"wipe out sAID's 5000000 USDC on [\d.]+% of 20000") as exc:
+        check_first_loss(thin)
+    assert exc.value.rule == "first_loss" and "(0.10% a year)" in str(exc.value)
+    thick = simulate_portfolio(loans, correlation=0.5, paths=20_000, seed=1, first_loss_usd=20e6)
+    check_first_loss(thick)
+    with pytest.raises(GaibValueError, match="no first-loss capital"):
+        check_first_loss(simulate_portfolio(loans, correlation=0.5, paths=100, seed=1))
+    # a quote given sAID's assets: a deal larger than them is refused under the first-loss rule
+    relaxed = {"max_loss_rate": D(1), "severe_max_loss_rate": D(1)}
+    with pytest.raises(UnderwritingError, match="first-loss capital at risk") as exc:
+        stress_check(_case(), StressPolicy(first_loss_usd=D(1_000), **relaxed))
+    assert exc.value.rule == "first_loss"
+    assert stress_check(_case(), StressPolicy(first_loss_usd=D(1_000_000), **relaxed)).passed
+
+
+def test_the_stress_policy_takes_the_default_probability_by_rating_with_its_source() -> None:
+    assert RATING_DEFAULT_PROBABILITIES["speculative_grade"] == 0.037
+    assert "S&P Global Ratings" in RATING_SOURCES["speculative_grade"]
+    assert RATING_SOURCES["unrated"].startswith("assumption")
+    # a 24-month deal: 720 days at 3.7% a year is 1 - 0.963 ** (720 / 365) over the term
+    check = stress_check(
+        _case(), StressPolicy(rating="speculative_grade", max_loss_rate=D(1), severe_max_loss_rate=D(1))
+    )
+    mc = check.monte_carlo
+    assert mc is not None and mc.loss_percentiles_usd == {} and mc.percentiles_note is not None
+    assert over_horizon(0.037, 720 / 365) == pytest.approx(1 - 0.963 ** (720 / 365))
+    assert mc.mean_defaults == pytest.approx(over_horizon(0.037, 720 / 365), abs=0.005)
+    with pytest.raises(GaibValueError, match="unknown rating 'AAA\\+'"):
+        stress_check(_case(), StressPolicy(rating="AAA+", max_loss_rate=D(1), severe_max_loss_rate=D(1)))
+    # one deal has no percentile: a limit on the Monte Carlo holds it to its average loss given default
+    strict = StressPolicy(max_loss_rate=D(1), severe_max_loss_rate=D(1), monte_carlo_max_loss_rate=0.01)
+    with pytest.raises(UnderwritingError, match=r"this deal alone \(one loan: no percentile\) defaults on"):
+        stress_check(_case(), strict)
+    # an investment-grade borrower defaults on fewer paths than the 1% tail: no loss at the 99th percentile
+    assert stress_check(_case(), strict.model_copy(update={"rating": "investment_grade"})).passed
 
 
 def test_engine_models_refuse_unknown_fields() -> None:

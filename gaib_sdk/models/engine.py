@@ -350,8 +350,14 @@ class StressResult(_Model):
 
 
 class LoanRisk(_Model):
-    """One deal in a portfolio, as the Monte Carlo sees it. ``default_probability`` is over the horizon;
-    on default the lender recovers the reserve and the collateral sold ``recovery_haircut`` below value."""
+    """One deal in a portfolio, as the Monte Carlo sees it. ``default_probability`` is over the horizon.
+
+    The balance: ``exposure_usd`` now; with ``amortisation="level"`` it falls in a straight line to 0 over
+    ``remaining_years`` (a fixed-rate or hybrid deal's level principal), with ``"none"`` it stays (a
+    revenue share's balloon, conservatively). The collateral: ``collateral_value_usd`` now, falling by
+    ``collateral_decline_per_year``, and moving with the market's rent index to the power
+    ``rent_sensitivity`` (1: the hardware is worth what it earns; 0: its value ignores rents). On default
+    the lender recovers the reserve and the collateral then, sold ``recovery_haircut`` below its value."""
 
     name: str = ""
     exposure_usd: float = Field(gt=0)
@@ -360,27 +366,66 @@ class LoanRisk(_Model):
     default_probability: float = Field(ge=0, le=1)
     recovery_haircut: float = Field(ge=0, le=1)
     reserve_usd: float = Field(default=0.0, ge=0)
+    amortisation: Literal["none", "level"] = "none"
+    remaining_years: float | None = Field(default=None, gt=0, description="years to the last installment")
+    collateral_decline_per_year: float = Field(default=0.0, ge=0, lt=1)
+    rent_sensitivity: float = Field(default=0.0, ge=0, le=3)
+
+    @model_validator(mode="after")
+    def _level_needs_a_term(self) -> LoanRisk:
+        if self.amortisation == "level" and self.remaining_years is None:
+            raise ValueError("a level-amortising loan needs remaining_years (the years to its last installment)")
+        return self
 
     @property
     def loss_given_default_usd(self) -> float:
+        """The loss if it defaulted now, the collateral at today's value: the balance less the reserve and
+        the collateral sold at the haircut, floored at 0."""
         recovery = self.collateral_value_usd * (1 - self.recovery_haircut) + self.reserve_usd
         return max(0.0, self.exposure_usd - recovery)
 
+    def balance_at(self, years: float) -> float:
+        """The balance ``years`` from now: level amortisation repays it in a straight line."""
+        if self.amortisation == "level" and self.remaining_years is not None:
+            return self.exposure_usd * max(0.0, 1.0 - years / self.remaining_years)
+        return self.exposure_usd
+
 
 class MonteCarloResult(_Model):
-    """Distributions over simulated paths. Percentile keys are the percentiles asked for (e.g. 99.0).
-    Losses are in USD over the horizon; yields are sAID's annualised yield as a fraction."""
+    """Distributions over simulated paths. Percentile keys are the percentiles asked for (e.g. 99.0); they
+    are empty when the portfolio is too concentrated for a percentile to mean anything (``percentiles_note``
+    says why). Losses are in USD over the horizon.
+
+    Two returns, never to be confused. ``portfolio_yield``: (interest + cash income - losses) / (average
+    exposure + cash), a year: what the book earns on all of AID's backing (the average exposure is what is
+    lent over the horizon as scheduled, balances amortising). ``first_loss_return``: what sAID, the
+    first-loss capital, earns on its own assets (``first_loss_usd``): the interest and the cash income less
+    the losses, a year, floored at -100% (losses beyond sAID's assets fall on AID holders: see
+    ``expected_loss_beyond_first_loss_usd``). Only the interest is real on chain; the cash income is 0
+    unless the caller says the reserve earns something."""
 
     paths: int
     seed: int | None
     correlation: float
     horizon_years: float
+    rent_volatility: float = 0.0
+    loans: int = 1
+    effective_loans: float = Field(default=1.0, description="(sum of exposures)^2 / sum of squares")
     exposure_usd: float
+    average_exposure_usd: float | None = None
     assets_usd: float
     expected_loss_usd: float
+    max_loss_usd: float = 0.0
+    mean_loss_given_default_usd: float | None = Field(default=None, description="loss per default, on average")
     loss_percentiles_usd: dict[float, float]
-    mean_yield: float
-    yield_percentiles: dict[float, float]
+    percentiles_note: str | None = None
+    mean_portfolio_yield: float
+    portfolio_yield_percentiles: dict[float, float]
+    first_loss_usd: float | None = None
+    mean_first_loss_return: float | None = None
+    first_loss_return_percentiles: dict[float, float] = Field(default_factory=dict)
+    probability_first_loss_exhausted: float | None = None
+    expected_loss_beyond_first_loss_usd: float | None = None
     probability_of_loss: float
     mean_defaults: float
 
@@ -389,8 +434,10 @@ class StressPolicy(_Model):
     """How a quote stresses a deal, and what stressed loss it accepts (docs/underwriting.md explains the
     defaults). Every scenario is run; an ordinary one may lose at most ``max_loss_rate`` of the amount
     funded, a ``severe`` one at most ``severe_max_loss_rate``. ``scenarios`` None means the engine's
-    standard set. The seeded Monte Carlo of the deal alone is reported, and refuses the deal only if
-    ``monte_carlo_max_loss_rate`` is set (its loss at ``monte_carlo_percentile``)."""
+    standard set. The seeded Monte Carlo of the deal alone is reported (its default probability the
+    ``rating``'s, or ``default_probability`` a year; its collateral marked along the market's rent path),
+    and refuses the deal only if ``monte_carlo_max_loss_rate`` is set: against its loss at
+    ``monte_carlo_percentile`` where a portfolio supports a percentile, else its worst simulated loss."""
 
     enabled: bool = Field(default=True, description="False skips the stress test (the quote's stress is None)")
     enforce: bool = Field(default=True, description="False reports a failing test instead of refusing the deal")
@@ -398,12 +445,32 @@ class StressPolicy(_Model):
     severe_max_loss_rate: Fraction = Decimal("0.25")
     scenarios: list[StressScenario] | None = None
     monte_carlo: bool = True
-    default_probability: float = Field(default=0.05, ge=0, le=1)
+    rating: str = Field(
+        default="unrated",
+        description="the borrower's rating, a key of gaib_sdk.underwriting.RATING_DEFAULT_PROBABILITIES",
+    )
+    default_probability: float | None = Field(
+        default=None, ge=0, le=1, description="a yearly default probability; None takes the rating's"
+    )
     recovery_haircut: float = Field(default=0.4, ge=0, le=1)
+    correlation: float = Field(default=0.2, ge=0, le=1, description="the borrower's correlation with the market")
+    rent_volatility: float = Field(default=0.35, ge=0, le=2, description="the market rent index's yearly volatility")
+    rent_sensitivity: float = Field(default=1.0, ge=0, le=3, description="collateral value's exponent on rents")
     paths: int = Field(default=20_000, ge=1, le=1_000_000)
     seed: int = 0
     monte_carlo_percentile: float = Field(default=99.0, ge=0, le=100)
     monte_carlo_max_loss_rate: float | None = Field(default=None, ge=0, le=1)
+    first_loss_usd: Annotated[Decimal, Field(gt=0)] | None = Field(
+        default=None,
+        description="sAID's assets, the first-loss capital: given, the Monte Carlo also holds the deal to "
+        "max_first_loss_exhaustion",
+    )
+    max_first_loss_exhaustion: float = Field(
+        default=0.001,
+        ge=0,
+        le=1,
+        description="the most often, a year, that losses may wipe out the first-loss capital (Basel IRB's 99.9%)",
+    )
 
 
 class StressCheck(_Model):

@@ -21,24 +21,40 @@ from gaib_sdk.models import LoanRisk, MonteCarloResult
 
 __all__ = [
     "AID_DECIMALS",
+    "SCHEMA_VERSION",
     "USDC_DECIMALS",
+    "Concentration",
+    "ConcentrationRow",
     "DealEvent",
     "DealPoint",
     "DealReport",
+    "Delinquency",
+    "DelinquencyBucket",
+    "FairValue",
+    "Holding",
+    "LeaseRow",
     "LedgerEntry",
+    "LedgerPoint",
     "Liquidation",
+    "LoanTapeRow",
     "Loss",
     "NavPoint",
     "Payment",
+    "Recovery",
     "ReportData",
+    "ReserveComposition",
     "StressAssumptions",
     "StressReport",
     "Waterfall",
     "WaterfallRow",
     "aid",
-    "exit_price",
+    "instant_exit_value",
     "usdc",
 ]
+
+#: The version of report.json's schema (docs/report.md): 2 added the loan tape, delinquency, reserve
+#: composition, concentration, recoveries and fair value, and renamed exit_price to instant_exit_value.
+SCHEMA_VERSION = "2"
 
 USDC_DECIMALS = 6
 AID_DECIMALS = 18
@@ -64,9 +80,10 @@ def aid(wei: int) -> Decimal:
     return _WIDE.divide(Decimal(wei), Decimal(10**AID_DECIMALS))
 
 
-def exit_price(*, share_price: int, reserve: int, queued_stable: int, aid_supply: int, scale: int) -> int:
-    """Exit NAV, in AID wei (= 10^-18 USDC) per whole sAID share: what a holder's exit is worth in USDC at
-    today's prices, without waiting in AID's redemption queue.
+def instant_exit_value(*, share_price: int, reserve: int, queued_stable: int, aid_supply: int, scale: int) -> int:
+    """The instant exit value, in AID wei (= 10^-18 USDC) per whole sAID share: what a holder gets out in
+    USDC at once, without waiting in AID's redemption queue. It is a liquidity measure (the share price
+    times the liquid cover), not a NAV: the rest of the share's value comes back as the deals repay.
 
     A holder exits by an ERC-7540 request: the withdrawal cycle fills it at the share price of that moment
     (``sharePrice`` AID a share today; the wait for the cycle is not priced here), and the AID is redeemed
@@ -75,7 +92,7 @@ def exit_price(*, share_price: int, reserve: int, queued_stable: int, aid_supply
     already in the queue, ``outstanding = totalSupply / SCALE - queuedStable`` USDC. If every holder asked
     at once each would get the fraction ``cover = min(1, free / outstanding)`` now and wait for the rest, so
 
-        exit NAV = sharePrice x min(1, (reserve - queuedStable)^+ / (totalSupply / SCALE - queuedStable))
+        instant exit value = sharePrice x min(1, (reserve - queuedStable)^+ / (totalSupply / SCALE - queuedStable))
 
     rounded down to the wei; ``sharePrice`` itself when no AID is outstanding. It is 0 while requests
     wait (a plain ``redeem`` reverts then: nobody jumps the queue), and equals the share price when the
@@ -115,8 +132,17 @@ class NavPoint(_AtBlock):
     said_total_supply: Units = Field(description="sAID wei: StakedAID.totalSupply()")
     said_unvested: Units = Field(description="AID wei: StakedAID.unvestedAmount()")
     share_price: Units = Field(description="AID wei per whole sAID: StakedAID.sharePrice()")
-    deposit_price: Units = Field(description="deposit NAV, AID wei a deposit pays for one sAID: previewMint(1e18)")
-    exit_price: Units = Field(description="exit NAV, AID wei per sAID: see gaib_sdk.report.exit_price")
+    deposit_price: Units = Field(description="deposit price, AID wei a deposit pays for one sAID: previewMint(1e18)")
+    instant_exit_value: Units = Field(
+        description="AID wei per sAID a holder gets out at once: share price x liquid cover, a liquidity measure "
+        "(gaib_sdk.report.instant_exit_value)"
+    )
+    fair_value_per_share: Units = Field(
+        default=0,
+        description="AID wei per sAID at fair value, beside the book NAV (share_price): the vault's assets plus "
+        "what is still vesting and the interest accrued on performing deals, less the expected loss of the open "
+        "deals beyond their impairments (see ReportData.fair_value)",
+    )
 
     @property
     def backing(self) -> int:
@@ -128,6 +154,22 @@ class NavPoint(_AtBlock):
         free = max(0, self.reserve - self.queued_stable) * scale
         outstanding = self.aid_supply - self.queued_stable * scale
         return Fraction(1) if outstanding <= 0 else min(Fraction(1), Fraction(free, outstanding))
+
+
+class LedgerPoint(_AtBlock):
+    """AID's balance sheet after one block's events, summed from the AIDollar's logs alone, no view read:
+    what a node without past state can still tell (USDC units; the supply in AID wei). The supply is what
+    was minted (``Minted``, ``MintedWith``, ``IncomeMinted``) less what was burned (``Redeemed``,
+    ``RedeemedTo``, ``RedemptionFilled``, the vault's part of ``LossRealized``); principal deployed is
+    ``DealFunded`` less ``PrincipalReturned`` and realized losses; the reserve follows from the backing
+    equation. Where views can be read, each point equals them (tests/test_report.py)."""
+
+    aid_supply: Units
+    reserve: Units
+    principal_deployed: Units
+    uncovered_loss: Units
+    queued_stable: Units
+    total_claimable: Units
 
 
 class DealPoint(_AtBlock):
@@ -268,14 +310,16 @@ class Waterfall(_Model):
 
 
 class StressAssumptions(_Model):
-    """What the Monte Carlo assumes beyond what is on-chain: the chance each open deal defaults within the
-    horizon (a higher one for an impaired deal), what the collateral loses in a forced sale, and what the
-    undeployed reserve earns. Collateral is valued at its on-chain appraisal."""
+    """What the Monte Carlo and the fair value assume beyond what is on-chain: the chance each open deal
+    defaults within a year (a higher one for an impaired deal), what the collateral loses in a forced sale,
+    how fast it declines and how volatile the market's rents are. No Treasury-bill income is assumed: none
+    exists on chain. Collateral is valued at its on-chain appraisal."""
 
     default_probability: float = Field(ge=0, le=1)
     impaired_default_probability: float = Field(ge=0, le=1)
     recovery_haircut: float = Field(ge=0, le=1)
-    treasury_yield: float = Field(ge=0, le=1)
+    collateral_decline_per_year: float = Field(default=0.2, ge=0, lt=1)
+    rent_volatility: float = Field(default=0.35, ge=0, le=2)
     horizon_years: float = Field(gt=0)
     paths: int = Field(ge=1)
     seed: int
@@ -283,18 +327,149 @@ class StressAssumptions(_Model):
 
 
 class StressReport(_Model):
-    """``simulate_portfolio`` over the deals open at the report's block, once per correlation; each result
-    holds its loss and yield quantiles on a grid of percentiles (0, 0.5, ..., 100)."""
+    """``simulate_portfolio`` over the deals open at the report's block, once per correlation, with sAID's
+    assets as the first-loss capital; each result holds its quantiles on a grid of percentiles (0, 0.5, ...,
+    100) when the portfolio has enough loans for them, and says why not otherwise."""
 
     assumptions: StressAssumptions
     loans: list[LoanRisk]
     cash_usd: float
+    first_loss_usd: float | None
     results: list[MonteCarloResult]
 
 
-class ReportData(_Model):
-    """Everything the report shows, read from the chain by :func:`gaib_sdk.report.collect`."""
+class Holding(_Model):
+    """Tokens held at one place at the report's block (base units of the token: 6 decimals for USDC and
+    USDT, 18 for AID). ``backs_aid``: counted in AID's reserve (``AIDollar.totalReserve``)."""
 
+    place: str
+    address: str
+    token: str
+    amount: Units
+    backs_aid: bool
+
+
+class ReserveComposition(_Model):
+    """Where the stablecoins are, by token and by place. ``by_token``: AID's liquid reserve per stablecoin
+    (``AIDollar.reserveOf``; their sum is ``totalReserve``). ``by_place``: every holding read: the AIDollar
+    contract (liquid, and set aside for filled redemptions), the deals' cash reserves in the CreditFacility
+    (the lenders' security, not AID's reserve), the sAID redemption escrow (AID) and the venues."""
+
+    by_token: dict[str, Units]
+    by_place: list[Holding]
+
+
+class LeaseRow(_Model):
+    """A lease pledged to a deal (LeaseRegistry.getLease): the counterparty is on chain as a hash of its name."""
+
+    lease_id: str
+    counterparty_hash: str
+    monthly_amount: Units
+    start: int
+    end: int
+
+
+class LoanTapeRow(_Model):
+    """One deal as a loan tape shows it, at the report's block (USDC units)."""
+
+    deal_id: int
+    borrower: str
+    structure: str
+    rate_bps: int
+    fee_bps: int
+    opened: int = Field(description="timestamp of DealOpened")
+    maturity: int = Field(description="opened + term_days")
+    collateral_assets: int
+    collateral_units: dict[str, int] = Field(
+        default_factory=dict,
+        description="units pledged by kind (AssetRegistry.getAsset, or getCluster's size for a cluster's root)",
+    )
+    current_value: Units
+    value_source: str
+    leases: list[LeaseRow]
+    contracted_monthly: Units = Field(description="monthly amounts of the leases in force at the report's block")
+    debt_service_monthly: Units = Field(
+        description="30 days of debt service: interest and fees on the balance plus level principal and a hybrid's "
+        "revenue share on the leases in force; a revenue share's share of them (at least its interest and fees)"
+    )
+    dscr: str | None = Field(
+        description="contracted_monthly / debt_service_monthly, 2 places; None when nothing is due"
+    )
+    principal_outstanding: Units
+    interest_due: Units
+    cash_reserve: Units
+    impairment: Units
+    ltv_bps: int | None = Field(description="principal outstanding / current value, in basis points")
+    status: str
+    days_past_due: int
+    bucket: Literal["current", "30", "60", "90+", "defaulted", "closed"]
+    gross_irr: float | None = Field(description="yearly IRR of the lender's flows with fees")
+    net_irr: float | None = Field(description="the same net of fees (they go to the treasury, not to sAID)")
+
+
+class DelinquencyBucket(_Model):
+    bucket: Literal["current", "30", "60", "90+", "defaulted"]
+    deals: int
+    principal: Units
+
+
+class Delinquency(_Model):
+    """Open deals by days past due (CreditFacility.daysPastDue): current (under 30), 30-59, 60-89, 90 and
+    more; defaulted deals not yet liquidated apart."""
+
+    buckets: list[DelinquencyBucket]
+
+
+class Recovery(_Model):
+    """A liquidated deal: what was owed, what came back and what was lost (USDC units)."""
+
+    deal_id: int
+    principal_at_default: Units
+    proceeds: Units
+    cash_reserve: Units
+    principal_recovered: Units
+    loss: Units
+    recovery_rate_bps: int
+
+
+class ConcentrationRow(_Model):
+    name: str
+    deals: int
+    amount: Units
+    share_bps: int
+
+
+class Concentration(_Model):
+    """Concentration of the open book: principal outstanding by borrower and contracted monthly revenue by
+    lease counterparty; ``hhi_bps`` is the Herfindahl index of the borrowers' shares (10,000: one borrower)."""
+
+    by_borrower: list[ConcentrationRow]
+    by_counterparty: list[ConcentrationRow]
+    top_borrower_bps: int
+    hhi_bps: int
+
+
+class FairValue(_Model):
+    """sAID's fair value at the report's block (AID wei), beside its book value: the vault's assets
+    (``totalAssets``, impairments already taken), plus what is still vesting, plus interest accrued on the
+    performing deals, less an expected-loss reserve: each open deal's one-year default probability times its
+    loss given default (principal less cash reserve less the appraisal after the haircut), beyond what its
+    impairment already took."""
+
+    book_assets: Units
+    unvested: Units
+    accrued_interest: Units
+    expected_loss_reserve: Units
+    fair_assets: Units
+    book_value_per_share: Units
+    fair_value_per_share: Units
+
+
+class ReportData(_Model):
+    """Everything the report shows, read from the chain by :func:`gaib_sdk.report.collect`. Its JSON
+    schema is versioned (``schema_version``) and documented in docs/report.md."""
+
+    schema_version: str = SCHEMA_VERSION
     generator: str
     chain_id: int
     contracts: dict[str, str]
@@ -304,9 +479,23 @@ class ReportData(_Model):
     scale: int = Field(description="AIDollar.SCALE(): AID wei per USDC unit")
     vesting_period: int = Field(description="seconds: StakedAID.vestingPeriod() at the report's block")
     max_advance_bps: int = Field(description="CreditFacility.maxAdvanceBps() at the report's block")
+    history: Literal["state", "events"] = Field(
+        default="state",
+        description="state: views read at every point's block; events: the node keeps no past state, so the "
+        "history comes from the event logs and the views only from the report's block",
+    )
     nav: list[NavPoint]
+    ledger_nav: list[LedgerPoint] = Field(
+        default_factory=list, description="AID's balance sheet from the logs alone, one point per block with events"
+    )
+    fair_value: FairValue
     deals: list[DealReport]
+    loan_tape: list[LoanTapeRow]
+    delinquency: Delinquency
+    reserve_composition: ReserveComposition
+    concentration: Concentration
     losses: list[Loss]
+    recoveries: list[Recovery]
     waterfall: Waterfall
     stress: StressReport | None
     ledger: list[LedgerEntry]

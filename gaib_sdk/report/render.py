@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from gaib_sdk.errors import GaibConfigError
-from gaib_sdk.report.data import DealReport, NavPoint, ReportData, aid, usdc
+from gaib_sdk.models import MonteCarloResult
+from gaib_sdk.report.data import DealReport, LedgerPoint, NavPoint, ReportData, aid, usdc
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -123,6 +124,7 @@ def _date_axis(ax: Axes, x: Sequence[float]) -> None:
     if x and min(x) == max(x):
         ax.set_xlim(x[0] - 1, x[0] + 1)
     locator = AutoDateLocator()  # type: ignore[no-untyped-call]
+    ax.set_xlabel("date (UTC)")
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
 
@@ -159,6 +161,7 @@ def _markers(ax: Axes, data: ReportData, *, labels: bool) -> None:
                 va="top",
                 fontsize=8,
                 color="#444444",
+                annotation_clip=True,  # an event before the first point (a node without past state) is not drawn
             )
 
 
@@ -168,11 +171,13 @@ def _markers(ax: Axes, data: ReportData, *, labels: bool) -> None:
 def _plot_nav(data: ReportData, path: Path) -> None:
     fig = _figure(10, 6.4)
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
-    x = _dates([p.timestamp for p in data.nav])
-    reserve = [float(usdc(p.reserve)) for p in data.nav]
-    deployed = [float(usdc(p.principal_deployed)) for p in data.nav]
-    loss = [float(usdc(p.uncovered_loss)) for p in data.nav]
-    supply = [float(aid(p.aid_supply)) for p in data.nav]
+    # a node without past state: AID's balance sheet over time is summed from the logs
+    series: Sequence[NavPoint | LedgerPoint] = data.ledger_nav if data.history == "events" else data.nav
+    x = _dates([p.timestamp for p in series])
+    reserve = [float(usdc(p.reserve)) for p in series]
+    deployed = [float(usdc(p.principal_deployed)) for p in series]
+    loss = [float(usdc(p.uncovered_loss)) for p in series]
+    supply = [float(aid(p.aid_supply)) for p in series]
     base = [0.0] * len(x)
     layers = [
         (reserve, "reserve", "liquid reserve (USDC held by AID)"),
@@ -184,7 +189,8 @@ def _plot_nav(data: ReportData, path: Path) -> None:
         if any(values) or color != "loss":
             top.fill_between(x, base, upper, step="post", color=_COLORS[color], alpha=0.75, linewidth=0, label=label)
         base = upper
-    top.step(x, supply, where="post", color=_COLORS["supply"], linewidth=2, label="AID supply")
+    # the supply as markers: it sits exactly on the stack (the backing equation), and both stay visible
+    top.plot(x, supply, "o", color=_COLORS["supply"], markerfacecolor="none", markersize=5, label="AID supply")
     top.set_title("What backs AID: reserve + principal deployed (+ uncovered loss) = AID supply")
     _money_axis(top, "USDC (1 AID = 1 USDC)")
     top.legend(loc="upper left", bbox_to_anchor=(0.0, -0.02, 1, 0), ncols=4, fontsize=8)
@@ -192,9 +198,14 @@ def _plot_nav(data: ReportData, path: Path) -> None:
     _markers(top, data, labels=True)
 
     assets = [float(aid(p.said_total_assets)) for p in data.nav]
-    bottom.fill_between(x, 0, assets, step="post", color=_COLORS["said"], alpha=0.35, linewidth=0)
-    bottom.step(x, assets, where="post", color=_COLORS["said"], linewidth=2, label="AID in the sAID vault (vested)")
-    bottom.set_title("sAID vault: AID held for stakers (total assets)")
+    sx = _dates([p.timestamp for p in data.nav])
+    bottom.fill_between(sx, 0, assets, step="post", color=_COLORS["said"], alpha=0.35, linewidth=0)
+    bottom.step(sx, assets, where="post", color=_COLORS["said"], linewidth=2, label="AID in the sAID vault (vested)")
+    bottom.plot(sx[-1:], assets[-1:], "o", color=_COLORS["said"])
+    bottom.set_title(
+        "sAID vault: AID held for stakers (total assets)"
+        + (": the report's block only (no past state)" if data.history == "events" else "")
+    )
     _money_axis(bottom, "AID")
     bottom.set_ylim(0, max(assets + [1.0]) * 1.2)
     _markers(bottom, data, labels=False)
@@ -203,48 +214,55 @@ def _plot_nav(data: ReportData, path: Path) -> None:
 
 
 def _plot_deposit_exit(data: ReportData, path: Path) -> None:
-    fig = _figure(10, 5.8)
-    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1.4])
+    fig = _figure(10, 7.4)
+    top, middle, bottom = fig.subplots(3, 1, sharex=True, height_ratios=[2.4, 2, 1.3])
     x = _dates([p.timestamp for p in data.nav])
-    deposit = [float(aid(p.deposit_price)) for p in data.nav]
-    exit_ = [float(aid(p.exit_price)) for p in data.nav]
-    top.step(x, deposit, where="post", color=_COLORS["deposit"], linewidth=2, label="deposit NAV: a new deposit pays")
-    top.step(x, exit_, where="post", color=_COLORS["exit"], linewidth=2, label="exit NAV: a holder gets out now")
-    top.fill_between(
-        x,
-        exit_,
-        deposit,
-        step="post",
-        color=_COLORS["exit"],
-        alpha=0.12,
-        linewidth=0,
-        label="not payable at once: waits for deals to repay",
-    )
-    top.set_title("sAID: what a share costs to buy, and what it pays out at once")
+    book = [float(aid(p.share_price)) for p in data.nav]
+    fair = [float(aid(p.fair_value_per_share)) for p in data.nav]
+    top.step(x, book, where="post", color=_COLORS["deposit"], linewidth=2, label="book NAV (share price)")
+    # the fair value as markers on the same axis: where the two are equal both stay visible
+    top.plot(x, fair, "o", color=_COLORS["said"], markerfacecolor="none", markersize=6, label="fair value per share")
+    if len(x) == 1:  # one point (a node without past state): a step draws nothing, a marker does
+        top.plot(x, book, "s", color=_COLORS["deposit"])
+    only = ": the report's block only (no past state)" if data.history == "events" else ""
+    top.set_title("sAID per share: book NAV and fair value" + only)
     top.set_ylabel("USDC per sAID share")
-    top.set_ylim(0, max(deposit + [1.0]) * 1.3)
-    top.legend(loc="upper left", bbox_to_anchor=(0.0, -0.02, 1, 0), ncols=3, fontsize=8)
-    last = data.latest
-    for value, color in ((aid(last.deposit_price), _COLORS["deposit"]), (aid(last.exit_price), _COLORS["exit"])):
-        top.annotate(
-            f"{value:.4f}",
-            (x[-1], float(value)),
-            xytext=(4, 0),
-            textcoords="offset points",
-            va="center",
-            color=color,
-            fontsize=9,
-            fontweight="bold",
-        )
+    low, high = min(book + fair + [1.0]), max(book + fair + [1.0])
+    top.set_ylim(low - (high - low) * 0.3 - 0.01, high + (high - low) * 0.3 + 0.01)
+    top.legend(loc="lower left", ncols=2, fontsize=8)
     _markers(top, data, labels=True)
 
-    queued = [float(usdc(p.queued_stable)) for p in data.nav]
-    bottom.fill_between(x, 0, queued, step="post", color=_COLORS["exit"], alpha=0.5, linewidth=0)
+    exit_ = [float(aid(p.instant_exit_value)) for p in data.nav]
+    middle.fill_between(x, 0, exit_, step="post", color=_COLORS["exit"], alpha=0.35, linewidth=0)
+    middle.step(x, exit_, where="post", color=_COLORS["exit"], linewidth=2, label="instant exit value")
+    if len(x) == 1:
+        middle.plot(x, exit_, "o", color=_COLORS["exit"])
+    middle.set_title("Instant exit value: what a share pays out at once (share price x liquid cover)", fontsize=10)
+    middle.set_ylabel("USDC per sAID share")
+    middle.set_ylim(0, max(book + [1.0]) * 1.2)
+    last = data.latest
+    middle.annotate(
+        f"{aid(last.instant_exit_value):.4f}",
+        (x[-1], float(aid(last.instant_exit_value))),
+        xytext=(4, 0),
+        textcoords="offset points",
+        va="center",
+        color=_COLORS["exit"],
+        fontsize=9,
+        fontweight="bold",
+    )
+    _markers(middle, data, labels=False)
+
+    queue: Sequence[NavPoint | LedgerPoint] = data.ledger_nav if data.history == "events" else data.nav
+    queued = [float(usdc(p.queued_stable)) for p in queue]
+    bottom.fill_between(
+        _dates([p.timestamp for p in queue]), 0, queued, step="post", color=_COLORS["exit"], alpha=0.5, linewidth=0
+    )
     bottom.set_title("Redemption queue: USDC owed to requests still waiting", fontsize=10)
     _money_axis(bottom, "USDC")
     bottom.set_ylim(0, max(queued + [1.0]) * 1.25)
     _markers(bottom, data, labels=False)
-    _date_axis(bottom, x)
+    _date_axis(bottom, _dates([p.timestamp for p in queue]))
     fig.savefig(path)
 
 
@@ -258,10 +276,14 @@ def _plot_ltv(data: ReportData, path: Path) -> None:
         x = _dates([p.timestamp for p in shown])
         ltv = [float(deal.ltv(p)) * 100 for p in shown]
         ax.step(x, ltv, where="post", color=color, linewidth=2, label=deal.label)
+        if len(x) == 1:  # one point (a node without past state): a step draws nothing, a marker does
+            ax.plot(x, ltv, "o", color=color)
         for e in deal.events:
             if e.name not in ("defaulted", "liquidated"):
                 continue
             before = [p for p in deal.history if p.block <= e.block and p.status != "liquidated"]
+            if not before:  # no state read before it (a node without past state)
+                continue
             y = float(deal.ltv(before[-1])) * 100
             ex = _dates([e.timestamp])[0]
             ax.plot(
@@ -343,7 +365,8 @@ def _plot_payments(data: ReportData, path: Path) -> None:
         if deal.payments or deal.liquidation:
             ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     fig.suptitle("Payment record: each repayment split by the waterfall", fontweight="bold", x=0.02, ha="left")
-    _date_axis(axes[-1], _dates([p.timestamp for d in data.deals for p in d.history] or [data.timestamp]))
+    seen = [t for d in data.deals for t in (*(p.timestamp for p in d.history), *(e.timestamp for e in d.events))]
+    _date_axis(axes[-1], _dates(seen or [data.timestamp]))
     fig.savefig(path)
 
 
@@ -379,6 +402,7 @@ def _plot_waterfall(data: ReportData, path: Path) -> None:
         if i < len(parts):
             ax.plot([i - 0.3, i + 1.3], [float(usdc(level))] * 2, color="#999999", linewidth=0.8, linestyle="--")
     ax.set_xticks(range(len(labels)), labels)
+    ax.set_xlabel("step of the waterfall (each bar in USDC)")
     ax.grid(axis="x", visible=False)
     _money_axis(ax, "USDC")
     ax.set_ylim(0, float(usdc(total)) * 1.15 + 1)
@@ -391,7 +415,7 @@ def _plot_waterfall(data: ReportData, path: Path) -> None:
 
 
 def _plot_stress(data: ReportData, path: Path) -> None:
-    fig = _figure(10, 4.8)
+    fig = _figure(10, 5.2)
     left, right = fig.subplots(1, 2)
     stress = data.stress
     if stress is None:
@@ -402,52 +426,53 @@ def _plot_stress(data: ReportData, path: Path) -> None:
         return
     from matplotlib.ticker import FuncFormatter
 
-    styles = (("#4C78A8", "-", 3.2), ("#F58518", "--", 2.2), ("#E45756", ":", 2.2), ("#54A24B", "-.", 1.8))
-    for i, result in enumerate(stress.results):
-        color, line, width = styles[i % len(styles)]
-        grid = sorted(result.loss_percentiles_usd)
-        losses = [result.loss_percentiles_usd[p] for p in grid]
-        exceed = [max(1e-4, 1 - p / 100) for p in grid]
-        left.step(
-            losses,
-            exceed,
-            where="post",
-            color=color,
-            linestyle=line,
-            linewidth=width,
-            label=f"correlation {result.correlation:g}: expected loss {result.expected_loss_usd:,.0f} USDC",
+    results = stress.results
+    # side-by-side bars, one group per correlation: no series drawn over another
+    kinds: list[tuple[str, Callable[[MonteCarloResult], float], str]] = [
+        ("expected loss", lambda r: r.expected_loss_usd, "#4C78A8"),
+        ("loss per default", lambda r: r.mean_loss_given_default_usd or 0.0, "#F58518"),
+        (
+            "99th percentile" if results[0].percentiles_note is None else "worst simulated",
+            lambda r: r.loss_percentiles_usd.get(99.0, 0.0) if r.percentiles_note is None else r.max_loss_usd,
+            "#E45756",
+        ),
+    ]
+    width = 0.8 / len(kinds)
+    xs = list(range(len(results)))
+    for k, (label, value, color) in enumerate(kinds):
+        left.bar([x + (k - 1) * width for x in xs], [value(r) for r in results], width, color=color, label=label)
+    left.set_xticks(xs, [f"correlation {r.correlation:g}" for r in results])
+    left.set_xlabel("asset correlation of the one-factor copula")
+    left.set_title(f"Loss over {stress.assumptions.horizon_years:g} year(s)", fontsize=11)
+    _money_axis(left, "USDC")
+    left.legend(loc="upper left", fontsize=8)
+    returns = [(r.mean_first_loss_return or 0.0) * 100 for r in results]
+    right.bar(xs, returns, 0.5, color=_COLORS["said"])
+    for x, r, y in zip(xs, results, returns, strict=True):
+        exhausted = r.probability_first_loss_exhausted or 0.0
+        right.annotate(
+            f"sAID wiped out in {exhausted:.2%}",
+            (x, y),
+            xytext=(0, 4),
+            textcoords="offset points",
+            ha="center",
+            fontsize=8,
         )
-        ygrid = sorted(result.yield_percentiles)
-        right.step(
-            [result.yield_percentiles[p] * 100 for p in ygrid],
-            [p / 100 for p in ygrid],
-            where="post",
-            color=color,
-            linestyle=line,
-            linewidth=width,
-            label=f"correlation {result.correlation:g}: mean {result.mean_yield * 100:.2f}%",
-        )
+    right.set_xticks(xs, [f"correlation {r.correlation:g}" for r in results])
+    right.set_xlabel("asset correlation of the one-factor copula")
+    right.set_ylabel("mean return a year (%)")
+    right.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}%"))
+    right.set_title(
+        "sAID as first-loss capital: its mean return\n(wiped out: at most 0.1% of years allowed)", fontsize=11
+    )
     a = stress.assumptions
-    left.set_yscale("log")
-    left.set_ylim(1e-3, 1.5)
-    left.set_title("Chance that the year's loss exceeds x", fontsize=11)
-    left.set_xlabel("loss over one year, x (USDC)")
-    left.set_ylabel("probability (log scale)")
-    left.xaxis.set_major_formatter(FuncFormatter(_short_money))
-    left.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v * 100:g}%"))
-    left.legend(loc="upper right", fontsize=8)
-    right.set_title("sAID's yield over the year", fontsize=11)
-    right.set_xlabel("annual yield, y (%)")
-    right.set_ylabel("chance the yield is y or less")
-    right.set_ylim(0, 1.25)
-    right.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v * 100:.0f}%" if v <= 1 else ""))
-    right.legend(loc="upper left", fontsize=8)
     names = ", ".join(loan.name for loan in stress.loans)
+    right.set_ylim(min(0.0, *returns) * 1.3, max(0.0, *returns) * 1.3 + 0.5)
     fig.suptitle(
         f"Stress test: {a.paths:,} simulated years of the open deals ({names})\n"
         f"each defaults with probability {_pct(a.default_probability, 0)} a year "
-        f"({_pct(a.impaired_default_probability, 0)} if impaired); its GPUs sell {_pct(a.recovery_haircut, 0)} "
-        "below appraisal",
+        f"({_pct(a.impaired_default_probability, 0)} if impaired);\nits GPUs sell {_pct(a.recovery_haircut, 0)} "
+        "below appraisal, marked along the market's rents",
         fontweight="bold",
         fontsize=11,
         x=0.02,
@@ -469,13 +494,14 @@ class _Section:
 
 
 def _low_exit(nav: Sequence[NavPoint]) -> str:
-    zero = [p for p in nav if p.exit_price == 0 and p.aid_supply > 0]
+    zero = [p for p in nav if p.instant_exit_value == 0 and p.aid_supply > 0]
     if not zero:
         return ""
     peak = max(p.queued_stable for p in nav)
     return (
-        f" Exit NAV was 0 from {_day(zero[0].timestamp)} to {_day(zero[-1].timestamp)}, while redemptions "
-        f"waited in the queue (at most {_u(peak)} owed): then a plain redemption reverts, nobody jumps the queue."
+        f" The instant exit value was 0 from {_day(zero[0].timestamp)} to {_day(zero[-1].timestamp)}, while "
+        f"redemptions waited in the queue (at most {_u(peak)} owed): then a plain redemption reverts, "
+        "nobody jumps the queue."
     )
 
 
@@ -508,13 +534,20 @@ def _sections(data: ReportData) -> list[_Section]:
         )
     cover = last.liquid_cover(data.scale)
     outstanding = last.aid_supply - last.queued_stable * data.scale
+    fv = data.fair_value
     deposit_exit = [
+        f"Book NAV (the share price) is {aid(last.share_price):.6f} USDC a share; at fair value it is "
+        f"{aid(fv.fair_value_per_share):.6f}: the vault's {_fmt(aid(fv.book_assets))} AID, plus "
+        f"{_fmt(aid(fv.unvested))} still vesting and {_fmt(aid(fv.accrued_interest))} of interest accrued on "
+        f"performing deals, less an expected-loss reserve of {_fmt(aid(fv.expected_loss_reserve))} beyond the "
+        "impairments already taken.",
         f"A new deposit pays {aid(last.deposit_price):.6f} USDC for one sAID; a holder leaving now gets "
-        f"{aid(last.exit_price):.6f} USDC a share at once. The free reserve, "
+        f"{aid(last.instant_exit_value):.6f} USDC a share at once. The free reserve, "
         f"{_u(max(0, last.reserve - last.queued_stable))}, could pay {_pct(cover)} of the {_fmt(aid(outstanding))} "
         "AID outstanding; the rest comes back as the deals repay.",
-        "Exit NAV = share price × min(1, max(0, reserve − queued) / (AID supply − queued)): what every holder could "
-        "take out at once if all left together, without waiting in the redemption queue." + _low_exit(data.nav),
+        "Instant exit value = share price × min(1, max(0, reserve − queued) / (AID supply − queued)): a liquidity "
+        "measure, not a NAV: what every holder could take out at once if all left together, without waiting in "
+        "the redemption queue." + _low_exit(data.nav),
     ]
     ltv = [_deal_line(d) for d in data.deals] or ["No deals yet."]
     payments = []
@@ -549,27 +582,42 @@ def _sections(data: ReportData) -> list[_Section]:
         a = data.stress.assumptions
         stress = [
             f"{a.paths:,} simulated years (seed {a.seed}) of the {len(data.stress.loans)} open deals, "
-            f"{_fmt(Decimal(str(sum(loan.exposure_usd for loan in data.stress.loans))))} USDC outstanding. Each "
-            f"defaults within the year with probability {_pct(a.default_probability, 0)} "
-            f"({_pct(a.impaired_default_probability, 0)} if impaired); a defaulted deal's GPUs sell "
-            f"{_pct(a.recovery_haircut, 0)} below their on-chain appraisal, and its cash reserve is kept. "
-            f"The undeployed reserve earns {_pct(a.treasury_yield, 0)}."
+            f"{_fmt(Decimal(str(sum(loan.exposure_usd for loan in data.stress.loans))))} USDC outstanding, "
+            "balances amortising. Each defaults within the year with probability "
+            f"{_pct(a.default_probability, 0)} ({_pct(a.impaired_default_probability, 0)} if impaired), at a "
+            "uniform time, correlated through a one-factor Gaussian copula; the same market factor drives the "
+            f"GPU rent index (volatility {_pct(a.rent_volatility, 0)} a year), so a defaulted deal's collateral, "
+            f"declining {_pct(a.collateral_decline_per_year, 0)} a year from its on-chain appraisal, is worth "
+            f"less when rents fell, and sells {_pct(a.recovery_haircut, 0)} below that; its cash reserve is kept. "
+            "sAID's assets are the first-loss capital; no Treasury-bill income is counted (none exists on chain).",
         ]
         for r in data.stress.results:
-            stress.append(
-                f"Correlation {r.correlation:g}: expected loss {_fmt(Decimal(str(r.expected_loss_usd)))} USDC, "
-                f"99th percentile {_fmt(Decimal(str(r.loss_percentiles_usd[99.0])))} USDC, a loss in "
-                f"{_pct(r.probability_of_loss)} of years; sAID yield {r.mean_yield * 100:.2f}% on average, "
-                f"{r.yield_percentiles[5.0] * 100:.2f}% or less in one year in twenty."
+            text = (
+                f"Correlation {r.correlation:g}: expected loss {_fmt(Decimal(str(r.expected_loss_usd)))} USDC, a "
+                f"loss in {_pct(r.probability_of_loss)} of years; the book yields "
+                f"{r.mean_portfolio_yield * 100:.2f}% on average"
             )
+            if r.mean_first_loss_return is not None:
+                text += (
+                    f", sAID as first-loss capital returns {r.mean_first_loss_return * 100:.2f}% on average and is "
+                    f"wiped out in {_pct(r.probability_first_loss_exhausted or 0.0, 2)} of years (the underwriting "
+                    "allows 0.1%: Basel IRB's 99.9% confidence level)"
+                )
+            if r.percentiles_note is None:
+                text += f"; 99th percentile loss {_fmt(Decimal(str(r.loss_percentiles_usd[99.0])))} USDC."
+            else:
+                text += "."
+            stress.append(text)
+        if data.stress.results and data.stress.results[0].percentiles_note is not None:
+            stress.append(f"No percentiles: {data.stress.results[0].percentiles_note}.")
     return [
         _Section("nav.png", "NAV over time", nav, _plot_nav, "AID supply against its backing, and sAID's assets"),
         _Section(
             "deposit-exit.png",
-            "Deposit NAV against exit NAV",
+            "Book NAV, fair value and the instant exit value",
             deposit_exit,
             _plot_deposit_exit,
-            "what a deposit pays per sAID and what an exit gets now, with the redemption queue",
+            "sAID's book NAV and fair value per share, what an exit gets now, and the redemption queue",
         ),
         _Section("ltv.png", "Loan to value of each deal", ltv, _plot_ltv, "each deal's loan to value over time"),
         _Section(
@@ -591,7 +639,7 @@ def _sections(data: ReportData) -> list[_Section]:
             "Stress test",
             stress,
             _plot_stress,
-            "distribution of the year's loss and of sAID's yield",
+            "the year's loss and sAID's return as first-loss capital, by correlation",
         ),
     ]
 
@@ -623,8 +671,9 @@ def _cards(data: ReportData) -> str:
         ("AID supply", f"{_fmt(aid(last.aid_supply))}"),
         ("backing (USDC)", _fmt(usdc(last.backing))),
         ("liquid reserve (USDC)", _fmt(usdc(last.reserve))),
-        ("sAID share price", f"{aid(last.share_price):.6f}"),
-        ("exit NAV (USDC per sAID)", f"{aid(last.exit_price):.6f}"),
+        ("sAID book NAV (USDC per share)", f"{aid(last.share_price):.6f}"),
+        ("sAID fair value (USDC per share)", f"{aid(data.fair_value.fair_value_per_share):.6f}"),
+        ("instant exit value (USDC per sAID)", f"{aid(last.instant_exit_value):.6f}"),
         ("realized losses (USDC)", _fmt(usdc(sum(loss.stable_loss for loss in data.losses)))),
     ]
     return (
@@ -679,9 +728,125 @@ def _deals_table(data: ReportData) -> str:
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
 
+def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><tr>{th}</tr>{body}</table>"
+
+
+def _bps(value: int | None) -> str:
+    return "–" if value is None else f"{value / 100:.2f}%"
+
+
+def _irr(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.2f}%"
+
+
+def _book_tables(data: ReportData) -> str:
+    """The loan tape, delinquency, recoveries, concentration and reserve composition, as tables."""
+    tape = _table(
+        (
+            "deal",
+            "borrower",
+            "collateral",
+            "value (USDC)",
+            "outstanding (USDC)",
+            "LTV now",
+            "leases",
+            "DSCR",
+            "status",
+            "days past due",
+            "IRR gross",
+            "IRR net of fees",
+        ),
+        [
+            (
+                f"deal {r.deal_id}",
+                r.borrower[:10] + "…",
+                ", ".join(f"{n} {k}" for k, n in r.collateral_units.items()) or str(r.collateral_assets),
+                _fmt(usdc(r.current_value)),
+                _fmt(usdc(r.principal_outstanding)),
+                _bps(r.ltv_bps),
+                "; ".join(
+                    f"{x.counterparty_hash[:10]}… {_fmt(usdc(x.monthly_amount))}/mo to {_day(x.end)}" for x in r.leases
+                )
+                or "–",
+                r.dscr or "–",
+                r.status,
+                str(r.days_past_due),
+                _irr(r.gross_irr),
+                _irr(r.net_irr),
+            )
+            for r in data.loan_tape
+        ],
+    )
+    delinquency = _table(
+        ("bucket", "deals", "principal (USDC)"),
+        [(b.bucket, str(b.deals), _fmt(usdc(b.principal))) for b in data.delinquency.buckets],
+    )
+    recoveries = _table(
+        (
+            "deal",
+            "owed at default (USDC)",
+            "sale (USDC)",
+            "cash reserve (USDC)",
+            "recovered (USDC)",
+            "loss (USDC)",
+            "recovery",
+        ),
+        [
+            (
+                f"deal {r.deal_id}",
+                _fmt(usdc(r.principal_at_default)),
+                _fmt(usdc(r.proceeds)),
+                _fmt(usdc(r.cash_reserve)),
+                _fmt(usdc(r.principal_recovered)),
+                _fmt(usdc(r.loss)),
+                _bps(r.recovery_rate_bps),
+            )
+            for r in data.recoveries
+        ],
+    )
+    c = data.concentration
+    concentration = _table(
+        ("borrower", "deals", "outstanding (USDC)", "share"),
+        [(r.name, str(r.deals), _fmt(usdc(r.amount)), _bps(r.share_bps)) for r in c.by_borrower],
+    ) + _table(
+        ("lease counterparty (hash)", "leases", "contracted a month (USDC)", "share"),
+        [(r.name[:18] + "…", str(r.deals), _fmt(usdc(r.amount)), _bps(r.share_bps)) for r in c.by_counterparty],
+    )
+
+    def amount(h: Any) -> str:
+        return _fmt(aid(h.amount)) if h.token == "AID" else _fmt(usdc(h.amount))
+
+    reserve = _table(
+        ("token", "AID's liquid reserve"), [(k, _fmt(usdc(v))) for k, v in data.reserve_composition.by_token.items()]
+    ) + _table(
+        ("place", "token", "amount", "backs AID"),
+        [(h.place, h.token, amount(h), "yes" if h.backs_aid else "no") for h in data.reserve_composition.by_place],
+    )
+    return (
+        f'<section id="loan-tape"><h2>Loan tape</h2>{tape}'
+        "<p>Value: the appraisal recorded on chain at opening. DSCR: the leases in force a month over 30 days of "
+        "debt service (level principal, interest and fees). IRR: the lender's yearly return on the advance, open "
+        "deals taken at book; net of fees is what reaches sAID.</p></section>"
+        f'<section id="delinquency"><h2>Delinquency</h2>{delinquency}</section>'
+        f'<section id="recoveries"><h2>Realized losses and recoveries</h2>{recoveries}</section>'
+        f'<section id="concentration"><h2>Concentration</h2><p>Top borrower {_bps(c.top_borrower_bps)} of the '
+        f"open book; Herfindahl index {c.hhi_bps:,} (10,000: one borrower).</p>{concentration}</section>"
+        f'<section id="reserve-composition"><h2>Reserve composition</h2>{reserve}</section>'
+    )
+
+
 def _page(data: ReportData, sections: Sequence[_Section]) -> str:
     contracts = "".join(
         f"<tr><td>{html.escape(k)}</td><td><code>{html.escape(v)}</code></td></tr>" for k, v in data.contracts.items()
+    )
+    history_note = (
+        '<p class="meta"><strong>This node keeps no past state</strong> (it is not an archive node): the history '
+        "below is read from the event logs, and the contracts' views only at the report's block.</p>"
+        if data.history == "events"
+        else ""
     )
     body = []
     for s in sections:
@@ -706,8 +871,10 @@ def _page(data: ReportData, sections: Sequence[_Section]) -> str:
 {html.escape(data.time.strftime("%d %b %Y %H:%M UTC"))}. Every figure is read from the chain: the contracts'
 event logs and their views at the block of each point. The same figures are in
 <a href="report.json">report.json</a>.</p>
+{history_note}
 {_cards(data)}
 {"".join(body)}
+{_book_tables(data)}
 <h2>Contracts</h2>
 <table>{contracts}</table>
 <footer>{html.escape(data.generator)}. Amounts in USDC (6 decimals) and AID (18 decimals); in report.json

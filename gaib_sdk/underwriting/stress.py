@@ -10,11 +10,13 @@ and the scenario's extra rental decline) less the recovery haircut. The loss is 
 Monte Carlo (:func:`simulate_portfolio`): each deal defaults within the horizon with its probability;
 defaults are correlated through a one-factor Gaussian copula: deal i defaults when
 ``sqrt(rho) Z + sqrt(1 - rho) e_i < Phi^-1(p_i)``, with Z (the market) and e_i (the deal) independent
-standard normals. ``rho = 0`` makes defaults independent; higher ``rho`` keeps each deal's default
-probability and so the expected loss, but fattens the tail. A defaulted deal pays no interest over the
-horizon and loses its exposure less its reserve and its collateral after the haircut; a performing one
-pays its annual rate. sAID's yield on a path = (interest + treasury yield on the undeployed cash - losses)
-/ (exposure + cash), a year. ``seed`` makes the draws reproducible (numpy's default generator).
+standard normals. The same Z drives the market's rent index, so the collateral a defaulted deal leaves is
+marked along the path that made it default (wrong-way risk): higher ``rho`` fattens the tail and, with
+rents volatile, raises the expected loss too. Balances amortise; a default happens at a uniform time in
+the horizon, and interest accrues on the balance until then. The book's yield and sAID's return as the
+first-loss capital are reported apart; neither counts Treasury-bill income unless the caller gives a
+``treasury_yield`` (none exists on chain). Percentiles are reported only for a portfolio of enough loans.
+``seed`` makes the draws reproducible (numpy's default generator).
 
 :func:`check_stressed_loss` and :func:`check_scenarios` refuse a deal whose stressed loss is too high:
 ``UnderwritingError(rule="stressed_loss")`` with the figures.
@@ -45,10 +47,16 @@ from gaib_sdk.underwriting.metrics import dscr, irr
 from gaib_sdk.underwriting.pricing import PERIODS_PER_YEAR, apply_waterfall, build_schedule, cash_reserve
 
 __all__ = [
+    "MIN_EFFECTIVE_LOANS",
+    "RATING_DEFAULT_PROBABILITIES",
+    "RATING_SOURCES",
     "STANDARD_SCENARIOS",
+    "check_first_loss",
     "check_scenarios",
     "check_stressed_loss",
+    "default_probability_of",
     "loan_risk",
+    "over_horizon",
     "run_scenarios",
     "simulate_portfolio",
     "stress_check",
@@ -186,8 +194,57 @@ def check_scenarios(
     return results
 
 
-def loan_risk(case: DealCase, *, default_probability: float, recovery_haircut: float = 0.3, name: str = "") -> LoanRisk:
-    """A deal as the Monte Carlo sees it: its funded amount, collateral, rate and reserve."""
+#: Yearly default probabilities by borrower rating, for ``StressPolicy.rating``. Each with its source in
+#: :data:`RATING_SOURCES`: the S&P figures are read from its published default studies; "unrated" is ours.
+RATING_DEFAULT_PROBABILITIES: dict[str, float] = {
+    "investment_grade": 0.0021,
+    "speculative_grade": 0.037,
+    "speculative_grade_downturn": 0.1102,
+    "unrated": 0.05,
+}
+RATING_SOURCES: dict[str, str] = {
+    "investment_grade": "S&P Global Ratings, 2023 Annual Global Corporate Default And Rating Transition Study "
+    "(28 March 2024), Table 1: the highest yearly investment-grade default rate of 1981-1996, 0.21% (1989)",
+    "speculative_grade": "S&P Global Ratings, 2023 Annual Global Corporate Default And Rating Transition Study "
+    "(28 March 2024): the global speculative-grade ('BB+' or lower) default rate of 2023, 3.7%",
+    "speculative_grade_downturn": "S&P Global Ratings, 2023 Annual Global Corporate Default And Rating Transition "
+    "Study (28 March 2024), Table 1: the speculative-grade default rate of 1991, 11.02%",
+    "unrated": "assumption: an unrated GPU operator, between S&P's speculative-grade rate of 2023 (3.7%) and "
+    "that of the 1991 downturn (11.02%)",
+}
+#: A loss percentile is reported only for a portfolio of at least this many effective loans (an assumption:
+#: below it the distribution is a handful of steps, each one loan's loss, and a percentile only says whether
+#: a default probability is above 1 - percentile).
+MIN_EFFECTIVE_LOANS = 10.0
+
+
+def default_probability_of(rating: str) -> float:
+    """The yearly default probability of ``rating`` (:data:`RATING_DEFAULT_PROBABILITIES`)."""
+    try:
+        return RATING_DEFAULT_PROBABILITIES[rating]
+    except KeyError:
+        raise GaibValueError(
+            f"unknown rating {rating!r}: give one of {sorted(RATING_DEFAULT_PROBABILITIES)} or a default_probability"
+        ) from None
+
+
+def over_horizon(yearly: float, years: float) -> float:
+    """A yearly default probability over ``years``: 1 - (1 - p)^years (a constant hazard)."""
+    return 1.0 - float((1.0 - yearly) ** years)
+
+
+def loan_risk(
+    case: DealCase,
+    *,
+    default_probability: float,
+    recovery_haircut: float = 0.3,
+    name: str = "",
+    rent_sensitivity: float = 1.0,
+) -> LoanRisk:
+    """A deal as the Monte Carlo sees it: its funded amount, amortising over its term (level principal for
+    a fixed-rate or hybrid deal; a revenue share's balloon stays), its collateral falling by the case's
+    yearly decline and moving with rents, its rate and its reserve. ``default_probability`` is over the
+    horizon the Monte Carlo is run on."""
     return LoanRisk(
         name=name,
         exposure_usd=float(case.funded_usd),
@@ -196,6 +253,10 @@ def loan_risk(case: DealCase, *, default_probability: float, recovery_haircut: f
         default_probability=default_probability,
         recovery_haircut=recovery_haircut,
         reserve_usd=float(cash_reserve(case.funded_usd, case.terms.reserve_bps)),
+        amortisation="none" if case.terms.structure == "revenue_share" else "level",
+        remaining_years=case.terms.days / 365,
+        collateral_decline_per_year=float(case.collateral_decline_per_year),
+        rent_sensitivity=rent_sensitivity,
     )
 
 
@@ -207,6 +268,17 @@ def _threshold(p: float) -> float:
     return NormalDist().inv_cdf(p)
 
 
+def _paid(loans: Sequence[LoanRisk], t: np.ndarray) -> np.ndarray:
+    """The integral of each loan's balance from 0 to ``t`` years (t: paths x loans): interest accrues on it."""
+    exposure = np.array([loan.exposure_usd for loan in loans])
+    term = np.array([loan.remaining_years or math.inf for loan in loans])
+    level = np.array([loan.amortisation == "level" for loan in loans])
+    s = np.minimum(t, term)
+    amortised = exposure * (s - s * s / (2 * term))
+    paid: np.ndarray = np.where(level, amortised, exposure * t)
+    return paid
+
+
 def simulate_portfolio(
     loans: Sequence[LoanRisk],
     *,
@@ -216,12 +288,24 @@ def simulate_portfolio(
     horizon_years: float = 1.0,
     cash_usd: float = 0.0,
     treasury_yield: float = 0.0,
+    rent_volatility: float = 0.0,
+    first_loss_usd: float | None = None,
+    min_effective_loans: float = MIN_EFFECTIVE_LOANS,
     percentiles: Sequence[float] = (50.0, 95.0, 99.0, 99.9),
     yield_percentiles: Sequence[float] = (0.1, 1.0, 5.0, 50.0, 95.0),
 ) -> MonteCarloResult:
-    """Monte Carlo of a portfolio's losses and of sAID's yield over ``horizon_years``, defaults correlated
-    by a one-factor Gaussian copula with asset correlation ``correlation``. Same inputs and ``seed``, same
-    result. ``cash_usd`` is sAID's undeployed reserve, earning ``treasury_yield`` a year."""
+    """Monte Carlo of a portfolio's losses over ``horizon_years``, defaults correlated by a one-factor
+    Gaussian copula with asset correlation ``correlation``. Same inputs and ``seed``, same result.
+
+    On each path the market factor Z also drives the rent index, ``exp(rent_volatility sqrt(t) Z -
+    rent_volatility^2 t / 2)``: when Z is low, more borrowers default and the hardware they leave is worth
+    less (wrong-way risk). A loan that defaults does so at a uniform time in the horizon; it owes its
+    balance then (amortised), and the lender recovers its reserve and its collateral then (declined, moved
+    with rents to the power ``rent_sensitivity``) less the haircut. Interest accrues on the balance until
+    the default or the horizon. ``cash_usd`` is the undeployed reserve, earning ``treasury_yield`` a year
+    (0: no Treasury-bill income exists on chain). ``first_loss_usd``: sAID's assets, which take the
+    losses first (see :class:`~gaib_sdk.models.MonteCarloResult`). Percentiles are left out (and
+    ``percentiles_note`` says why) when the portfolio has fewer than ``min_effective_loans`` effective loans."""
     if not loans:
         raise GaibValueError("a portfolio needs at least one loan")
     if not 0 <= correlation <= 1:
@@ -232,17 +316,29 @@ def simulate_portfolio(
         raise GaibValueError(f"horizon {horizon_years} years must be positive")
     if cash_usd < 0:
         raise GaibValueError(f"cash {cash_usd} USDC must not be negative")
+    if rent_volatility < 0:
+        raise GaibValueError(f"rent volatility {rent_volatility} must not be negative")
+    if first_loss_usd is not None and first_loss_usd <= 0:
+        raise GaibValueError(f"first-loss capital {first_loss_usd} USDC must be positive")
     for p in (*percentiles, *yield_percentiles):
         if not 0 <= p <= 100:
             raise GaibValueError(f"percentile {p} must be between 0 and 100")
 
     rng = np.random.default_rng(seed)
     n = len(loans)
+    h = horizon_years
     thresholds = np.array([_threshold(loan.default_probability) for loan in loans])
     exposure = np.array([loan.exposure_usd for loan in loans])
-    lgd = np.array([loan.loss_given_default_usd for loan in loans])
-    interest = exposure * np.array([loan.annual_rate for loan in loans]) * horizon_years
+    term = np.array([loan.remaining_years or math.inf for loan in loans])
+    level = np.array([loan.amortisation == "level" for loan in loans])
+    collateral = np.array([loan.collateral_value_usd for loan in loans])
+    decline = np.array([loan.collateral_decline_per_year for loan in loans])
+    beta = np.array([loan.rent_sensitivity for loan in loans])
+    keep = np.array([1 - loan.recovery_haircut for loan in loans])
+    reserve = np.array([loan.reserve_usd for loan in loans])
+    rate = np.array([loan.annual_rate for loan in loans])
     a, b = math.sqrt(correlation), math.sqrt(1 - correlation)
+    vol = rent_volatility
 
     losses = np.empty(paths)
     income = np.empty(paths)
@@ -252,37 +348,84 @@ def simulate_portfolio(
         k = min(chunk, paths - start)
         market = rng.standard_normal((k, 1))
         idio = rng.standard_normal((k, n))
-        default = (a * market + b * idio < thresholds).astype(np.float64)
-        losses[start : start + k] = default @ lgd
-        income[start : start + k] = (1.0 - default) @ interest
+        when = rng.random((k, n)) * h  # the default's time, if it defaults
+        default = a * market + b * idio < thresholds
+        balance = np.where(level, exposure * np.maximum(0.0, 1.0 - when / term), exposure)
+        rents = np.exp(vol * np.sqrt(when) * market - vol * vol * when / 2)
+        value = collateral * (1 - decline) ** when * rents**beta
+        loss = np.maximum(0.0, balance - reserve - value * keep)
+        losses[start : start + k] = np.where(default, loss, 0.0).sum(axis=1)
+        accrued = np.where(default, _paid(loans, when), _paid(loans, np.full((k, n), h)))
+        income[start : start + k] = (accrued * rate).sum(axis=1)
         defaults[start : start + k] = default.sum(axis=1)
 
     total = float(exposure.sum())
     assets = total + cash_usd
-    yields = (income + cash_usd * treasury_yield * horizon_years - losses) / assets / horizon_years
-    return MonteCarloResult(
-        paths=paths,
-        seed=seed,
-        correlation=correlation,
-        horizon_years=horizon_years,
-        exposure_usd=total,
-        assets_usd=assets,
-        expected_loss_usd=float(losses.mean()),
-        loss_percentiles_usd={
-            float(p): float(v) for p, v in zip(percentiles, np.percentile(losses, percentiles), strict=True)
-        },
-        mean_yield=float(yields.mean()),
-        yield_percentiles={
-            float(p): float(v) for p, v in zip(yield_percentiles, np.percentile(yields, yield_percentiles), strict=True)
-        },
-        probability_of_loss=float((losses > 0).mean()),
-        mean_defaults=float(defaults.mean()),
+    cash_income = cash_usd * treasury_yield * h
+    # the book's yield is on what is lent on average over the horizon as scheduled (balances amortise)
+    average = float(_paid(loans, np.full((1, n), h)).sum()) / h
+    yields = (income + cash_income - losses) / (average + cash_usd) / h
+    effective = total * total / float((exposure * exposure).sum())
+    supported = effective >= min_effective_loans
+    note = None
+    if not supported:
+        note = (
+            f"{n} loan(s), {effective:.1f} effective: too few for a percentile of the loss to mean anything "
+            f"(it is 0 or one loan's loss); at least {min_effective_loans:g} effective loans are needed. "
+            "The expected loss, the chance of a loss, the loss per default and the worst simulated loss are "
+            "reported instead"
+        )
+
+    def grid(values: np.ndarray, ps: Sequence[float]) -> dict[float, float]:
+        if not supported:
+            return {}
+        return {float(p): float(v) for p, v in zip(ps, np.percentile(values, ps), strict=True)}
+
+    first: dict[str, object] = {}
+    if first_loss_usd is not None:
+        net = income + cash_income - losses
+        returns = np.maximum(net / first_loss_usd, -1.0) / h
+        beyond = np.maximum(0.0, -net - first_loss_usd)
+        first = {
+            "first_loss_usd": first_loss_usd,
+            "mean_first_loss_return": float(returns.mean()),
+            "first_loss_return_percentiles": grid(returns, yield_percentiles),
+            "probability_first_loss_exhausted": float((beyond > 0).mean()),
+            "expected_loss_beyond_first_loss_usd": float(beyond.mean()),
+        }
+    count = float(defaults.sum())
+    return MonteCarloResult.model_validate(
+        {
+            "paths": paths,
+            "seed": seed,
+            "correlation": correlation,
+            "horizon_years": horizon_years,
+            "rent_volatility": rent_volatility,
+            "loans": n,
+            "effective_loans": effective,
+            "exposure_usd": total,
+            "average_exposure_usd": average,
+            "assets_usd": assets,
+            "expected_loss_usd": float(losses.mean()),
+            "max_loss_usd": float(losses.max()),
+            "mean_loss_given_default_usd": float(losses.sum()) / count if count else None,
+            "loss_percentiles_usd": grid(losses, percentiles),
+            "percentiles_note": note,
+            "mean_portfolio_yield": float(yields.mean()),
+            "portfolio_yield_percentiles": grid(yields, yield_percentiles),
+            "probability_of_loss": float((losses > 0).mean()),
+            "mean_defaults": float(defaults.mean()),
+            **first,
+        }
     )
 
 
 def check_stressed_loss(result: MonteCarloResult, *, percentile: float = 99.0, max_loss_rate: float = 0.05) -> None:
     """Refuse when the simulated loss at ``percentile`` exceeds ``max_loss_rate`` of the exposure:
-    ``UnderwritingError(rule="stressed_loss")`` with the percentile, the loss and the limit."""
+    ``UnderwritingError(rule="stressed_loss")`` with the percentile, the loss and the limit. A portfolio
+    too concentrated for percentiles is a ``GaibValueError`` that says so."""
+    if result.percentiles_note is not None:
+        raise GaibValueError(f"no loss percentile to hold to a limit: {result.percentiles_note}")
     if percentile not in result.loss_percentiles_usd:
         raise GaibValueError(
             f"percentile {percentile} was not simulated; the result has {sorted(result.loss_percentiles_usd)}"
@@ -295,6 +438,27 @@ def check_stressed_loss(result: MonteCarloResult, *, percentile: float = 99.0, m
             f"is {_fusd(loss)} USDC, {loss / result.exposure_usd:.2%} of exposure {_fusd(result.exposure_usd)} USDC "
             f"(limit {_pct(max_loss_rate)}: {_fusd(limit)})",
             rule="stressed_loss",
+        )
+
+
+def check_first_loss(result: MonteCarloResult, *, max_exhaustion: float = 0.001) -> None:
+    """Refuse when the losses net of interest wipe out the first-loss capital (sAID's assets) more often
+    than ``max_exhaustion`` a year (over the result's horizon: ``1 - (1 - max_exhaustion)^years``):
+    ``UnderwritingError(rule="first_loss")`` with the figures. 0.001 is the Basel IRB approach's 99.9%
+    confidence level: capital exceeded once in a thousand years. The result must have been simulated with
+    ``first_loss_usd``."""
+    if result.first_loss_usd is None or result.probability_first_loss_exhausted is None:
+        raise GaibValueError("the result has no first-loss capital: simulate it with first_loss_usd (sAID's assets)")
+    limit = over_horizon(max_exhaustion, result.horizon_years)
+    seen = result.probability_first_loss_exhausted
+    if seen > limit:
+        raise UnderwritingError(
+            f"first-loss capital at risk: losses net of interest wipe out sAID's {_fusd(result.first_loss_usd)} USDC "
+            f"on {seen:.2%} of {result.paths} simulated paths over {result.horizon_years:.4g} year(s), more than "
+            f"the {limit:.2%} allowed ({max_exhaustion:.2%} a year); expected loss beyond it "
+            f"{_fusd(result.expected_loss_beyond_first_loss_usd or 0.0)} USDC, borne by AID holders. "
+            "Advance less, add collateral, or wait for more first-loss capital",
+            rule="first_loss",
         )
 
 
@@ -337,28 +501,60 @@ def stress_check(case: DealCase, policy: StressPolicy | None = None) -> StressCh
                 + f", recovered {_usd(r.recovered_usd)}. Advance less, add collateral or shorten the term"
             )
             break
+    rule = "stressed_loss"
     monte_carlo = None
     if policy.monte_carlo:
-        loan = loan_risk(case, default_probability=policy.default_probability, recovery_haircut=policy.recovery_haircut)
+        yearly = (
+            default_probability_of(policy.rating) if policy.default_probability is None else policy.default_probability
+        )
+        horizon = case.terms.days / 365
+        loan = loan_risk(
+            case,
+            default_probability=over_horizon(yearly, horizon),
+            recovery_haircut=policy.recovery_haircut,
+            rent_sensitivity=policy.rent_sensitivity,
+        )
         monte_carlo = simulate_portfolio(
             [loan],
-            correlation=0.0,
+            correlation=policy.correlation,
             paths=policy.paths,
             seed=policy.seed,
-            horizon_years=case.terms.days / 365,
+            horizon_years=horizon,
+            rent_volatility=policy.rent_volatility,
+            first_loss_usd=float(policy.first_loss_usd) if policy.first_loss_usd is not None else None,
             percentiles=sorted({50.0, 95.0, 99.0, 99.9, policy.monte_carlo_percentile}),
         )
-        if refusal is None and policy.monte_carlo_max_loss_rate is not None:
+        if refusal is None and policy.first_loss_usd is not None:
             try:
-                check_stressed_loss(
-                    monte_carlo,
-                    percentile=policy.monte_carlo_percentile,
-                    max_loss_rate=policy.monte_carlo_max_loss_rate,
-                )
+                check_first_loss(monte_carlo, max_exhaustion=policy.max_first_loss_exhaustion)
             except UnderwritingError as exc:
-                refusal = f"{exc} (Monte Carlo of this deal, default probability {policy.default_probability:g})"
+                refusal, rule = f"{exc} (Monte Carlo of this deal)", "first_loss"
+        limit_rate = policy.monte_carlo_max_loss_rate
+        if refusal is None and limit_rate is not None:
+            rated = policy.rating if policy.default_probability is None else "given"
+            source = f"default probability {yearly:g} a year ({rated})"
+            if monte_carlo.percentiles_note is None:
+                try:
+                    check_stressed_loss(monte_carlo, percentile=policy.monte_carlo_percentile, max_loss_rate=limit_rate)
+                except UnderwritingError as exc:
+                    refusal = f"{exc} (Monte Carlo of this deal, {source})"
+            else:
+                # one loan: its loss at a percentile is 0 unless it defaults on more paths than the tail
+                # beyond the percentile holds, and then it is its loss given default: held to the average one
+                tail = 1 - policy.monte_carlo_percentile / 100
+                per_default = monte_carlo.mean_loss_given_default_usd or 0.0
+                mc_limit = limit_rate * monte_carlo.exposure_usd
+                if monte_carlo.mean_defaults > tail and per_default > mc_limit:
+                    refusal = (
+                        f"stressed loss too high: this deal alone (one loan: no percentile) defaults on "
+                        f"{monte_carlo.mean_defaults:.2%} of paths over {monte_carlo.horizon_years:.4g} year(s), more "
+                        f"than the {tail:.2%} beyond percentile {policy.monte_carlo_percentile:g}, and then loses "
+                        f"{_fusd(per_default)} USDC on average, {per_default / monte_carlo.exposure_usd:.2%} of "
+                        f"funded {_fusd(monte_carlo.exposure_usd)} USDC (limit {_pct(limit_rate)}: {_fusd(mc_limit)}; "
+                        f"Monte Carlo, {source})"
+                    )
     if refusal is not None and policy.enforce:
-        raise UnderwritingError(refusal, rule="stressed_loss")
+        raise UnderwritingError(refusal, rule=rule)
     return StressCheck(
         funded_usd=case.funded_usd,
         term_months=case.terms.term_months,
