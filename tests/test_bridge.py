@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 
 from gaib_sdk.bridge import Bridge
 from gaib_sdk.chain.connection import Chain
@@ -45,7 +46,9 @@ async def kit(tmp_path: Path) -> AsyncIterator[CrossChain]:
         await kit.stop()
 
 
-async def _raw_send(kit: CrossChain, account: Account, token: str, amount: int, src: str, dst: str, to: str) -> None:
+async def _raw_send(
+    kit: CrossChain, account: LocalAccount, token: str, amount: int, src: str, dst: str, to: str
+) -> None:
     """OFT.send without the SDK's checks: what a user calling the contract directly gets."""
     s, d = kit.bridge.end(src), kit.bridge.end(dst)
     if s.home:
