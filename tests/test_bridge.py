@@ -5,6 +5,7 @@ refuses the same call sent without the SDK's checks."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +18,7 @@ from eth_account.signers.local import LocalAccount
 from gaib_sdk.bridge import Bridge
 from gaib_sdk.chain.connection import Chain
 from gaib_sdk.chain.layerzero import address_to_bytes32, packets_sent
+from gaib_sdk.client import Gaib
 from gaib_sdk.errors import BridgeError, TransactionFailed
 from gaib_sdk.testing.crosschain import CrossChain
 from gaib_sdk.testing.relayer import Relayer
@@ -212,3 +214,53 @@ async def test_a_crash_between_send_and_delivery_resumes(kit: CrossChain, tmp_pa
         assert (await again.invariant())["holds"]
     finally:
         await chain.close()
+
+
+# ---- the client: Gaib.quote_bridge, Gaib.bridge, delivery tracking, resume, the saved bridge ----
+
+
+async def test_the_client_quotes_bridges_and_tracks_delivery(kit: CrossChain) -> None:
+    user = kit.home.with_account(ALICE)
+    user.use_bridge(kit.bridge)
+    quote = await user.quote_bridge("aid", "12.5", to="remote")
+    assert quote.fee > 0 and quote.amount == 12_500_000 * 10**12
+    with pytest.raises(BridgeError, match="more than 6 decimals"):
+        await user.quote_bridge("aid", "0.0000001", to="remote")
+    with pytest.raises(BridgeError, match="no bridge end on network 'base'"):
+        await user.quote_bridge("aid", 1, to="base")
+    with pytest.raises(BridgeError, match="carries aid and said"):
+        await user.quote_bridge("gaib", 1, to="remote")
+    transfer = await user.bridge("aid", "12.5", to="remote")
+    assert await user.bridge_status(transfer) == "sent"
+    with pytest.raises(BridgeError, match="still sent"):
+        await user.wait_for_delivery(transfer, timeout=0, poll=0)
+    status, _ = await asyncio.gather(user.wait_for_delivery(transfer, poll=0.05), kit.relayer.deliver_all())
+    assert status == "delivered"
+    balances = await user.bridge_balances()
+    assert balances["remote"]["aid"] == Decimal("12.5")
+
+
+async def test_the_client_resumes_a_bridge_after_a_crash(kit: CrossChain, tmp_path: Path) -> None:
+    kit.home.use_bridge(kit.bridge, save=True)  # saved with the deployment: a later process finds it
+    user = kit.home.with_account(ALICE)
+    sent = await user.bridge("said", 3, to="remote", key="alice-said-3")
+    # a new process: the same deployments file and journal, the bridge opened from the saved state
+    again = await Gaib.connect(
+        kit.home_node.url,
+        private_key=ALICE,
+        deployments=tmp_path / "deployments.json",
+        journal=tmp_path / "journal-home.sqlite",
+    )
+    try:
+        bridge = await again.open_bridge({"remote": kit.remote_node.url})
+        assert set(bridge.ends) == {"home", "remote"}
+        resumed = await again.bridge("said", 3, to="remote", key="alice-said-3")
+        assert resumed.guid == sent.guid and len(await packets_sent(bridge.home)) == 1
+        await kit.relayer.deliver_all()
+        assert await again.bridge_status(resumed) == "delivered"
+        assert (await again.bridge_balances())["remote"]["said"] == 3
+        for end in bridge.ends.values():
+            if not end.home:
+                await end.chain.close()
+    finally:
+        await again.close()
