@@ -6,6 +6,8 @@ refuses the same call sent without the SDK's checks."""
 from __future__ import annotations
 
 import asyncio
+import json
+import shutil
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -264,3 +266,34 @@ async def test_the_client_resumes_a_bridge_after_a_crash(kit: CrossChain, tmp_pa
                 await end.chain.close()
     finally:
         await again.close()
+
+
+async def test_gaib_bridge_on_the_command_line(
+    kit: CrossChain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gaib_sdk.chain.layerzero import layerzero_artifacts_dir
+    from gaib_sdk.cli import main
+
+    kit.home.use_bridge(kit.bridge, save=True)  # into tmp_path/deployments.json: GAIB_HOME's below
+    shutil.copytree(layerzero_artifacts_dir(), tmp_path / "artifacts" / layerzero_artifacts_dir().name)
+    monkeypatch.setenv("GAIB_HOME", str(tmp_path))
+    monkeypatch.setenv("GAIB_PRIVATE_KEY", ALICE)
+    home = ["--rpc", kit.home_node.url, "--remote-rpc", f"remote={kit.remote_node.url}", "--json"]
+
+    assert await asyncio.to_thread(main, ["bridge", "aid", "2.5", "--to", "remote", "--quote", *home]) == 0
+    quote = json.loads(capsys.readouterr().out)
+    assert quote["fee_wei"] > 0 and "guid" not in quote and not await kit.relayer.pending()
+
+    assert await asyncio.to_thread(main, ["bridge", "aid", "2.5", "--to", "remote", "--key", "cli-1", *home]) == 0
+    sent = json.loads(capsys.readouterr().out)
+    assert sent["status"] == "sent"
+    assert (
+        await asyncio.to_thread(main, ["bridge", "aid", "2.5", "--to", "remote", "--key", "cli-1", *home]) == 0
+    )  # run again: resumed
+    assert json.loads(capsys.readouterr().out)["guid"] == sent["guid"]
+    assert len(await kit.relayer.pending()) == 1
+    await kit.relayer.deliver_all()
+    assert (await kit.bridge.balances(alice.address))["remote"]["aid"] == 25 * 10**17
+
+    assert await asyncio.to_thread(main, ["bridge", "aid", "1", "--to", "base", *home]) == 1
+    assert "no bridge end on network 'base'" in capsys.readouterr().out

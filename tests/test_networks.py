@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,18 @@ async def test_connect_by_network_checks_the_chain_id(monkeypatch: pytest.Monkey
     finally:
         wrong.stop()
         right.stop()
+
+
+def test_network_on_the_command_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from gaib_sdk.cli import main
+
+    node = Anvil().start()
+    try:
+        monkeypatch.setenv("GAIB_RPC_BASE", node.url)
+        assert main(["status", "--network", "base", "--json"]) == 1
+        assert "is on chain 31337, not base (8453)" in capsys.readouterr().out
+    finally:
+        node.stop()
+    assert main(["networks", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed["plume"]["layerzero_eid"] == 30370 and listed["plume"]["usdc"] is None
