@@ -263,10 +263,21 @@ async def _deploy(args: argparse.Namespace) -> dict[str, Any]:
             )
         except ValueError as exc:
             raise GaibConfigError(f"governance: {exc}") from exc
-    async with await Gaib.connect(**_rpc_args(args), private_key=_private_key()) as client:
-        deployment = await client.deploy(
-            usdc=args.usdc, roles=roles or None, governance=governance, replace=args.replace
+    usdc = args.usdc
+    if usdc is None and args.network:  # the network's native USDC, from the networks file
+        from gaib_sdk.networks import network
+
+        usdc = network(args.network).usdc
+    if args.plan:  # rehearsed on a fork of the network: every transaction, its gas, the addresses; nothing sent
+        from gaib_sdk.networks import rpc_url
+        from gaib_sdk.plan import plan_deployment
+
+        url = rpc_url(args.network) if args.network else args.rpc
+        return await plan_deployment(
+            url, _private_key(), usdc=usdc, roles=roles or None, governance=governance, network=args.network
         )
+    async with await Gaib.connect(**_rpc_args(args), private_key=_private_key()) as client:
+        deployment = await client.deploy(usdc=usdc, roles=roles or None, governance=governance, replace=args.replace)
         return deployment.model_dump()
 
 
@@ -674,6 +685,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--replace",
         action="store_true",
         help="deploy a new protocol although this node has one in the deployments file (which then names the new one)",
+    )
+    p.add_argument(
+        "--plan",
+        action="store_true",
+        help="send nothing: rehearse on a fork of the network and print every transaction, its gas, the addresses",
     )
     _add_json(p)
     p.set_defaults(run=_run_async(_deploy))
