@@ -125,11 +125,14 @@ class Bridge:
         verifier: str | None = None,
         limit: int = DEFAULT_RATE_LIMIT,
         window: int = DEFAULT_WINDOW,
+        salt: bytes | None = None,
     ) -> Bridge:
         """Deploy the real EndpointV2 and a SimpleMessageLib on every chain, an adapter per token at home
         (``tokens``: AID's and sAID's addresses) and an OFT per token on each remote, and wire every remote to
         home. ``home`` and each remote: (network name, chain, owner, endpoint id). ``verifier``: the only
-        account that may verify packets (the relayer playing the DVN)."""
+        account that may verify packets (the relayer playing the DVN). ``salt``: deploy the bridge's contracts
+        through the CREATE2 proxy (the same OFT address on every remote chain whose endpoint has the same
+        address)."""
         name, chain, owner, eid = home
         every = [home, *remotes]
         endpoints = {}
@@ -147,10 +150,13 @@ class Bridge:
             message_lib=endpoints[name][1],
             home_tokens=dict(tokens),
             deny_list=tokens["aid"],
+            salt=salt,
         )
         ends = [home_end]
         for n, c, o, e in remotes:
-            end = await deploy_bridge_end(c, o, name=n, eid=e, endpoint=endpoints[n][0], message_lib=endpoints[n][1])
+            end = await deploy_bridge_end(
+                c, o, name=n, eid=e, endpoint=endpoints[n][0], message_lib=endpoints[n][1], salt=salt
+            )
             await wire(home_end, owner, end, o, limit=limit, window=window)
             ends.append(end)
         return cls(ends)

@@ -264,26 +264,38 @@ async def deploy_bridge_end(
     home_tokens: dict[str, str] | None = None,
     deny_list: str | None = None,
     message_lib: str | None = None,
+    salt: bytes | None = None,
 ) -> BridgeEnd:
     """Deploy one end of the bridge. On the home chain (``home_tokens``: AID's and sAID's addresses, and
     ``deny_list``: AID) a GaibOFTAdapter per token; elsewhere a GaibOFT per token ("AI Dollar" / "Staked AI
-    Dollar"). ``owner`` owns them (the protocol admin; on a real network, hand ownership to its timelock)."""
+    Dollar"). ``owner`` owns them (the protocol admin; on a real network, hand ownership to its timelock).
+    With ``salt`` (32 bytes), through the CREATE2 proxy (gaib_sdk.chain.create2): an OFT then has the same
+    address on every remote chain whose endpoint has the same address (LayerZero's mainnets do)."""
     end = BridgeEnd(name=name, chain=chain, eid=eid, endpoint=endpoint, home=home_tokens is not None)
     end.message_lib = message_lib
+
+    async def deploy(artifact: dict[str, Any], args: list[Any], token: str) -> str:
+        if salt is None:
+            r = await chain.deploy(artifact, args, owner)
+            assert r.contract_address is not None
+            return r.contract_address
+        from gaib_sdk.chain.create2 import deploy_create2, ensure_factory
+
+        await ensure_factory(chain, owner)
+        address, _ = await deploy_create2(chain, owner, artifact, args, keccak(salt + token.encode()))
+        return address
+
     for token in TOKENS:
         if home_tokens is not None:
             if deny_list is None:
                 raise GaibConfigError("the home chain's adapters need the deny list (AID's address)")
             args: list[Any] = [home_tokens[token], deny_list, endpoint, owner.address]
-            r = await chain.deploy(load_artifact("GaibOFTAdapter"), args, owner)
-            assert r.contract_address is not None
-            end.bridges[token] = r.contract_address
+            end.bridges[token] = await deploy(load_artifact("GaibOFTAdapter"), args, token)
             end.tokens[token] = home_tokens[token]
         else:
             label = {"aid": ("AI Dollar", "AID"), "said": ("Staked AI Dollar", "sAID")}[token]
-            r = await chain.deploy(load_artifact("GaibOFT"), [*label, endpoint, owner.address], owner)
-            assert r.contract_address is not None
-            end.bridges[token] = end.tokens[token] = r.contract_address
+            oft = await deploy(load_artifact("GaibOFT"), [*label, endpoint, owner.address], token)
+            end.bridges[token] = end.tokens[token] = oft
     return end
 
 
