@@ -201,6 +201,12 @@ class Bridge:
                 f"{amount / 10**18} {token} exceeds the rate limit from {src} to {dst}: {can_send / 10**18} can "
                 "leave now; wait for the window to free more, or send less"
             )
+        _, can_receive = await d.contract(token).functions.getAmountCanBeReceived(s.eid).call()
+        if amount > can_receive:
+            raise BridgeError(
+                f"{amount / 10**18} {token} exceeds what {dst} accepts from {src} now ({can_receive / 10**18}): the "
+                "delivery would wait for its window; send less, or later"
+            )
         balance = await s.token(token).functions.balanceOf(sender).call()
         if balance < amount:
             raise BridgeError(f"{sender} holds {balance / 10**18} {token} on {src}, less than {amount / 10**18}")

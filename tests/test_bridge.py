@@ -173,6 +173,25 @@ async def test_a_rate_limit_bounds_what_leaves(kit: CrossChain) -> None:
         await b.send(alice, "aid", E18 + 1, src="home", dst="remote")
 
 
+async def test_an_inbound_limit_bounds_what_arrives(kit: CrossChain) -> None:
+    b = kit.bridge
+    home, remote = b.home, b.end("remote")
+    await kit.remote.transact(
+        remote.contract("aid").functions.setInboundRateLimits([(home.eid, 30 * E18, 3600)]), kit.admin, what="limit"
+    )
+    with pytest.raises(BridgeError, match="exceeds what remote accepts from home"):
+        await b.send(alice, "aid", 40 * E18, src="home", dst="remote")
+    await b.send(alice, "aid", 20 * E18, src="home", dst="remote")
+    assert all(d.delivered for d in await kit.relayer.deliver_all())
+    await _raw_send(kit, alice, "aid", 20 * E18, "home", "remote", alice.address)  # the source cannot know
+    [failed] = await kit.relayer.deliver_all()
+    assert not failed.delivered and "InboundRateLimitExceeded" in (failed.error or "")
+    assert (await b.invariant())["holds"]  # locked at home, in flight until delivered
+    await kit.remote.advance_time(3600)  # a window later, it fits
+    [retried] = await kit.relayer.deliver_all()
+    assert retried.delivered and (await b.balances(alice.address))["remote"]["aid"] == 40 * E18
+
+
 async def test_a_packet_delivered_twice_is_refused(kit: CrossChain) -> None:
     b = kit.bridge
     await b.send(alice, "aid", 9 * E18, src="home", dst="remote")

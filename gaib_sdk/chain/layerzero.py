@@ -310,7 +310,8 @@ async def wire(
     receive_gas: int = DEFAULT_RECEIVE_GAS,
 ) -> None:
     """Make ``a`` and ``b`` peers for every token, each sending at most ``limit`` (18 decimals) toward the
-    other per ``window`` seconds, with ``receive_gas`` for lzReceive enforced on every send."""
+    other, and accepting at most ``limit`` from it, per ``window`` seconds, with ``receive_gas`` for lzReceive
+    enforced on every send."""
     for src, dst, owner in ((a, b, owner_a), (b, a, owner_b)):
         for token in TOKENS:
             oapp = src.contract(token)
@@ -318,6 +319,9 @@ async def wire(
             await src.chain.transact(oapp.functions.setPeer(dst.eid, peer), owner, what=f"peer {token} {dst.name}")
             await src.chain.transact(
                 oapp.functions.setRateLimits([(dst.eid, limit, window)]), owner, what=f"rate limit {token}"
+            )
+            await src.chain.transact(
+                oapp.functions.setInboundRateLimits([(dst.eid, limit, window)]), owner, what=f"inbound limit {token}"
             )
             await src.chain.transact(
                 oapp.functions.setEnforcedOptions([(dst.eid, SEND, executor_options(receive_gas))]),

@@ -18,17 +18,23 @@ interface IDenyList {
 /// @notice The rules of the home chain, held by every end of an AID / sAID bridge: pause stops sends and
 ///         deliveries, a deny-listed account can neither send nor receive across, and a rate limit per
 ///         destination bounds what leaves this chain in a window (LayerZero's OApp RateLimiter).
-/// @dev A destination with no rate limit set can receive nothing (the RateLimiter's default): an operator
+///         The same bound holds on what arrives from each source (inbound limits): if the DVNs of a path were
+///         compromised, what they could credit here per window is bounded too.
+/// @dev A path with no rate limit set can carry nothing, either way (the RateLimiter's default): an operator
 ///      opens a path on purpose. Composed messages are refused: a transfer is all this bridge carries.
 abstract contract BridgeControls is OFTCore, Pausable, RateLimiter {
     /// @notice Who may pause besides the owner (a guardian that reacts fast; only the owner unpauses).
     address public pauser;
+    /// @notice Per source endpoint id: what may arrive from it per window (same decay as the outbound limits).
+    mapping(uint32 srcEid => RateLimit limit) public inboundLimits;
 
     event PauserSet(address pauser);
+    event InboundRateLimitsChanged(RateLimitConfig[] configs);
 
     error AccountDenied(address account);
     error NotPauser(address caller);
     error ComposeNotSupported();
+    error InboundRateLimitExceeded(uint32 srcEid, uint256 amount, uint256 available);
 
     /// @notice Whether `account` is on the deny list that this end of the bridge consults.
     function isDenied(address account) public view virtual returns (bool);
@@ -56,6 +62,32 @@ abstract contract BridgeControls is OFTCore, Pausable, RateLimiter {
         _setRateLimits(configs);
     }
 
+    /// @notice Set the most that may arrive from each endpoint id per window (`dstEid` of each config names the
+    ///         source here). A delivery over the limit reverts and waits at the endpoint for the window to free.
+    function setInboundRateLimits(RateLimitConfig[] calldata configs) external onlyOwner {
+        for (uint256 i = 0; i < configs.length; i++) {
+            _inflowLimit(configs[i].dstEid, 0); // checkpoint: the new rate does not apply retroactively
+            RateLimit storage rl = inboundLimits[configs[i].dstEid];
+            rl.limit = configs[i].limit;
+            rl.window = configs[i].window;
+        }
+        emit InboundRateLimitsChanged(configs);
+    }
+
+    /// @notice What may arrive from `srcEid` now, and what is counted in the current window.
+    function getAmountCanBeReceived(uint32 srcEid) public view returns (uint256 inFlight, uint256 available) {
+        RateLimit memory rl = inboundLimits[srcEid];
+        return _amountCanBeSent(rl.amountInFlight, rl.lastUpdated, rl.limit, rl.window);
+    }
+
+    function _inflowLimit(uint32 srcEid, uint256 amount) internal {
+        (uint256 inFlight, uint256 available) = getAmountCanBeReceived(srcEid);
+        if (amount > available) revert InboundRateLimitExceeded(srcEid, amount, available);
+        RateLimit storage rl = inboundLimits[srcEid];
+        rl.amountInFlight = uint192(inFlight + amount);
+        rl.lastUpdated = uint64(block.timestamp);
+    }
+
     /// @dev Every send passes here: paused, a denied sender or recipient, a compose are refused first.
     function _send(SendParam calldata p, MessagingFee calldata fee, address refund)
         internal
@@ -76,11 +108,13 @@ abstract contract BridgeControls is OFTCore, Pausable, RateLimiter {
         _outflow(dstEid, amountSentLD);
     }
 
-    /// @dev A delivery to a denied account, or while paused, reverts: the packet stays verified at the
-    ///      endpoint and can be delivered once the account is cleared or the bridge unpaused.
-    function _checkCredit(address to) internal view {
+    /// @dev A delivery to a denied account, while paused, or over the inbound limit reverts: the packet stays
+    ///      verified at the endpoint and can be delivered once the account is cleared, the bridge unpaused, or
+    ///      the window has freed enough.
+    function _checkCredit(address to, uint256 amountLD, uint32 srcEid) internal {
         _requireNotPaused();
         if (isDenied(to)) revert AccountDenied(to);
+        _inflowLimit(srcEid, amountLD);
     }
 }
 
@@ -122,7 +156,7 @@ contract GaibOFTAdapter is OFTAdapter, BridgeControls {
     }
 
     function _credit(address to, uint256 amountLD, uint32 srcEid) internal override(OFTAdapter, OFTCore) returns (uint256) {
-        _checkCredit(to);
+        _checkCredit(to, amountLD, srcEid);
         return super._credit(to, amountLD, srcEid);
     }
 }
@@ -183,7 +217,7 @@ contract GaibOFT is OFT, BridgeControls {
     }
 
     function _credit(address to, uint256 amountLD, uint32 srcEid) internal override(OFT, OFTCore) returns (uint256) {
-        _checkCredit(to);
+        _checkCredit(to, amountLD, srcEid);
         return super._credit(to, amountLD, srcEid);
     }
 
