@@ -117,7 +117,7 @@ $(SLITHER_VENV)/.installed:
 
 slither: $(SLITHER_VENV)/.installed node_modules/.installed
 	$(SLITHER_VENV)/bin/slither gaib_sdk/contracts/src --config-file slither.config.json \
-		--solc scripts/solc-wrapper --solc-standard-json --solc-remaps "@openzeppelin=node_modules/@openzeppelin"
+		--solc scripts/solc-wrapper --solc-standard-json --solc-remaps "@openzeppelin=node_modules/@openzeppelin @layerzerolabs=node_modules/@layerzerolabs"
 
 clean:
 	rm -rf $(VENV) node_modules $(MORPHO) $(dir $(CURVE_STANDIN)) $(dir $(PENDLE)) $(dir $(SAFE)) build

@@ -28,7 +28,7 @@ abstract contract BridgeControls is OFTCore, Pausable, RateLimiter {
     /// @notice Per source endpoint id: what may arrive from it per window (same decay as the outbound limits).
     mapping(uint32 srcEid => RateLimit limit) public inboundLimits;
 
-    event PauserSet(address pauser);
+    event PauserSet(address indexed pauser);
     event InboundRateLimitsChanged(RateLimitConfig[] configs);
 
     error AccountDenied(address account);
@@ -103,11 +103,6 @@ abstract contract BridgeControls is OFTCore, Pausable, RateLimiter {
         return super._send(p, fee, refund);
     }
 
-    /// @dev The rate limit counts what is debited here, in local decimals.
-    function _limitOutflow(uint32 dstEid, uint256 amountSentLD) internal {
-        _outflow(dstEid, amountSentLD);
-    }
-
     /// @dev A delivery to a denied account, while paused, or over the inbound limit reverts: the packet stays
     ///      verified at the endpoint and can be delivered once the account is cleared, the bridge unpaused, or
     ///      the window has freed enough.
@@ -152,7 +147,7 @@ contract GaibOFTAdapter is OFTAdapter, BridgeControls {
         returns (uint256 amountSentLD, uint256 amountReceivedLD)
     {
         (amountSentLD, amountReceivedLD) = super._debit(from, amountLD, minAmountLD, dstEid);
-        _limitOutflow(dstEid, amountSentLD);
+        _outflow(dstEid, amountSentLD); // the outbound limit counts what is debited here
     }
 
     function _credit(address to, uint256 amountLD, uint32 srcEid) internal override(OFTAdapter, OFTCore) returns (uint256) {
@@ -172,7 +167,7 @@ contract GaibOFT is OFT, BridgeControls {
     address public denyListManager;
 
     event Denied(address indexed account, bool denied);
-    event DenyListManagerSet(address manager);
+    event DenyListManagerSet(address indexed manager);
 
     error NotDenyListManager(address caller);
 
@@ -213,7 +208,7 @@ contract GaibOFT is OFT, BridgeControls {
         returns (uint256 amountSentLD, uint256 amountReceivedLD)
     {
         (amountSentLD, amountReceivedLD) = super._debit(from, amountLD, minAmountLD, dstEid);
-        _limitOutflow(dstEid, amountSentLD);
+        _outflow(dstEid, amountSentLD); // the outbound limit counts what is debited here
     }
 
     function _credit(address to, uint256 amountLD, uint32 srcEid) internal override(OFT, OFTCore) returns (uint256) {
