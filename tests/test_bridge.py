@@ -155,6 +155,40 @@ async def test_pause_stops_bridging_and_a_failed_delivery_is_retried(kit: CrossC
     assert (await b.balances(alice.address))["remote"]["aid"] == 7 * E18
 
 
+async def test_only_the_owner_and_its_guardian_steer_the_bridge(kit: CrossChain) -> None:
+    b = kit.bridge
+    home, remote = b.home, b.end("remote")
+    eve = bob  # any account that is neither owner nor guardian
+    attempts = [
+        (home, home.contract("aid").functions.pause(), "NotPauser"),
+        (remote, remote.contract("aid").functions.setDenied(alice.address, True), "NotDenyListManager"),
+        (home, home.contract("aid").functions.setRateLimits([(remote.eid, 10**30, 1)]), "OwnableUnauthorized"),
+        (
+            remote,
+            remote.contract("said").functions.setInboundRateLimits([(home.eid, 10**30, 1)]),
+            "OwnableUnauthorized",
+        ),
+        (remote, remote.contract("aid").functions.setPeer(home.eid, b"\x01" * 32), "OwnableUnauthorized"),
+        (home, home.contract("aid").functions.setPauser(eve.address), "OwnableUnauthorized"),
+    ]
+    for end, call, error in attempts:
+        with pytest.raises(TransactionFailed, match=error):
+            await end.chain.transact(call, eve, what="an outsider's call")
+    # a guardian pauses, only the owner unpauses
+    await kit.home.chain.transact(home.contract("aid").functions.setPauser(alice.address), kit.admin, what="pauser")
+    await kit.home.chain.transact(home.contract("aid").functions.pause(), alice, what="guardian pauses")
+    with pytest.raises(TransactionFailed, match="OwnableUnauthorized"):
+        await kit.home.chain.transact(home.contract("aid").functions.unpause(), alice, what="guardian unpauses")
+    await b.set_paused("home", False, kit.admin)
+    # pausing the bridge does not stop transfers of the remote token itself
+    await b.send(alice, "aid", 5 * E18, src="home", dst="remote")
+    await kit.relayer.deliver_all()
+    await b.set_paused("remote", True, kit.admin)
+    remote_aid = remote.token("aid")
+    await kit.remote.transact(remote_aid.functions.transfer(bob.address, 2 * E18), alice, what="transfer")
+    assert (await b.balances(bob.address))["remote"]["aid"] == 2 * E18
+
+
 async def test_a_rate_limit_bounds_what_leaves(kit: CrossChain) -> None:
     b = kit.bridge
     home, remote = b.home, b.end("remote")
