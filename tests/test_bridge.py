@@ -8,6 +8,9 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -350,3 +353,38 @@ async def test_gaib_bridge_on_the_command_line(
 
     assert await asyncio.to_thread(main, ["bridge", "aid", "1", "--to", "base", *home]) == 1
     assert "no bridge end on network 'base'" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("point", ["before_send", "before_receipt"])
+async def test_a_process_killed_mid_send_resumes_without_sending_twice(
+    kit: CrossChain, tmp_path: Path, point: str
+) -> None:
+    kit.home.use_bridge(kit.bridge, save=True)
+    journal = tmp_path / "alice-journal.sqlite"
+    args = [kit.home_node.url, kit.remote_node.url, str(tmp_path / "deployments.json"), str(journal), point]
+    worker = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "tests.bridge_fault_worker", *args],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert worker.returncode == -signal.SIGKILL, worker.stderr
+    assert len(await packets_sent(kit.bridge.home)) == (point == "before_receipt")
+    again = await Gaib.connect(
+        kit.home_node.url, private_key=ALICE, deployments=tmp_path / "deployments.json", journal=journal
+    )
+    try:
+        bridge = await again.open_bridge({"remote": kit.remote_node.url})
+        transfer = await again.bridge("aid", 6, to="remote", key="crash-1")  # resumed: the journaled send
+        assert len(await packets_sent(bridge.home)) == 1  # one packet, whatever the point of the crash
+        await kit.relayer.deliver_all()
+        assert await again.bridge_status(transfer) == "delivered"
+        assert (await again.bridge_balances())["remote"]["aid"] == 6
+        assert (await kit.bridge.invariant())["holds"]
+        for end in bridge.ends.values():
+            if not end.home:
+                await end.chain.close()
+    finally:
+        await again.close()
