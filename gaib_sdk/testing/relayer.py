@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
-from hexbytes import HexBytes
 
 from gaib_sdk.chain.layerzero import (
     BridgeEnd,
@@ -113,7 +112,3 @@ class Relayer:
                 except ChainError:
                     pass  # reported by deliver() below
         return [await self.deliver(p) for p in pending]
-
-
-def guid_hex(packet: Packet) -> str:
-    return HexBytes(packet.guid).to_0x_hex()
