@@ -13,6 +13,8 @@ CURVE_STANDIN := $(GAIB_HOME)/artifacts/curve-standin/StableSwapFactoryStandIn.j
 PENDLE := $(GAIB_HOME)/artifacts/pendle-core-v2-6.11.0/IStandardizedYield.json
 # Safe 1.4.1 (the admin multisig on real networks; LGPL-3.0, never committed), compiled at set-up.
 SAFE := $(GAIB_HOME)/artifacts/safe-1.4.1/Safe.json
+# LayerZero V2's EndpointV2 and SimpleMessageLib (LZBL-1.2, never committed), compiled at set-up for dev chains.
+LAYERZERO := $(GAIB_HOME)/artifacts/layerzero-v2-3.0.168/EndpointV2.json
 # The example third-party plugin is installed the way a user installs a package (a wheel: its entry point,
 # its package data) into a folder of its own, not into .venv, where the SDK's own tests check which plugins
 # are installed; its tests then run against that install, with the SDK and first-party plugins from .venv.
@@ -21,7 +23,7 @@ EXAMPLE_SITE := build/example-plugin
 
 .PHONY: setup quickstart test lint typecheck docs example-plugin artifacts check-artifacts clean
 
-setup: $(VENV)/.installed node_modules/.installed $(MORPHO) $(CURVE_STANDIN) $(PENDLE) $(SAFE)
+setup: $(VENV)/.installed node_modules/.installed $(MORPHO) $(CURVE_STANDIN) $(PENDLE) $(SAFE) $(LAYERZERO)
 
 $(VENV)/.installed: pyproject.toml plugins/gaib-gpu/pyproject.toml plugins/gaib-morpho/pyproject.toml plugins/gaib-robots/pyproject.toml plugins/gaib-curve/pyproject.toml plugins/gaib-pendle/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +50,9 @@ $(PENDLE): node_modules/.installed $(VENV)/.installed
 # .npmrc sets legacy-peer-deps: Safe declares ethers 5.4.0 as a peer, which nothing here needs.
 $(SAFE): node_modules/.installed $(VENV)/.installed
 	$(PY) -m gaib_sdk.chain.build_safe
+
+$(LAYERZERO): node_modules/.installed $(VENV)/.installed
+	$(PY) -m gaib_sdk.chain.layerzero
 
 quickstart: setup
 	$(VENV)/bin/gaib quickstart
@@ -112,7 +117,7 @@ $(SLITHER_VENV)/.installed:
 
 slither: $(SLITHER_VENV)/.installed node_modules/.installed
 	$(SLITHER_VENV)/bin/slither gaib_sdk/contracts/src --config-file slither.config.json \
-		--solc scripts/solc-wrapper --solc-standard-json --solc-remaps "@openzeppelin=node_modules/@openzeppelin"
+		--solc scripts/solc-wrapper --solc-standard-json --solc-remaps "@openzeppelin=node_modules/@openzeppelin @layerzerolabs=node_modules/@layerzerolabs"
 
 clean:
 	rm -rf $(VENV) node_modules $(MORPHO) $(dir $(CURVE_STANDIN)) $(dir $(PENDLE)) $(dir $(SAFE)) build

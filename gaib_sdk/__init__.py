@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from gaib_sdk.errors import (
         AdvanceAboveCapError,
         AssetOwnershipError,
+        BridgeError,
         ChainError,
         DuplicateAssetError,
         GaibConfigError,
@@ -67,6 +68,7 @@ _EXPORTS = {
     "AssetOwnershipError": "gaib_sdk.errors",
     "AssetRecord": "gaib_sdk.models",
     "AssetValuation": "gaib_sdk.models",
+    "BridgeError": "gaib_sdk.errors",
     "ChainError": "gaib_sdk.errors",
     "CustomerContract": "gaib_sdk.models",
     "DealInfo": "gaib_sdk.models",
@@ -122,6 +124,7 @@ __all__ = [
     "AssetOwnershipError",
     "AssetRecord",
     "AssetValuation",
+    "BridgeError",
     "ChainError",
     "CustomerContract",
     "DealInfo",

@@ -19,6 +19,8 @@
     gaib node register|bond|unbond|withdraw|status|run|challenge   the node network (docs/node-operators.md)
     gaib venue NAME quote|add|remove|positions [AMOUNT] --rpc URL   a DeFi venue's common calls
     gaib attestation ASSET_ID --rpc URL         an asset's latest attested status, checked end to end
+    gaib bridge aid|said AMOUNT --to NETWORK    AID / sAID to another network (LayerZero): fee quote, then send
+    gaib networks [--json]                      networks by name: chain id, USDC, LayerZero endpoint, sources
 
 A user's mistake is one line on stderr and exit status 1, never a traceback.
 """
@@ -39,10 +41,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from gaib_sdk import __version__
+from gaib_sdk.bridge_cli import add_commands as add_bridge_commands
 from gaib_sdk.cli_types import add_rpc as _add_rpc
 from gaib_sdk.cli_types import address as _address
 from gaib_sdk.cli_types import amount as _amount
 from gaib_sdk.cli_types import day as _day
+from gaib_sdk.cli_types import rpc_args as _rpc_args
 from gaib_sdk.errors import GaibConfigError, GaibError
 from gaib_sdk.node.cli import add_commands as add_node_commands
 
@@ -259,17 +263,28 @@ async def _deploy(args: argparse.Namespace) -> dict[str, Any]:
             )
         except ValueError as exc:
             raise GaibConfigError(f"governance: {exc}") from exc
-    async with await Gaib.connect(args.rpc, private_key=_private_key()) as client:
-        deployment = await client.deploy(
-            usdc=args.usdc, roles=roles or None, governance=governance, replace=args.replace
+    usdc = args.usdc
+    if usdc is None and args.network:  # the network's native USDC, from the networks file
+        from gaib_sdk.networks import network
+
+        usdc = network(args.network).usdc
+    if args.plan:  # rehearsed on a fork of the network: every transaction, its gas, the addresses; nothing sent
+        from gaib_sdk.networks import rpc_url
+        from gaib_sdk.plan import plan_deployment
+
+        url = rpc_url(args.network) if args.network else args.rpc
+        return await plan_deployment(
+            url, _private_key(), usdc=usdc, roles=roles or None, governance=governance, network=args.network
         )
+    async with await Gaib.connect(**_rpc_args(args), private_key=_private_key()) as client:
+        deployment = await client.deploy(usdc=usdc, roles=roles or None, governance=governance, replace=args.replace)
         return deployment.model_dump()
 
 
 async def _digitize(args: argparse.Namespace) -> dict[str, Any]:
     from gaib_sdk.client import Gaib
 
-    async with await Gaib.connect(args.rpc, private_key=_private_key()) as client:
+    async with await Gaib.connect(**_rpc_args(args), private_key=_private_key()) as client:
         inventory = await client.read_inventory(args.kind, args.source, options=_options(args))
         if not args.json:  # what the wait is for; stderr, so that stdout stays the result
             print(
@@ -397,14 +412,14 @@ def _bar(done: int, total: int) -> None:
 async def _connect(args: argparse.Namespace) -> Gaib:
     from gaib_sdk.client import Gaib
 
-    return await Gaib.connect(args.rpc, private_key=_private_key())
+    return await Gaib.connect(**_rpc_args(args), private_key=_private_key())
 
 
 async def _read_only(args: argparse.Namespace) -> Gaib:
     """A client that sends nothing; it names the account of GAIB_PRIVATE_KEY when that is set."""
     from gaib_sdk.client import Gaib
 
-    return await Gaib.connect(args.rpc, private_key=os.environ.get("GAIB_PRIVATE_KEY") or None, journal=False)
+    return await Gaib.connect(**_rpc_args(args), private_key=os.environ.get("GAIB_PRIVATE_KEY") or None, journal=False)
 
 
 async def _finance(args: argparse.Namespace) -> dict[str, Any]:
@@ -594,7 +609,7 @@ async def _export(args: argparse.Namespace) -> dict[str, Any]:
 async def _status(args: argparse.Namespace) -> dict[str, Any]:
     from gaib_sdk.client import Gaib
 
-    async with await Gaib.connect(args.rpc) as client:  # read-only: no key
+    async with await Gaib.connect(**_rpc_args(args)) as client:  # read-only: no key
         reserves = await client.reserves()
         queue = await client.redemption_queue()
         return {
@@ -681,6 +696,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--replace",
         action="store_true",
         help="deploy a new protocol although this node has one in the deployments file (which then names the new one)",
+    )
+    p.add_argument(
+        "--plan",
+        action="store_true",
+        help="send nothing: rehearse on a fork of the network and print every transaction, its gas, the addresses",
     )
     _add_json(p)
     p.set_defaults(run=_run_async(_deploy))
@@ -919,6 +939,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_run_async(_balances))
 
     add_node_commands(sub, _run_async, _connect, _read_only)
+    add_bridge_commands(sub, _run_async, _connect)  # gaib bridge, gaib networks (gaib_sdk/bridge_cli.py)
 
     p = sub.add_parser(
         "venue", help="a DeFi venue (morpho, curve, pendle): setup (the admin), quote, add, remove, positions"

@@ -7,8 +7,9 @@ import argparse
 import os
 from datetime import date
 from decimal import Decimal
+from typing import TypedDict
 
-__all__ = ["add_rpc", "address", "amount", "bytes32", "day"]
+__all__ = ["add_rpc", "address", "amount", "bytes32", "day", "rpc_args"]
 
 
 def amount(text: str) -> Decimal:
@@ -57,6 +58,22 @@ def bytes32(text: str) -> str:
 
 
 def add_rpc(parser: argparse.ArgumentParser, help: str = "the node's URL") -> None:
-    """``--rpc URL``, by default $GAIB_RPC (then it may be left out)."""
+    """``--rpc URL``, by default $GAIB_RPC (then it may be left out), or ``--network NAME``: a network of the
+    shipped networks file, reached at $GAIB_RPC_<NAME> or its public RPC, whose chain id the node must have."""
     url = os.environ.get("GAIB_RPC") or None
-    parser.add_argument("--rpc", default=url, required=url is None, help=f"{help} (default: $GAIB_RPC)")
+    group = parser.add_mutually_exclusive_group(required=url is None)
+    group.add_argument("--rpc", default=url, help=f"{help} (default: $GAIB_RPC)")
+    group.add_argument(
+        "--network", help="a network by name (base, arbitrum, plume, ...; `gaib networks`), instead of --rpc"
+    )
+
+
+class ConnectTarget(TypedDict, total=False):
+    url: str
+    network: str
+
+
+def rpc_args(args: argparse.Namespace) -> ConnectTarget:
+    """Gaib.connect's ``url=`` or ``network=`` from ``--rpc`` / ``--network``."""
+    name = getattr(args, "network", None)
+    return {"network": name} if name else {"url": args.rpc}

@@ -28,6 +28,7 @@ from web3.contract import AsyncContract
 from web3.logs import DISCARD
 
 from gaib_sdk.adapters import AdapterOptions, AssetAdapter, Venue
+from gaib_sdk.bridge import BridgeMixin
 from gaib_sdk.chain import (
     Chain,
     Deployment,
@@ -155,10 +156,13 @@ class _Session:
     protocol: Protocol | None = None  # bound to the deployment, which it carries
     venues: dict[str, Venue] = field(default_factory=dict)
     venue_state: dict[str, dict[str, Any]] = field(default_factory=dict)
+    bridge: Any = None  # gaib_sdk.bridge.Bridge, once attached (BridgeMixin)
 
 
-class Gaib(NodeMixin, ServicingMixin):
+class Gaib(NodeMixin, ServicingMixin, BridgeMixin):
     """The gaib-sdk client (async). See the module docstring."""
+
+    _session: _Session
 
     def __init__(self, session: _Session, account: LocalAccount | None):
         self._session = session
@@ -193,8 +197,9 @@ class Gaib(NodeMixin, ServicingMixin):
     @classmethod
     async def connect(
         cls,
-        url: str,
+        url: str | None = None,
         *,
+        network: str | None = None,
         private_key: str | None = None,
         deployments: Path | None = None,
         plugins: tuple[object, ...] = (),
@@ -209,7 +214,16 @@ class Gaib(NodeMixin, ServicingMixin):
         ``journal``: where every signed transaction is written before it is sent, so that a run killed
         at any point resumes without sending anything twice: ``$GAIB_HOME/journal-<chain id>.sqlite`` by
         default, a path, or False for none. ``confirmations``: blocks to wait under each transaction's
-        block. ``transport``: an ``httpx.AsyncBaseTransport`` between the SDK and the node (docs/operations.md)."""
+        block. ``transport``: an ``httpx.AsyncBaseTransport`` between the SDK and the node (docs/operations.md).
+        ``network``: a network of the shipped networks file (``"base"``): its RPC URL unless ``url`` is given
+        ($GAIB_RPC_<NAME> first, gaib_sdk.networks), and the node must answer with its chain id."""
+        if network is not None:
+            from gaib_sdk.networks import network as _network
+            from gaib_sdk.networks import rpc_url
+
+            url = url or rpc_url(network)
+        if url is None:
+            raise GaibConfigError("give the node's URL, or network=NAME (a network of the networks file)")
         chain = await Chain.connect(
             url,
             private_keys=[private_key] if private_key else [],
@@ -217,6 +231,12 @@ class Gaib(NodeMixin, ServicingMixin):
             confirmations=confirmations,
             transport=transport,
         )
+        if network is not None and chain.chain_id != _network(network).chain_id:
+            await chain.close()
+            raise GaibConfigError(
+                f"the node at {url} is on chain {chain.chain_id}, not {network} ({_network(network).chain_id})",
+                chain_id=chain.chain_id,
+            )
         store = DeploymentStore(deployments)
         session = _Session(chain, Plugins(load_entry_points=load_entry_points, plugins=plugins), store=store)
         try:

@@ -12,8 +12,9 @@
     │   ├── NotWhitelistedError    an account that the AID contract will not let mint or redeem
     │   ├── InsufficientFundsError a balance or reserve too small for the amount asked
     │   ├── NotDelinquentError     a deal not far enough past due for the delinquency trigger asked
-    │   └── UnderwritingError      a hard rule of underwriting refused the deal
-    │       └── AdvanceAboveCapError  the advance exceeds the cap on appraised value
+    │   ├── UnderwritingError      a hard rule of underwriting refused the deal
+    │   │   └── AdvanceAboveCapError  the advance exceeds the cap on appraised value
+    │   └── BridgeError            a cross-chain transfer the bridge would refuse (paused, denied, rate limit)
     └── ChainError                 talking to the chain failed
         └── TransactionFailed      a transaction reverted or was not mined
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 __all__ = [
     "AdvanceAboveCapError",
     "AssetOwnershipError",
+    "BridgeError",
     "ChainError",
     "DuplicateAssetError",
     "GaibConfigError",
@@ -128,3 +130,8 @@ class TransactionFailed(ChainError):
     def __init__(self, message: str, *, reason: str | None = None, **context: object) -> None:
         super().__init__(message, **context)  # type: ignore[arg-type]
         self.reason = reason
+
+
+class BridgeError(GaibValueError):
+    """A cross-chain transfer that the bridge would refuse: paused, a denied account, over the rate limit, an
+    unknown network or token; refused before anything is sent."""

@@ -15,6 +15,8 @@
 2. Digitizing a cluster of GPUs: one registry entry per GPU through AssetRegistry.registerBatch (in batches),
    one Merkle root for the whole cluster through registerCluster, and one OpenZeppelin ERC-721 mint per GPU
    (tests/contracts/PlainNFT.sol), each its own transaction.
+3. AID across chains: a LayerZero V2 send and receive each way (the adapter locks / unlocks at home, the OFT
+   mints / burns remotely), with both ends on the embedded chain (needs `make setup`: EndpointV2 is built then).
 
 The baselines are test-only contracts compiled here with gaib_sdk.contracts.compiler (needs node and
 `npm ci`); nothing of them is shipped. Prints a table; asserts nothing about the numbers.
@@ -272,6 +274,47 @@ def cluster_rows(bench: Bench, nft: Contract, gpus: int, batch: int) -> list[tup
     ]
 
 
+async def bridge_rows() -> list[tuple[str, int]]:
+    """AID over LayerZero V2, both ends on one embedded chain (two real EndpointV2 with their own endpoint ids,
+    SimpleMessageLib standing in for the DVNs): a send and a receive each way, and a plain transfer."""
+    from gaib_sdk.bridge import Bridge
+    from gaib_sdk.testing.relayer import Relayer
+
+    client = await Gaib.embedded(load_entry_points=False)
+    try:
+        chain, admin = client.chain, client.account
+        await client.whitelist(admin.address)
+        await client.faucet(admin.address, 1_000)
+        await client.mint_aid(1_000)
+        tokens = {"aid": client.protocol.aid.address, "said": client.protocol.said.address}
+        bridge = await Bridge.deploy_dev(("home", chain, admin, 40901), tokens, [("remote", chain, admin, 40902)])
+        relayer = Relayer(list(bridge.ends.values()), {"home": admin, "remote": admin})
+
+        async def gas(tx_hash: str) -> int:
+            return int((await chain.w3.eth.get_transaction_receipt(tx_hash))["gasUsed"])  # type: ignore[arg-type]
+
+        rows = []
+        transfer = client.protocol.aid.functions.transfer(chain.accounts[1].address, AID)
+        rows.append(
+            ("ERC-20 transfer of AID (for scale)", (await chain.transact(transfer, admin, what="transfer")).gas_used)
+        )
+        for src, dst, what in (
+            ("home", "remote", "adapter locks, OFT mints"),
+            ("remote", "home", "OFT burns, adapter unlocks"),
+        ):
+            sent = await bridge.send(admin, "aid", 100 * AID, src=src, dst=dst)
+            [packet] = await relayer.pending()
+            verify, deliver = await relayer.verify(packet), await relayer.execute(packet)
+            rows += [
+                (f"send {src} -> {dst} ({what.split(', ')[0]})", await gas(sent.tx_hash)),
+                ("  verify (the DVN's step; SimpleMessageLib here)", await gas(verify)),
+                (f"  receive: lzReceive ({what.split(', ')[1]})", await gas(deliver)),
+            ]
+        return rows
+    finally:
+        await client.close()
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     cells = [[str(h) for h in headers]] + [[f"{c:,}" if isinstance(c, int) else str(c) for c in r] for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
@@ -297,6 +340,7 @@ async def run(gpus: int, batch: int) -> str:
         cluster = cluster_rows(bench, nft, gpus, batch)
     finally:
         await client.close()
+    bridge_table = table(["AID across chains (LayerZero V2 OFT)", "gas"], await bridge_rows())
     vault_table = table(
         ["ERC-4626 on AID", "sAID", "OZ ERC4626", "sAID extra"],
         [(op, s, o or "-", f"{s - o:+,}" if o else "-") for op, s, o in vault],
@@ -330,7 +374,7 @@ async def run(gpus: int, batch: int) -> str:
         "Gas used per transaction (receipts' gasUsed, the 21,000 base included) on the embedded EVM "
         "(py-evm, cancun), contracts built with solc 0.8.28, optimizer 200 runs."
     )
-    return f"{header}\n\n{vault_table}\n\n{cluster_table}\n\n{targets}\n"
+    return f"{header}\n\n{vault_table}\n\n{cluster_table}\n\n{targets}\n\n{bridge_table}\n"
 
 
 def _ratio(ours: int, baseline: int) -> str:

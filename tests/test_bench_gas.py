@@ -32,5 +32,11 @@ def test_bench_gas_runs_and_prints_both_tables() -> None:
         "exit per holder, 20 a cycle",
     ):
         assert line in out, out
+    for line in (
+        "send home -> remote (adapter locks)",
+        "receive: lzReceive (OFT mints)",
+        "lzReceive (adapter unlocks)",
+    ):
+        assert line in out, out
     for line in ("registerBatch (5 a transaction)", "registerCluster", "ERC-721 mint, one per GPU", "verifyInCluster"):
         assert line in out, out

@@ -126,7 +126,7 @@ def test_the_node_comes_from_gaib_rpc_when_rpc_is_left_out(
     monkeypatch.delenv("GAIB_RPC", raising=False)
     with pytest.raises(SystemExit):
         main(["status", "--json"])
-    assert "the following arguments are required: --rpc" in json.loads(capsys.readouterr().out)["error"]["message"]
+    assert "one of the arguments --rpc --network is required" in json.loads(capsys.readouterr().out)["error"]["message"]
     monkeypatch.setenv("GAIB_RPC", DOWN)
     assert main(["status", "--json"]) == 1
     captured = capsys.readouterr()

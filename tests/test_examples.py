@@ -30,6 +30,7 @@ EXPECTED = {
     "morpho_position.py": r"^  borrow +50,000\.00 USDC  \(health_factor 1\.7200, liquidation_price_usdc 0\.581395\)$",
     "curve_exit.py": r"^holder sold 20,000\.00 AID for 19,9\d\d\.\d{6} USDC \(now holds 19,9\d\d\.\d\d USDC\)$",
     "pendle_fixed_yield.py": r"^at expiry 2,000 PT redeemed for 1,980\.\d{4} sAID = (2,000\.0000|1,999\.9999) AID",
+    "cross_chain.py": r'^\{"balances": .*"invariant_holds": true\}\n\Z',
     "attest_gpu_cluster.py": r"^  inclusion proof of 6 hashes against root 0x[0-9a-f]{8}\.\.\.: verified on chain$",
     "zap_stake.py": r'"outsider_refused": true, "zap_holds_nothing": true}$',
 }
