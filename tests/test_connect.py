@@ -39,6 +39,7 @@ async def test_the_three_stages_on_anvil(anvil: Anvil, tmp_path: Path) -> None:
     assert await admin.said_share_price() > 1
 
     await admin.faucet(lender.address, Decimal(100_000))
+    await admin.setup_venue("morpho")
     positions = await lender.add_liquidity("morpho", Decimal(100_000))
     assert [(p.side, p.amount) for p in positions] == [("supply", Decimal(100_000))]
 

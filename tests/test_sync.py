@@ -70,6 +70,7 @@ def test_the_chain_and_venues_are_driven_synchronously_too() -> None:
         assert admin.chain.timestamp() >= before + 3600
         lender = admin.with_account(3)
         admin.faucet(lender.address, Decimal(1000))
+        admin.setup_venue("morpho")
         morpho = lender.venue("morpho")
         positions = morpho.supply(Decimal(1000))
         assert [(p.side, p.amount) for p in positions] == [("supply", Decimal(1000))]
