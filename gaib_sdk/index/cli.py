@@ -1,0 +1,62 @@
+"""`gaib index`, `gaib points` and `gaib report --index`: the index's commands, added to the `gaib` parser
+by :func:`add_commands` (one call in gaib_sdk/cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from gaib_sdk.cli_types import add_rpc
+
+__all__ = ["add_commands"]
+
+
+async def _index(args: argparse.Namespace) -> dict[str, Any]:
+    from gaib_sdk.client import Gaib
+    from gaib_sdk.index import Indexer
+
+    async with await Gaib.connect(args.rpc, journal=False) as client:
+        indexer = await Indexer.for_client(
+            client,
+            args.db,
+            confirmations=args.confirmations,
+            batch_blocks=args.batch,
+            max_blocks=max(args.batch, 10_000),
+        )
+        try:
+            if args.follow:  # until Ctrl-C; each sync's figures on stderr
+                while True:
+                    stats = await indexer.sync()
+                    if stats.events or stats.rollbacks:
+                        print(f"block {stats.to_block}: +{stats.events} events", file=sys.stderr, flush=True)
+                    await asyncio.sleep(args.poll)
+            stats = await indexer.sync()
+            return {
+                "db": str(args.db),
+                "chain_id": client.chain.chain_id,
+                "from_block": stats.from_block,
+                "to_block": stats.to_block,
+                "events": stats.events,
+                "events_total": indexer.count(),
+                "ranges": stats.ranges,
+                "rollbacks": stats.rollbacks,
+                "events_per_second": round(stats.events_per_second, 1),
+            }
+        finally:
+            indexer.close()
+
+
+def add_commands(sub: Any, run_async: Callable[[Callable[[argparse.Namespace], Any]], Any]) -> None:
+    """Add `index` and `points`, and `--index` to `report`."""
+    p = sub.add_parser("index", help="follow the protocol's events into a database (SQLite, or PostgreSQL by URL)")
+    add_rpc(p)
+    p.add_argument("--db", default="gaib-index.sqlite", help="a SQLite file or a postgresql:// URL")
+    p.add_argument("--confirmations", type=int, default=0, help="index only blocks this deep under the head")
+    p.add_argument("--batch", type=int, default=2_000, help="blocks per eth_getLogs at first (halved on refusal)")
+    p.add_argument("--follow", action="store_true", help="keep following the chain until interrupted")
+    p.add_argument("--poll", type=float, default=2.0, help="with --follow: seconds between polls")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=run_async(_index))
