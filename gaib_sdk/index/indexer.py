@@ -27,6 +27,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from web3.exceptions import BlockNotFound
+
 from gaib_sdk.chain import Chain, RpcProvider
 from gaib_sdk.errors import ChainError, GaibConfigError
 from gaib_sdk.index.db import SCHEMA_VERSION, Database, open_database
@@ -218,8 +220,9 @@ class Indexer(Index):
         #: for tests that kill the process at each point.
         self.on_stage: Callable[[str], None] = lambda stage: None
         self._checked = False
-        #: Reorgs rolled back so far.
+        #: Reorgs rolled back so far, and the block the last one went back to.
         self.rollbacks = 0
+        self.rolled_back_to: int | None = None
 
     @classmethod
     async def for_client(cls, gaib: Any, db: Database | str | Any, **kwargs: Any) -> Indexer:
@@ -274,8 +277,9 @@ class Indexer(Index):
             return int(await self.chain.w3.eth.block_number) - self.confirmations
         return _num(await self.chain.rpc("eth_blockNumber")) - self.confirmations
 
-    async def _headers(self, numbers: Sequence[int]) -> dict[int, tuple[str, int]]:
-        """(hash, timestamp) of each block; as JSON-RPC batches against a node."""
+    async def _headers(self, numbers: Sequence[int], *, missing_ok: bool = False) -> dict[int, tuple[str, int]]:
+        """(hash, timestamp) of each block; as JSON-RPC batches against a node. With ``missing_ok``, a block
+        the node does not have (its chain is shorter since a reorg) gets the hash "" instead of an error."""
         out: dict[int, tuple[str, int]] = {}
         provider = self.chain.w3.provider
         if isinstance(provider, RpcProvider) and len(numbers) > 1:
@@ -285,15 +289,24 @@ class Indexer(Index):
                 for n, answer in zip(chunk, answers, strict=True):
                     block = answer.get("result")
                     if not block:
+                        if missing_ok:
+                            out[n] = ("", 0)
+                            continue
                         raise ChainError(f"the node has no block {n}: {answer.get('error')}")
                     out[n] = (_hexstr(block["hash"]), _num(block["timestamp"]))
             return out
         for n in numbers:
-            if self.chain.in_process:
-                block = dict(await self.chain.w3.eth.get_block(n))
-            else:
-                block = await self.chain.rpc("eth_getBlockByNumber", hex(n), False)
+            try:
+                if self.chain.in_process:
+                    block = dict(await self.chain.w3.eth.get_block(n))
+                else:
+                    block = await self.chain.rpc("eth_getBlockByNumber", hex(n), False)
+            except BlockNotFound:
+                block = None
             if not block:
+                if missing_ok:
+                    out[n] = ("", 0)
+                    continue
                 raise ChainError(f"the node has no block {n}")
             out[n] = (_hexstr(block["hash"]), _num(block["timestamp"]))
         return out
@@ -322,7 +335,7 @@ class Indexer(Index):
             if not rows:
                 self._rollback_to(self.start_block - 1)
                 return True
-            node = await self._headers([int(n) for n, _ in rows])
+            node = await self._headers([int(n) for n, _ in rows], missing_ok=True)
             for n, stored in rows:
                 if node[int(n)][0] == stored:
                     if int(n) == cursor:
@@ -332,6 +345,7 @@ class Indexer(Index):
             below = int(rows[-1][0])
 
     def _rollback_to(self, block: int) -> None:
+        self.rolled_back_to = block
         with self.db.transaction():
             for table, column in (("events", "block_number"), ("blocks", "number"), ("snapshots", "block_number")):
                 self.db.execute(f"DELETE FROM {table} WHERE {column} > ?", (block,))
