@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from gaib_sdk.cli_types import add_rpc
@@ -60,3 +63,42 @@ def add_commands(sub: Any, run_async: Callable[[Callable[[argparse.Namespace], A
     p.add_argument("--poll", type=float, default=2.0, help="with --follow: seconds between polls")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run_async(_index))
+
+    # `gaib report --index DB`: the history from an index, no node needed (the other flags stay as they are)
+    report = sub.choices["report"]
+    report.add_argument(
+        "--index", metavar="DB", help="draw NAV, share price, reserve and payments over time from this index"
+    )
+    chain_report = report.get_default("run")
+    report.set_defaults(run=lambda args: _history_report(args) if args.index else chain_report(args))
+
+
+def _history_report(args: argparse.Namespace) -> int:
+    from gaib_sdk.index import Index
+    from gaib_sdk.index.history import history, write_history
+
+    index = Index.open(args.index)
+    try:
+        data = history(index)
+    finally:
+        index.close()
+    files = write_history(data, Path(args.out))
+    last = data.points[-1] if data.points else None
+    summary = {
+        "out": str(args.out),
+        "files": [f.name for f in files],
+        "chain_id": data.chain_id,
+        "blocks": [data.first_block, data.last_block],
+        "points": len(data.points),
+        "payments": len(data.payments),
+        "paid_usdc": str(Decimal(sum(p.total for p in data.payments)) / 10**6),
+        "said_share_price": str(Decimal(last.share_price) / 10**18) if last else None,
+        "nav_aid": str(Decimal(last.nav) / 10**18) if last else None,
+        "reserve_usdc": str(Decimal(last.reserve) / 10**6) if last else None,
+    }
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        for key, value in summary.items():
+            print(f"{key:<20} {value}")
+    return 0
