@@ -64,6 +64,19 @@ def add_commands(sub: Any, run_async: Callable[[Callable[[argparse.Namespace], A
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run_async(_index))
 
+    p = sub.add_parser("points", help="LP points from an index: an account's, a leaderboard, a Merkle distribution")
+    p.add_argument("--index", dest="db", default="gaib-index.sqlite", help="SQLite file or postgresql:// URL")
+    p.add_argument("--rules", required=True, help="the points rules file (JSON, versioned: see docs/indexer.md)")
+    p.add_argument("--account", help="show this account's points by venue")
+    p.add_argument("--top", type=int, default=10, help="leaderboard size (default 10)")
+    p.add_argument("--start", type=int, default=0, help="the epoch's start, unix seconds (default: the beginning)")
+    p.add_argument("--end", type=int, help="the epoch's end, unix seconds (default: the index's last block)")
+    p.add_argument("--epoch", type=int, help="with --gaib and --out: export the epoch's Merkle distribution")
+    p.add_argument("--gaib", type=Decimal, help="GAIB to distribute in the epoch, pro rata to points")
+    p.add_argument("--out", help="where to write the distribution (JSON: root, amounts, proofs)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=_points)
+
     # `gaib report --index DB`: the history from an index, no node needed (the other flags stay as they are)
     report = sub.choices["report"]
     report.add_argument(
@@ -71,6 +84,53 @@ def add_commands(sub: Any, run_async: Callable[[Callable[[argparse.Namespace], A
     )
     chain_report = report.get_default("run")
     report.set_defaults(run=lambda args: _history_report(args) if args.index else chain_report(args))
+
+
+def _points(args: argparse.Namespace) -> int:
+    from gaib_sdk.errors import GaibConfigError
+    from gaib_sdk.index import Index
+    from gaib_sdk.index.points import distribution, load_rules, points
+
+    rules = load_rules(args.rules)
+    index = Index.open(args.db)
+    try:
+        table = points(index, rules, start=args.start, end=args.end)
+    finally:
+        index.close()
+    result: dict[str, Any] = {
+        "rules_version": table.rules_version,
+        "rules_digest": table.rules_digest,
+        "start": table.start,
+        "end": table.end,
+        "to_block": table.to_block,
+        "accounts": len(table.points),
+        "leaderboard": [{"account": a, "points": str(p)} for a, p in table.leaderboard(args.top)],
+    }
+    if args.account:
+        found = {a.lower(): a for a in table.points}.get(args.account.lower())
+        result["account"] = {
+            "address": args.account,
+            "points": str(table.points.get(found, Decimal(0)) if found else Decimal(0)),
+            "by_venue": {v: str(x) for v, x in table.by_venue.get(found or "", {}).items()},
+        }
+    if args.epoch is not None:
+        if args.gaib is None or args.out is None:
+            raise GaibConfigError("--epoch needs --gaib (the epoch's GAIB) and --out (the distribution file)")
+        dist = distribution(table, args.epoch, int(args.gaib * 10**18))
+        Path(args.out).write_text(dist.model_dump_json(indent=2) + "\n")
+        result["distribution"] = {"epoch": dist.epoch, "root": dist.root, "total_wei": str(dist.total), "out": args.out}
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"points (rules v{table.rules_version}) to block {table.to_block}: {len(table.points)} accounts")
+    for rank, row in enumerate(result["leaderboard"], 1):
+        print(f"  {rank:>3}. {row['account']}  {row['points']}")
+    if "account" in result:
+        print(f"{result['account']['address']}: {result['account']['points']} points {result['account']['by_venue']}")
+    if "distribution" in result:
+        d = result["distribution"]
+        print(f"epoch {d['epoch']}: root {d['root']}, {d['total_wei']} GAIB wei, written to {d['out']}")
+    return 0
 
 
 def _history_report(args: argparse.Namespace) -> int:
