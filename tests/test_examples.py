@@ -31,6 +31,13 @@ EXPECTED = {
     "curve_exit.py": r"^holder sold 20,000\.00 AID for 19,9\d\d\.\d{6} USDC \(now holds 19,9\d\d\.\d\d USDC\)$",
     "pendle_fixed_yield.py": r"^at expiry 2,000 PT redeemed for 1,980\.\d{4} sAID = (2,000\.0000|1,999\.9999) AID",
     "attest_gpu_cluster.py": r"^  inclusion proof of 6 hashes against root 0x[0-9a-f]{8}\.\.\.: verified on chain$",
+    # the last line: LP B (account 3) 5.8M points, LP A (account 2) 14.25M, give or take the seconds between blocks
+    "points.py": (
+        r'^\{"points": \{"0x1efF47bc3a10a45D4B230B5d10E37751FE6AA718": "580\d{4}\.\d{6}", '
+        r'"0x6813Eb9362372EEF6200f3b1dbC3f819671cBA69": "1425\d{4}\.\d{6}"\}, "root": "0x[0-9a-f]{64}", '
+        r'"claimed": \{"0x6813Eb9362372EEF6200f3b1dbC3f819671cBA69": "71\d\d\.\d+", '
+        r'"0x1efF47bc3a10a45D4B230B5d10E37751FE6AA718": "28\d\d\.\d+"\}\}$'
+    ),
 }
 
 
