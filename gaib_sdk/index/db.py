@@ -83,6 +83,20 @@ class Database:
             with self.conn.cursor() as cur:
                 cur.executemany(self._sql(sql), rows)
 
+    def insert_many(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Insert rows: PostgreSQL's COPY (several times faster than INSERTs for a range of thousands of
+        events), SQLite's executemany."""
+        if not rows:
+            return
+        names = ", ".join(columns)
+        if self.kind == "postgresql":
+            with self.conn.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join("?" * len(columns))
+        self.conn.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         cur = self.conn.execute(self._sql(sql), tuple(params))
         rows: list[tuple[Any, ...]] = [tuple(r) for r in cur.fetchall()]

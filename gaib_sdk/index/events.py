@@ -190,6 +190,7 @@ class Decoder:
         self.sources = list(sources)
         self._by_key: dict[tuple[str, str], tuple[str, Mapping[str, Any]]] = {}
         self._models: dict[tuple[str, str], type[Event]] = {}
+        self._checksums: dict[str, str] = {}
         for source in self.sources:
             for abi in source.events():
                 topic = "0x" + event_abi_to_log_topic(dict(abi)).hex()  # type: ignore[arg-type]
@@ -232,6 +233,34 @@ class Decoder:
             log_index=_int(log["logIndex"]),
         )
 
+    def decode_row(self, log: Mapping[str, Any]) -> tuple[int, int, str, str, str, str, str] | None:
+        """One raw log as the database stores it (block, log index, tx, address, contract, event, args as
+        JSON), without making its model: the indexer's fast path."""
+        topics = log["topics"]
+        if not topics:
+            return None
+        first = topics[0] if isinstance(topics[0], str) else "0x" + bytes(topics[0]).hex()
+        address = str(log["address"])
+        found = self._by_key.get((address.lower(), first.lower()))
+        if found is None:
+            return None
+        name, abi = found
+        rest = [t if isinstance(t, str) else "0x" + bytes(t).hex() for t in topics[1:]]
+        args = decode_args(abi, rest, _hex(log["data"]))
+        return (
+            _int(log["blockNumber"]),
+            _int(log["logIndex"]),
+            _hex(log["transactionHash"]),
+            self._checksums.get(address) or self._checksum(address),
+            name,
+            str(abi["name"]),
+            dumps(args),
+        )
+
+    def _checksum(self, address: str) -> str:
+        self._checksums[address] = to_checksum_address(address)
+        return self._checksums[address]
+
     def row(self, contract: str, event: str, args: dict[str, Any], **meta: Any) -> Event:
         """An event from its parts (as the database stores them)."""
         model = self._models.get((contract, event))
@@ -252,22 +281,68 @@ def _model(contract: str, abi: Mapping[str, Any]) -> type[Event]:
     return model
 
 
+class _Plan:
+    """How to decode one event's arguments, worked out once per event (the indexer decodes millions)."""
+
+    def __init__(self, abi: Mapping[str, Any]):
+        inputs = list(abi["inputs"])
+        self.names = [str(i["name"]) for i in inputs]
+        self.indexed = [(str(i["name"]), collapse_if_tuple(dict(i))) for i in inputs if i.get("indexed")]
+        rest = [i for i in inputs if not i.get("indexed")]
+        self.rest_names = [str(i["name"]) for i in rest]
+        self.rest_kinds = [collapse_if_tuple(dict(i)) for i in rest]
+        # static words whose value is plain (uint, int, bool): read straight from the data, no eth_abi
+        self.simple = all(k.startswith(("uint", "int")) or k == "bool" for k in self.rest_kinds)
+
+
+_PLANS: dict[int, tuple[Mapping[str, Any], _Plan]] = {}
+_ADDRESSES: dict[str, str] = {}
+
+
+def _plan(abi: Mapping[str, Any]) -> _Plan:
+    found = _PLANS.get(id(abi))
+    if found is None or found[0] is not abi:
+        found = (abi, _Plan(abi))
+        _PLANS[id(abi)] = found
+    return found[1]
+
+
+def _topic(topic: str, kind: str) -> Any:
+    """An indexed argument from its topic (a dynamic type's topic is its hash, kept as such)."""
+    if kind == "address":
+        tail = topic[-40:].lower()
+        if tail not in _ADDRESSES:
+            _ADDRESSES[tail] = to_checksum_address("0x" + tail)
+        return _ADDRESSES[tail]
+    if kind.startswith("uint"):
+        return int(topic, 16)
+    if kind == "bool":
+        return int(topic, 16) != 0
+    if kind == "bytes32":
+        return topic.lower()
+    dynamic = kind in ("string", "bytes") or kind.endswith("]") or kind.startswith("(")
+    raw = bytes.fromhex(topic[2:])
+    return "0x" + raw.hex() if dynamic else plain(abi_decode([kind], raw)[0], kind)
+
+
 def decode_args(abi: Mapping[str, Any], topics: Sequence[str], data: str) -> dict[str, Any]:
     """An event's arguments, by name, from its indexed topics and its data."""
-    inputs = list(abi["inputs"])
-    indexed = [i for i in inputs if i.get("indexed")]
-    rest = [i for i in inputs if not i.get("indexed")]
+    plan = _plan(abi)
     out: dict[str, Any] = {}
-    for spec, topic in zip(indexed, topics, strict=False):
-        kind = collapse_if_tuple(dict(spec))
-        raw = bytes.fromhex(topic[2:])
-        dynamic = kind in ("string", "bytes") or kind.endswith("]") or kind.startswith("(")
-        out[spec["name"]] = "0x" + raw.hex() if dynamic else plain(abi_decode([kind], raw)[0], kind)
-    kinds = [collapse_if_tuple(dict(i)) for i in rest]
-    values = abi_decode(kinds, bytes.fromhex(data[2:])) if kinds else ()
-    for spec, kind, value in zip(rest, kinds, values, strict=True):
-        out[spec["name"]] = plain(value, kind)
-    return {i["name"]: out[i["name"]] for i in inputs if i["name"] in out}
+    for (name, kind), topic in zip(plan.indexed, topics, strict=False):
+        out[name] = _topic(topic, kind)
+    if plan.rest_kinds:
+        if plan.simple and len(data) == 2 + 64 * len(plan.rest_kinds):
+            for i, (name, kind) in enumerate(zip(plan.rest_names, plan.rest_kinds, strict=True)):
+                word = int(data[2 + 64 * i : 66 + 64 * i], 16)
+                if kind.startswith("int") and word >= 1 << 255:
+                    word -= 1 << 256
+                out[name] = word != 0 if kind == "bool" else word
+        else:
+            values = abi_decode(plan.rest_kinds, bytes.fromhex(data[2:]))
+            for name, kind, value in zip(plan.rest_names, plan.rest_kinds, values, strict=True):
+                out[name] = plain(value, kind)
+    return {name: out[name] for name in plan.names if name in out}
 
 
 def _hex(value: Any) -> str:
