@@ -3,6 +3,7 @@ PostgreSQL with the same schema. Each promise is tested against a real node (anv
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import pytest
 import pytest_asyncio
 
 from gaib_sdk import Gaib
+from gaib_sdk.cli import main
 from gaib_sdk.index import Index, Indexer, open_database
 from gaib_sdk.testing.postgres import PostgresServer, find_postgres
 
@@ -220,3 +222,25 @@ async def test_postgres_holds_the_same_index_and_survives_a_reorg(anvil: Anvil, 
     await index(anvil, deployments, tmp_path / "fresh.sqlite")
     assert rows(postgres) == rows(tmp_path / "fresh.sqlite")
     assert [e.args["aidOut"] for e in opened(postgres).events("aid", "Minted")] == [9 * 10**18]
+
+
+def test_gaib_index_on_the_command_line(
+    anvil: Anvil, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployments = asyncio.run(deploy(anvil, tmp_path))
+    asyncio.run(activity(anvil, deployments))
+    monkeypatch.setenv("GAIB_HOME", str(tmp_path))  # where `gaib` finds deployments.json
+    where = tmp_path / "cli.sqlite"
+    assert main(["index", "--rpc", anvil.url, "--db", str(where), "--batch", "4", "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["events"] == first["events_total"] > 0 and first["to_block"] == int(anvil.rpc("eth_blockNumber"), 16)
+    assert main(["index", "--rpc", anvil.url, "--db", str(where), "--json"]) == 0  # nothing new
+    assert json.loads(capsys.readouterr().out)["events"] == 0
+    assert len(rows(where)) == first["events"]
+    # another chain's index is refused, not mixed
+    other = Anvil().start()
+    try:
+        assert main(["index", "--rpc", other.url, "--db", str(where), "--json"]) == 1
+        assert "GaibConfigError" in capsys.readouterr().out
+    finally:
+        other.stop()

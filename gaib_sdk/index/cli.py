@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from gaib_sdk.cli_types import add_rpc
+from gaib_sdk.cli_types import add_rpc, address, amount
 
 __all__ = ["add_commands"]
 
@@ -67,12 +67,12 @@ def add_commands(sub: Any, run_async: Callable[[Callable[[argparse.Namespace], A
     p = sub.add_parser("points", help="LP points from an index: an account's, a leaderboard, a Merkle distribution")
     p.add_argument("--index", dest="db", default="gaib-index.sqlite", help="SQLite file or postgresql:// URL")
     p.add_argument("--rules", required=True, help="the points rules file (JSON, versioned: see docs/indexer.md)")
-    p.add_argument("--account", help="show this account's points by venue")
+    p.add_argument("--account", type=address, help="show this account's points by venue")
     p.add_argument("--top", type=int, default=10, help="leaderboard size (default 10)")
     p.add_argument("--start", type=int, default=0, help="the epoch's start, unix seconds (default: the beginning)")
     p.add_argument("--end", type=int, help="the epoch's end, unix seconds (default: the index's last block)")
     p.add_argument("--epoch", type=int, help="with --gaib and --out: export the epoch's Merkle distribution")
-    p.add_argument("--gaib", type=Decimal, help="GAIB to distribute in the epoch, pro rata to points")
+    p.add_argument("--gaib", type=amount, help="GAIB to distribute in the epoch, pro rata to points")
     p.add_argument("--out", help="where to write the distribution (JSON: root, amounts, proofs)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=_points)

@@ -25,6 +25,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from web3.exceptions import BlockNotFound
@@ -117,6 +118,8 @@ class Index:
     @classmethod
     def open(cls, where: str | Any) -> Index:
         """An existing index (a SQLite path or a postgresql:// URL)."""
+        if not isinstance(where, Database) and "://" not in str(where) and not Path(str(where)).exists():
+            raise GaibConfigError(f"no index at {where}: run `gaib index --db {where}` first", stage="index")
         db = where if isinstance(where, Database) else open_database(where)
         if db.get_meta("genesis") is None:
             raise GaibConfigError(f"{db.where} holds no index yet: run `gaib index` first", stage="index")
