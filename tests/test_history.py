@@ -68,6 +68,13 @@ async def test_a_node_without_archive_state(tmp_path: Path) -> None:
             first_mint = indexer.events("aid", "Minted")[0].block_number
             with pytest.raises(ChainError):  # the node no longer has that block's state
                 await admin.chain.call_many([admin.protocol.aid.functions.totalSupply()], first_mint)
+            # an index built only now, in small ranges: every event, but no snapshot of what the node forgot
+            late = await Indexer.for_client(admin, tmp_path / "late.sqlite", batch_blocks=2, max_blocks=2)
+            await late.sync()
+            assert late.count() == indexer.count()
+            assert 0 < len(late.snapshots()) < late.cursor - admin.deployment.block  # type: ignore[operator]
+            assert all(p.block_number > first_mint for p in late.snapshots())
+            late.close()
             indexer.close()
         index = Index.open(tmp_path / "index.sqlite")
         data = history(index)

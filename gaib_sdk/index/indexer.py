@@ -58,6 +58,20 @@ RANGE_ERRORS = (
 )
 
 
+#: Words of a node's answer for a block whose state it no longer keeps (geth, erigon, reth, anvil, providers).
+PRUNED_STATE = (
+    "missing trie node",
+    "header not found",
+    "pruned",
+    "state not available",
+    "state is not available",
+    "historical state",
+    "blockoutofrange",
+    "block height is",
+    "not found",
+    "archive",
+)
+
 #: Logs one range should bring back at most: a range that brought more than half of it is not widened.
 MAX_LOGS = 10_000
 
@@ -333,7 +347,7 @@ class Indexer(Index):
         """Compare the cursor block's stored hash with the node's; on a mismatch, walk back to the last
         block both agree on and delete what is above it. True if it rolled back."""
         cursor = self.cursor
-        if cursor is None:
+        if cursor is None or cursor < self.start_block:  # nothing indexed yet
             return False
         below = cursor + 1
         while True:
@@ -475,10 +489,10 @@ def protocol_snapshot(gaib: Any) -> SnapshotReader:
             calls.append(p.usdt.functions.balanceOf(p.aid.address))
         try:
             values = await gaib.chain.call_many(calls, block)
-        except Exception as exc:  # missing trie node, header not found: state the node has pruned
-            if "revert" in str(exc).lower():
-                raise
-            return None
+        except Exception as exc:
+            if any(word in str(exc).lower() for word in PRUNED_STATE):
+                return None
+            raise
         supply, assets, shares, price, reserve = (int(v) for v in values[:5])
         reserve += sum(int(v) for v in values[5:])
         return Snapshot(block, timestamp, supply, assets, shares, price, reserve)
