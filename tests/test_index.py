@@ -109,6 +109,16 @@ async def test_events_come_back_as_typed_rows(gaib: Gaib, tmp_path: Path) -> Non
     assert type(again).__name__ == "AidMinted" and again.model_dump() == minted.model_dump()
 
 
+def test_addresses_are_checksummed_as_eth_utils_does() -> None:
+    from eth_utils.address import to_checksum_address
+
+    from gaib_sdk.index.events import checksummed
+
+    for i in range(2_000):
+        raw = f"{(i * 0x9E3779B97F4A7C15) % 2**160:040x}"
+        assert checksummed(raw) == checksummed(raw.upper()) == to_checksum_address("0x" + raw)
+
+
 class RangeLimit(httpx.AsyncBaseTransport):
     """A node that refuses eth_getLogs over more than ``limit`` blocks, the way public endpoints do."""
 
