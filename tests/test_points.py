@@ -16,6 +16,7 @@ from gaib_sdk.index import Indexer
 from gaib_sdk.index.points import (
     DAY,
     Distribution,
+    PointsTable,
     Rules,
     VenueRule,
     claim,
@@ -147,3 +148,47 @@ def _abi() -> list[dict[str, object]]:
 
     abi: list[dict[str, object]] = load_artifact("PointsDistributor")["abi"]
     return abi
+
+
+def _table(shares: dict[str, int]) -> PointsTable:
+    return PointsTable(
+        rules_version=1,
+        rules_digest=RULES.digest(),
+        start=0,
+        end=1,
+        to_block=1,
+        points={a: Decimal(p) for a, p in shares.items()},
+        by_venue={},
+    )
+
+
+@pytest.mark.asyncio
+async def test_the_distributor_refuses_what_it_must(gaib: Gaib) -> None:
+    """Only the rewarder publishes, each epoch once; an epoch never pays out more than funded it; an
+    unpublished epoch pays nothing. The SDK says so before sending; the contract holds without the SDK."""
+    one, two, outsider = gaib.with_account(1), gaib.with_account(2), gaib.with_account(3)
+    dist = distribution(_table({one.address: 3, two.address: 1}), epoch=7, total_wei=4_000)
+    assert {a: c.amount for a, c in dist.claims.items()} == {one.address: 3_000, two.address: 1_000}
+    distributor = await deploy_distributor(gaib)
+    contract = gaib.chain.contract(distributor, _abi())
+    root = bytes.fromhex(dist.root[2:])
+    with pytest.raises(GaibValueError, match="nothing to claim|root on chain"):
+        await claim(one, distributor, dist)  # not published yet
+    with pytest.raises(TransactionFailed, match="UnknownEpoch"):
+        await one.send(contract.functions.claim(7, one.address, 3_000, []), what="claim early")
+    with pytest.raises(GaibValueError, match="lacks REWARDER_ROLE"):
+        await publish(outsider, distributor, dist)
+    with pytest.raises(TransactionFailed, match="AccessControlUnauthorizedAccount"):
+        await outsider.send(contract.functions.publish(7, root, 0, ""), what="publish as an outsider")
+    # funded with less than its tree sums to: the epoch pays until what funded it is spent, then stops
+    await gaib.approve(gaib.protocol.gaib, distributor, 3_500)
+    await gaib.send(contract.functions.publish(7, root, 3_500, "ipfs://epoch-7"), what="publish underfunded")
+    with pytest.raises(TransactionFailed, match="EpochExists"):
+        await gaib.send(contract.functions.publish(7, root, 0, ""), what="publish again")
+    assert await claim(one, distributor, dist) == 3_000
+    proof = [bytes.fromhex(p[2:]) for p in dist.claims[two.address].proof]
+    with pytest.raises(TransactionFailed, match="EpochExhausted"):
+        await two.send(contract.functions.claim(7, two.address, 1_000, proof), what="claim past the funding")
+    assert await gaib.protocol.gaib.functions.balanceOf(distributor).call() == 500
+    with pytest.raises(GaibValueError, match="every account 0"):
+        distribution(_table({one.address: 3, two.address: 1}), epoch=8, total_wei=0)

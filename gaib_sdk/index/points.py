@@ -235,6 +235,8 @@ def distribution(table: PointsTable, epoch: int, total_wei: int) -> Distribution
     whole = sum(earned.values())
     amounts = {a: int(Fraction(total_wei) * Fraction(p) / Fraction(whole)) for a, p in earned.items()}
     amounts = {a: v for a, v in amounts.items() if v > 0}
+    if not amounts:
+        raise GaibValueError(f"{total_wei} GAIB wei split by these points gives every account 0: distribute more")
     tree = MerkleTree([leaf(epoch, a, v) for a, v in amounts.items()])
     claims = {
         a: Claim(amount=v, points=earned[a], proof=tree.proof(leaf(epoch, a, v))) for a, v in sorted(amounts.items())
