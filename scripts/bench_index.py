@@ -3,6 +3,7 @@ goes (node, decoding, database), and how the time grows with the number of event
 
     python scripts/bench_index.py                      # 2,000, 6,000 and 20,000 events, both databases
     python scripts/bench_index.py --events 1000000     # the full run: 100,000, 300,000 and 1,000,000
+    python scripts/bench_index.py --accounts 0         # every transfer to a new address: the worst case
     python scripts/bench_index.py --no-postgres --json
 
 The events are AID ``Transfer`` logs, emitted up to 10,000 a transaction by a small contract (compiled here) and
@@ -37,8 +38,12 @@ EMITTER = """
 pragma solidity 0.8.28;
 contract Emitter {
     event Transfer(address indexed from, address indexed to, uint256 value);
-    function emitMany(uint256 n, uint256 seed) external {
-        for (uint256 i; i < n; ++i) emit Transfer(msg.sender, address(uint160(seed + i)), seed + i);
+    /// @param accounts How many distinct recipients the transfers cycle over (0: every one distinct).
+    function emitMany(uint256 n, uint256 seed, uint256 accounts) external {
+        for (uint256 i; i < n; ++i) {
+            uint256 k = seed + i;
+            emit Transfer(msg.sender, address(uint160(accounts == 0 ? k : 1 + k % accounts)), k);
+        }
     }
 }
 """
@@ -55,18 +60,18 @@ def _receipt(url: str, tx: str) -> dict[str, Any]:
         time.sleep(0.01)
 
 
-def _emit(url: str, events: int, per_tx: int) -> tuple[str, int, list[tuple[int, int]]]:
+def _emit(url: str, events: int, per_tx: int, accounts: int) -> tuple[str, int, list[tuple[int, int]]]:
     """Deploy the emitter and emit ``events`` Transfer logs; (address, deploy block, [(block, events so far)])."""
     artifact = compile_sources({"Emitter.sol": EMITTER}, node_modules=ROOT / "node_modules")["Emitter"]
     sender = node_rpc(url, "eth_accounts")[0]
     tx = node_rpc(url, "eth_sendTransaction", {"from": sender, "data": artifact["bytecode"]})
     receipt = _receipt(url, tx)
     address, first = receipt["contractAddress"], int(receipt["blockNumber"], 16)
-    selector = "0x" + __import__("eth_utils").keccak(text="emitMany(uint256,uint256)")[:4].hex()
+    selector = "0x" + __import__("eth_utils").keccak(text="emitMany(uint256,uint256,uint256)")[:4].hex()
     done, marks = 0, []
     while done < events:
         n = min(per_tx, events - done)
-        data = selector + f"{n:064x}" + f"{done + 1:064x}"
+        data = selector + f"{n:064x}" + f"{done + 1:064x}" + f"{accounts:064x}"
         tx = node_rpc(url, "eth_sendTransaction", {"from": sender, "to": address, "data": data, "gas": hex(29_000_000)})
         receipt = _receipt(url, tx)
         assert receipt["status"] == "0x1", receipt
@@ -99,6 +104,13 @@ async def _index(url: str, db: str, address: str, first: int, to_block: int) -> 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=20_000, help="the largest size (default 20000)")
+    parser.add_argument(
+        "--accounts",
+        type=int,
+        default=10_000,
+        help="distinct recipients the transfers cycle over (default 10000; 0: every transfer to a new address,"
+        " the worst case for decoding: each address is checksummed once, with a keccak)",
+    )
     parser.add_argument("--no-postgres", dest="postgres", action="store_false", help="SQLite only")
     parser.add_argument("--postgres-url", help="a PostgreSQL server to use (default: start one in a temp folder)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -110,10 +122,10 @@ def main(argv: list[str]) -> int:
     )
     node = Anvil("--gas-limit", "30000000").start()
     server = None
-    results: dict[str, Any] = {"sizes": sizes, "runs": {}}
+    results: dict[str, Any] = {"sizes": sizes, "accounts": args.accounts, "runs": {}}
     try:
         started = time.perf_counter()
-        address, first, marks = _emit(node.url, args.events, per_tx)
+        address, first, marks = _emit(node.url, args.events, per_tx, args.accounts)
         results["emit_seconds"] = round(time.perf_counter() - started, 1)
         databases: dict[str, str] = {}
         folder = Path(tempfile.mkdtemp(prefix="gaib-bench-index-"))

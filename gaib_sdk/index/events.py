@@ -246,7 +246,9 @@ class Decoder:
             return None
         name, abi = found
         rest = [t if isinstance(t, str) else "0x" + bytes(t).hex() for t in topics[1:]]
-        args = decode_args(abi, rest, _hex(log["data"]))
+        data = _hex(log["data"])
+        plan = _plan(abi)
+        text = plan.json(rest, data) if plan.flat else None
         return (
             _int(log["blockNumber"]),
             _int(log["logIndex"]),
@@ -254,7 +256,7 @@ class Decoder:
             checksummed(address[-40:]),
             name,
             str(abi["name"]),
-            dumps(args),
+            text if text is not None else dumps(decode_args(abi, rest, data)),
         )
 
     def row(self, contract: str, event: str, args: dict[str, Any], **meta: Any) -> Event:
@@ -289,6 +291,40 @@ class _Plan:
         self.rest_kinds = [collapse_if_tuple(dict(i)) for i in rest]
         # static words whose value is plain (uint, int, bool): read straight from the data, no eth_abi
         self.simple = all(k.startswith(("uint", "int")) or k == "bool" for k in self.rest_kinds)
+        # every argument one word of a plain type: the row's JSON is written directly (Transfer, Minted...)
+        kinds = {collapse_if_tuple(dict(i)) for i in inputs}
+        self.flat = self.simple and all(
+            k in ("address", "bool", "bytes32") or k.startswith(("uint", "int")) for k in kinds
+        )
+        where: dict[str, tuple[bool, int, str]] = {}
+        for n, (nm, kind) in enumerate(self.indexed):
+            where[nm] = (True, n, kind)
+        for n, (nm, kind) in enumerate(zip(self.rest_names, self.rest_kinds, strict=True)):
+            where[nm] = (False, n, kind)
+        self.order = [(nm, *where[nm]) for nm in self.names]
+
+    def json(self, topics: Sequence[str], data: str) -> str | None:
+        """The arguments as the JSON :func:`dumps` gives, built directly; None if the log is not as the
+        ABI says (then the general path decodes it, or says what is wrong)."""
+        if len(topics) != len(self.indexed) or len(data) != 2 + 64 * len(self.rest_kinds):
+            return None
+        parts = []
+        for nm, indexed, n, kind in self.order:
+            if indexed:
+                value: Any = _topic(topics[n], kind)
+            else:
+                value = int(data[2 + 64 * n : 66 + 64 * n], 16)
+                if kind.startswith("int") and value >= 1 << 255:
+                    value -= 1 << 256
+                elif kind == "bool":
+                    value = value != 0
+            if isinstance(value, bool):
+                parts.append(f'"{nm}":{"true" if value else "false"}')
+            elif isinstance(value, int):
+                parts.append(f'"{nm}":{value}')
+            else:
+                parts.append(f'"{nm}":"{value}"')
+        return "{" + ",".join(parts) + "}"
 
 
 _PLANS: dict[int, tuple[Mapping[str, Any], _Plan]] = {}
