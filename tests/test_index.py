@@ -119,6 +119,28 @@ def test_addresses_are_checksummed_as_eth_utils_does() -> None:
         assert checksummed(raw) == checksummed(raw.upper()) == to_checksum_address("0x" + raw)
 
 
+def test_the_direct_json_of_plain_events_is_the_general_decoders() -> None:
+    import random
+
+    from gaib_sdk.index.events import PROTOCOL_ARTIFACTS, _plan, decode_args, dumps, protocol_sources
+
+    rng = random.Random(17)
+    contracts = {key: "0x" + f"{i + 1:040x}" for i, key in enumerate(PROTOCOL_ARTIFACTS)}
+    checked = 0
+    for source in protocol_sources(contracts):
+        for abi in source.events():
+            plan = _plan(abi)
+            if not plan.flat:
+                continue
+            for _ in range(20):
+                bits = {"address": 160, "bool": 1}
+                topics = [f"0x{rng.getrandbits(bits.get(k, 256)):064x}" for _, k in plan.indexed]
+                data = "0x" + "".join(f"{rng.getrandbits(bits.get(k, 256)):064x}" for k in plan.rest_kinds)
+                assert plan.json(topics, data) == dumps(decode_args(abi, topics, data)), abi["name"]
+                checked += 1
+    assert checked > 500
+
+
 class RangeLimit(httpx.AsyncBaseTransport):
     """A node that refuses eth_getLogs over more than ``limit`` blocks, the way public endpoints do."""
 
