@@ -16,9 +16,9 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from gaib_sdk import Gaib
+from gaib_sdk import Gaib, GaibConfigError
 from gaib_sdk.cli import main
-from gaib_sdk.index import Index, Indexer, open_database
+from gaib_sdk.index import Index, Indexer, open_database, protocol_sources
 from gaib_sdk.testing.postgres import PostgresServer, find_postgres
 
 from .anvil import KEYS, ROOT, Anvil
@@ -278,3 +278,38 @@ def test_gaib_index_on_the_command_line(
         assert "GaibConfigError" in capsys.readouterr().out
     finally:
         other.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_source_added_later_is_read_from_the_start(anvil: Anvil, tmp_path: Path) -> None:
+    """An index made before a venue was followed: the venue's past events are read first (a range per
+    transaction), and the index ends up as one made with every source from the start."""
+    deployments = await deploy(anvil, tmp_path)
+    admin = await Gaib.connect(anvil.url, private_key=KEYS[0], deployments=deployments, journal=False)
+    _OPEN.append(admin)
+    lp = admin.with_account(KEYS[1])
+    await admin.whitelist(lp.address)
+    await admin.faucet(lp.address, Decimal(10_000))
+    await lp.mint_aid(Decimal(3_000))
+    await admin.setup_venue("curve")
+    await lp.add_liquidity("curve", Decimal(2_000))
+    where = tmp_path / "index.sqlite"
+    protocol_only = protocol_sources(admin.deployment.contracts)
+    first = Indexer(admin.chain, where, protocol_only, start_block=admin.deployment.block, batch_blocks=3)
+    _OPEN.append(first)
+    await first.sync()
+    assert first.events("venue:curve") == []
+    await lp.remove_liquidity("curve", Decimal(500))
+    again = await Indexer.for_client(admin, where, batch_blocks=3, max_blocks=3, snapshot=None)
+    _OPEN.append(again)
+    stats = await again.sync()
+    assert stats.events > 0 and len(again.events("venue:curve", "Transfer")) >= 3
+    fresh = await Indexer.for_client(admin, tmp_path / "fresh.sqlite", snapshot=None)
+    _OPEN.append(fresh)
+    await fresh.sync()
+    assert rows(where) == rows(tmp_path / "fresh.sqlite")
+    # a source dropped is refused: the index would hold events of a contract it no longer follows
+    narrower = Indexer(admin.chain, where, protocol_only, start_block=admin.deployment.block)
+    _OPEN.append(narrower)
+    with pytest.raises(GaibConfigError, match="lack or place elsewhere"):
+        await narrower.sync()

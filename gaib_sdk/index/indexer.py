@@ -279,14 +279,75 @@ class Indexer(Index):
                     stage="index",
                     chain_id=self.chain.chain_id,
                 )
-            if stored["sources"] != sources:
-                raise GaibConfigError(
-                    f"the index at {self.db.where} follows other contracts than these (a venue set up since?):"
-                    " index into a new database, or drop this one and rebuild it from the deployment's block",
-                    stage="index",
-                )
             self.start_block = int(self.db.get_meta("start_block") or self.start_block)
+            if stored["sources"] != sources:
+                self._add_sources(json.loads(stored["sources"] or "[]"), sources)
         self._checked = True
+
+    def _add_sources(self, stored: list[list[str]], sources: str) -> None:
+        """Sources added since the index was made (a venue set up since): their past events are read first,
+        up to the cursor, a range per transaction (:meth:`_backfill`), before the index goes on. A source
+        removed or moved is refused: the index would hold events of a contract it no longer follows."""
+        old = {(name, address.lower()) for name, address in stored}
+        new = {(s.name, s.address.lower()) for s in self.sources}
+        if not old <= new:
+            raise GaibConfigError(
+                f"the index at {self.db.where} follows contracts these sources lack or place elsewhere"
+                f" ({sorted(name for name, _ in old - new)}): index into a new database",
+                stage="index",
+            )
+        added = sorted(name for name, _ in new - old)
+        with self.db.transaction():
+            cursor = self.cursor
+            if cursor is not None and cursor >= self.start_block:
+                pending = json.loads(self.db.get_meta("backfill") or '{"sources": []}')
+                # a backfill under way goes on for its sources; the new ones start from the beginning
+                todo = {"sources": sorted({*pending["sources"], *added}), "next": self.start_block, "upto": cursor}
+                self.db.set_meta("backfill", json.dumps(todo))
+            self.db.set_meta("sources", sources)
+
+    async def _backfill(self, todo: dict[str, Any]) -> tuple[int, int]:
+        """One range of the past events of sources added since: (blocks, events) it added."""
+        start, upto = int(todo["next"]), int(todo["upto"])
+        end = min(upto, start + self.batch - 1)
+        addresses = [s.address for s in self.sources if s.name in todo["sources"]]
+        query = {"fromBlock": hex(start), "toBlock": hex(end), "address": addresses}
+        try:
+            if self.chain.in_process:
+                found = await self.chain.w3.eth.get_logs({**query, "fromBlock": start, "toBlock": end})  # type: ignore[typeddict-item]
+                logs: list[Mapping[str, Any]] = [dict(log) for log in found]
+            else:
+                logs = await self.chain.rpc("eth_getLogs", query)
+        except ChainError as exc:
+            if not any(word in str(exc).lower() for word in RANGE_ERRORS) or end == start:
+                raise
+            self.batch = max(1, (end - start + 1) // 2)
+            return (0, 0)
+        numbers = sorted({_num(log["blockNumber"]) for log in logs})
+        headers = await self._headers(numbers)
+        known = dict(self.db.query("SELECT number, hash FROM blocks WHERE number >= ? AND number <= ?", (start, end)))
+        rows = []
+        for log in logs:
+            n = _num(log["blockNumber"])
+            if _hexstr(log["blockHash"]) != headers[n][0] or known.get(n, headers[n][0]) != headers[n][0]:
+                return (0, 0)  # the chain moved under the index: the next step rolls it back
+            row = self.decoder.decode_row(log)
+            if row is not None:
+                rows.append(row)
+        with self.db.transaction():
+            self.db.insert_many(
+                "events", ("block_number", "log_index", "tx_hash", "address", "contract", "event", "args"), rows
+            )
+            self.db.insert_many(
+                "blocks", ("number", "hash", "timestamp"), [(n, *headers[n]) for n in numbers if n not in known]
+            )
+            if end >= upto:
+                self.db.execute("DELETE FROM meta WHERE key = ?", ("backfill",))
+            else:
+                self.db.set_meta("backfill", json.dumps({**todo, "next": end + 1}))
+            self.on_stage("written")
+        self.on_stage("committed")
+        return (end - start + 1, len(rows))
 
     def _cursor(self) -> int:
         cursor = self.cursor
@@ -369,6 +430,13 @@ class Indexer(Index):
     def _rollback_to(self, block: int) -> None:
         self.rolled_back_to = block
         with self.db.transaction():
+            pending = self.db.get_meta("backfill")
+            if pending is not None:  # what is above the fork is read again with every source
+                todo = json.loads(pending)
+                if block < int(todo["next"]):
+                    self.db.execute("DELETE FROM meta WHERE key = ?", ("backfill",))
+                elif block < int(todo["upto"]):
+                    self.db.set_meta("backfill", json.dumps({**todo, "upto": block}))
             for table, column in (("events", "block_number"), ("blocks", "number"), ("snapshots", "block_number")):
                 self.db.execute(f"DELETE FROM {table} WHERE {column} > ?", (block,))
             self.db.set_meta("cursor", str(block))
@@ -382,6 +450,9 @@ class Indexer(Index):
         rolled = await self._rollback_if_reorged()
         if rolled:
             self.rollbacks += 1
+        pending = self.db.get_meta("backfill")
+        if pending is not None:
+            return await self._backfill(json.loads(pending))
         started = time.perf_counter()
         cursor = self._cursor()
         head = await self._head()
