@@ -93,3 +93,17 @@ async def test_watch_over_a_websocket_wakes_on_each_new_block(anvil: Anvil, tmp_
             assert event.args["aidOut"] == 5 * 10**18
         finally:
             await stream.aclose()  # type: ignore[attr-defined]
+
+
+def test_the_sync_client_watches_with_a_plain_for_loop() -> None:
+    from gaib_sdk import GaibSync
+
+    with GaibSync.embedded() as gaib:
+        investor = gaib.with_account(2)
+        gaib.whitelist(investor.address)
+        gaib.faucet(investor.address, Decimal(100))
+        start = gaib.run(gaib.aio.chain.w3.eth.block_number)
+        investor.mint_aid(Decimal(7))
+        for event in gaib.watch("Minted", from_block=start, poll_interval=0.01):
+            assert event.args["aidOut"] == 7 * 10**18
+            break
