@@ -1000,6 +1000,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--block", type=int, help="report as of this block (default: the latest)")
     p.add_argument("--json", action="store_true", help="print a summary as one JSON object")
     p.set_defaults(run=_report)
+    # `gaib index`, `gaib points`, `gaib report --index` (gaib_sdk/index/cli.py)
+    from gaib_sdk.index.cli import add_commands as add_index_commands
+
+    add_index_commands(sub, _run_async)
     return parser
 
 

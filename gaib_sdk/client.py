@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Context, Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 from eth_account import Account
@@ -82,6 +82,9 @@ from gaib_sdk.underwriting import (
     stress_policy,
     underwrite,
 )
+
+if TYPE_CHECKING:
+    from gaib_sdk.index.events import Event
 
 __all__ = ["FinanceResult", "Gaib", "Receipt", "USDC_DECIMALS", "AID_DECIMALS", "from_units", "to_units"]
 
@@ -1720,6 +1723,15 @@ class Gaib(NodeMixin, ServicingMixin, BridgeMixin):
         v = self.venue(venue)
         await v.setup()
         return await v.positions(account)
+
+    # ---- history (gaib_sdk.index) ----
+
+    def watch(self, *events: str, **options: Any) -> AsyncIterator[Event]:
+        """``async for event in gaib.watch("Repaid")``: typed events as they are mined (options: see
+        :func:`gaib_sdk.index.watch.watch`)."""
+        from gaib_sdk.index.watch import watch
+
+        return watch(self, *events, **options)
 
     # ---- helpers for adapters and venues ----
 

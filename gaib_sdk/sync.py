@@ -1,7 +1,8 @@
 """GaibSync: the async client for code that is not async. A thin skin, not a second implementation.
 
 Every coroutine method of :class:`~gaib_sdk.client.Gaib`, and of the objects it hands out (its chain, its
-venues), runs to completion on the client's own event loop; everything else passes through.
+venues), runs to completion on the client's own event loop; an async iterator (``watch``) becomes a plain
+one; everything else passes through.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
-from collections.abc import Awaitable
+from collections.abc import AsyncGenerator, Awaitable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -34,11 +35,23 @@ class SyncProxy:
         return self._loop.run_until_complete(awaitable)
 
     def _wrap(self, value: Any) -> Any:
+        if inspect.isasyncgen(value):  # gaib.watch(): a plain iterator, each item run for on the loop
+            return self._iterate(value)
         if isinstance(value, Gaib):
             return GaibSync(value, self._loop)
         if isinstance(value, Chain | Venue):
             return SyncProxy(value, self._loop)
         return value
+
+    def _iterate(self, agen: AsyncGenerator[Any, Any]) -> Iterator[Any]:
+        try:
+            while True:
+                try:
+                    yield self._loop.run_until_complete(agen.__anext__())
+                except StopAsyncIteration:
+                    return
+        finally:
+            self._loop.run_until_complete(agen.aclose())
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._target, name)

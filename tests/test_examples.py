@@ -33,6 +33,13 @@ EXPECTED = {
     "cross_chain.py": r'^\{"balances": .*"invariant_holds": true\}\n\Z',
     "attest_gpu_cluster.py": r"^  inclusion proof of 6 hashes against root 0x[0-9a-f]{8}\.\.\.: verified on chain$",
     "zap_stake.py": r'"outsider_refused": true, "zap_holds_nothing": true}$',
+    # the last line: LP B (account 3) 5.8M points, LP A (account 2) 14.25M, give or take the seconds between blocks
+    "points.py": (
+        r'^\{"points": \{"0x1efF47bc3a10a45D4B230B5d10E37751FE6AA718": "580\d{4}\.\d{6}", '
+        r'"0x6813Eb9362372EEF6200f3b1dbC3f819671cBA69": "1425\d{4}\.\d{6}"\}, "root": "0x[0-9a-f]{64}", '
+        r'"claimed": \{"0x6813Eb9362372EEF6200f3b1dbC3f819671cBA69": "71\d\d\.\d+", '
+        r'"0x1efF47bc3a10a45D4B230B5d10E37751FE6AA718": "28\d\d\.\d+"\}\}$'
+    ),
 }
 
 

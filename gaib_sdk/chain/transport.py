@@ -43,6 +43,8 @@ log = logging.getLogger("gaib_sdk.chain")
 NOT_REPEATABLE = frozenset({"evm_mine", "anvil_mine", "evm_increaseTime", "evm_snapshot", "evm_revert"})
 #: JSON-RPC error codes that mean "try again": limit exceeded (rate limits), and internal error.
 TRANSIENT_RPC_CODES = frozenset({-32005, -32603})
+#: Words of an error that asks for a smaller query, not a later one.
+TOO_LARGE_WORDS = ("block range", "more than", "too many results", "too large", "response size", "max results")
 
 
 @dataclass(frozen=True)
@@ -67,11 +69,13 @@ def is_transient_rpc_error(error: object) -> bool:
     code = error.get("code")
     if code not in TRANSIENT_RPC_CODES:
         return False
+    message = str(error.get("message", "")).lower()
     if code == -32603:
-        data, message = error.get("data"), str(error.get("message", "")).lower()
-        if data or "revert" in message:
+        if error.get("data") or "revert" in message:
             return False
-    return True
+    # -32005 also answers an eth_getLogs that is too wide or too large: the same query would fail again
+    # (the indexer halves its range instead)
+    return not any(word in message for word in TOO_LARGE_WORDS)
 
 
 class _Transient(Exception):
