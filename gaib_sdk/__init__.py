@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING
 from gaib_sdk._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from gaib_sdk.adapters import AdapterOptions, AssetAdapter, Venue, build_inventory, validate_row
+    from gaib_sdk.adapters import (
+        AdapterOptions,
+        AssetAdapter,
+        MarketPriceSource,
+        Venue,
+        build_inventory,
+        validate_row,
+    )
     from gaib_sdk.client import FinanceResult, Gaib, Receipt
     from gaib_sdk.errors import (
         AdvanceAboveCapError,
@@ -85,6 +92,7 @@ _EXPORTS = {
     "InsufficientFundsError": "gaib_sdk.errors",
     "Inventory": "gaib_sdk.models",
     "InventoryError": "gaib_sdk.errors",
+    "MarketPriceSource": "gaib_sdk.adapters",
     "NotDelinquentError": "gaib_sdk.errors",
     "NotWhitelistedError": "gaib_sdk.errors",
     "Payment": "gaib_sdk.models",
@@ -140,6 +148,7 @@ __all__ = [
     "InsufficientFundsError",
     "Inventory",
     "InventoryError",
+    "MarketPriceSource",
     "NotDelinquentError",
     "NotWhitelistedError",
     "Payment",

@@ -250,11 +250,14 @@ def test_leases_are_take_or_pay_and_on_demand_follows_utilisation_and_decline() 
 def test_only_signed_contracts_count_and_the_sample_clusters_leases_end_on_time() -> None:
     raw = json.loads(resources.files("gaib_gpu").joinpath("data", "sample_cluster.json").read_text())
     contracts = [CustomerContract.model_validate(c) for c in raw["contracts"]]
-    # Helix pays 61,320 from 2025-10-01 for 24 months, Aurora 39,420 from 2025-11-01 for 24 months
+    # Helix pays 61,320 from 2025-10-01 for 48 months, Aurora 39,420 from 2025-11-01 for 36 months
     p = project_cash_flows(contracts, start=date(2026, 11, 25), months=13, costs=H100_COSTS)
-    contracted = [m.contracted_revenue_usd for m in p.months]
-    # months start on the 25th: Helix's last is 2027-09-25 (month 11), Aurora's 2027-10-25 (month 12)
-    assert contracted == [D("100740.00")] * 11 + [D("39420.00")] + [D(0)]
+    assert [m.contracted_revenue_usd for m in p.months] == [D("100740.00")] * 13
+    # months start on the 25th: Aurora's last is 2028-10-25, Helix's 2029-09-25
+    p = project_cash_flows(contracts, start=date(2028, 9, 25), months=3, costs=H100_COSTS)
+    assert [m.contracted_revenue_usd for m in p.months] == [D("100740.00")] * 2 + [D("61320.00")]
+    p = project_cash_flows(contracts, start=date(2029, 8, 25), months=3, costs=H100_COSTS)
+    assert [m.contracted_revenue_usd for m in p.months] == [D("61320.00")] * 2 + [D(0)]
     # a contract signed after the start does not count
     before = project_cash_flows(contracts, start=date(2025, 10, 1), months=3, costs=H100_COSTS)
     assert [m.contracted_revenue_usd for m in before.months] == [D("61320.00")] * 3
@@ -728,7 +731,7 @@ def test_a_deal_case_becomes_a_monte_carlo_loan() -> None:
 
 def test_engine_models_refuse_unknown_fields() -> None:
     with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
-        OperatingCosts.model_validate({"power_kw_per_unit": 1, "usd_per_kwh": 0.1, "pue": 1.3})
+        OperatingCosts.model_validate({"power_kw_per_unit": 1, "usd_per_kwh": 0.1, "cooling": 1.3})
     with pytest.raises(ValidationError):
         MarketInputs.model_validate(GPU_MARKET["H100"].model_dump() | {"rental_decline_per_year": 1})
     with pytest.raises(ValidationError):

@@ -68,9 +68,12 @@ class MarketInputs(_Model):
 
 
 class OperatingCosts(_Model):
-    """What it costs to run ``units`` GPUs for a month: power (kW x hours busy x $/kWh, where hours busy =
-    ``hours_per_month`` x ``utilisation``) and the facility (colocation, cooling, staff, insurance) for
-    all units. ``power_kw_per_unit`` should include the server's share and the site's PUE if they matter."""
+    """What it costs to run ``units`` units (GPUs, robots, batteries: the adapter says which, in ``unit``) for
+    a month. Power: ``power_kw_per_unit`` (the unit's own draw) x (1 + ``server_overhead``, the share its host
+    adds: CPUs, NICs, fans) x ``pue`` (the site's cooling and losses) x hours busy (``hours_per_month`` x
+    ``utilisation``) x ``usd_per_kwh``. Fixed, busy or idle: colocation (``colocation_usd_per_kw_month`` x the
+    units' IT kW, power and host), staff, insurance, maintenance and any other facility cost, a month for all
+    units. docs/underwriting.md, "Operating costs", gives the GPU plugin's figures and their sources."""
 
     units: int = Field(default=1, ge=1)
     power_kw_per_unit: Annotated[Decimal, Field(ge=0)]
@@ -78,6 +81,34 @@ class OperatingCosts(_Model):
     utilisation: Fraction = Decimal(1)
     facility_usd_per_month: Money = Decimal(0)
     hours_per_month: Annotated[Decimal, Field(gt=0, le=744)] = Decimal(730)
+    unit: str = Field(default="unit", min_length=1, description="what one unit is: GPU, robot, kWh of storage")
+    server_overhead: Annotated[Decimal, Field(ge=0, le=5)] = Decimal(0)
+    pue: Annotated[Decimal, Field(ge=1, le=3)] = Decimal(1)
+    colocation_usd_per_kw_month: Money = Decimal(0)
+    staff_usd_per_month: Money = Decimal(0)
+    insurance_usd_per_month: Money = Decimal(0)
+    maintenance_usd_per_month: Money = Decimal(0)
+
+    @property
+    def it_kw(self) -> Decimal:
+        """The units' IT load at full power, their hosts' share included: what colocation is priced on."""
+        return self.units * self.power_kw_per_unit * (1 + self.server_overhead)
+
+    @property
+    def power_usd_per_month(self) -> Decimal:
+        """Power a month: IT kW x PUE x hours busy x $/kWh (not rounded)."""
+        return self.it_kw * self.pue * self.hours_per_month * self.utilisation * self.usd_per_kwh
+
+    @property
+    def fixed_usd_per_month(self) -> Decimal:
+        """Colocation, staff, insurance, maintenance and the other facility costs a month (not rounded)."""
+        return (
+            self.it_kw * self.colocation_usd_per_kw_month
+            + self.staff_usd_per_month
+            + self.insurance_usd_per_month
+            + self.maintenance_usd_per_month
+            + self.facility_usd_per_month
+        )
 
 
 class OnDemandCapacity(_Model):

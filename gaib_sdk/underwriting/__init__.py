@@ -41,7 +41,9 @@ from gaib_sdk.underwriting.quote import (
     DEFAULT_ADVANCE_RATE,
     MAX_ADVANCE_RATE,
     check_capacity,
+    credit_policy,
     deal_case,
+    liquidation_values,
     pricing_terms,
     running_contracts,
     stress_policy,
@@ -58,7 +60,13 @@ from gaib_sdk.underwriting.stress import (
     stress_check,
     stress_deal,
 )
-from gaib_sdk.underwriting.valuation import months_between, straight_line_valuation, straight_line_value
+from gaib_sdk.underwriting.valuation import (
+    check_stated_price,
+    mark_to_market,
+    months_between,
+    straight_line_valuation,
+    straight_line_value,
+)
 
 __all__ = [
     "DEFAULT_ADVANCE_RATE",
@@ -79,11 +87,13 @@ __all__ = [
     "check_capacity",
     "check_customers",
     "check_scenarios",
+    "check_stated_price",
     "check_stressed_loss",
     "collateral_cover",
     "contract_shares",
     "contracted_by_month",
     "contracted_income_valuation",
+    "credit_policy",
     "deal_case",
     "deal_metrics",
     "dscr",
@@ -94,8 +104,10 @@ __all__ = [
     "latest_utilisation",
     "lease_contract",
     "leased_units",
+    "liquidation_values",
     "loan_risk",
     "market_for",
+    "mark_to_market",
     "months_between",
     "npv",
     "payback_months",

@@ -106,9 +106,10 @@ def contracted_income_valuation(
 
 def quote_values(
     valuations: Sequence[AssetValuation],
-) -> tuple[Decimal | None, Decimal | None, Literal["cost", "income", "mixed"] | None]:
+) -> tuple[Decimal | None, Decimal | None, Literal["cost", "income", "market", "mixed"] | None]:
     """The quote's cost and income values (summed, where every valuation has both) and which bound:
-    ``cost`` or ``income`` for every asset, ``mixed`` otherwise; (None, None, None) for cost-only appraisals."""
+    ``cost``, ``income`` or ``market`` for every asset, ``mixed`` otherwise; (None, None, None) for cost-only
+    appraisals."""
     if not valuations or any(v.cost_value_usd is None or v.income_value_usd is None for v in valuations):
         return None, None, None
     cost = sum((v.cost_value_usd or Decimal(0) for v in valuations), Decimal(0))
