@@ -76,6 +76,7 @@ from gaib_sdk.underwriting import (
     MAX_ADVANCE_RATE,
     add_months,
     check_asset_dates,
+    check_borrower_exposure,
     check_capacity,
     credit_policy,
     mark_to_market,
@@ -958,6 +959,14 @@ class Gaib(NodeMixin, ServicingMixin):
                 rule="real_collateral",
             )
         borrower = owners.pop()
+        limits = credit_policy(policy)
+        if limits.max_borrower_exposure_usd is not None and not resuming:
+            owed = Decimal(0)
+            for deal_id in range(1, await p.facility.functions.dealCount().call() + 1):
+                d = await self.deal(deal_id)
+                if d.borrower == borrower and d.status in (DealStatus.ACTIVE, DealStatus.IMPAIRED):
+                    owed += d.principal_outstanding_usd
+            check_borrower_exposure(borrower, owed, q.advance_usd, limits)
         advance = to_units(q.advance_usd, USDC_DECIMALS, what="advance")
         reserve = await p.aid.functions.reserve().call()
         if advance > reserve and not resuming:

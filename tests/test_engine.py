@@ -594,7 +594,7 @@ def test_standard_scenarios_on_a_sound_deal() -> None:
     assert base.lender_paid_usd == build_schedule(D(18_000), PricingTerms()).total_payments_usd
     # take-or-pay leases: a utilisation drop only lowers the power bill here: (1533 - 25.55) / 934.931508 = 1.612
     assert results["utilisation 30 points lower"].dscr_min == D("1.61")
-    lost = results["a quarter of contracted revenue lost"]
+    lost = results["a quarter of contracted revenue lost, re-let after 3 months"]
     assert lost.loss_usd == 0 and lost.dscr_min is not None and lost.dscr_min < base.dscr_min
     # a default at month 6: 5 payments made, the balance then (18,000 - 5 x 750 = 14,250.00) recovered from the
     # reserve and the collateral (1188 + 25,000 x 0.8 ** (5 / 12) x 0.6 = 14,856.22)
@@ -606,8 +606,17 @@ def test_standard_scenarios_on_a_sound_deal() -> None:
 
 
 def test_a_deal_is_refused_when_a_scenario_loses_too_much() -> None:
+    # one customer and no capacity sold by the hour: if it leaves, nothing is re-let and only the reserve and the
+    # collateral pay the lender (issue 13: losing signed customers moves the loss)
     with pytest.raises(UnderwritingError) as exc:
         check_scenarios(_case(), max_loss_rate=D("0.05"))
+    assert str(exc.value).startswith(
+        "stressed loss too high: scenario 'the top customer leaves, re-let after 3 months at rents falling 30% a "
+        "year more' loses 13635.64 USDC, 75.75% of funded 18000 USDC"
+    )
+    kept = [s for s in STANDARD_SCENARIOS if not s.customers_lost]
+    with pytest.raises(UnderwritingError) as exc:
+        check_scenarios(_case(), max_loss_rate=D("0.05"), scenarios=kept)
     assert exc.value.rule == "stressed_loss"
     assert str(exc.value) == (
         "stressed loss too high: scenario 'severe: rent -30%/yr more, utilisation -30 points, default at month 9, "
@@ -615,9 +624,9 @@ def test_a_deal_is_refused_when_a_scenario_loses_too_much() -> None:
     )
     # 8 periods paid, 18,000 - 8 x 750 = 12,000 owed; recovered 1188 + 25,000 x (0.8 x 0.7) ** (8 / 12) x 0.5
     # = 9680.50, so 2319.50 lost
-    assert len(check_scenarios(_case(), max_loss_rate=D("0.20"))) == len(STANDARD_SCENARIOS)
+    assert len(check_scenarios(_case(), max_loss_rate=D("0.20"), scenarios=kept)) == len(kept)
     # more cover passes at 5%: the same deal advancing 12,000 against 25,000
-    assert check_scenarios(_case(funded_usd=D(12_000)), max_loss_rate=D("0.05"))[-1].loss_usd == 0
+    assert check_scenarios(_case(funded_usd=D(12_000)), max_loss_rate=D("0.05"), scenarios=kept)[-1].loss_usd == 0
 
 
 def test_rental_decline_and_utilisation_hit_the_on_demand_share_and_arrears_become_a_default() -> None:

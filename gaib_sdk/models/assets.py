@@ -312,8 +312,7 @@ class CreditPolicy(_Model):
       to a dealer) liquidation values, as discounts to the market value;
     - ``max_customer_share``: the most of the running contracted revenue one customer may pay;
     - ``max_model_share``: the most of the collateral's value one hardware model may be;
-    - ``max_borrower_exposure_usd``: the most one borrower may owe across its open deals (None: no limit);
-    - ``relet_lag_months``: how long capacity a lost customer frees stays empty before it is re-let."""
+    - ``max_borrower_exposure_usd``: the most one borrower may owe across its open deals (None: no limit)."""
 
     max_price_premium: Annotated[Decimal, Field(ge=0, le=10)] = Decimal("0.25")
     orderly_discount: Share = Decimal("0.15")
@@ -321,7 +320,6 @@ class CreditPolicy(_Model):
     max_customer_share: Share = Decimal("0.65")
     max_model_share: Share = Decimal(1)
     max_borrower_exposure_usd: Usd | None = None
-    relet_lag_months: int = Field(default=3, ge=0, le=24)
 
     @model_validator(mode="after")
     def _forced_below_orderly(self) -> CreditPolicy:

@@ -339,13 +339,20 @@ class PaymentRecord(_Model):
 class StressScenario(_Model):
     """A deterministic stress on a deal. The rental decline adds to the base decline of on-demand rates and
     of the collateral's value; the utilisation drop is in points (0.2 takes 80% to 60%); contracted revenue
-    lost is the share of the signed leases that stops paying; a borrower default stops every payment from
-    ``default_month`` and the lender sells the collateral at ``recovery_haircut`` below its value then."""
+    lost is the share of the signed leases that stops paying, and ``customers_lost`` the number of the largest
+    customers that leave, from month 1: the capacity they free stays empty ``relet_lag_months``, then is re-let
+    by the hour at the (stressed) market rate, where the deal sells capacity by the hour; a borrower default
+    stops every payment from ``default_month`` and the lender sells the collateral at ``recovery_haircut`` below
+    its value then."""
 
     name: str = Field(min_length=1)
     rental_decline_per_year: Decline = Decimal(0)
     utilisation_drop: Fraction = Decimal(0)
     contracted_revenue_lost: Fraction = Decimal(0)
+    customers_lost: int = Field(default=0, ge=0, description="the largest signed customers that stop paying")
+    relet_lag_months: int = Field(
+        default=3, ge=0, le=36, description="months the capacity a lost customer frees stays empty before it is re-let"
+    )
     default_month: int | None = Field(default=None, ge=1)
     recovery_haircut: Fraction = Decimal("0.3")
     severe: bool = Field(default=False, description="a tail scenario, held to StressPolicy.severe_max_loss_rate")

@@ -49,7 +49,13 @@ from gaib_sdk.underwriting.quote import (
     stress_policy,
     underwrite,
 )
-from gaib_sdk.underwriting.rules import check_advance, check_asset_dates, check_customers
+from gaib_sdk.underwriting.rules import (
+    check_advance,
+    check_asset_dates,
+    check_borrower_exposure,
+    check_concentration,
+    check_customers,
+)
 from gaib_sdk.underwriting.stress import (
     STANDARD_SCENARIOS,
     check_scenarios,
@@ -84,7 +90,9 @@ __all__ = [
     "chain_schedule",
     "check_advance",
     "check_asset_dates",
+    "check_borrower_exposure",
     "check_capacity",
+    "check_concentration",
     "check_customers",
     "check_scenarios",
     "check_stated_price",

@@ -107,9 +107,12 @@ def project_cash_flows(
     costs: OperatingCosts,
     on_demand: OnDemandCapacity | None = None,
     depreciation_usd_per_month: Decimal = Decimal(0),
+    vacant_units: Sequence[Decimal] = (),
 ) -> CashFlowProjection:
     """Project ``months`` months from ``start``: the leases signed by ``start`` and the on-demand share,
-    less power and facility (net operating cash flow), less depreciation (net income)."""
+    less power and facility (net operating cash flow), less depreciation (net income). ``vacant_units[m - 1]``
+    units stand empty in month m (capacity a lost customer freed, not yet re-let): they are not sold by the
+    hour."""
     if months < 1:
         raise GaibValueError(f"a projection needs at least 1 month (got {months})")
     if depreciation_usd_per_month < 0:
@@ -126,9 +129,10 @@ def project_cash_flows(
         if on_demand is not None and on_demand.units:
             units = Decimal(on_demand.units)
             if on_demand.net_of_contracts:
-                units = max(
-                    Decimal(0), units - leased_units(contracted, on_demand.usd_per_gpu_hour, costs.hours_per_month)
-                )
+                units -= leased_units(contracted, on_demand.usd_per_gpu_hour, costs.hours_per_month)
+            if m <= len(vacant_units):
+                units -= vacant_units[m - 1]
+            units = max(Decimal(0), units)
             rate = on_demand.usd_per_gpu_hour * decline_factor(on_demand.rental_decline_per_year, m - 1)
             spot = cents(units * rate * costs.hours_per_month * on_demand.utilisation)
         revenue = contracted + spot

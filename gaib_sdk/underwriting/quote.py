@@ -28,7 +28,7 @@ from gaib_sdk.underwriting.appraisal import quote_values
 from gaib_sdk.underwriting.cashflow import add_months
 from gaib_sdk.underwriting.market import HOURS_PER_MONTH
 from gaib_sdk.underwriting.pricing import DEFAULT_RESERVE_BPS
-from gaib_sdk.underwriting.rules import check_advance, check_asset_dates, check_customers
+from gaib_sdk.underwriting.rules import check_advance, check_asset_dates, check_concentration, check_customers
 from gaib_sdk.underwriting.stress import stress_check
 from gaib_sdk.underwriting.valuation import mark_to_market, to_cents
 
@@ -75,7 +75,9 @@ def underwrite(
     naming the rule broken (``stressed_loss`` for the stress test). Given the adapter's ``price_ceiling_usd``
     (per unit-hour), the contracts running on ``as_of`` may not promise more a month than the inventory can
     earn (:func:`check_capacity`, rule ``capacity``). An asset bought after ``as_of`` is refused (rule
-    ``asset_dates``); contracts that have ended by ``as_of`` are history: they count for the payment record, not
+    ``asset_dates``); a customer or a hardware model above the policy's share is refused (rule ``concentration``,
+    :func:`~gaib_sdk.underwriting.rules.check_concentration`); contracts that have ended by ``as_of`` are history:
+    they count for the payment record, not
     for the revenue.
 
     Given a ``market`` price source, each asset is worth the lower of its depreciated cost, its market value
@@ -93,6 +95,7 @@ def underwrite(
     running = running_contracts(inventory.contracts, as_of)
     if price_ceiling_usd is not None:
         check_capacity(running, len(inventory.assets), price_ceiling_usd)
+    concentration = check_concentration(running, inventory.assets, valuations, credit)
     monthly = sum((c.monthly_revenue_usd for c in running), Decimal(0))
     deal_terms = terms or DealTerms()
     stress_rules = stress or StressPolicy()
@@ -133,6 +136,7 @@ def underwrite(
         market_value_usd=market_value,
         orderly_liquidation_value_usd=orderly,
         forced_liquidation_value_usd=forced,
+        concentration=concentration,
     )
 
 
