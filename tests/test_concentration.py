@@ -120,3 +120,25 @@ async def test_losing_signed_customers_moves_loss_cover_and_return(offline: Gaib
     assert quote.stress is not None
     names = [r.scenario for r in quote.stress.results]
     assert "the top customer leaves, re-let after 3 months at rents falling 30% a year more" in names
+
+
+def test_the_lenders_irr_is_shown_net_of_the_fees_that_go_to_the_treasury() -> None:
+    """Issue 13: a revenue-share deal showed 15.79% though 14.93% reached sAID (the fees go to the treasury)."""
+    from datetime import date
+
+    from gaib_sdk.models import OperatingCosts, PricingTerms
+    from gaib_sdk.underwriting import build_schedule, lease_contract
+
+    start = date(2026, 1, 1)
+    lease = lease_contract("Helix", signed_on=start, starts_on=start, term_months=36, usd_per_gpu_hour=D("2.10"))
+    costs = OperatingCosts(power_kw_per_unit=D("0.7"), usd_per_kwh=D("0.10"), utilisation=D("0.8"))
+    projection = project_cash_flows([lease], start=start, months=24, costs=costs)
+    share = PricingTerms(structure="revenue_share", revenue_share_bps=6000, fee_bps=50, term_months=24)
+    s = build_schedule(D(18_000), share, projection)
+    assert s.lender_irr is not None and s.lender_irr_net_of_fees is not None
+    assert s.lender_irr_net_of_fees < s.lender_irr
+    # a fixed deal's interest and principal do not depend on its fee: net of a 0.5% fee it is the fee-free IRR
+    fixed = build_schedule(D(18_000), PricingTerms(fee_bps=50))
+    free = build_schedule(D(18_000), PricingTerms(fee_bps=0))
+    assert fixed.lender_irr_net_of_fees == pytest.approx(free.lender_irr, abs=1e-12)
+    assert fixed.lender_irr == pytest.approx(free.lender_irr + 0.005, abs=1e-3)

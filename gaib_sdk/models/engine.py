@@ -282,6 +282,9 @@ class RepaymentSchedule(_Model):
     net_proceeds_usd: Decimal = Field(description="funded - reserve: what the borrower receives")
     lines: list[ScheduleLine]
     lender_irr: float | None = Field(description="annualised IRR of -funded then the scheduled payments")
+    lender_irr_net_of_fees: float | None = Field(
+        default=None, description="the same without the fees, which go to the treasury: what reaches sAID"
+    )
 
     @property
     def total_payments_usd(self) -> Decimal:
@@ -385,6 +388,9 @@ class StressResult(_Model):
     loss_rate: Decimal = Field(description="loss / funded")
     dscr_min: Decimal | None
     lender_irr: float | None
+    lender_irr_net_of_fees: float | None = Field(
+        default=None, description="the lender's IRR less the fees, which go to the treasury: what reaches sAID"
+    )
 
 
 class LoanRisk(_Model):

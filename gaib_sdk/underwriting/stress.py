@@ -163,6 +163,8 @@ def stress_deal(case: DealCase, scenario: StressScenario) -> StressResult:
     processed = len(waterfall.months)
     flows: list[Decimal] = [-case.funded_usd]
     flows += [m.paid_from_operations_usd + m.drawn_from_reserve_usd for m in waterfall.months]
+    # the fees are paid first and go to the treasury: sAID's flows are what is left of each month's payment
+    net = [flows[0], *(max(Decimal(0), f - line.fees_usd) for f, line in zip(flows[1:], schedule.lines, strict=False))]
 
     defaulted: int | None = None
     owed = recovered = Decimal(0)
@@ -178,6 +180,7 @@ def stress_deal(case: DealCase, scenario: StressScenario) -> StressResult:
         available = waterfall.reserve_balance_usd + collateral * (1 - scenario.recovery_haircut)
         recovered = min(owed, cents(available))  # owed is exact to the USDC unit; a sale is to the cent
         flows.append(recovered)
+        net.append(recovered)
     loss = owed - recovered
 
     covers = [
@@ -195,6 +198,7 @@ def stress_deal(case: DealCase, scenario: StressScenario) -> StressResult:
         loss_rate=(loss / case.funded_usd).quantize(Decimal("0.0001")),
         dscr_min=min(covers) if covers else None,
         lender_irr=irr(flows, periods_per_year=PERIODS_PER_YEAR),
+        lender_irr_net_of_fees=irr(net, periods_per_year=PERIODS_PER_YEAR),
     )
 
 
