@@ -20,6 +20,7 @@ from gaib_sdk.models import (
     OnDemandCapacity,
     OperatingCosts,
     ResidualCurve,
+    StressScenario,
     Telemetry,
     VenuePosition,
     VenueQuote,
@@ -127,8 +128,10 @@ class AssetAdapter(ABC):
         return [self.appraise(a, as_of) for a in inventory.assets]
 
     def operating_costs(self, inventory: Inventory, as_of: date) -> OperatingCosts:
-        """What running the inventory costs a month, for the stress test's cash flows. By default nothing
-        (no power, no facility) at the assets' mean utilisation: override it where costs are known."""
+        """What running the inventory costs a month, in the adapter's unit (``OperatingCosts.unit``), for the
+        income value and the stress test's cash flows: power (with the host's overhead and the site's PUE),
+        colocation, staff, insurance, maintenance. By default nothing at the assets' mean utilisation: override
+        it, with the source of each figure."""
         readings = [Decimal(str(t.utilisation)) for t in inventory.telemetry]
         utilisation = sum(readings, Decimal(0)) / len(readings) if readings else Decimal(1)
         return OperatingCosts(
@@ -142,6 +145,12 @@ class AssetAdapter(ABC):
 
     def example_source(self) -> Path | None:
         """A sample inventory shipped with the plugin, for the quickstart and the conformance suite."""
+        return None
+
+    def stress_scenarios(self, inventory: Inventory, as_of: date) -> list[StressScenario] | None:
+        """The stress scenarios of this asset class, where the engine's standard set (which speaks of GPU
+        rents) does not fit: its own shocks to the market rate of a unit-hour, utilisation, customers lost and
+        the re-letting lag. Used unless the stress policy names its own. By default None: the standard set."""
         return None
 
     def price_ceiling(self, inventory: Inventory) -> Decimal:

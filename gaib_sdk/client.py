@@ -65,6 +65,7 @@ from gaib_sdk.models import (
     Quote,
     Repayment,
     StressPolicy,
+    StressScenario,
     VenuePosition,
     VenueQuote,
     lease_id,
@@ -837,7 +838,7 @@ class Gaib(NodeMixin, ServicingMixin):
             terms=_terms(terms),
             costs=adapter.operating_costs(inventory, day),
             on_demand=adapter.on_demand(inventory, day),
-            stress=stress_policy(stress),
+            stress=_with_scenarios(stress_policy(stress), adapter.stress_scenarios(inventory, day)),
             price_ceiling_usd=adapter.price_ceiling(inventory),
             market=self.market_prices(kind, prices),
             policy=credit_policy(policy),
@@ -1815,6 +1816,13 @@ class Gaib(NodeMixin, ServicingMixin):
         if allowance >= amount:
             return []
         return [(await self.send(token.functions.approve(spender, amount), what="approve")).tx_hash]
+
+
+def _with_scenarios(policy: StressPolicy, scenarios: list[StressScenario] | None) -> StressPolicy:
+    """The policy with the adapter's own scenarios, unless the policy names its own."""
+    if scenarios is None or policy.scenarios is not None:
+        return policy
+    return policy.model_copy(update={"scenarios": scenarios})
 
 
 def _checksum(value: str, what: str) -> str:

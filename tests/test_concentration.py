@@ -142,3 +142,29 @@ def test_the_lenders_irr_is_shown_net_of_the_fees_that_go_to_the_treasury() -> N
     free = build_schedule(D(18_000), PricingTerms(fee_bps=0))
     assert fixed.lender_irr_net_of_fees == pytest.approx(free.lender_irr, abs=1e-12)
     assert fixed.lender_irr == pytest.approx(free.lender_irr + 0.005, abs=1e-3)
+
+
+@pytest.mark.asyncio
+async def test_a_non_gpu_class_states_its_costs_capacity_and_stresses_in_its_own_units(offline: Gaib) -> None:
+    """Issue 13 (any asset class): the robot adapter's costs and on-demand capacity are in robots and
+    robot-hours, and its own stress scenarios replace the GPU-rent ones; the models are exported."""
+    import gaib_sdk
+
+    for name in ("OperatingCosts", "OnDemandCapacity", "StressScenario", "CreditPolicy", "MarketPrice"):
+        assert name in gaib_sdk.__all__ and getattr(gaib_sdk, name) is not None
+    fleet = await offline.read_inventory("robot")
+    adapter = offline.asset_adapter("robot")
+    costs = adapter.operating_costs(fleet, AS_OF)
+    spare = adapter.on_demand(fleet, AS_OF)
+    assert costs.unit == "robot" and costs.units == len(fleet.assets) and costs.power_usd_per_month > 0
+    assert spare is not None and spare.unit == "robot" and spare.net_of_contracts
+    assert spare.usd_per_unit_hour == spare.usd_per_gpu_hour > 0  # the GPU name still reads it
+    q = await offline.quote("robot", fleet, as_of=AS_OF)
+    assert q.stress is not None
+    names = [r.scenario for r in q.stress.results]
+    assert "the largest customer leaves, robots redeployed after 6 months" in names
+    assert not any("GPU" in n or "rental prices" in n for n in names)
+    # a policy's own scenarios win over the adapter's
+    mine = StressScenario(name="mine")
+    q = await offline.quote("robot", fleet, as_of=AS_OF, stress={"scenarios": [mine.model_dump()]})
+    assert q.stress is not None and [r.scenario for r in q.stress.results] == ["mine"]

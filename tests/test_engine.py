@@ -120,7 +120,7 @@ def test_seed_an_h100_paying_back_in_12_to_18_months_earns_50_to_100_percent_a_y
         D(25_000), project_cash_flows([], start=START, months=36, costs=H100_COSTS, on_demand=spot)
     )
     assert on_demand.payback_months == D("21.09") and on_demand.annualised_roi == D("0.5690")
-    spot = spot.model_copy(update={"usd_per_gpu_hour": D("2.45")})
+    spot = spot.model_copy(update={"usd_per_unit_hour": D("2.45")})  # the field is per unit-hour (issue 13)
     on_demand = deal_metrics(
         D(25_000), project_cash_flows([], start=START, months=36, costs=H100_COSTS, on_demand=spot)
     )

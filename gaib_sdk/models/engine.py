@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gaib_sdk.models.assets import CustomerContract
 
@@ -112,18 +112,28 @@ class OperatingCosts(_Model):
 
 
 class OnDemandCapacity(_Model):
-    """GPUs not under a lease, sold by the hour at the market rate: billed only for the hours used
-    (``utilisation``), at a rate that falls by ``rental_decline_per_year``."""
+    """Units not under a lease, sold by the hour at the market rate: billed only for the hours used
+    (``utilisation``), at a rate that falls by ``rental_decline_per_year``. ``usd_per_unit_hour`` prices one
+    hour of one unit, in the adapter's unit (``unit``: a GPU-hour, a robot-hour); ``usd_per_gpu_hour`` is
+    accepted for it."""
 
     units: int = Field(ge=0)
-    usd_per_gpu_hour: Annotated[Decimal, Field(ge=0)]
+    usd_per_unit_hour: Annotated[
+        Decimal, Field(ge=0, validation_alias=AliasChoices("usd_per_unit_hour", "usd_per_gpu_hour"))
+    ]
     utilisation: Fraction
     rental_decline_per_year: Decline = Decimal(0)
     net_of_contracts: bool = Field(
         default=False,
         description="``units`` is the whole fleet: each month the units that the leases then in force cover "
-        "(their revenue / (usd_per_gpu_hour x hours)) are taken off, so capacity a lease frees is re-let by the hour",
+        "(their revenue / (usd_per_unit_hour x hours)) are taken off, so capacity a lease frees is re-let by the hour",
     )
+    unit: str = Field(default="unit", min_length=1, description="what one unit is: GPU, robot")
+
+    @property
+    def usd_per_gpu_hour(self) -> Decimal:
+        """:attr:`usd_per_unit_hour`, by its GPU name."""
+        return self.usd_per_unit_hour
 
 
 class CashFlowMonth(_Model):

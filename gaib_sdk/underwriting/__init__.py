@@ -14,7 +14,7 @@ from gaib_sdk.underwriting.cashflow import (
     leased_units,
     project_cash_flows,
 )
-from gaib_sdk.underwriting.market import GPU_MARKET, appraise_gpu, income_value, market_for
+from gaib_sdk.underwriting.market import GPU_MARKET, HOURS_PER_MONTH, appraise_gpu, income_value, market_for
 from gaib_sdk.underwriting.metrics import (
     annualised_roi,
     deal_metrics,
@@ -78,6 +78,7 @@ __all__ = [
     "DEFAULT_ADVANCE_RATE",
     "DEFAULT_RESERVE_BPS",
     "GPU_MARKET",
+    "HOURS_PER_MONTH",
     "MAX_ADVANCE_RATE",
     "STANDARD_SCENARIOS",
     "accrued_units",

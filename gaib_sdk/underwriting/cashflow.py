@@ -129,11 +129,11 @@ def project_cash_flows(
         if on_demand is not None and on_demand.units:
             units = Decimal(on_demand.units)
             if on_demand.net_of_contracts:
-                units -= leased_units(contracted, on_demand.usd_per_gpu_hour, costs.hours_per_month)
+                units -= leased_units(contracted, on_demand.usd_per_unit_hour, costs.hours_per_month)
             if m <= len(vacant_units):
                 units -= vacant_units[m - 1]
             units = max(Decimal(0), units)
-            rate = on_demand.usd_per_gpu_hour * decline_factor(on_demand.rental_decline_per_year, m - 1)
+            rate = on_demand.usd_per_unit_hour * decline_factor(on_demand.rental_decline_per_year, m - 1)
             spot = cents(units * rate * costs.hours_per_month * on_demand.utilisation)
         revenue = contracted + spot
         noc = revenue - power - facility

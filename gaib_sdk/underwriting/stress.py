@@ -125,7 +125,7 @@ def _lost_customers(case: DealCase, scenario: StressScenario) -> tuple[list[Cust
         month_start = add_months(case.start, m - 1)
         before = contracted_by_month(case.contracts, start=month_start, months=1)[0]
         after = contracted_by_month(contracts, start=month_start, months=1)[0]
-        vacant.append(leased_units(before - after, on_demand.usd_per_gpu_hour, hours))
+        vacant.append(leased_units(before - after, on_demand.usd_per_unit_hour, hours))
     return contracts, vacant
 
 

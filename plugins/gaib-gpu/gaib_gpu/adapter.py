@@ -295,7 +295,8 @@ class GpuAdapter(AssetAdapter):
         n = len(markets)
         return OnDemandCapacity(
             units=len(inventory.assets),
-            usd_per_gpu_hour=sum((m.rental_usd_per_gpu_hour for m in markets), Decimal(0)) / n,
+            usd_per_unit_hour=sum((m.rental_usd_per_gpu_hour for m in markets), Decimal(0)) / n,
+            unit="GPU",
             utilisation=self._mean_utilisation(inventory),
             rental_decline_per_year=sum((m.rental_decline_per_year for m in markets), Decimal(0)) / n,
             net_of_contracts=True,
