@@ -14,7 +14,14 @@ from gaib_sdk.underwriting.cashflow import (
     leased_units,
     project_cash_flows,
 )
-from gaib_sdk.underwriting.market import GPU_MARKET, HOURS_PER_MONTH, appraise_gpu, income_value, market_for
+from gaib_sdk.underwriting.market import (
+    GPU_MARKET,
+    HOURS_PER_MONTH,
+    appraise_gpu,
+    decline_factor,
+    income_value,
+    market_for,
+)
 from gaib_sdk.underwriting.metrics import (
     annualised_roi,
     deal_metrics,
@@ -105,6 +112,7 @@ __all__ = [
     "credit_policy",
     "deal_case",
     "deal_metrics",
+    "decline_factor",
     "dscr",
     "dscr_by_month",
     "due_offsets",
