@@ -133,7 +133,7 @@ def test_step_4_the_advance_the_reserve_and_the_liquidation_values(quote: Quote)
         D("5253644.64"),  # 85%
         D("4017492.96"),  # 65%
     )
-    # Orion pays 280,320 of 560,640: half, under the 65% one customer may pay
+    # Orion pays 280,320 of 560,640: half, under the 80% one customer may pay
     assert quote.concentration["top_customer_share"] == D("0.5000")
     assert quote.customers == 3 and quote.payments_on_record == 9
 

@@ -317,7 +317,7 @@ class CreditPolicy(_Model):
     max_price_premium: Annotated[Decimal, Field(ge=0, le=10)] = Decimal("0.25")
     orderly_discount: Share = Decimal("0.15")
     forced_discount: Share = Decimal("0.35")
-    max_customer_share: Share = Decimal("0.65")
+    max_customer_share: Share = Decimal("0.80")
     max_model_share: Share = Decimal(1)
     max_borrower_exposure_usd: Usd | None = None
 
