@@ -388,6 +388,10 @@ def test_each_stage_and_contract_operation_from_the_command_line(
         main(["finance", "gpu", _sample(), "--as-of", "2026-11-25", "--advance", "900000", "--rpc", cli.node.url]) == 1
     )
     assert "already financed by deal 1 (advance 876809.76 USDC, fixed 12% over 720 days" in capsys.readouterr().err
+    remarked = cli.run("remark", "gpu", _sample(), "--as-of", "2027-11-25")["deals"]  # type: ignore[index]
+    assert [(r["deal_id"], r["value_at_origination_usd"]) for r in remarked] == [(1, "1169079.68")]
+    now = remarked[0]  # a year on, the H100's market price has fallen 20%: the LTV is up
+    assert Decimal(now["current_value_usd"]) < Decimal("1169079.68") and Decimal(now["ltv_now"]) > Decimal("0.75")
     shown = cli.run("deal", "1")
     assert (shown["status"], shown["borrower"], shown["advance_usd"]) == ("active", provider, "876809.76")
     assert [(d["deal_id"], d["status"]) for d in cli.run("deals")["deals"]] == [(1, "active")]  # type: ignore[index]
