@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from gaib_sdk.client import Gaib
 from gaib_sdk.models import DealTerms, Inventory
@@ -111,9 +111,13 @@ async def run_scenario(gaib: Gaib) -> ScenarioResult:
     deals: dict[str, int] = {}
     for name, (_, inventory) in books.items():
         rate, deal_terms = terms[name]
-        quote = await admin.quote("gpu", inventory, as_of=AS_OF)
-        advance = (quote.appraised_value_usd * rate).quantize(Decimal("0.01"))
-        financed = await admin.financialize("gpu", inventory, as_of=AS_OF, advance_usd=advance, terms=deal_terms)
+        # each book leases to one customer: the lender accepts it (CreditPolicy.max_customer_share, 80% by default)
+        single = {"max_customer_share": 1}
+        quote = await admin.quote("gpu", inventory, as_of=AS_OF, policy=single)
+        advance = (quote.appraised_value_usd * rate).quantize(Decimal("0.01"), ROUND_DOWN)
+        financed = await admin.financialize(
+            "gpu", inventory, as_of=AS_OF, advance_usd=advance, terms=deal_terms, policy=single
+        )
         deals[name] = financed.deal.deal_id
 
     async def month(n: int, *, hybrid_pays: bool = False) -> None:

@@ -63,11 +63,7 @@ STANDARD_SCENARIOS: tuple[StressScenario, ...] = (
     StressScenario(
         name="a quarter of contracted revenue lost, re-let after 3 months", contracted_revenue_lost=Decimal("0.25")
     ),
-    StressScenario(
-        name="the top customer leaves, re-let after 3 months at rents falling 30% a year more",
-        customers_lost=1,
-        rental_decline_per_year=Decimal("0.3"),
-    ),
+    StressScenario(name="the top customer leaves, re-let after 3 months", customers_lost=1),
     StressScenario(name="borrower default at month 6, 40% haircut", default_month=6, recovery_haircut=Decimal("0.4")),
     StressScenario(
         name="severe: rent -30%/yr more, utilisation -30 points, default at month 9, 50% haircut",
