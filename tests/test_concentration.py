@@ -169,3 +169,26 @@ async def test_a_non_gpu_class_states_its_costs_capacity_and_stresses_in_its_own
     mine = StressScenario(name="mine")
     q = await offline.quote("robot", fleet, as_of=AS_OF, stress={"scenarios": [mine.model_dump()]})
     assert q.stress is not None and [r.scenario for r in q.stress.results] == ["mine"]
+
+
+def test_an_assets_share_of_the_leases_is_capped_at_its_capacity_times_the_price_ceiling() -> None:
+    """Issue 13: shares follow the price, so a dear GPU beside cheap ones took more of the leases than its
+    730 hours can earn at the kind's ceiling ($6.00: 4,380 a month)."""
+    from datetime import date
+
+    from gaib_sdk.models import AssetRecord
+    from gaib_sdk.underwriting import contract_shares, lease_contract
+
+    start = date(2026, 1, 1)
+    gpus = [
+        AssetRecord(
+            kind="gpu", vendor="NVIDIA", model="H100", serial=s, purchase_price_usd=D(p), purchased_on=start, site="DC"
+        )
+        for s, p in (("DEAR", "90000"), ("A", "10000"), ("B", "10000"))
+    ]
+    lease = lease_contract("Helix", signed_on=start, starts_on=start, term_months=12, usd_per_gpu_hour=D(5), units=3)
+    inv = Inventory(kind="gpu", operator="N", assets=gpus, contracts=[lease])
+    dear, cheap, _ = contract_shares(inv, start, 1)
+    assert dear[0] == D("10950") * 9 / 11 > D(4380)  # 10,950 a month shared 9 : 1 : 1
+    capped, cheap_capped, _ = contract_shares(inv, start, 1, cap_usd_per_unit_month=D(6) * 730)
+    assert (capped[0], cheap_capped[0]) == (D(4380), cheap[0])

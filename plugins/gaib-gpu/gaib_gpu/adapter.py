@@ -227,7 +227,8 @@ class GpuAdapter(AssetAdapter):
         family without market inputs is valued at depreciated cost only."""
         markets = self._markets(inventory)
         horizon = max((m.useful_life_months for m in markets if m is not None), default=0)
-        shares = contract_shares(inventory, as_of, horizon)
+        # no GPU earns more than its 730 hours at the price ceiling, whatever its share of the leases
+        shares = contract_shares(inventory, as_of, horizon, cap_usd_per_unit_month=self.price_ceiling(inventory) * 730)
         utilisation = latest_utilisation(inventory, default=self.options.default_utilisation)
         out = []
         done: dict[tuple[Any, ...], AssetValuation] = {}  # a cluster is mostly alike GPUs: value each kind once
