@@ -168,11 +168,17 @@ async def main() -> None:
             again = await operator.digitize("solar", inventory, skip_registered=True)
             print(f"digitized again: {len(again.asset_ids)} new, {len(again.already_registered)} already registered")
 
-            quote = await admin.quote("solar", inventory, as_of=AS_OF)
+            # One power purchase agreement pays everything: the lender accepts a single offtaker explicitly
+            # (CreditPolicy.max_customer_share is 80% by default), and reports the stress test rather than
+            # enforcing it (if that one customer leaves, nothing re-lets the inverters).
+            single = {"max_customer_share": 1}
+            quote = await admin.quote("solar", inventory, as_of=AS_OF, policy=single, stress={"enforce": False})
             print(
                 f"quote: appraised {quote.appraised_value_usd:,.2f} USDC, advance {quote.advance_usd:,.2f} USDC "
                 f"(cover {quote.cover}x) on {quote.valuations[0].method}"
             )
+            assert quote.stress is not None
+            print(f"stress test passed: {quote.stress.passed} (worst: {quote.stress.worst_scenario})")
 
             # Options are validated by the options model: a shorter life lowers the value, an unknown
             # option is refused.

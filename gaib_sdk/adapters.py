@@ -16,8 +16,11 @@ from gaib_sdk.models import (
     AssetValuation,
     CustomerContract,
     Inventory,
+    MarketPrice,
     OnDemandCapacity,
     OperatingCosts,
+    ResidualCurve,
+    StressScenario,
     Telemetry,
     VenuePosition,
     VenueQuote,
@@ -26,7 +29,7 @@ from gaib_sdk.models import (
 if TYPE_CHECKING:
     from gaib_sdk.client import Gaib
 
-__all__ = ["AdapterOptions", "AssetAdapter", "Venue", "build_inventory", "validate_row"]
+__all__ = ["AdapterOptions", "AssetAdapter", "MarketPriceSource", "Venue", "build_inventory", "validate_row"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -125,8 +128,10 @@ class AssetAdapter(ABC):
         return [self.appraise(a, as_of) for a in inventory.assets]
 
     def operating_costs(self, inventory: Inventory, as_of: date) -> OperatingCosts:
-        """What running the inventory costs a month, for the stress test's cash flows. By default nothing
-        (no power, no facility) at the assets' mean utilisation: override it where costs are known."""
+        """What running the inventory costs a month, in the adapter's unit (``OperatingCosts.unit``), for the
+        income value and the stress test's cash flows: power (with the host's overhead and the site's PUE),
+        colocation, staff, insurance, maintenance. By default nothing at the assets' mean utilisation: override
+        it, with the source of each figure."""
         readings = [Decimal(str(t.utilisation)) for t in inventory.telemetry]
         utilisation = sum(readings, Decimal(0)) / len(readings) if readings else Decimal(1)
         return OperatingCosts(
@@ -142,6 +147,12 @@ class AssetAdapter(ABC):
         """A sample inventory shipped with the plugin, for the quickstart and the conformance suite."""
         return None
 
+    def stress_scenarios(self, inventory: Inventory, as_of: date) -> list[StressScenario] | None:
+        """The stress scenarios of this asset class, where the engine's standard set (which speaks of GPU
+        rents) does not fit: its own shocks to the market rate of a unit-hour, utilisation, customers lost and
+        the re-letting lag. Used unless the stress policy names its own. By default None: the standard set."""
+        return None
+
     def price_ceiling(self, inventory: Inventory) -> Decimal:
         """The most, in USD, that one unit of this kind (a GPU, a robot) can earn an hour: the cap on a deal's
         contracted revenue, units x 730 hours x this ceiling a month, checked by the quote and set once per kind
@@ -151,6 +162,38 @@ class AssetAdapter(ABC):
         under a year is not what a lease describes. Override it with your market's figure."""
         prices = [a.purchase_price_usd for a in inventory.assets]
         return (sum(prices, Decimal(0)) / len(prices) / 8_760).quantize(Decimal("0.000001"))
+
+
+class MarketPriceSource(ABC):
+    """What the market says one unit of a hardware model is worth: an independent check on the borrower's
+    invoice. Registered with the ``register_market_prices`` hook, one per ``kind`` (the kind of the adapter
+    whose assets it prices); the quote values each asset at the lower of its depreciated cost, its market
+    value and its income value, and refuses a stated purchase price far above the market's new price.
+
+    Subclasses set ``kind`` and implement :meth:`price`; they may set ``options_model`` (where to read a newer
+    table, say) and override :meth:`residual_curve`. A price is a pure function of the model, ``as_of`` and
+    the options: never of the wall clock."""
+
+    kind: ClassVar[str]
+    options_model: ClassVar[type[AdapterOptions]] = AdapterOptions
+
+    def __init__(self, options: AdapterOptions | dict[str, Any] | None = None):
+        self.options = _options(self.options_model, options, f"{self.kind!r} market prices")
+
+    @abstractmethod
+    def price(self, model: str, as_of: date) -> MarketPrice | None:
+        """The market price of one unit of ``model`` on ``as_of`` (the latest observation on or before it,
+        rolled forward to it), with its source; None for a model the source does not price."""
+
+    def new_price(self, model: str, on: date) -> MarketPrice | None:
+        """What a new unit of ``model`` cost around ``on`` (the day it was bought), for the check of a stated
+        purchase price; by default :meth:`price` on that day, if it has a ``new_usd``."""
+        found = self.price(model, on)
+        return found if found is not None and found.new_usd is not None else None
+
+    def residual_curve(self, model: str) -> ResidualCurve | None:
+        """The share of its cost a unit of ``model`` keeps by age; None: the adapter's own depreciation."""
+        return None
 
 
 class Venue(ABC):

@@ -222,6 +222,7 @@ async def _quote(args: argparse.Namespace) -> dict[str, Any]:
         advance_usd=Decimal(args.advance) if args.advance else None,
         terms=_terms(args),
         options=_options(args),
+        prices=args.prices,
     )
     data = quote.model_dump(mode="json", exclude={"valuations"})
     if not args.json:  # a person wants the count, not 64 hashes, and one line of the stress test
@@ -528,6 +529,30 @@ async def _deal(args: argparse.Namespace) -> dict[str, Any]:
         return data
 
 
+async def _remark(args: argparse.Namespace) -> dict[str, Any]:
+    async with await _read_only(args) as reader:
+        rows = await reader.remark(
+            args.kind,
+            args.sources or None,
+            as_of=date.fromisoformat(args.as_of) if args.as_of else None,
+            prices=args.prices,
+        )
+    out = [{k: (str(v) if isinstance(v, Decimal) else v) for k, v in r.items()} for r in rows]
+    if not args.json:
+        print(
+            f"{'deal':>5}  {'outstanding USDC':>18} {'value then':>16} {'value now':>16} {'LTV then':>9} {'LTV now':>8}"
+        )
+        for r in rows:
+            now = _usd(str(r["current_value_usd"])) if r["current_value_usd"] is not None else "no inventory"
+            ltv_now = f"{r['ltv_now']:.1%}" if r["ltv_now"] is not None else "-"
+            print(
+                f"{r['deal_id']:>5}  {_usd(str(r['principal_outstanding_usd'])):>18} "
+                f"{_usd(str(r['value_at_origination_usd'])):>16} {now:>16} {r['ltv_at_origination']:>9.1%} {ltv_now:>8}"
+            )
+        return {}
+    return {"deals": out}
+
+
 async def _deals(args: argparse.Namespace) -> dict[str, Any]:
     async with await _read_only(args) as reader:
         count = await reader.protocol.facility.functions.dealCount().call()
@@ -681,6 +706,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source", nargs="?", help="inventory file (default: the plugin's example)")
     p.add_argument("--as-of", type=_day, help="valuation date, YYYY-MM-DD (default: today)")
     p.add_argument("--advance", type=_amount, help="advance to ask for, in USD (default: 75%% of appraised value)")
+    p.add_argument("--prices", help="a newer market-price table for the kind: a JSON file or an http(s) URL")
     _add_deal_flags(p)
     _add_json(p)
     p.set_defaults(run=_run_async(_quote))
@@ -931,6 +957,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_rpc(p)
     _add_json(p)
     p.set_defaults(run=_run_async(_deals))
+
+    p = sub.add_parser("remark", help="re-mark every open deal's collateral at today's value: LTV now (read-only)")
+    p.add_argument("kind", help="asset class of the collateral, e.g. gpu")
+    p.add_argument("sources", nargs="*", help="the deals' inventory files (default: the plugin's example)")
+    p.add_argument("--as-of", type=_day, help="valuation date, YYYY-MM-DD (default: today)")
+    p.add_argument("--prices", help="a newer market-price table for the kind: a JSON file or an http(s) URL")
+    _add_rpc(p)
+    _add_json(p)
+    p.set_defaults(run=_run_async(_remark))
 
     p = sub.add_parser("balances", help="an account's USDC, USDT, AID and sAID (read-only)")
     p.add_argument("account", nargs="?", type=_address, help="default: the account of GAIB_PRIVATE_KEY")

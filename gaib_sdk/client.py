@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from web3.contract import AsyncContract
 from web3.logs import DISCARD
 
-from gaib_sdk.adapters import AdapterOptions, AssetAdapter, Venue
+from gaib_sdk.adapters import AdapterOptions, AssetAdapter, MarketPriceSource, Venue
 from gaib_sdk.bridge import BridgeMixin
 from gaib_sdk.chain import (
     Chain,
@@ -57,6 +57,7 @@ from gaib_sdk.merkle import leaf as merkle_leaf
 from gaib_sdk.models import (
     AssetRecord,
     AssetValuation,
+    CreditPolicy,
     CustomerContract,
     DealInfo,
     DealStatus,
@@ -66,6 +67,7 @@ from gaib_sdk.models import (
     Quote,
     Repayment,
     StressPolicy,
+    StressScenario,
     VenuePosition,
     VenueQuote,
     lease_id,
@@ -77,7 +79,10 @@ from gaib_sdk.underwriting import (
     MAX_ADVANCE_RATE,
     add_months,
     check_asset_dates,
+    check_borrower_exposure,
     check_capacity,
+    credit_policy,
+    mark_to_market,
     running_contracts,
     stress_policy,
     underwrite,
@@ -801,14 +806,37 @@ class Gaib(NodeMixin, ServicingMixin, BridgeMixin):
     # ---- stage 2: financialize ----
 
     def appraise(
-        self, kind: str, inventory: Inventory, as_of: date | None = None, *, options: dict[str, Any] | None = None
+        self,
+        kind: str,
+        inventory: Inventory,
+        as_of: date | None = None,
+        *,
+        options: dict[str, Any] | None = None,
+        policy: CreditPolicy | dict[str, Any] | None = None,
+        prices: str | Path | None = None,
     ) -> list[AssetValuation]:
-        """Value each asset of an inventory through the kind's adapter (with its ``options``). An asset bought
-        after ``as_of`` is refused (UnderwritingError, rule ``asset_dates``): it has no value yet to lend on."""
+        """Value each asset of an inventory through the kind's adapter (with its ``options``), checked against
+        the kind's market prices where a plugin supplies them (:meth:`market_prices`): the lower of depreciated
+        cost, market value and income value. An asset bought after ``as_of`` is refused (UnderwritingError, rule
+        ``asset_dates``): it has no value yet to lend on; a stated price far above the market, rule ``stated_price``."""
         adapter = self.asset_adapter(kind, options)
         day = as_of or date.today()
         check_asset_dates(inventory.assets, day)
-        return adapter.appraise_inventory(inventory, day)
+        valuations = adapter.appraise_inventory(inventory, day)
+        market = self.market_prices(kind, prices)
+        if market is None:
+            return valuations
+        return mark_to_market(inventory.assets, valuations, market, day, credit_policy(policy))
+
+    def market_prices(self, kind: str, table: str | Path | None = None) -> MarketPriceSource | None:
+        """The kind's market-price source (hook ``register_market_prices``), reading the newer price table
+        ``table`` (a path or URL, its option ``table``) when given; None where no plugin prices the kind."""
+        cls = self.plugins.market_price_sources().get(kind)
+        if cls is None:
+            if table is not None:
+                raise GaibConfigError(f"no market-price source for kind {kind!r}: a price table cannot be read")
+            return None
+        return cls({"table": str(table)} if table is not None else None)
 
     async def quote(
         self,
@@ -820,10 +848,13 @@ class Gaib(NodeMixin, ServicingMixin, BridgeMixin):
         terms: DealTerms | dict[str, Any] | None = None,
         options: dict[str, Any] | None = None,
         stress: StressPolicy | dict[str, Any] | None = None,
+        policy: CreditPolicy | dict[str, Any] | None = None,
+        prices: str | Path | None = None,
     ) -> Quote:
         """Underwrite an inventory: appraise it, check the hard rules, price the advance, and stress the
         deal (``stress``: a :class:`~gaib_sdk.models.StressPolicy` or its fields; docs/underwriting.md).
-        No transaction."""
+        ``policy`` (a :class:`~gaib_sdk.models.CreditPolicy` or its fields) holds the limits on the inputs;
+        ``prices`` a newer market-price table for the kind's price source. No transaction."""
         inventory = await self._inventory(kind, source, options)
         day = as_of or date.today()
         adapter = self.asset_adapter(kind, options)
@@ -835,8 +866,10 @@ class Gaib(NodeMixin, ServicingMixin, BridgeMixin):
             terms=_terms(terms),
             costs=adapter.operating_costs(inventory, day),
             on_demand=adapter.on_demand(inventory, day),
-            stress=stress_policy(stress),
+            stress=_with_scenarios(stress_policy(stress), adapter.stress_scenarios(inventory, day)),
             price_ceiling_usd=adapter.price_ceiling(inventory),
+            market=self.market_prices(kind, prices),
+            policy=credit_policy(policy),
         )
 
     async def _inventory(
@@ -856,6 +889,8 @@ class Gaib(NodeMixin, ServicingMixin, BridgeMixin):
         options: dict[str, Any] | None = None,
         stress: StressPolicy | dict[str, Any] | None = None,
         cluster_root: str | None = None,
+        policy: CreditPolicy | dict[str, Any] | None = None,
+        prices: str | Path | None = None,
     ) -> FinanceResult:
         """Underwrite a digitized inventory and open a deal for its owner, funded in USDC from the AID
         reserve. Signed by an account with the UNDERWRITER role; the borrower is the assets' owner.
@@ -867,7 +902,15 @@ class Gaib(NodeMixin, ServicingMixin, BridgeMixin):
         the digitize result's, when given), so every record hashes to what was registered."""
         inventory = await self._inventory(kind, source, options)
         q = await self.quote(
-            kind, inventory, as_of=as_of, advance_usd=advance_usd, terms=terms, options=options, stress=stress
+            kind,
+            inventory,
+            as_of=as_of,
+            advance_usd=advance_usd,
+            terms=terms,
+            options=options,
+            stress=stress,
+            policy=policy,
+            prices=prices,
         )
         p = self.protocol
         # One deal per set of collateral: after a crash, asking again returns the deal the first call opened.
@@ -957,6 +1000,14 @@ class Gaib(NodeMixin, ServicingMixin, BridgeMixin):
                 rule="real_collateral",
             )
         borrower = owners.pop()
+        limits = credit_policy(policy)
+        if limits.max_borrower_exposure_usd is not None and not resuming:
+            owed = Decimal(0)
+            for deal_id in range(1, await p.facility.functions.dealCount().call() + 1):
+                d = await self.deal(deal_id)
+                if d.borrower == borrower and d.status in (DealStatus.ACTIVE, DealStatus.IMPAIRED):
+                    owed += d.principal_outstanding_usd
+            check_borrower_exposure(borrower, owed, q.advance_usd, limits)
         advance = to_units(q.advance_usd, USDC_DECIMALS, what="advance")
         reserve = await p.aid.functions.reserve().call()
         if advance > reserve and not resuming:
@@ -973,6 +1024,63 @@ class Gaib(NodeMixin, ServicingMixin, BridgeMixin):
             kind, inventory, q.as_of, borrower, collateral, units, ceiling, resuming
         )
         return await self._open_deal(q, borrower, deal_key, collateral, lease_ids)
+
+    async def remark(
+        self,
+        kind: str,
+        sources: Sequence[Inventory | str | Path] | None = None,
+        *,
+        as_of: date | None = None,
+        options: dict[str, Any] | None = None,
+        policy: CreditPolicy | dict[str, Any] | None = None,
+        prices: str | Path | None = None,
+    ) -> list[dict[str, Any]]:
+        """Re-mark every open deal's collateral (active or impaired) at ``as_of``: each inventory of ``sources``
+        (by default the kind's example) is matched to the deal whose collateral it is (its asset ids, or its
+        cluster root) and valued again as :meth:`appraise` does (lower of depreciated cost, market and income);
+        the LTV is the principal outstanding over that current value, beside the LTV against the value at
+        origination. A deal no inventory matches keeps ``current_value_usd`` None: give its inventory."""
+        day = as_of or date.today()
+        given: Sequence[Inventory | str | Path | None] = sources or [None]
+        inventories = [await self._inventory(kind, src, options) for src in given]
+        keyed: list[tuple[set[str], Inventory]] = []
+        for inv in inventories:
+            keyed.append(({a.asset_id.lower() for a in inv.assets}, inv))
+            keyed.append(({cluster_tree(inv).root.lower()}, inv))
+        rows = []
+        for deal_id in range(1, await self.protocol.facility.functions.dealCount().call() + 1):
+            d = await self.deal(deal_id)
+            if d.status not in (DealStatus.ACTIVE, DealStatus.IMPAIRED):
+                continue
+            held = {c.lower() for c in d.collateral}
+            match = next((inv for ids, inv in keyed if ids == held), None)
+            current: Decimal | None = None
+            binding: str | None = None
+            if match is not None:
+                valued = self.appraise(kind, match, day, options=options, policy=policy, prices=prices)
+                current = sum((v.value_usd for v in valued), Decimal(0))
+                bindings = {v.binding for v in valued}
+                binding = str(bindings.pop()) if len(bindings) == 1 else "mixed"
+            owed = d.principal_outstanding_usd
+
+            def ltv(value: Decimal | None, owed: Decimal = owed) -> Decimal | None:
+                return None if not value else (owed / value).quantize(Decimal("0.0001"))
+
+            rows.append(
+                {
+                    "deal_id": deal_id,
+                    "borrower": d.borrower,
+                    "status": d.status.name.lower(),
+                    "as_of": day.isoformat(),
+                    "principal_outstanding_usd": owed,
+                    "value_at_origination_usd": d.appraised_value_usd,
+                    "current_value_usd": current,
+                    "binding": binding,
+                    "ltv_at_origination": ltv(d.appraised_value_usd),
+                    "ltv_now": ltv(current),
+                }
+            )
+        return rows
 
     # ---- receivables (leases) ----
 
@@ -1791,6 +1899,13 @@ class Gaib(NodeMixin, ServicingMixin, BridgeMixin):
         if allowance >= amount:
             return []
         return [(await self.send(token.functions.approve(spender, amount), what="approve")).tx_hash]
+
+
+def _with_scenarios(policy: StressPolicy, scenarios: list[StressScenario] | None) -> StressPolicy:
+    """The policy with the adapter's own scenarios, unless the policy names its own."""
+    if scenarios is None or policy.scenarios is not None:
+        return policy
+    return policy.model_copy(update={"scenarios": scenarios})
 
 
 def _checksum(value: str, what: str) -> str:

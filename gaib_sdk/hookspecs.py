@@ -10,7 +10,7 @@ from typing import Any
 
 import pluggy
 
-__all__ = ["hookimpl", "hookspec", "register_asset_adapters", "register_venues"]
+__all__ = ["hookimpl", "hookspec", "register_asset_adapters", "register_market_prices", "register_venues"]
 
 hookspec = pluggy.HookspecMarker("gaib_sdk")
 hookimpl = pluggy.HookimplMarker("gaib_sdk")
@@ -24,3 +24,8 @@ def register_asset_adapters(register: Callable[[type[Any]], None]) -> None:
 @hookspec
 def register_venues(register: Callable[[type[Any]], None]) -> None:
     """Register DeFi venues: call ``register(cls)`` with each Venue subclass."""
+
+
+@hookspec
+def register_market_prices(register: Callable[[type[Any]], None]) -> None:
+    """Register market-price sources: call ``register(cls)`` with each MarketPriceSource subclass (one per kind)."""

@@ -19,7 +19,7 @@ from typing import Any
 import pluggy
 
 from gaib_sdk import hookspecs
-from gaib_sdk.adapters import AssetAdapter, Venue
+from gaib_sdk.adapters import AssetAdapter, MarketPriceSource, Venue
 from gaib_sdk.errors import GaibConfigError, PluginError
 
 __all__ = ["ENTRY_POINT_GROUP", "Plugins"]
@@ -44,6 +44,7 @@ class Plugins:
         self._entry_points_loaded = False
         self._adapters: dict[str, type[AssetAdapter]] | None = None
         self._venues: dict[str, type[Venue]] | None = None
+        self._prices: dict[str, type[MarketPriceSource]] | None = None
         for plugin in plugins:
             self.register(plugin)
         if os.environ.get("GAIB_TRACE_PLUGINS", "").strip().lower() not in ("", "0", "false", "no"):
@@ -55,11 +56,11 @@ class Plugins:
             self.pm.register(plugin, name=name)
         except pluggy.PluginValidationError as exc:
             raise PluginError(f"plugin {name or plugin!r} is invalid: {exc}") from exc
-        self._adapters = self._venues = None
+        self._adapters = self._venues = self._prices = None
 
     def unregister(self, plugin: object) -> None:
         self.pm.unregister(plugin)
-        self._adapters = self._venues = None
+        self._adapters = self._venues = self._prices = None
 
     def _load(self) -> None:
         if self._entry_points_loaded or not self._load_entry_points:
@@ -112,6 +113,12 @@ class Plugins:
         if self._venues is None:
             self._venues = self._collect("register_venues", Venue, "name")
         return self._venues
+
+    def market_price_sources(self) -> dict[str, type[MarketPriceSource]]:
+        """The market-price sources by the kind they price."""
+        if self._prices is None:
+            self._prices = self._collect("register_market_prices", MarketPriceSource, "kind")
+        return self._prices
 
     def asset_adapter(self, kind: str) -> type[AssetAdapter]:
         adapters = self.asset_adapters()

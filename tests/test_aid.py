@@ -15,7 +15,7 @@ from gaib_sdk import (
     TransactionFailed,
 )
 
-from .conftest import Actors
+from .conftest import AS_OF, Actors
 
 
 @pytest.mark.asyncio
@@ -76,10 +76,14 @@ async def test_amounts_are_checked_before_sending(actors: Actors) -> None:
 
 @pytest.mark.asyncio
 async def test_redeem_waits_for_cash_when_the_reserve_is_out_in_deals(actors: Actors, financed: int) -> None:
-    # 1.5M minted, 1.128M advanced: 371,875.20 USDC left in the reserve; the investor holds 500k AID
-    with pytest.raises(InsufficientFundsError, match="the liquid reserve holds 371875.2 USDC"):
-        await actors.investor.redeem_aid(Decimal(400_000))
-    await actors.investor.redeem_aid(Decimal("371875.2"))
+    # a second deal, on the robot fleet, so that the deals hold more than the investor's AID
+    fleet = await actors.provider.read_inventory("robot")
+    await actors.provider.digitize("robot", fleet)
+    await actors.admin.financialize("robot", fleet, as_of=AS_OF)
+    # 1.5M minted, 876,809.76 + 218,315.62 advanced: 404,874.62 USDC left in the reserve; the investor holds 500k
+    with pytest.raises(InsufficientFundsError, match="the liquid reserve holds 404874.62 USDC"):
+        await actors.investor.redeem_aid(Decimal(450_000))
+    await actors.investor.redeem_aid(Decimal("404874.62"))
     assert (await actors.investor.reserves())["reserve_usdc"] == 0
 
 

@@ -31,7 +31,7 @@ def test_quickstart_prints_a_readable_summary(capsys: pytest.CaptureFixture[str]
     assert main(["quickstart", "--as-of", AS_OF.isoformat()]) == 0
     out = capsys.readouterr().out
     assert "1. digitize             64 GPUs of Northwind Neo-Cloud Ltd registered on-chain" in out
-    assert "sAID share price     1.000000 -> 1.0111" in out
+    assert "sAID share price     1.000000 -> 1.0086" in out
     assert "supply          250,000.00 USDC" in out
     assert "health_factor" in out
 
@@ -47,8 +47,8 @@ def test_plugins_lists_the_installed_ones(capsys: pytest.CaptureFixture[str]) ->
 def test_quote_works_offline(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["quote", "gpu", "--as-of", "2026-11-25", "--json"]) == 0
     quote = json.loads(capsys.readouterr().out)
-    assert quote["appraised_value_usd"] == "1504166.40"
-    assert quote["advance_usd"] == "1128124.80"
+    assert quote["appraised_value_usd"] == "1169079.68"
+    assert quote["advance_usd"] == "876809.76"
     assert len(quote["asset_ids"]) == 64
     assert main(["quote", "gpu", "--as-of", "2026-11-25"]) == 0
     assert "asset_ids                        64 assets" in capsys.readouterr().out
@@ -57,7 +57,7 @@ def test_quote_works_offline(capsys: pytest.CaptureFixture[str]) -> None:
 def test_a_users_mistake_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["quote", "gpu", "--as-of", "2026-11-25", "--advance", "1300000"]) == 1
     err = capsys.readouterr().err
-    assert err == "error: advance 1300000 USDC exceeds 80% of appraised value 1504166.40 USDC (max 1203333.12)\n"
+    assert err == "error: advance 1300000 USDC exceeds 80% of appraised value 1169079.68 USDC (max 935263.74)\n"
     assert main(["quote", "gpu", str(tmp_path / "nope.json")]) == 1
     assert "does not exist" in capsys.readouterr().err
     assert main(["quote", "submarine"]) == 1
@@ -380,16 +380,20 @@ def test_each_stage_and_contract_operation_from_the_command_line(
     assert "the admin role moves through governance" in capsys.readouterr().err
     cli.run("digitize", "gpu", _sample(), key=KEYS[2])
     deal = cli.run("finance", "gpu", _sample(), "--as-of", "2026-11-25")
-    assert deal["advance_usd"] == "1128124.8" and deal["cover"] == "1.33"
+    assert deal["advance_usd"] == "876809.76" and deal["cover"] == "1.33"
     # asked again, the same request is the same deal (the journal); other figures are a second deal, refused
     assert cli.run("finance", "gpu", _sample(), "--as-of", "2026-11-25")["tx_hash"] == deal["tx_hash"]
     monkeypatch.setenv("GAIB_PRIVATE_KEY", KEYS[0])
     assert (
         main(["finance", "gpu", _sample(), "--as-of", "2026-11-25", "--advance", "900000", "--rpc", cli.node.url]) == 1
     )
-    assert "already financed by deal 1 (advance 1128124.8 USDC, fixed 12% over 720 days" in capsys.readouterr().err
+    assert "already financed by deal 1 (advance 876809.76 USDC, fixed 12% over 720 days" in capsys.readouterr().err
+    remarked = cli.run("remark", "gpu", _sample(), "--as-of", "2027-11-25")["deals"]  # type: ignore[index]
+    assert [(r["deal_id"], r["value_at_origination_usd"]) for r in remarked] == [(1, "1169079.68")]
+    now = remarked[0]  # a year on, the H100's market price has fallen 20%: the LTV is up
+    assert Decimal(now["current_value_usd"]) < Decimal("1169079.68") and Decimal(now["ltv_now"]) > Decimal("0.75")
     shown = cli.run("deal", "1")
-    assert (shown["status"], shown["borrower"], shown["advance_usd"]) == ("active", provider, "1128124.8")
+    assert (shown["status"], shown["borrower"], shown["advance_usd"]) == ("active", provider, "876809.76")
     assert [(d["deal_id"], d["status"]) for d in cli.run("deals")["deals"]] == [(1, "active")]  # type: ignore[index]
     assert cli.run("balances", investor)["sAID"] == "999999.999999999999"  # less the dead shares, 10^-12 sAID
     cli.run("faucet", provider, "100000")

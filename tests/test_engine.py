@@ -126,7 +126,7 @@ def test_seed_an_h100_paying_back_in_12_to_18_months_earns_50_to_100_percent_a_y
         D(25_000), project_cash_flows([], start=START, months=36, costs=H100_COSTS, on_demand=spot)
     )
     assert on_demand.payback_months == D("21.09") and on_demand.annualised_roi == D("0.5690")
-    spot = spot.model_copy(update={"usd_per_gpu_hour": D("2.45")})
+    spot = spot.model_copy(update={"usd_per_unit_hour": D("2.45")})  # the field is per unit-hour (issue 13)
     on_demand = deal_metrics(
         D(25_000), project_cash_flows([], start=START, months=36, costs=H100_COSTS, on_demand=spot)
     )
@@ -256,11 +256,14 @@ def test_leases_are_take_or_pay_and_on_demand_follows_utilisation_and_decline() 
 def test_only_signed_contracts_count_and_the_sample_clusters_leases_end_on_time() -> None:
     raw = json.loads(resources.files("gaib_gpu").joinpath("data", "sample_cluster.json").read_text())
     contracts = [CustomerContract.model_validate(c) for c in raw["contracts"]]
-    # Helix pays 61,320 from 2025-10-01 for 24 months, Aurora 39,420 from 2025-11-01 for 24 months
+    # Helix pays 61,320 from 2025-10-01 for 48 months, Aurora 39,420 from 2025-11-01 for 36 months
     p = project_cash_flows(contracts, start=date(2026, 11, 25), months=13, costs=H100_COSTS)
-    contracted = [m.contracted_revenue_usd for m in p.months]
-    # months start on the 25th: Helix's last is 2027-09-25 (month 11), Aurora's 2027-10-25 (month 12)
-    assert contracted == [D("100740.00")] * 11 + [D("39420.00")] + [D(0)]
+    assert [m.contracted_revenue_usd for m in p.months] == [D("100740.00")] * 13
+    # months start on the 25th: Aurora's last is 2028-10-25, Helix's 2029-09-25
+    p = project_cash_flows(contracts, start=date(2028, 9, 25), months=3, costs=H100_COSTS)
+    assert [m.contracted_revenue_usd for m in p.months] == [D("100740.00")] * 2 + [D("61320.00")]
+    p = project_cash_flows(contracts, start=date(2029, 8, 25), months=3, costs=H100_COSTS)
+    assert [m.contracted_revenue_usd for m in p.months] == [D("61320.00")] * 2 + [D(0)]
     # a contract signed after the start does not count
     before = project_cash_flows(contracts, start=date(2025, 10, 1), months=3, costs=H100_COSTS)
     assert [m.contracted_revenue_usd for m in before.months] == [D("61320.00")] * 3
@@ -597,7 +600,7 @@ def test_standard_scenarios_on_a_sound_deal() -> None:
     assert base.lender_paid_usd == build_schedule(D(18_000), PricingTerms()).total_payments_usd
     # take-or-pay leases: a utilisation drop only lowers the power bill here: (1533 - 25.55) / 934.931508 = 1.612
     assert results["utilisation 30 points lower"].dscr_min == D("1.61")
-    lost = results["a quarter of contracted revenue lost"]
+    lost = results["a quarter of contracted revenue lost, re-let after 3 months"]
     assert lost.loss_usd == 0 and lost.dscr_min is not None and lost.dscr_min < base.dscr_min
     # a default at month 6: 5 payments made, the balance then (18,000 - 5 x 750 = 14,250.00) recovered from the
     # reserve and the collateral (1188 + 25,000 x 0.8 ** (5 / 12) x 0.6 = 14,856.22)
@@ -609,8 +612,17 @@ def test_standard_scenarios_on_a_sound_deal() -> None:
 
 
 def test_a_deal_is_refused_when_a_scenario_loses_too_much() -> None:
+    # one customer and no capacity sold by the hour: if it leaves, nothing is re-let and only the reserve and the
+    # collateral pay the lender (issue 13: losing signed customers moves the loss)
     with pytest.raises(UnderwritingError) as exc:
         check_scenarios(_case(), max_loss_rate=D("0.05"))
+    assert str(exc.value).startswith(
+        "stressed loss too high: scenario 'the top customer leaves, re-let after 3 months' loses 7923.64 USDC, "
+        "44.02% of funded 18000 USDC"
+    )
+    kept = [s for s in STANDARD_SCENARIOS if not s.customers_lost]
+    with pytest.raises(UnderwritingError) as exc:
+        check_scenarios(_case(), max_loss_rate=D("0.05"), scenarios=kept)
     assert exc.value.rule == "stressed_loss"
     assert str(exc.value) == (
         "stressed loss too high: scenario 'severe: rent -30%/yr more, utilisation -30 points, default at month 9, "
@@ -618,9 +630,9 @@ def test_a_deal_is_refused_when_a_scenario_loses_too_much() -> None:
     )
     # 8 periods paid, 18,000 - 8 x 750 = 12,000 owed; recovered 1188 + 25,000 x (0.8 x 0.7) ** (8 / 12) x 0.5
     # = 9680.50, so 2319.50 lost
-    assert len(check_scenarios(_case(), max_loss_rate=D("0.20"))) == len(STANDARD_SCENARIOS)
+    assert len(check_scenarios(_case(), max_loss_rate=D("0.20"), scenarios=kept)) == len(kept)
     # more cover passes at 5%: the same deal advancing 12,000 against 25,000
-    assert check_scenarios(_case(funded_usd=D(12_000)), max_loss_rate=D("0.05"))[-1].loss_usd == 0
+    assert check_scenarios(_case(funded_usd=D(12_000)), max_loss_rate=D("0.05"), scenarios=kept)[-1].loss_usd == 0
 
 
 def test_rental_decline_and_utilisation_hit_the_on_demand_share_and_arrears_become_a_default() -> None:
@@ -852,7 +864,7 @@ def test_the_stress_policy_takes_the_default_probability_by_rating_with_its_sour
 
 def test_engine_models_refuse_unknown_fields() -> None:
     with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
-        OperatingCosts.model_validate({"power_kw_per_unit": 1, "usd_per_kwh": 0.1, "pue": 1.3})
+        OperatingCosts.model_validate({"power_kw_per_unit": 1, "usd_per_kwh": 0.1, "cooling": 1.3})
     with pytest.raises(ValidationError):
         MarketInputs.model_validate(GPU_MARKET["H100"].model_dump() | {"rental_decline_per_year": 1})
     with pytest.raises(ValidationError):

@@ -54,18 +54,24 @@ def _changed(inventory: Inventory, *, utilisation: float | None = None, revenue_
 
 
 @pytest.mark.asyncio
-async def test_the_sample_clusters_quote_shows_cost_and_income_and_cost_binds(offline: Gaib) -> None:
+async def test_the_sample_clusters_quote_is_the_lowest_of_cost_market_and_income(offline: Gaib) -> None:
+    """Issue 13 (independent collateral value): the stated price is depreciated along the H100's residual curve,
+    checked against the secondary market (the GPU plugin's dated, sourced table) and the lowest of cost, market
+    and income is lent on. Before, the quote lent 75% of the straight-line cost of the invoice (1,504,166.40)."""
     q = await offline.quote("gpu", as_of=AS_OF)
-    # busy GPUs (about 82%) under leases above the market rate earn more than their depreciated cost:
-    # the cost value binds, so the quickstart's figures are those of depreciation alone
-    assert q.binding == "cost"
-    assert q.appraised_value_usd == q.cost_value_usd == D("1504166.40")
-    assert q.advance_usd == D("1128124.80")
-    assert q.income_value_usd is not None and q.income_value_usd > q.cost_value_usd
     first = q.valuations[0]
-    assert (first.cost_value_usd, first.value_usd, first.binding) == (D("23502.60"), D("23502.60"), "cost")
+    # used H100 $22,000 on 2026-01-15, rolled 10 months at 20% a year: 22,000 x 0.8 ** (10/12)
+    assert first.market_value_usd == D("18266.87") and "runlocalai.co" in (first.market_source or "")
+    # 14 months old: 62.5% at 12 months less 2/12 of the 20 points lost by 24 months = 59.17% of 31,250
+    assert first.cost_value_usd == D("18489.58")
     assert first.income_value_usd is not None and first.income_value_usd > first.cost_value_usd
+    assert (first.value_usd, first.binding) == (D("18266.87"), "market")
+    assert q.binding == "market"
+    assert q.appraised_value_usd == q.market_value_usd == D("18266.87") * 64 == D("1169079.68")
+    assert q.advance_usd == D("876809.76")  # 75%
     assert q.income_value_usd == sum((v.income_value_usd or D(0) for v in q.valuations), D(0))
+    # orderly and forced sales at 15% and 35% below the market value
+    assert (q.orderly_liquidation_value_usd, q.forced_liquidation_value_usd) == (D("993717.72"), D("759901.79"))
     assert "82% utilisation" in first.method and "under signed leases" in first.method
 
 
@@ -75,21 +81,22 @@ async def test_idle_gpus_on_thin_leases_are_valued_by_income(offline: Gaib) -> N
     idle = _changed(sample, utilisation=0.15, revenue_factor="0.1")
     q = await offline.quote("gpu", idle, as_of=AS_OF, stress={"enforce": False})
     assert q.binding == "income"
-    assert q.cost_value_usd == D("1504166.40")  # the hardware is as old as before
-    assert q.appraised_value_usd == q.income_value_usd == D("9254.40") * 64
-    assert q.advance_usd == D("444211.20")  # 75% of the income value, not of the cost
-    assert "15% utilisation" in q.valuations[0].method and q.valuations[0].method.endswith(": income")
+    assert q.cost_value_usd == D("18489.58") * 64  # the hardware is as old as before
+    # at 15% utilisation and a tenth of the leases, no month covers the fixed costs: the hardware at the end
+    assert q.appraised_value_usd == q.income_value_usd == D("2776.17") * 64
+    assert q.advance_usd == D("133256.16")  # 75% of the income value, not of the cost or the market
+    assert "15% utilisation" in q.valuations[0].method and q.valuations[0].binding == "income"
 
 
 @pytest.mark.asyncio
 async def test_signed_leases_raise_the_income_value_over_the_market_alone(offline: Gaib) -> None:
-    idle = _changed(await _sample(offline), utilisation=0.15, revenue_factor="0.1")
+    idle = _changed(await _sample(offline), utilisation=0.15, revenue_factor="0.5")
     leased = offline.appraise("gpu", idle, AS_OF)[0]
     unleased = offline.appraise("gpu", idle.model_copy(update={"contracts": []}), AS_OF)[0]
-    assert unleased.income_value_usd == D("7813.39")
-    assert leased.income_value_usd == D("9254.40")
-    # the leases pay 10,074 a month for 11-12 more months, 1/64 of it to each GPU: take-or-pay, on top of
+    assert unleased.income_value_usd is not None and leased.income_value_usd is not None
+    # half the leases pay 50,370 a month for 23-35 more months, 1/64 of it to each GPU: take-or-pay, on top of
     # the market rent of the capacity they leave
+    assert leased.income_value_usd > unleased.income_value_usd
 
 
 def test_each_asset_gets_its_share_of_the_contracts_pro_rata_to_its_price() -> None:
@@ -162,18 +169,18 @@ async def test_the_sample_deal_passes_the_default_stress_policy(offline: Gaib) -
         D("0.05"),
         D("0.25"),
         24,
-        D("1128124.80"),
+        D("876809.76"),
     )
     by_name = {r.scenario: r for r in s.results}
     assert by_name["base"].loss_usd == 0 and by_name["base"].defaulted_month is None
-    # a default at month 6 sold 40% below value: 5 of 24 level installments paid, 1,128,124.80 x 19 / 24 =
-    # 893,098.80 owed, all recovered (the 74,456.24 reserve and 60% of the collateral then)
+    # a default at month 6 sold 40% below value: 5 of 24 level installments paid, 876,809.76 x 19 / 24 =
+    # 694,141.06 owed, all recovered (the 57,869.44 reserve and 60% of the collateral then)
     default = by_name[DEFAULT_6]
-    assert default.owed_at_default_usd == D("893098.80") and default.loss_rate == 0 and default.defaulted_month == 6
-    # the worst against its limit: the severe scenario, 8 installments paid, 1,128,124.80 x 16 / 24 = 752,083.20
-    # owed and 585,421.34 recovered: 166,661.86 lost, 14.77% of the 25% a severe one may lose
+    assert default.owed_at_default_usd == D("694141.06") and default.loss_rate == 0 and default.defaulted_month == 6
+    # the worst against its limit: the severe scenario, 8 installments paid, 876,809.76 x 16 / 24 = 584,539.84
+    # owed and 455,005.63 recovered: 129,534.21 lost, 14.77% of the 25% a severe one may lose
     severe = by_name[SEVERE]
-    assert (severe.owed_at_default_usd, severe.recovered_usd) == (D("752083.20"), D("585421.34"))
+    assert (severe.owed_at_default_usd, severe.recovered_usd) == (D("584539.84"), D("455005.63"))
     assert (s.worst_scenario, s.worst_loss_rate, s.worst_limit_rate) == (SEVERE, D("0.1477"), D("0.25"))
     mc = s.monte_carlo
     # the 24-month term is 720 days: 720 / 365 years
@@ -194,37 +201,44 @@ async def test_the_sample_deal_passes_the_default_stress_policy(offline: Gaib) -
 async def test_a_thin_cover_deal_is_refused_by_the_stress_test_with_its_figures(offline: Gaib) -> None:
     # 80% (cover 1.25x) over 24 months passes: by month 6 level principal has repaid 5 / 24 of the advance
     # and a default then loses 4.23%; over 36 months (1080 days) it has repaid only 5 / 36 and is refused
-    passing = await offline.quote("gpu", as_of=AS_OF, advance_usd=D("1203333.12"))
+    passing = await offline.quote("gpu", as_of=AS_OF, advance_usd=D("935263.74"))
     assert passing.stress is not None and passing.stress.worst_loss_rate == D("0.0423")
     with pytest.raises(UnderwritingError) as exc:
-        await offline.quote("gpu", as_of=AS_OF, advance_usd=D("1203333.12"), terms=THREE_YEARS)
+        await offline.quote("gpu", as_of=AS_OF, advance_usd=D("935263.74"), terms=THREE_YEARS)
     assert exc.value.rule == "stressed_loss"
     assert str(exc.value) == (
-        f"stressed loss too high: scenario {DEFAULT_6!r} loses 134412.20 USDC, 11.17% of funded 1203333.12 USDC "
-        "(limit 5%: 60166.66); owed 1036203.52 when payments stopped at month 6, recovered 901791.32. "
+        f"stressed loss too high: scenario {DEFAULT_6!r} loses 104468.87 USDC, 11.17% of funded 935263.74 USDC "
+        "(limit 5%: 46763.19); owed 805366.00 when payments stopped at month 6, recovered 700897.13. "
         "Advance less, add collateral or shorten the term"
     )
-    # the figures add up: owed = 1,203,333.12 x 31 / 36 (5 level installments of 33,425.92 paid, no interest
+    # the figures add up: owed = 935,263.74 x 31 / 36 (5 level installments of 25,979.548333 paid, no interest
     # owed at the default), loss = owed - recovered, and 11.17% of funded
-    assert D("1203333.12") - 5 * D("33425.92") == D("1036203.52")
-    assert D("1036203.52") - D("901791.32") == D("134412.20")
+    assert D("935263.74") - 5 * D("25979.548333") == D("805365.998335")
+    assert D("805365.998335") - D("700897.13") == pytest.approx(D("104468.87"), abs=D("0.01"))
     # reported instead of refused, the same figures
     q = await offline.quote(
-        "gpu", as_of=AS_OF, advance_usd=D("1203333.12"), terms=THREE_YEARS, stress={"enforce": False}
+        "gpu", as_of=AS_OF, advance_usd=D("935263.74"), terms=THREE_YEARS, stress={"enforce": False}
     )
     assert q.stress is not None and not q.stress.passed and q.stress.refusal == str(exc.value)
 
 
 @pytest.mark.asyncio
 async def test_a_three_year_revenue_share_is_refused_when_rental_prices_fall_faster(offline: Gaib) -> None:
+    # the sample with its leases ending after 24 months (2027-10 and 2027-11): the rest of a three-year share is
+    # paid from capacity re-let by the hour, at rates falling 30% a year faster in the stress
+    sample = await _sample(offline)
+    short = sample.model_copy(
+        update={"contracts": [c.model_copy(update={"term_months": 24}) for c in sample.contracts]}
+    )
     terms = DealTerms(structure="revenue_share", revenue_share_bps=5000, term_days=1080)  # 36 x 30 days
     with pytest.raises(UnderwritingError, match="rental prices fall 30% a year more") as exc:
-        await offline.quote("gpu", as_of=AS_OF, terms=terms)
+        await offline.quote("gpu", short, as_of=AS_OF, terms=terms)
     assert exc.value.rule == "stressed_loss"
-    assert "loses 110966.35 USDC, 9.84% of funded 1128124.80 USDC (limit 5%: 56406.24)" in str(exc.value)
-    assert "owed 295875.33 when payments stopped at month 36, recovered 184908.98" in str(exc.value)
     # the same share over two years passes
-    q = await offline.quote("gpu", as_of=AS_OF, terms=terms.model_copy(update={"term_days": 720}))
+    q = await offline.quote("gpu", short, as_of=AS_OF, terms=terms.model_copy(update={"term_days": 720}))
+    assert q.stress is not None and q.stress.passed
+    # and so does the three-year share on the sample's own leases, which run to 2028-11 and 2029-10
+    q = await offline.quote("gpu", as_of=AS_OF, terms=terms)
     assert q.stress is not None and q.stress.passed
 
 
@@ -233,8 +247,8 @@ async def test_a_stricter_policy_refuses_the_sample_under_the_severe_scenario(of
     with pytest.raises(UnderwritingError) as exc:
         await offline.quote("gpu", as_of=AS_OF, stress=StressPolicy(severe_max_loss_rate=D("0.10")))
     assert str(exc.value).startswith(
-        f"stressed loss too high: severe scenario {SEVERE!r} loses 166661.86 USDC, 14.77% of funded "
-        "1128124.80 USDC (limit 10%: 112812.48); owed "
+        f"stressed loss too high: severe scenario {SEVERE!r} loses 129534.21 USDC, 14.77% of funded "
+        "876809.76 USDC (limit 10%: 87680.98); owed "
     )
     # a Monte Carlo limit: one deal alone has no percentile; it defaults on more than the 1% of paths beyond
     # the 99th over its 720 days (1.9726 years), so it is held to its average loss given default
@@ -259,7 +273,7 @@ async def test_financialize_refuses_a_stressed_deal_before_any_transaction(gaib:
     inventory = await gaib.read_inventory("gpu")
     sent = len(gaib.chain.history)
     with pytest.raises(UnderwritingError) as exc:
-        await gaib.financialize("gpu", inventory, as_of=AS_OF, advance_usd=D("1203333.12"), terms=THREE_YEARS)
+        await gaib.financialize("gpu", inventory, as_of=AS_OF, advance_usd=D("935263.74"), terms=THREE_YEARS)
     assert exc.value.rule == "stressed_loss"
     assert len(gaib.chain.history) == sent
 
@@ -282,7 +296,8 @@ def test_on_demand_capacity_net_of_contracts_re_lets_what_a_lease_frees() -> Non
 def test_gaib_quote_json_carries_the_stress_test_and_both_values(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["quote", "gpu", "--as-of", "2026-11-25", "--json"]) == 0
     quote = json.loads(capsys.readouterr().out)
-    assert (quote["cost_value_usd"], quote["binding"]) == ("1504166.40", "cost")
+    assert (quote["cost_value_usd"], quote["binding"]) == ("1183333.12", "market")
+    assert (quote["orderly_liquidation_value_usd"], quote["forced_liquidation_value_usd"]) == ("993717.72", "759901.79")
     assert quote["stress"]["passed"] is True and quote["stress"]["worst_scenario"] == SEVERE
     assert len(quote["stress"]["results"]) == len(STANDARD_SCENARIOS)
     assert quote["stress"]["monte_carlo"]["seed"] == 0
@@ -290,8 +305,8 @@ def test_gaib_quote_json_carries_the_stress_test_and_both_values(capsys: pytest.
     assert f"stress                           passed: worst {SEVERE!r} loses 14.77% (limit 25%)" in (
         capsys.readouterr().out
     )
-    assert main(["quote", "gpu", "--as-of", "2026-11-25", "--advance", "1203333.12", "--term-days", "1080"]) == 1
-    assert capsys.readouterr().err.startswith(f"error: stressed loss too high: scenario {DEFAULT_6!r} loses 134412.20")
+    assert main(["quote", "gpu", "--as-of", "2026-11-25", "--advance", "935263.74", "--term-days", "1080"]) == 1
+    assert capsys.readouterr().err.startswith(f"error: stressed loss too high: scenario {DEFAULT_6!r} loses 104468.87")
 
 
 # --- dates ------------------------------------------------------------------------------------------------

@@ -1,6 +1,17 @@
 """Pydantic models: plain data, with no knowledge of the chain or of plugins."""
 
-from gaib_sdk.models.assets import AssetRecord, CustomerContract, Inventory, Payment, Telemetry, asset_id, lease_id
+from gaib_sdk.models.assets import (
+    AssetRecord,
+    CreditPolicy,
+    CustomerContract,
+    Inventory,
+    MarketPrice,
+    Payment,
+    ResidualCurve,
+    Telemetry,
+    asset_id,
+    lease_id,
+)
 from gaib_sdk.models.engine import (
     CashFlowMonth,
     CashFlowProjection,
@@ -44,6 +55,7 @@ __all__ = [
     "AssetValuation",
     "CashFlowMonth",
     "CashFlowProjection",
+    "CreditPolicy",
     "CustomerContract",
     "DealCase",
     "DealInfo",
@@ -58,6 +70,7 @@ __all__ = [
     "Inventory",
     "LoanRisk",
     "MarketInputs",
+    "MarketPrice",
     "MonteCarloResult",
     "OnDemandCapacity",
     "OperatingCosts",
@@ -67,6 +80,7 @@ __all__ = [
     "Quote",
     "Repayment",
     "RepaymentSchedule",
+    "ResidualCurve",
     "ScheduleLine",
     "StressCheck",
     "StressPolicy",

@@ -23,9 +23,12 @@ from pydantic import (
 
 __all__ = [
     "AssetRecord",
+    "CreditPolicy",
     "CustomerContract",
     "Inventory",
+    "MarketPrice",
     "Payment",
+    "ResidualCurve",
     "Telemetry",
     "asset_id",
     "canonical_json",
@@ -244,3 +247,82 @@ class Inventory(_Model):
     def telemetry_for(self, serial: str) -> Telemetry | None:
         """The latest snapshot for a serial."""
         return self.latest_telemetry().get(serial)
+
+
+Share = Annotated[Decimal, Field(ge=0, le=1)]
+
+
+class MarketPrice(_Model):
+    """One dated price of a hardware model from a public source: what a used unit sold for on the secondary
+    market (``used_usd``) and, where known, what a new one cost (``new_usd``). ``source`` cites where the
+    figure was read; a figure no source gives is an ``assumption`` that says why it was taken. A source's
+    :meth:`~gaib_sdk.MarketPriceSource.price` returns the row rolled forward to the day asked (``as_of``)."""
+
+    model: NonEmpty
+    observed_on: date
+    used_usd: Usd | None = None
+    new_usd: Usd | None = None
+    source: str = ""
+    assumption: str = Field(default="", description="the reasoning, where the figure is not read from a source")
+    as_of: date | None = Field(default=None, description="the day the price was rolled forward to, if not observed_on")
+
+    @model_validator(mode="after")
+    def _priced_and_sourced(self) -> MarketPrice:
+        if self.used_usd is None and self.new_usd is None:
+            raise ValueError("a market price needs used_usd or new_usd")
+        if not self.source.strip() and not self.assumption.strip():
+            raise ValueError("a market price needs a source to cite, or an assumption that says why it was taken")
+        return self
+
+
+class ResidualCurve(_Model):
+    """What a unit of ``model`` keeps of its new price by age: ``points`` of (age in months, share of cost),
+    read between points on a straight line and flat after the last. Starts at (0, 1); never rises."""
+
+    model: NonEmpty
+    points: list[tuple[int, Share]] = Field(min_length=2)
+    source: str = ""
+
+    @field_validator("points")
+    @classmethod
+    def _falls_with_age(cls, points: list[tuple[int, Decimal]]) -> list[tuple[int, Decimal]]:
+        if points[0] != (0, Decimal(1)):
+            raise ValueError(f"a residual curve starts at (0, 1), not {points[0]}")
+        for (a0, s0), (a1, s1) in zip(points, points[1:], strict=False):
+            if a1 <= a0 or s1 > s0:
+                raise ValueError(
+                    f"a residual curve's ages rise and its shares never do: ({a0}, {s0}) then ({a1}, {s1})"
+                )
+        return points
+
+    def share(self, age_months: int) -> Decimal:
+        """The share of cost kept at ``age_months``."""
+        for (a0, s0), (a1, s1) in zip(self.points, self.points[1:], strict=False):
+            if age_months <= a1:
+                return s0 + (s1 - s0) * Decimal(max(0, age_months) - a0) / Decimal(a1 - a0)
+        return self.points[-1][1]
+
+
+class CreditPolicy(_Model):
+    """The lender's limits on a quote's inputs (docs/underwriting.md, "Collateral value" and "Concentration").
+
+    - ``max_price_premium``: a stated purchase price above the market's new price by more than this share is
+      refused (0.25: a $27,500 GPU may be stated at up to $34,375);
+    - ``orderly_discount`` / ``forced_discount``: the orderly (months to sell, to end users) and forced (weeks,
+      to a dealer) liquidation values, as discounts to the market value;
+    - ``max_customer_share``: the most of the running contracted revenue one customer may pay;
+    - ``max_model_share``: the most of the collateral's value one hardware model may be;
+    - ``max_borrower_exposure_usd``: the most one borrower may owe across its open deals (None: no limit)."""
+
+    max_price_premium: Annotated[Decimal, Field(ge=0, le=10)] = Decimal("0.25")
+    orderly_discount: Share = Decimal("0.15")
+    forced_discount: Share = Decimal("0.35")
+    max_customer_share: Share = Decimal("0.80")
+    max_model_share: Share = Decimal(1)
+    max_borrower_exposure_usd: Usd | None = None
+
+    @model_validator(mode="after")
+    def _forced_below_orderly(self) -> CreditPolicy:
+        if self.forced_discount < self.orderly_discount:
+            raise ValueError("a forced sale fetches less than an orderly one: forced_discount >= orderly_discount")
+        return self

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gaib_sdk.models.assets import CustomerContract
 
@@ -68,9 +68,12 @@ class MarketInputs(_Model):
 
 
 class OperatingCosts(_Model):
-    """What it costs to run ``units`` GPUs for a month: power (kW x hours busy x $/kWh, where hours busy =
-    ``hours_per_month`` x ``utilisation``) and the facility (colocation, cooling, staff, insurance) for
-    all units. ``power_kw_per_unit`` should include the server's share and the site's PUE if they matter."""
+    """What it costs to run ``units`` units (GPUs, robots, batteries: the adapter says which, in ``unit``) for
+    a month. Power: ``power_kw_per_unit`` (the unit's own draw) x (1 + ``server_overhead``, the share its host
+    adds: CPUs, NICs, fans) x ``pue`` (the site's cooling and losses) x hours busy (``hours_per_month`` x
+    ``utilisation``) x ``usd_per_kwh``. Fixed, busy or idle: colocation (``colocation_usd_per_kw_month`` x the
+    units' IT kW, power and host), staff, insurance, maintenance and any other facility cost, a month for all
+    units. docs/underwriting.md, "Operating costs", gives the GPU plugin's figures and their sources."""
 
     units: int = Field(default=1, ge=1)
     power_kw_per_unit: Annotated[Decimal, Field(ge=0)]
@@ -78,21 +81,59 @@ class OperatingCosts(_Model):
     utilisation: Fraction = Decimal(1)
     facility_usd_per_month: Money = Decimal(0)
     hours_per_month: Annotated[Decimal, Field(gt=0, le=744)] = Decimal(730)
+    unit: str = Field(default="unit", min_length=1, description="what one unit is: GPU, robot, kWh of storage")
+    server_overhead: Annotated[Decimal, Field(ge=0, le=5)] = Decimal(0)
+    pue: Annotated[Decimal, Field(ge=1, le=3)] = Decimal(1)
+    colocation_usd_per_kw_month: Money = Decimal(0)
+    staff_usd_per_month: Money = Decimal(0)
+    insurance_usd_per_month: Money = Decimal(0)
+    maintenance_usd_per_month: Money = Decimal(0)
+
+    @property
+    def it_kw(self) -> Decimal:
+        """The units' IT load at full power, their hosts' share included: what colocation is priced on."""
+        return self.units * self.power_kw_per_unit * (1 + self.server_overhead)
+
+    @property
+    def power_usd_per_month(self) -> Decimal:
+        """Power a month: IT kW x PUE x hours busy x $/kWh (not rounded)."""
+        return self.it_kw * self.pue * self.hours_per_month * self.utilisation * self.usd_per_kwh
+
+    @property
+    def fixed_usd_per_month(self) -> Decimal:
+        """Colocation, staff, insurance, maintenance and the other facility costs a month (not rounded)."""
+        return (
+            self.it_kw * self.colocation_usd_per_kw_month
+            + self.staff_usd_per_month
+            + self.insurance_usd_per_month
+            + self.maintenance_usd_per_month
+            + self.facility_usd_per_month
+        )
 
 
 class OnDemandCapacity(_Model):
-    """GPUs not under a lease, sold by the hour at the market rate: billed only for the hours used
-    (``utilisation``), at a rate that falls by ``rental_decline_per_year``."""
+    """Units not under a lease, sold by the hour at the market rate: billed only for the hours used
+    (``utilisation``), at a rate that falls by ``rental_decline_per_year``. ``usd_per_unit_hour`` prices one
+    hour of one unit, in the adapter's unit (``unit``: a GPU-hour, a robot-hour); ``usd_per_gpu_hour`` is
+    accepted for it."""
 
     units: int = Field(ge=0)
-    usd_per_gpu_hour: Annotated[Decimal, Field(ge=0)]
+    usd_per_unit_hour: Annotated[
+        Decimal, Field(ge=0, validation_alias=AliasChoices("usd_per_unit_hour", "usd_per_gpu_hour"))
+    ]
     utilisation: Fraction
     rental_decline_per_year: Decline = Decimal(0)
     net_of_contracts: bool = Field(
         default=False,
         description="``units`` is the whole fleet: each month the units that the leases then in force cover "
-        "(their revenue / (usd_per_gpu_hour x hours)) are taken off, so capacity a lease frees is re-let by the hour",
+        "(their revenue / (usd_per_unit_hour x hours)) are taken off, so capacity a lease frees is re-let by the hour",
     )
+    unit: str = Field(default="unit", min_length=1, description="what one unit is: GPU, robot")
+
+    @property
+    def usd_per_gpu_hour(self) -> Decimal:
+        """:attr:`usd_per_unit_hour`, by its GPU name."""
+        return self.usd_per_unit_hour
 
 
 class CashFlowMonth(_Model):
@@ -251,6 +292,9 @@ class RepaymentSchedule(_Model):
     net_proceeds_usd: Decimal = Field(description="funded - reserve: what the borrower receives")
     lines: list[ScheduleLine]
     lender_irr: float | None = Field(description="annualised IRR of -funded then the scheduled payments")
+    lender_irr_net_of_fees: float | None = Field(
+        default=None, description="the same without the fees, which go to the treasury: what reaches sAID"
+    )
 
     @property
     def total_payments_usd(self) -> Decimal:
@@ -308,13 +352,20 @@ class PaymentRecord(_Model):
 class StressScenario(_Model):
     """A deterministic stress on a deal. The rental decline adds to the base decline of on-demand rates and
     of the collateral's value; the utilisation drop is in points (0.2 takes 80% to 60%); contracted revenue
-    lost is the share of the signed leases that stops paying; a borrower default stops every payment from
-    ``default_month`` and the lender sells the collateral at ``recovery_haircut`` below its value then."""
+    lost is the share of the signed leases that stops paying, and ``customers_lost`` the number of the largest
+    customers that leave, from month 1: the capacity they free stays empty ``relet_lag_months``, then is re-let
+    by the hour at the (stressed) market rate, where the deal sells capacity by the hour; a borrower default
+    stops every payment from ``default_month`` and the lender sells the collateral at ``recovery_haircut`` below
+    its value then."""
 
     name: str = Field(min_length=1)
     rental_decline_per_year: Decline = Decimal(0)
     utilisation_drop: Fraction = Decimal(0)
     contracted_revenue_lost: Fraction = Decimal(0)
+    customers_lost: int = Field(default=0, ge=0, description="the largest signed customers that stop paying")
+    relet_lag_months: int = Field(
+        default=3, ge=0, le=36, description="months the capacity a lost customer frees stays empty before it is re-let"
+    )
     default_month: int | None = Field(default=None, ge=1)
     recovery_haircut: Fraction = Decimal("0.3")
     severe: bool = Field(default=False, description="a tail scenario, held to StressPolicy.severe_max_loss_rate")
@@ -347,6 +398,9 @@ class StressResult(_Model):
     loss_rate: Decimal = Field(description="loss / funded")
     dscr_min: Decimal | None
     lender_irr: float | None
+    lender_irr_net_of_fees: float | None = Field(
+        default=None, description="the lender's IRR less the fees, which go to the treasury: what reaches sAID"
+    )
 
 
 class LoanRisk(_Model):

@@ -41,7 +41,9 @@ class AssetValuation(_Model):
     method: str
     cost_value_usd: Decimal | None = Field(default=None, description="depreciated cost, where an income value is too")
     income_value_usd: Decimal | None = Field(default=None, description="present value of what the asset earns")
-    binding: Literal["cost", "income"] | None = Field(default=None, description="which of the two is the value")
+    binding: Literal["cost", "income", "market"] | None = Field(default=None, description="which of them is the value")
+    market_value_usd: Decimal | None = Field(default=None, description="what the market pays for a used unit")
+    market_source: str | None = Field(default=None, description="where the market price was read, or why assumed")
 
 
 class DealTerms(_Model):
@@ -87,10 +89,20 @@ class Quote(_Model):
     terms: DealTerms
     cost_value_usd: Decimal | None = Field(default=None, description="the assets' depreciated cost, summed")
     income_value_usd: Decimal | None = Field(default=None, description="the assets' income values, summed")
-    binding: Literal["cost", "income", "mixed"] | None = Field(
-        default=None, description="which value bound: cost or income for every asset, or mixed"
+    binding: Literal["cost", "income", "market", "mixed"] | None = Field(
+        default=None, description="which value bound: cost, income or market for every asset, or mixed"
     )
     stress: StressCheck | None = Field(default=None, description="the stress test, unless it was switched off")
+    market_value_usd: Decimal | None = Field(default=None, description="the assets' market values, summed")
+    orderly_liquidation_value_usd: Decimal | None = Field(
+        default=None, description="market value (or the appraised value) less the policy's orderly discount"
+    )
+    forced_liquidation_value_usd: Decimal | None = Field(
+        default=None, description="market value (or the appraised value) less the policy's forced discount"
+    )
+    concentration: dict[str, Decimal] = Field(
+        default={}, description="the largest shares: top customer of revenue, top hardware model of value"
+    )
 
 
 class DealStatus(IntEnum):

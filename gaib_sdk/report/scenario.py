@@ -5,8 +5,8 @@ underwriter) through six months of a small credit book built from slices of the 
 cluster (64 H100s):
 
 ========  ==============================================================================================
-month 0   three providers digitize 24, 24 and 16 GPUs; two investors pass KYC, mint 1,300,000 AID and
-          stake 720,000 of it; three deals open: fixed rate, revenue share and hybrid, on different terms
+month 0   three providers digitize 24, 24 and 16 GPUs; two investors pass KYC, mint 1,050,000 AID and
+          stake 470,000 of it; three deals open: fixed rate, revenue share and hybrid, on different terms
 month 1   every deal repays; investor B asks to redeem 380,000 AID, more than the liquid reserve (the
           rest is lent out in the deals): what the reserve cannot pay waits in the queue
 month 2   every deal repays; the queue fills from the cash the repayments bring back, and investor B
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from gaib_sdk.client import Gaib
 from gaib_sdk.models import DealTerms, Inventory
@@ -87,7 +87,7 @@ async def run_scenario(gaib: Gaib) -> ScenarioResult:
         await admin.authorize_registrar(provider.address)
         await provider.digitize("gpu", inventory)
         await admin.faucet(provider.address, Decimal(60_000))  # a month of customer revenue in hand
-    for investor, minted, staked in ((investor_a, 900_000, 700_000), (investor_b, 400_000, 20_000)):
+    for investor, minted, staked in ((investor_a, 650_000, 450_000), (investor_b, 400_000, 20_000)):
         await admin.whitelist(investor.address)
         await admin.faucet(investor.address, Decimal(minted))
         await investor.mint_aid(Decimal(minted))
@@ -111,16 +111,20 @@ async def run_scenario(gaib: Gaib) -> ScenarioResult:
     deals: dict[str, int] = {}
     for name, (_, inventory) in books.items():
         rate, deal_terms = terms[name]
-        quote = await admin.quote("gpu", inventory, as_of=AS_OF)
-        advance = (quote.appraised_value_usd * rate).quantize(Decimal("0.01"))
-        financed = await admin.financialize("gpu", inventory, as_of=AS_OF, advance_usd=advance, terms=deal_terms)
+        # each book leases to one customer: the lender accepts it (CreditPolicy.max_customer_share, 80% by default)
+        single = {"max_customer_share": 1}
+        quote = await admin.quote("gpu", inventory, as_of=AS_OF, policy=single)
+        advance = (quote.appraised_value_usd * rate).quantize(Decimal("0.01"), ROUND_DOWN)
+        financed = await admin.financialize(
+            "gpu", inventory, as_of=AS_OF, advance_usd=advance, terms=deal_terms, policy=single
+        )
         deals[name] = financed.deal.deal_id
 
     async def month(n: int, *, hybrid_pays: bool = False) -> None:
         """A month passes: the performing deals repay, and investor B claims what the queue has filled."""
         await chain.advance_time(MONTH)
         fixed, fixed_deal = books["fixed"][0], deals["fixed"]
-        await fixed.repay(fixed_deal, Decimal(30_000))
+        await fixed.repay(fixed_deal, Decimal(23_000))
         share, share_deal = books["revenue share"][0], deals["revenue share"]
         await share.repay_from_revenue(share_deal, Decimal(38_000) + Decimal(500) * n)  # the month's gross revenue
         if hybrid_pays:

@@ -14,7 +14,14 @@ from gaib_sdk.underwriting.cashflow import (
     leased_units,
     project_cash_flows,
 )
-from gaib_sdk.underwriting.market import GPU_MARKET, appraise_gpu, income_value, market_for
+from gaib_sdk.underwriting.market import (
+    GPU_MARKET,
+    HOURS_PER_MONTH,
+    appraise_gpu,
+    decline_factor,
+    income_value,
+    market_for,
+)
 from gaib_sdk.underwriting.metrics import (
     annualised_roi,
     deal_metrics,
@@ -41,13 +48,21 @@ from gaib_sdk.underwriting.quote import (
     DEFAULT_ADVANCE_RATE,
     MAX_ADVANCE_RATE,
     check_capacity,
+    credit_policy,
     deal_case,
+    liquidation_values,
     pricing_terms,
     running_contracts,
     stress_policy,
     underwrite,
 )
-from gaib_sdk.underwriting.rules import check_advance, check_asset_dates, check_customers
+from gaib_sdk.underwriting.rules import (
+    check_advance,
+    check_asset_dates,
+    check_borrower_exposure,
+    check_concentration,
+    check_customers,
+)
 from gaib_sdk.underwriting.stress import (
     MIN_EFFECTIVE_LOANS,
     RATING_DEFAULT_PROBABILITIES,
@@ -64,12 +79,19 @@ from gaib_sdk.underwriting.stress import (
     stress_check,
     stress_deal,
 )
-from gaib_sdk.underwriting.valuation import months_between, straight_line_valuation, straight_line_value
+from gaib_sdk.underwriting.valuation import (
+    check_stated_price,
+    mark_to_market,
+    months_between,
+    straight_line_valuation,
+    straight_line_value,
+)
 
 __all__ = [
     "DEFAULT_ADVANCE_RATE",
     "DEFAULT_RESERVE_BPS",
     "GPU_MARKET",
+    "HOURS_PER_MONTH",
     "MAX_ADVANCE_RATE",
     "MIN_EFFECTIVE_LOANS",
     "RATING_DEFAULT_PROBABILITIES",
@@ -85,17 +107,22 @@ __all__ = [
     "chain_schedule",
     "check_advance",
     "check_asset_dates",
+    "check_borrower_exposure",
     "check_capacity",
+    "check_concentration",
     "check_customers",
     "check_first_loss",
     "check_scenarios",
+    "check_stated_price",
     "check_stressed_loss",
     "collateral_cover",
     "contract_shares",
     "contracted_by_month",
     "contracted_income_valuation",
+    "credit_policy",
     "deal_case",
     "deal_metrics",
+    "decline_factor",
     "default_probability_of",
     "dscr",
     "dscr_by_month",
@@ -105,8 +132,10 @@ __all__ = [
     "latest_utilisation",
     "lease_contract",
     "leased_units",
+    "liquidation_values",
     "loan_risk",
     "market_for",
+    "mark_to_market",
     "months_between",
     "npv",
     "over_horizon",

@@ -27,10 +27,14 @@ from gaib_sdk.underwriting.valuation import months_between, straight_line_value,
 __all__ = ["contract_shares", "contracted_income_valuation", "latest_utilisation", "quote_values"]
 
 
-def contract_shares(inventory: Inventory, as_of: date, months: int) -> list[list[Decimal]]:
+def contract_shares(
+    inventory: Inventory, as_of: date, months: int, *, cap_usd_per_unit_month: Decimal | None = None
+) -> list[list[Decimal]]:
     """Each asset's share (in the inventory's order) of the revenue of the contracts signed by ``as_of``, for
     ``months`` months from ``as_of`` (month 1 first), pro rata to purchase price. Shares are not rounded:
-    they add up to the whole."""
+    they add up to the whole, unless ``cap_usd_per_unit_month`` (the unit's capacity x the kind's price
+    ceiling) caps what one asset can earn in a month: a dear asset's share of the leases is then not more than
+    its hours can earn."""
     total = contracted_by_month(inventory.contracts, start=as_of, months=months) if months > 0 else []
     price = sum((a.purchase_price_usd for a in inventory.assets), Decimal(0))
     if price <= 0:
@@ -38,7 +42,10 @@ def contract_shares(inventory: Inventory, as_of: date, months: int) -> list[list
     by_price: dict[Decimal, list[Decimal]] = {}  # assets of one price share alike: compute each once
     for a in inventory.assets:
         if a.purchase_price_usd not in by_price:
-            by_price[a.purchase_price_usd] = [t * a.purchase_price_usd / price for t in total]
+            shares = [t * a.purchase_price_usd / price for t in total]
+            if cap_usd_per_unit_month is not None:
+                shares = [min(x, cap_usd_per_unit_month) for x in shares]
+            by_price[a.purchase_price_usd] = shares
     return [by_price[a.purchase_price_usd] for a in inventory.assets]
 
 
@@ -106,9 +113,10 @@ def contracted_income_valuation(
 
 def quote_values(
     valuations: Sequence[AssetValuation],
-) -> tuple[Decimal | None, Decimal | None, Literal["cost", "income", "mixed"] | None]:
+) -> tuple[Decimal | None, Decimal | None, Literal["cost", "income", "market", "mixed"] | None]:
     """The quote's cost and income values (summed, where every valuation has both) and which bound:
-    ``cost`` or ``income`` for every asset, ``mixed`` otherwise; (None, None, None) for cost-only appraisals."""
+    ``cost``, ``income`` or ``market`` for every asset, ``mixed`` otherwise; (None, None, None) for cost-only
+    appraisals."""
     if not valuations or any(v.cost_value_usd is None or v.income_value_usd is None for v in valuations):
         return None, None, None
     cost = sum((v.cost_value_usd or Decimal(0) for v in valuations), Decimal(0))

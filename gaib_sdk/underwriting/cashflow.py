@@ -10,8 +10,10 @@ Revenue comes from two places:
 - an on-demand share (:class:`~gaib_sdk.models.OnDemandCapacity`): GPUs sold by the hour at the market
   rate, billed for the hours used only, the rate falling by its yearly decline from month 1.
 
-Costs: power = units x kW x hours x utilisation x $/kWh (GPUs draw power when busy; an idle floor can be
-folded into the kW figure), and the facility cost per month. Depreciation is reported and taken off net
+Costs (:class:`~gaib_sdk.models.OperatingCosts`, supplied by the adapter): power = units x kW x (1 + server
+overhead) x PUE x hours x utilisation x $/kWh (units draw power when busy; an idle floor can be folded into
+the kW figure), and the fixed costs a month: colocation on the IT kW, staff, insurance, maintenance and any
+other facility cost (a month's ``facility_usd`` is their sum). Depreciation is reported and taken off net
 income, but it is not cash: payback, IRR and DSCR use the net operating cash flow.
 
 All amounts are rounded to the cent, half to even.
@@ -105,16 +107,19 @@ def project_cash_flows(
     costs: OperatingCosts,
     on_demand: OnDemandCapacity | None = None,
     depreciation_usd_per_month: Decimal = Decimal(0),
+    vacant_units: Sequence[Decimal] = (),
 ) -> CashFlowProjection:
     """Project ``months`` months from ``start``: the leases signed by ``start`` and the on-demand share,
-    less power and facility (net operating cash flow), less depreciation (net income)."""
+    less power and facility (net operating cash flow), less depreciation (net income). ``vacant_units[m - 1]``
+    units stand empty in month m (capacity a lost customer freed, not yet re-let): they are not sold by the
+    hour."""
     if months < 1:
         raise GaibValueError(f"a projection needs at least 1 month (got {months})")
     if depreciation_usd_per_month < 0:
         raise GaibValueError(f"depreciation {depreciation_usd_per_month} USDC a month must not be negative")
     signed = [c for c in contracts if c.signed_on <= start]
-    power = cents(costs.units * costs.power_kw_per_unit * costs.hours_per_month * costs.utilisation * costs.usd_per_kwh)
-    facility = cents(costs.facility_usd_per_month)
+    power = cents(costs.power_usd_per_month)
+    facility = cents(costs.fixed_usd_per_month)
     depreciation = cents(depreciation_usd_per_month)
     rows = []
     for m in range(1, months + 1):
@@ -124,10 +129,11 @@ def project_cash_flows(
         if on_demand is not None and on_demand.units:
             units = Decimal(on_demand.units)
             if on_demand.net_of_contracts:
-                units = max(
-                    Decimal(0), units - leased_units(contracted, on_demand.usd_per_gpu_hour, costs.hours_per_month)
-                )
-            rate = on_demand.usd_per_gpu_hour * decline_factor(on_demand.rental_decline_per_year, m - 1)
+                units -= leased_units(contracted, on_demand.usd_per_unit_hour, costs.hours_per_month)
+            if m <= len(vacant_units):
+                units -= vacant_units[m - 1]
+            units = max(Decimal(0), units)
+            rate = on_demand.usd_per_unit_hour * decline_factor(on_demand.rental_decline_per_year, m - 1)
             spot = cents(units * rate * costs.hours_per_month * on_demand.utilisation)
         revenue = contracted + spot
         noc = revenue - power - facility

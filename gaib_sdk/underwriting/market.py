@@ -136,13 +136,15 @@ def income_value(
     facility_usd_per_month: Decimal = Decimal(0),
     hours_per_month: Decimal = HOURS_PER_MONTH,
     contracted_usd: Sequence[Decimal] = (),
+    power_factor: Decimal = Decimal(1),
 ) -> Decimal:
     """Present value of one GPU's net rental income over its remaining useful life, plus its residual value
     at the end of that life, at ``discount_rate`` a year (compounded monthly as (1 + r) ** (1/12)).
 
     Month m (1 = the coming month) earns rate x (1 - decline) ** ((m - 1) / 12) x hours x utilisation,
-    less power (kW x hours x utilisation x $/kWh) and ``facility_usd_per_month``; a negative month counts
-    as 0. Rounded down to the cent.
+    less power (kW x ``power_factor`` x hours x utilisation x $/kWh, where ``power_factor`` = (1 + the
+    server's overhead) x the site's PUE) and ``facility_usd_per_month`` (every fixed cost of one GPU:
+    colocation, staff, insurance, maintenance); a negative month counts as 0. Rounded down to the cent.
 
     ``contracted_usd`` is this GPU's share of the signed leases' revenue, month 1 first: a lease is
     take-or-pay, so month m earns its ``contracted_usd[m - 1]`` in full, and only the part of the GPU the
@@ -155,7 +157,7 @@ def income_value(
     remaining = max(0, market.useful_life_months - age_months)
     monthly = (Decimal(1) + discount_rate) ** (Decimal(1) / Decimal(12))
     busy_hours = hours_per_month * utilisation
-    power = market.power_kw * busy_hours * usd_per_kwh
+    power = market.power_kw * power_factor * busy_hours * usd_per_kwh
     value = Decimal(0)
     discount = Decimal(1)
     for m in range(1, remaining + 1):
@@ -180,6 +182,7 @@ def appraise_gpu(
     usd_per_kwh: Decimal = Decimal("0.10"),
     facility_usd_per_month: Decimal = Decimal(0),
     contracted_usd: Sequence[Decimal] = (),
+    power_factor: Decimal = Decimal(1),
 ) -> AssetValuation:
     """Utilisation-adjusted value of one GPU: the lower of its depreciated cost (straight line from its
     purchase price over the family's life to its residual) and its income value (:func:`income_value`
@@ -198,6 +201,7 @@ def appraise_gpu(
         usd_per_kwh=usd_per_kwh,
         facility_usd_per_month=facility_usd_per_month,
         contracted_usd=contracted_usd,
+        power_factor=power_factor,
     )
     binding: Literal["cost", "income"] = "income" if income < cost else "cost"
     leases = f", ${sum(contracted_usd, Decimal(0)):.2f} of it under signed leases" if any(contracted_usd) else ""

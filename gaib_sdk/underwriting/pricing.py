@@ -232,6 +232,9 @@ def build_schedule(
         net_proceeds_usd=funded - reserve,
         lines=lines,
         lender_irr=irr([-funded, *(line.payment_usd for line in lines)], periods_per_year=PERIODS_PER_YEAR),
+        lender_irr_net_of_fees=irr(
+            [-funded, *(line.payment_usd - line.fees_usd for line in lines)], periods_per_year=PERIODS_PER_YEAR
+        ),
     )
 
 

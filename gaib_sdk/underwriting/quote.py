@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from gaib_sdk.errors import GaibValueError, UnderwritingError
 from gaib_sdk.models import (
     AssetValuation,
+    CreditPolicy,
     CustomerContract,
     DealCase,
     DealTerms,
@@ -27,15 +28,20 @@ from gaib_sdk.underwriting.appraisal import quote_values
 from gaib_sdk.underwriting.cashflow import add_months
 from gaib_sdk.underwriting.market import HOURS_PER_MONTH
 from gaib_sdk.underwriting.pricing import DEFAULT_RESERVE_BPS
-from gaib_sdk.underwriting.rules import check_advance, check_asset_dates, check_customers
+from gaib_sdk.underwriting.rules import check_advance, check_asset_dates, check_concentration, check_customers
 from gaib_sdk.underwriting.stress import stress_check
-from gaib_sdk.underwriting.valuation import to_cents
+from gaib_sdk.underwriting.valuation import mark_to_market, to_cents
+
+if TYPE_CHECKING:
+    from gaib_sdk.adapters import MarketPriceSource
 
 __all__ = [
     "DEFAULT_ADVANCE_RATE",
     "MAX_ADVANCE_RATE",
     "check_capacity",
+    "credit_policy",
     "deal_case",
+    "liquidation_values",
     "running_contracts",
     "pricing_terms",
     "stress_policy",
@@ -60,6 +66,8 @@ def underwrite(
     on_demand: OnDemandCapacity | None = None,
     stress: StressPolicy | None = None,
     price_ceiling_usd: Decimal | None = None,
+    market: MarketPriceSource | None = None,
+    policy: CreditPolicy | None = None,
 ) -> Quote:
     """Check the hard rules, price the advance (``advance_usd`` if given, else ``advance_rate`` of the
     appraised value) and, given the inventory's operating ``costs``, stress the deal under ``stress``
@@ -67,9 +75,19 @@ def underwrite(
     naming the rule broken (``stressed_loss`` for the stress test). Given the adapter's ``price_ceiling_usd``
     (per unit-hour), the contracts running on ``as_of`` may not promise more a month than the inventory can
     earn (:func:`check_capacity`, rule ``capacity``). An asset bought after ``as_of`` is refused (rule
-    ``asset_dates``); contracts that have ended by ``as_of`` are history: they count for the payment record, not
-    for the revenue."""
+    ``asset_dates``); a customer or a hardware model above the policy's share is refused (rule ``concentration``,
+    :func:`~gaib_sdk.underwriting.rules.check_concentration`); contracts that have ended by ``as_of`` are history:
+    they count for the payment record, not
+    for the revenue.
+
+    Given a ``market`` price source, each asset is worth the lower of its depreciated cost, its market value
+    and its income value, and a stated price far above the market is refused (:func:`~gaib_sdk.underwriting.
+    valuation.mark_to_market`, rule ``stated_price``); the quote shows the orderly and forced liquidation values
+    (:func:`liquidation_values`, discounts of ``policy``)."""
     check_asset_dates(inventory.assets, as_of)
+    credit = policy or CreditPolicy()
+    if market is not None:
+        valuations = mark_to_market(inventory.assets, valuations, market, as_of, credit)
     appraised = sum((v.value_usd for v in valuations), Decimal(0))
     advance = advance_usd if advance_usd is not None else to_cents(appraised * advance_rate)
     check_advance(advance, appraised, max_advance_rate)
@@ -77,11 +95,12 @@ def underwrite(
     running = running_contracts(inventory.contracts, as_of)
     if price_ceiling_usd is not None:
         check_capacity(running, len(inventory.assets), price_ceiling_usd)
+    concentration = check_concentration(running, inventory.assets, valuations, credit)
     monthly = sum((c.monthly_revenue_usd for c in running), Decimal(0))
     deal_terms = terms or DealTerms()
-    policy = stress or StressPolicy()
+    stress_rules = stress or StressPolicy()
     check = None
-    if costs is not None and policy.enabled:
+    if costs is not None and stress_rules.enabled:
         case = deal_case(
             inventory,
             deal_terms,
@@ -91,8 +110,9 @@ def underwrite(
             costs=costs,
             on_demand=on_demand,
         )
-        check = stress_check(case, policy)
+        check = stress_check(case, stress_rules)
     cost_value, income_value, binding = quote_values(valuations)
+    market_value, orderly, forced = liquidation_values(valuations, credit)
     return Quote(
         kind=inventory.kind,
         operator=inventory.operator,
@@ -113,7 +133,38 @@ def underwrite(
         income_value_usd=income_value,
         binding=binding,
         stress=check,
+        market_value_usd=market_value,
+        orderly_liquidation_value_usd=orderly,
+        forced_liquidation_value_usd=forced,
+        concentration=concentration,
     )
+
+
+def liquidation_values(
+    valuations: list[AssetValuation], policy: CreditPolicy
+) -> tuple[Decimal | None, Decimal, Decimal]:
+    """The market value of the assets (summed, where every asset has one; else None), and what an orderly and
+    a forced sale would fetch: the market value (or, without one, the appraised value) less the policy's
+    orderly and forced discounts. Never above the appraised value: a sale does not fetch more than it is worth."""
+    appraised = sum((v.value_usd for v in valuations), Decimal(0))
+    if valuations and all(v.market_value_usd is not None for v in valuations):
+        market: Decimal | None = sum((v.market_value_usd or Decimal(0) for v in valuations), Decimal(0))
+    else:
+        market = None
+    base = appraised if market is None else min(market, appraised)
+    return market, to_cents(base * (1 - policy.orderly_discount)), to_cents(base * (1 - policy.forced_discount))
+
+
+def credit_policy(policy: CreditPolicy | dict[str, Any] | None) -> CreditPolicy:
+    """A :class:`~gaib_sdk.models.CreditPolicy` from itself, its fields as a dict, or None (the defaults)."""
+    if isinstance(policy, CreditPolicy):
+        return policy
+    try:
+        return CreditPolicy.model_validate(policy or {})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise GaibValueError(f"credit policy field {field!r}: {err['msg']}", stage="financialize") from exc
 
 
 def running_contracts(contracts: list[CustomerContract], as_of: date) -> list[CustomerContract]:

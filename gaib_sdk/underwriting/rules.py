@@ -6,9 +6,16 @@ from datetime import date
 from decimal import Decimal
 
 from gaib_sdk.errors import AdvanceAboveCapError, UnderwritingError
-from gaib_sdk.models import AssetRecord, CustomerContract
+from gaib_sdk.models import AssetRecord, AssetValuation, CreditPolicy, CustomerContract
 
-__all__ = ["LATE_DAYS", "check_advance", "check_asset_dates", "check_customers"]
+__all__ = [
+    "LATE_DAYS",
+    "check_advance",
+    "check_asset_dates",
+    "check_borrower_exposure",
+    "check_concentration",
+    "check_customers",
+]
 
 #: A payment more than this many days past due counts as late; unpaid and past this, as missed.
 LATE_DAYS = 30
@@ -75,3 +82,58 @@ def check_customers(
             rule="payment_history",
         )
     return sum(len(c.payments) for c in signed)
+
+
+def check_concentration(
+    running: list[CustomerContract],
+    assets: list[AssetRecord],
+    valuations: list[AssetValuation],
+    policy: CreditPolicy,
+) -> dict[str, Decimal]:
+    """Refuse a deal that rests too much on one customer (its share of the running contracted revenue above
+    ``policy.max_customer_share``) or on one hardware model (its share of the appraised value above
+    ``policy.max_model_share``), rule ``concentration``. Returns the largest shares, with their names."""
+    out: dict[str, Decimal] = {}
+    revenue: dict[str, Decimal] = {}
+    for c in running:
+        revenue[c.customer] = revenue.get(c.customer, Decimal(0)) + c.monthly_revenue_usd
+    total = sum(revenue.values(), Decimal(0))
+    if total > 0:
+        name, top = max(revenue.items(), key=lambda kv: kv[1])
+        share = (top / total).quantize(Decimal("0.0001"))
+        out["top_customer_share"] = share
+        if share > policy.max_customer_share:
+            raise UnderwritingError(
+                f"customer {name!r} pays {_usd(top)} of the {_usd(total)} USD of contracted revenue a month, "
+                f"{share:.2%}: more than the {policy.max_customer_share:.0%} one customer may pay "
+                "(CreditPolicy.max_customer_share): add customers, or lend on a smaller share",
+                rule="concentration",
+            )
+    value: dict[str, Decimal] = {}
+    for a, v in zip(assets, valuations, strict=True):
+        value[a.model] = value.get(a.model, Decimal(0)) + v.value_usd
+    appraised = sum(value.values(), Decimal(0))
+    if appraised > 0:
+        model, top = max(value.items(), key=lambda kv: kv[1])
+        share = (top / appraised).quantize(Decimal("0.0001"))
+        out["top_model_share"] = share
+        if share > policy.max_model_share:
+            raise UnderwritingError(
+                f"hardware model {model!r} is {share:.2%} of the collateral's value: more than the "
+                f"{policy.max_model_share:.0%} one model may be (CreditPolicy.max_model_share)",
+                rule="concentration",
+            )
+    return out
+
+
+def check_borrower_exposure(borrower: str, owed: Decimal, advance: Decimal, policy: CreditPolicy) -> None:
+    """Refuse a new advance that would take what ``borrower`` owes across its open deals (``owed``) above
+    ``policy.max_borrower_exposure_usd``, rule ``concentration``."""
+    limit = policy.max_borrower_exposure_usd
+    if limit is not None and owed + advance > limit:
+        raise UnderwritingError(
+            f"borrower {borrower} owes {_usd(owed)} USDC on its open deals; this advance of {_usd(advance)} would "
+            f"take it to {_usd(owed + advance)}, above the {_usd(limit)} one borrower may owe "
+            "(CreditPolicy.max_borrower_exposure_usd)",
+            rule="concentration",
+        )

@@ -33,6 +33,7 @@ import numpy as np
 
 from gaib_sdk.errors import GaibValueError, UnderwritingError
 from gaib_sdk.models import (
+    CustomerContract,
     DealCase,
     LoanRisk,
     MonteCarloResult,
@@ -41,7 +42,7 @@ from gaib_sdk.models import (
     StressResult,
     StressScenario,
 )
-from gaib_sdk.underwriting.cashflow import cents, project_cash_flows
+from gaib_sdk.underwriting.cashflow import add_months, cents, contracted_by_month, leased_units, project_cash_flows
 from gaib_sdk.underwriting.market import decline_factor
 from gaib_sdk.underwriting.metrics import dscr, irr
 from gaib_sdk.underwriting.pricing import PERIODS_PER_YEAR, apply_waterfall, build_schedule, cash_reserve
@@ -67,7 +68,10 @@ STANDARD_SCENARIOS: tuple[StressScenario, ...] = (
     StressScenario(name="base"),
     StressScenario(name="rental prices fall 30% a year more", rental_decline_per_year=Decimal("0.3")),
     StressScenario(name="utilisation 30 points lower", utilisation_drop=Decimal("0.3")),
-    StressScenario(name="a quarter of contracted revenue lost", contracted_revenue_lost=Decimal("0.25")),
+    StressScenario(
+        name="a quarter of contracted revenue lost, re-let after 3 months", contracted_revenue_lost=Decimal("0.25")
+    ),
+    StressScenario(name="the top customer leaves, re-let after 3 months", customers_lost=1),
     StressScenario(name="borrower default at month 6, 40% haircut", default_month=6, recovery_haircut=Decimal("0.4")),
     StressScenario(
         name="severe: rent -30%/yr more, utilisation -30 points, default at month 9, 50% haircut",
@@ -97,13 +101,42 @@ def _combined_decline(a: Decimal, b: Decimal) -> Decimal:
     return 1 - (1 - a) * (1 - b)
 
 
+def _lost_customers(case: DealCase, scenario: StressScenario) -> tuple[list[CustomerContract], list[Decimal]]:
+    """The contracts a scenario leaves paying, and the units that stand empty each month meanwhile: the
+    largest ``customers_lost`` customers (by monthly revenue, running at the start) leave and every lease
+    pays ``contracted_revenue_lost`` less, from month 1; what the lost revenue kept busy (at the on-demand
+    rate) stays empty ``relet_lag_months``, then is re-let by the hour, at the stressed rate."""
+    signed = [c for c in case.contracts if c.signed_on <= case.start]
+    running = sorted(
+        (c for c in signed if add_months(c.starts_on, c.term_months) > case.start),
+        key=lambda c: c.monthly_revenue_usd,
+        reverse=True,
+    )
+    gone = {id(c) for c in running[: scenario.customers_lost]}
+    kept = 1 - scenario.contracted_revenue_lost
+    contracts = [
+        c.model_copy(
+            update={"monthly_revenue_usd": Decimal(0) if id(c) in gone else cents(c.monthly_revenue_usd * kept)}
+        )
+        for c in case.contracts
+    ]
+    on_demand = case.on_demand
+    if on_demand is None or not on_demand.net_of_contracts or scenario.relet_lag_months == 0:
+        return contracts, []
+    hours = case.costs.hours_per_month
+    vacant = []
+    for m in range(1, min(scenario.relet_lag_months, case.terms.installments) + 1):
+        month_start = add_months(case.start, m - 1)
+        before = contracted_by_month(case.contracts, start=month_start, months=1)[0]
+        after = contracted_by_month(contracts, start=month_start, months=1)[0]
+        vacant.append(leased_units(before - after, on_demand.usd_per_unit_hour, hours))
+    return contracts, vacant
+
+
 def stress_deal(case: DealCase, scenario: StressScenario) -> StressResult:
     """Run one deterministic scenario on a deal: project, schedule, repay by priority, recover on default."""
     terms = case.terms
-    lost = 1 - scenario.contracted_revenue_lost
-    contracts = [
-        c.model_copy(update={"monthly_revenue_usd": cents(c.monthly_revenue_usd * lost)}) for c in case.contracts
-    ]
+    contracts, vacant = _lost_customers(case, scenario)
     costs = case.costs.model_copy(
         update={"utilisation": max(Decimal(0), case.costs.utilisation - scenario.utilisation_drop)}
     )
@@ -124,6 +157,7 @@ def stress_deal(case: DealCase, scenario: StressScenario) -> StressResult:
         costs=costs,
         on_demand=on_demand,
         depreciation_usd_per_month=case.depreciation_usd_per_month,
+        vacant_units=vacant,
     )
     schedule = build_schedule(case.funded_usd, terms, projection)
     default_month = (
@@ -133,6 +167,8 @@ def stress_deal(case: DealCase, scenario: StressScenario) -> StressResult:
     processed = len(waterfall.months)
     flows: list[Decimal] = [-case.funded_usd]
     flows += [m.paid_from_operations_usd + m.drawn_from_reserve_usd for m in waterfall.months]
+    # the fees are paid first and go to the treasury: sAID's flows are what is left of each month's payment
+    net = [flows[0], *(max(Decimal(0), f - line.fees_usd) for f, line in zip(flows[1:], schedule.lines, strict=False))]
 
     defaulted: int | None = None
     owed = recovered = Decimal(0)
@@ -148,6 +184,7 @@ def stress_deal(case: DealCase, scenario: StressScenario) -> StressResult:
         available = waterfall.reserve_balance_usd + collateral * (1 - scenario.recovery_haircut)
         recovered = min(owed, cents(available))  # owed is exact to the USDC unit; a sale is to the cent
         flows.append(recovered)
+        net.append(recovered)
     loss = owed - recovered
 
     covers = [
@@ -165,6 +202,7 @@ def stress_deal(case: DealCase, scenario: StressScenario) -> StressResult:
         loss_rate=(loss / case.funded_usd).quantize(Decimal("0.0001")),
         dscr_min=min(covers) if covers else None,
         lender_irr=irr(flows, periods_per_year=PERIODS_PER_YEAR),
+        lender_irr_net_of_fees=irr(net, periods_per_year=PERIODS_PER_YEAR),
     )
 
 

@@ -62,6 +62,27 @@ DEFAULT_DEPRECIATION = (48, Decimal("0.10"))
 #: so it is the dearest family's; a lease above it promises more than the hardware can earn.
 PRICE_CEILING_USD_PER_GPU_HOUR = Decimal("6.00")
 
+# Operating costs (docs/underwriting.md, "Operating costs"). Each figure with where it comes from:
+#: A DGX H100 draws at most 10.2 kW for 8 GPUs of 0.7 kW (NVIDIA DGX H100 user guide, as quoted by
+#: https://www.supercluster.blog/p/6-ai-supercluster-nvidia-dgx-h100): 1.275 kW a GPU, 82% above the board.
+SERVER_OVERHEAD = Decimal("0.82")
+#: Industry-average PUE 1.58 in 2023 (Uptime Institute Global Data Center Survey,
+#: https://intelligence.uptimeinstitute.com/resource/large-data-centers-are-mostly-more-efficient-analysis-confirms).
+PUE = Decimal("1.58")
+#: Wholesale colocation $140-160 a kW a month in Tier 1 markets (https://v2-pseo-ai.pages.dev/colocation/pricing,
+#: Jan 2026) and about $196 for 250-500 kW deployments in H2 2025 (https://encoradvisors.com/data-center-colocation-pricing/):
+#: $175, between the two, for a cluster of a few hundred kW.
+COLOCATION_USD_PER_KW_MONTH = Decimal(175)
+#: Assumption (no public source found): one technician at about $150,000 a year loaded looks after about 400
+#: GPUs (50 servers): $31 a GPU a month, rounded to $30.
+STAFF_USD_PER_GPU_MONTH = Decimal(30)
+#: Assumption (no public source found): property insurance of equipment at 0.5% of its cost a year.
+INSURANCE_PER_YEAR = Decimal("0.005")
+#: Assumption: spares, RMAs and repairs at 4% of the price a year, well under NVIDIA's enterprise support for a
+#: DGX (about 20% of its base price a year, https://www.supercluster.blog/p/4-nvidia-dgx-h100-hardware), which
+#: a neo-cloud on HGX servers does not buy.
+MAINTENANCE_PER_YEAR = Decimal("0.04")
+
 
 class GpuOptions(AdapterOptions):
     """Options of the GPU adapter."""
@@ -80,8 +101,25 @@ class GpuOptions(AdapterOptions):
     )
     discount_rate: Decimal = Field(default=Decimal("0.15"), ge=0, le=1, description="a year, for the income value")
     usd_per_kwh: Decimal = Field(default=Decimal("0.10"), ge=0, description="the site's power price")
+    server_overhead: Decimal = Field(
+        default=SERVER_OVERHEAD,
+        ge=0,
+        le=5,
+        description="the server's draw (CPUs, NICs, fans), a share of the boards'",
+    )
+    pue: Decimal = Field(default=PUE, ge=1, le=3, description="the site's power usage effectiveness")
+    colocation_usd_per_kw_month: Decimal = Field(
+        default=COLOCATION_USD_PER_KW_MONTH, ge=0, description="colocation a kW of IT load a month"
+    )
+    staff_usd_per_gpu_month: Decimal = Field(default=STAFF_USD_PER_GPU_MONTH, ge=0, description="operations staff")
+    insurance_per_year: Decimal = Field(
+        default=INSURANCE_PER_YEAR, ge=0, le=1, description="a year, as a share of the purchase price"
+    )
+    maintenance_per_year: Decimal = Field(
+        default=MAINTENANCE_PER_YEAR, ge=0, le=1, description="spares and repairs a year, a share of the price"
+    )
     facility_usd_per_gpu_month: Decimal = Field(
-        default=Decimal(0), ge=0, description="colocation, cooling, staff, insurance, a GPU a month"
+        default=Decimal(0), ge=0, description="any other fixed cost, a GPU a month"
     )
     default_utilisation: Decimal = Field(default=Decimal("0.5"), ge=0, le=1, description="for a GPU without telemetry")
 
@@ -189,7 +227,8 @@ class GpuAdapter(AssetAdapter):
         family without market inputs is valued at depreciated cost only."""
         markets = self._markets(inventory)
         horizon = max((m.useful_life_months for m in markets if m is not None), default=0)
-        shares = contract_shares(inventory, as_of, horizon)
+        # no GPU earns more than its 730 hours at the price ceiling, whatever its share of the leases
+        shares = contract_shares(inventory, as_of, horizon, cap_usd_per_unit_month=self.price_ceiling(inventory) * 730)
         utilisation = latest_utilisation(inventory, default=self.options.default_utilisation)
         out = []
         done: dict[tuple[Any, ...], AssetValuation] = {}  # a cluster is mostly alike GPUs: value each kind once
@@ -209,22 +248,43 @@ class GpuAdapter(AssetAdapter):
                 market=market,
                 discount_rate=self.options.discount_rate,
                 usd_per_kwh=self.options.usd_per_kwh,
-                facility_usd_per_month=self.options.facility_usd_per_gpu_month,
+                facility_usd_per_month=self._fixed_per_gpu(market.power_kw, asset.purchase_price_usd),
                 contracted_usd=share,
+                power_factor=(1 + self.options.server_overhead) * self.options.pue,
             )
             out.append(done[key])
         return out
 
+    def _fixed_per_gpu(self, board_kw: Decimal, price: Decimal) -> Decimal:
+        """One GPU's fixed costs a month: colocation on its IT kW, staff, insurance, maintenance, the rest."""
+        o = self.options
+        return (
+            board_kw * (1 + o.server_overhead) * o.colocation_usd_per_kw_month
+            + o.staff_usd_per_gpu_month
+            + price * (o.insurance_per_year + o.maintenance_per_year) / 12
+            + o.facility_usd_per_gpu_month
+        )
+
     def operating_costs(self, inventory: Inventory, as_of: date) -> OperatingCosts:
-        """Power at the families' mean board power and the GPUs' mean utilisation, and the facility."""
+        """Power at the families' mean board power with the server's overhead and the site's PUE, at the GPUs'
+        mean utilisation; colocation on the IT load; staff a GPU; insurance and maintenance on the price."""
         n = len(inventory.assets)
+        o = self.options
         power = sum((m.power_kw for m in self._markets(inventory) if m is not None), Decimal(0)) / n
+        price = sum((a.purchase_price_usd for a in inventory.assets), Decimal(0))
         return OperatingCosts(
             units=n,
+            unit="GPU",
             power_kw_per_unit=power,
-            usd_per_kwh=self.options.usd_per_kwh,
+            usd_per_kwh=o.usd_per_kwh,
             utilisation=self._mean_utilisation(inventory),
-            facility_usd_per_month=self.options.facility_usd_per_gpu_month * n,
+            server_overhead=o.server_overhead,
+            pue=o.pue,
+            colocation_usd_per_kw_month=o.colocation_usd_per_kw_month,
+            staff_usd_per_month=o.staff_usd_per_gpu_month * n,
+            insurance_usd_per_month=price * o.insurance_per_year / 12,
+            maintenance_usd_per_month=price * o.maintenance_per_year / 12,
+            facility_usd_per_month=o.facility_usd_per_gpu_month * n,
         )
 
     def on_demand(self, inventory: Inventory, as_of: date) -> OnDemandCapacity | None:
@@ -236,7 +296,8 @@ class GpuAdapter(AssetAdapter):
         n = len(markets)
         return OnDemandCapacity(
             units=len(inventory.assets),
-            usd_per_gpu_hour=sum((m.rental_usd_per_gpu_hour for m in markets), Decimal(0)) / n,
+            usd_per_unit_hour=sum((m.rental_usd_per_gpu_hour for m in markets), Decimal(0)) / n,
+            unit="GPU",
             utilisation=self._mean_utilisation(inventory),
             rental_decline_per_year=sum((m.rental_decline_per_year for m in markets), Decimal(0)) / n,
             net_of_contracts=True,

@@ -30,7 +30,14 @@ from gaib_sdk import (
     build_inventory,
     validate_row,
 )
-from gaib_sdk.underwriting import contract_shares, contracted_income_valuation, straight_line_valuation
+from gaib_sdk.models import OnDemandCapacity, OperatingCosts, StressScenario
+from gaib_sdk.underwriting import (
+    HOURS_PER_MONTH,
+    contract_shares,
+    contracted_income_valuation,
+    running_contracts,
+    straight_line_valuation,
+)
 
 __all__ = [
     "KIND",
@@ -54,6 +61,42 @@ MIN_BATTERY_HEALTH = 0.5
 #: HYTRON and Avidbots' Neo, 2024-2025 press), $1.4-3.4 an hour of a 730-hour month; the sample fleet's
 #: contracts pay $1.15-2.67. The ceiling is about twice the top of that range.
 PRICE_CEILING_USD_PER_ROBOT_HOUR = Decimal("5.00")
+
+# Operating costs of a cleaning robot, in robots and robot-hours. No public source was found for these: each is
+# an assumption, with its reasoning, for a plugin author to replace with the fleet's own figures.
+#: Assumption: a commercial scrubber's batteries take about 0.4 kW on charge, drawn in the hours it works.
+ROBOT_POWER_KW = Decimal("0.4")
+#: Assumption: commercial power at $0.15 a kWh (the robots charge at the customer's site, billed back).
+ROBOT_USD_PER_KWH = Decimal("0.15")
+#: Assumption: equipment insurance at 1% of the price a year (a robot works in public spaces).
+ROBOT_INSURANCE_PER_YEAR = Decimal("0.01")
+#: Assumption: a robot a lost customer frees is redeployed to a new site, by the robot-hour, at 80% of the
+#: fleet's contracted rate and half its hours sold, after six months of finding the site.
+RELET_DISCOUNT = Decimal("0.8")
+RELET_UTILISATION = Decimal("0.5")
+RELET_LAG_MONTHS = 6
+
+#: The robot class's stress scenarios (:meth:`RobotAdapter.stress_scenarios`): a RaaS fleet's shocks are lost
+#: sites, lower uptime and fees re-priced lower, not GPU rents.
+ROBOT_SCENARIOS: tuple[StressScenario, ...] = (
+    StressScenario(name="base"),
+    StressScenario(name="robot-hour rates fall 30% a year more", rental_decline_per_year=Decimal("0.3")),
+    StressScenario(name="uptime 30 points lower", utilisation_drop=Decimal("0.3")),
+    StressScenario(
+        name="the largest customer leaves, robots redeployed after 6 months",
+        customers_lost=1,
+        relet_lag_months=RELET_LAG_MONTHS,
+    ),
+    StressScenario(name="borrower default at month 6, 40% haircut", default_month=6, recovery_haircut=Decimal("0.4")),
+    StressScenario(
+        name="severe: rates -30%/yr more, uptime -30 points, default at month 9, 50% haircut",
+        rental_decline_per_year=Decimal("0.3"),
+        utilisation_drop=Decimal("0.3"),
+        default_month=9,
+        recovery_haircut=Decimal("0.5"),
+        severe=True,
+    ),
+)
 
 
 class RobotOptions(AdapterOptions):
@@ -265,6 +308,45 @@ class RobotAdapter(AssetAdapter):
         """Depreciated cost alone (one record holds no contracts): see :meth:`appraise_inventory`."""
         life, residual = self.options.life_months, self.options.residual
         return straight_line_valuation(asset, as_of, life_months=life, residual=residual)
+
+    def _uptime(self, inventory: Inventory) -> Decimal:
+        readings = [Decimal(str(t.utilisation)) for t in inventory.latest_telemetry().values()]
+        return sum(readings, Decimal(0)) / len(readings) if readings else Decimal(1)
+
+    def operating_costs(self, inventory: Inventory, as_of: date) -> OperatingCosts:
+        """In robots: charging power in the hours worked (mean uptime), servicing (option
+        ``service_usd_per_month``) as maintenance, insurance on the price; no colocation or staff (the robots
+        work at the customers' sites, cleaned up after by the operator's service visits)."""
+        n = len(inventory.assets)
+        price = sum((a.purchase_price_usd for a in inventory.assets), Decimal(0))
+        return OperatingCosts(
+            units=n,
+            unit="robot",
+            power_kw_per_unit=ROBOT_POWER_KW,
+            usd_per_kwh=ROBOT_USD_PER_KWH,
+            utilisation=self._uptime(inventory),
+            maintenance_usd_per_month=self.options.service_usd_per_month * n,
+            insurance_usd_per_month=price * ROBOT_INSURANCE_PER_YEAR / 12,
+        )
+
+    def on_demand(self, inventory: Inventory, as_of: date) -> OnDemandCapacity | None:
+        """Robots no contract covers, redeployed by the robot-hour at :data:`RELET_DISCOUNT` of the running
+        contracts' mean rate, :data:`RELET_UTILISATION` of the hours sold; none without a running contract."""
+        running = running_contracts(inventory.contracts, as_of)
+        if not running:
+            return None
+        rate = sum((c.monthly_revenue_usd for c in running), Decimal(0)) / (len(inventory.assets) * HOURS_PER_MONTH)
+        return OnDemandCapacity(
+            units=len(inventory.assets),
+            usd_per_unit_hour=(rate * RELET_DISCOUNT).quantize(Decimal("0.000001")),
+            utilisation=RELET_UTILISATION,
+            net_of_contracts=True,
+            unit="robot",
+        )
+
+    def stress_scenarios(self, inventory: Inventory, as_of: date) -> list[StressScenario]:
+        """:data:`ROBOT_SCENARIOS`: lost sites, lower uptime, robot-hour rates falling, defaults."""
+        return list(ROBOT_SCENARIOS)
 
     def price_ceiling(self, inventory: Inventory) -> Decimal:
         """:data:`PRICE_CEILING_USD_PER_ROBOT_HOUR`, whatever the inventory."""
