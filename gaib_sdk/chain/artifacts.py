@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -30,6 +31,26 @@ def load_artifact(name: str) -> dict[str, Any]:
     art: dict[str, Any] = json.loads(ref.read_text())
     register_error_abi(art["abi"])
     return art
+
+
+def save_built_artifacts(
+    artifacts: dict[str, dict[str, Any]], names: Iterable[str], target: Path, package: str
+) -> Path:
+    """Write the named artifacts of a set-up build (third-party code compiled from an npm package) into
+    ``target``, each marked with the package and version it was built from; returns ``target``."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        art = {**artifacts[name], "package": package}
+        (target / f"{name}.json").write_text(json.dumps(art, indent=1, sort_keys=True) + "\n")
+    return target
+
+
+def load_built_artifact(path: Path, missing: str) -> dict[str, Any]:
+    """An artifact written by :func:`save_built_artifacts`; GaibConfigError ``missing`` (what to run) if the
+    build has not been done."""
+    if not path.exists():
+        raise GaibConfigError(missing)
+    return load_artifact_file(path)
 
 
 def load_artifact_file(path: Path) -> dict[str, Any]:

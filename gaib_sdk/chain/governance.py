@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from web3.contract import AsyncContract
 from web3.logs import DISCARD
 
-from gaib_sdk.chain.artifacts import load_artifact
+from gaib_sdk.chain.artifacts import load_artifact, load_built_artifact, save_built_artifacts
 from gaib_sdk.chain.connection import Chain, TxResult
 from gaib_sdk.errors import GaibConfigError
 from gaib_sdk.paths import gaib_home
@@ -126,24 +126,18 @@ def build_safe(node_modules: Path | None = None, out: Path | None = None) -> Pat
         node_modules=modules,
         source_roots=[src],
     )
-    target = out or safe_artifacts_dir()
-    target.mkdir(parents=True, exist_ok=True)
-    for name in units.values():
-        art = {**artifacts[name], "package": f"@safe-global/safe-contracts@{SAFE_VERSION}"}
-        (target / f"{name}.json").write_text(json.dumps(art, indent=1, sort_keys=True) + "\n")
-    return target
+    built_from = f"@safe-global/safe-contracts@{SAFE_VERSION}"
+    return save_built_artifacts(artifacts, units.values(), out or safe_artifacts_dir(), built_from)
 
 
 def safe_artifact(name: str) -> dict[str, Any]:
     """A Safe artifact built at set-up (``Safe`` or ``SafeProxyFactory``)."""
     path = safe_artifacts_dir() / f"{name}.json"
-    if not path.exists():
-        raise GaibConfigError(
-            f"Safe {SAFE_VERSION} is not built ({path} is missing): run `make setup`, or "
-            "`python -m gaib_sdk.chain.build_safe` after `npm ci`"
-        )
-    art: dict[str, Any] = json.loads(path.read_text())
-    return art
+    return load_built_artifact(
+        path,
+        f"Safe {SAFE_VERSION} is not built ({path} is missing): run `make setup`, or "
+        "`python -m gaib_sdk.chain.build_safe` after `npm ci`",
+    )
 
 
 # ---- deploying and handing over ----

@@ -34,7 +34,7 @@ from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from web3.contract import AsyncContract
 
-from gaib_sdk.chain.artifacts import load_artifact, register_error_abi
+from gaib_sdk.chain.artifacts import load_artifact, load_built_artifact, save_built_artifacts
 from gaib_sdk.chain.connection import Chain
 from gaib_sdk.errors import GaibConfigError
 from gaib_sdk.paths import gaib_home
@@ -101,25 +101,18 @@ def build_layerzero(node_modules: Path | None = None, out: Path | None = None) -
             node_modules=modules,
             source_roots=[root],
         )
-    target = out or layerzero_artifacts_dir()
-    target.mkdir(parents=True, exist_ok=True)
-    for name in units.values():
-        art = {**artifacts[name], "package": f"@layerzerolabs/lz-evm-protocol-v2@{LZ_VERSION}"}
-        (target / f"{name}.json").write_text(json.dumps(art, indent=1, sort_keys=True) + "\n")
-    return target
+    built_from = f"@layerzerolabs/lz-evm-protocol-v2@{LZ_VERSION}"
+    return save_built_artifacts(artifacts, units.values(), out or layerzero_artifacts_dir(), built_from)
 
 
 def lz_artifact(name: str) -> dict[str, Any]:
     """An artifact built at set-up (``EndpointV2`` or ``SimpleMessageLib``)."""
     path = layerzero_artifacts_dir() / f"{name}.json"
-    if not path.exists():
-        raise GaibConfigError(
-            f"LayerZero {LZ_VERSION} is not built ({path} is missing): run `make setup`, or "
-            "`python -m gaib_sdk.chain.layerzero` after `npm ci`"
-        )
-    art: dict[str, Any] = json.loads(path.read_text())
-    register_error_abi(art["abi"])
-    return art
+    return load_built_artifact(
+        path,
+        f"LayerZero {LZ_VERSION} is not built ({path} is missing): run `make setup`, or "
+        "`python -m gaib_sdk.chain.layerzero` after `npm ci`",
+    )
 
 
 def address_to_bytes32(address: str) -> bytes:
