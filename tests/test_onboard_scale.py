@@ -24,7 +24,10 @@ from gaib_sdk.bench import synthetic_inventory
 from gaib_sdk.chain.connection import (
     BATCH_REQUESTS,
     MULTICALL_READS,
+    _aggregate3_args,
+    _aggregate3_results,
     _calldata,
+    _normalized,
     _receipt,
     _rlp,
     _sign_1559,
@@ -263,3 +266,84 @@ def test_receipts_keep_web3s_values_and_format_their_logs_when_read() -> None:
     assert len(ours["logs"]) == 1 and list(ours["logs"]) == list(theirs["logs"])
     created = _receipt({**raw, "contractAddress": "0x" + "cd" * 20})
     assert created["contractAddress"] == to_checksum_address("0x" + "cd" * 20)
+
+
+def test_the_fast_normalizer_gives_web3s_calldata_for_nested_arguments() -> None:
+    """Tuples, arrays, bytes and strings are walked by their ABI type (web3.py's map_abi_data builds a tree
+    of every value): the calldata is web3.py's own, and anything given another way goes to web3.py."""
+    from web3._utils.abi import map_abi_data
+    from web3._utils.normalizers import abi_address_to_hex, abi_bytes_to_bytes, abi_string_to_text
+
+    w3: AsyncWeb3[Any] = AsyncWeb3()
+    owner = Account.from_key(KEYS[0]).address
+    rng = random.Random(7)
+    types = ["(address,uint128,bytes32[],string)", "bytes", "address[]", "(bytes4,bool)[2]", "string"]
+    abi = {"type": "function", "name": "g", "inputs": [{"type": t, "name": ""} for t in types]}
+    for _ in range(50):
+        ids = ["0x" + rng.randbytes(32).hex() for _ in range(rng.randint(0, 4))]
+        args = [
+            (owner, rng.randint(0, 2**128 - 1), ids, "café" * rng.randint(0, 20)),
+            "0x" + rng.randbytes(rng.randint(0, 70)).hex(),
+            [owner] * rng.randint(0, 3),
+            [("0x" + rng.randbytes(4).hex(), True), (rng.randbytes(4), False)],
+            "",
+        ]
+        normalized = map_abi_data([abi_address_to_hex, abi_bytes_to_bytes, abi_string_to_text], types, args)
+        selector = keccak(text="g(" + ",".join(types) + ")")[:4]
+        assert _calldata(w3, abi, args) == "0x" + (selector + abi_encode(types, normalized)).hex()
+    # given another way (a lower-case address, hex without 0x, a bytes string): web3.py's normalizers
+    assert _normalized(["address"], [owner.lower()]) is None
+    assert _normalized(["bytes"], ["abcd"]) is None
+    assert _normalized(["string"], [b"x"]) is None
+    assert _normalized(["(address,bool)"], [{"a": owner, "b": True}]) is None
+    with pytest.raises(Exception, match="checksum|EIP-55|ENS"):
+        _calldata(w3, {**abi, "inputs": [{"type": "address[]", "name": ""}]}, [[owner.lower()]])
+
+
+def test_multicall3s_arguments_and_answers_are_eth_abis_bytes() -> None:
+    rng = random.Random(11)
+    for _ in range(200):
+        calls = [
+            (to_checksum_address(rng.randbytes(20)), "0x" + rng.randbytes(rng.choice([0, 4, 31, 36, 68, 100])).hex())
+            for _ in range(rng.randint(0, 6))
+        ]
+        expected = abi_encode(["(address,bool,bytes)[]"], [[(t, True, bytes.fromhex(d[2:])) for t, d in calls]])
+        assert _aggregate3_args(calls) == expected.hex()
+        results = [(rng.random() < 0.5, rng.randbytes(rng.choice([0, 5, 32, 100]))) for _ in range(rng.randint(0, 6))]
+        assert _aggregate3_results(abi_encode(["(bool,bytes)[]"], [results])) == results
+    # anything laid out otherwise is left to eth_abi: truncated, a bool that is not 0 or 1, a wrong offset
+    good = abi_encode(["(bool,bytes)[]"], [[(True, b"abc")]])
+    assert _aggregate3_results(good[:-40]) is None
+    assert _aggregate3_results(good[:128] + (2).to_bytes(32, "big") + good[160:]) is None
+    assert _aggregate3_results((64).to_bytes(32, "big") + good[32:]) is None
+    assert _aggregate3_results(b"") is None
+
+
+@pytest.mark.asyncio
+async def test_a_function_not_overloaded_is_bound_without_searching_the_abi(anvil: Anvil, tmp_path: Path) -> None:
+    """On a node, ``contract.functions.f(args)`` skips web3.py's search of the ABI when ``f`` has one
+    overload and one argument per input: the bound function is the one web3.py would have found."""
+    from web3.contract.async_contract import AsyncContractFunction
+
+    async with await Gaib.connect(anvil.url, private_key=KEYS[0], deployments=tmp_path / "d.json") as gaib:
+        await gaib.deploy()
+        aid = gaib.protocol.aid
+        fast = aid.functions.transfer(gaib.address, 5)
+        slow = AsyncContractFunction.__call__(aid.functions.transfer, gaib.address, 5)
+        for name in ("abi", "selector", "args", "arguments"):
+            assert getattr(fast, name) == getattr(slow, name)
+        assert fast._encode_transaction_data() == slow._encode_transaction_data()
+        assert await aid.functions.balanceOf(gaib.address).call() == 0
+        with pytest.raises(Exception, match="argument"):  # the wrong number of arguments: web3.py's search, its error
+            aid.functions.transfer(gaib.address)
+
+
+def test_two_functions_with_tuples_of_other_components_get_their_own_selectors() -> None:
+    w3: AsyncWeb3[Any] = AsyncWeb3()
+
+    def f(*components: str) -> dict[str, Any]:
+        inner = [{"type": t, "name": f"x{n}"} for n, t in enumerate(components)]
+        return {"type": "function", "name": "f", "inputs": [{"type": "tuple", "name": "t", "components": inner}]}
+
+    assert _calldata(w3, f("uint256"), [(1,)])[:10] == "0x" + keccak(text="f((uint256))")[:4].hex()
+    assert _calldata(w3, f("bool"), [(True,)])[:10] == "0x" + keccak(text="f((bool))")[:4].hex()

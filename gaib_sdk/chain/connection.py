@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import copy
 import functools
 import json
 import logging
@@ -469,16 +470,19 @@ class Chain:
         chunks = [reads[i : i + MULTICALL_READS] for i in range(0, len(reads), MULTICALL_READS)]
         requests = []
         for chunk in chunks:
-            calls = [(to, True, HexBytes(data)) for _, (to, data) in chunk]
-            data = "0x" + (_AGGREGATE3 + codec.encode(["(address,bool,bytes)[]"], [calls])).hex()
+            data = "0x" + _AGGREGATE3.hex() + _aggregate3_args([(to, data) for _, (to, data) in chunk])
             requests.append(("eth_call", [{"to": MULTICALL3, "data": data}, tag]))
         out: list[tuple[bool, bytes]] = []
         for chunk, response in zip(chunks, await self._provider().batch(requests), strict=True):
             if "error" in response:
                 failure = self._rpc_failure(response["error"], f"reading {chunk[0][0]['name']} and others")
                 raise ChainError(str(failure), chain_id=self.chain_id)
-            (results,) = codec.decode(["(bool,bytes)[]"], HexBytes(response.get("result") or "0x"))
-            out += [(bool(ok), bytes(returned)) for ok, returned in results]
+            answer = HexBytes(response.get("result") or "0x")
+            results = _aggregate3_results(answer)
+            if results is None:  # not the layout Multicall3 writes: eth_abi decodes it, or says what is wrong
+                (decoded,) = codec.decode(["(bool,bytes)[]"], answer)
+                results = [(bool(ok), bytes(returned)) for ok, returned in decoded]
+            out += results
         return out
 
     async def _read_aggregated(
@@ -1394,18 +1398,118 @@ _SELECTORS: dict[tuple[str, tuple[str, ...]], tuple[bytes, list[str]]] = {}
 _BLOCK_TAGS = frozenset({"latest", "pending", "safe", "finalized", "earliest"})
 
 
+def _selector(abi: dict[str, Any]) -> tuple[bytes, list[str]]:
+    """A function's selector and input types, remembered by its signature."""
+    signature = (abi["name"], _input_key(abi.get("inputs") or ()))
+    if signature not in _SELECTORS:
+        _SELECTORS[signature] = (function_abi_to_4byte_selector(abi), get_abi_input_types(abi))  # type: ignore[arg-type]
+    return _SELECTORS[signature]
+
+
+def _input_key(inputs: Sequence[dict[str, Any]]) -> tuple[Any, ...]:
+    """The input types, a tuple's components spelled out (two ``tuple`` inputs may differ inside)."""
+    return tuple((str(i["type"]), _input_key(i["components"])) if "components" in i else str(i["type"]) for i in inputs)
+
+
 def _calldata(w3: AsyncWeb3[Any], abi: dict[str, Any], args: Sequence[Any]) -> str:
     """A function call's calldata: the same bytes as web3.py's, without its search of the contract's ABI
     (twice for each call it encodes)."""
-    signature = (abi["name"], tuple(str(i["type"]) for i in abi.get("inputs", [])))
-    if signature not in _SELECTORS:
-        _SELECTORS[signature] = (function_abi_to_4byte_selector(abi), get_abi_input_types(abi))  # type: ignore[arg-type]
-    selector, types = _SELECTORS[signature]
+    selector, types = _selector(abi)
     words = _static_words(types, args)
     if words is not None:
         return "0x" + selector.hex() + words
-    arguments = map_abi_data([abi_address_to_hex, abi_bytes_to_bytes, abi_string_to_text], types, args)
+    arguments = _normalized(types, args)
+    if arguments is None:
+        arguments = map_abi_data([abi_address_to_hex, abi_bytes_to_bytes, abi_string_to_text], types, args)
     return "0x" + (selector + w3.codec.encode(types, arguments)).hex()
+
+
+class _Unusual(Exception):
+    """A value :func:`_normalized` leaves to web3.py's normalizers."""
+
+
+def _normalized(types: Sequence[str], args: Sequence[Any]) -> list[Any] | None:
+    """``args`` as web3.py's normalizers would hand them to eth_abi (checksummed addresses as they are, 0x hex
+    for bytes as bytes), walking each argument by its ABI type; web3.py's ``map_abi_data`` builds a tree of
+    every value and costs milliseconds for a tuple of arrays. None where a value is given another way (a dict
+    for a tuple, a binary address, hex without 0x): web3.py's normalizers then do it, with their errors."""
+    if len(types) != len(args):
+        return None
+    try:
+        return [_normal(_abi_type(t), a) for t, a in zip(types, args, strict=True)]
+    except _Unusual:
+        return None
+
+
+def _normal(abi_type: Any, value: Any) -> Any:
+    if abi_type.is_array:
+        if not isinstance(value, list | tuple):
+            raise _Unusual
+        return [_normal(abi_type.item_type, v) for v in value]
+    if isinstance(abi_type, TupleType):
+        if not isinstance(value, list | tuple) or len(value) != len(abi_type.components):
+            raise _Unusual
+        return tuple(_normal(c, v) for c, v in zip(abi_type.components, value, strict=True))
+    base = abi_type.base
+    if base == "address":
+        if isinstance(value, str) and len(value) == 42 and _checksummed(value):
+            return value
+        raise _Unusual
+    if base == "bytes":
+        if type(value) is bytes:
+            return value
+        if isinstance(value, str) and value[:2] == "0x" and len(value) % 2 == 0:
+            try:
+                return bytes.fromhex(value[2:])
+            except ValueError:
+                raise _Unusual from None
+        raise _Unusual
+    if base == "string" and not isinstance(value, str):
+        raise _Unusual
+    return value  # numbers and bools: eth_abi checks them as it encodes
+
+
+def _aggregate3_args(calls: Sequence[tuple[str, str]]) -> str:
+    """The hex of ``abi.encode((address,bool,bytes)[])`` for Multicall3's ``aggregate3``, each call with
+    failures allowed: the same bytes as eth_abi's (a test compares them), written out because eth_abi's
+    generic encoder costs more than the node's work for a method's few reads."""
+    head, tail, offset = [], [], 32 * len(calls)
+    for to, data in calls:
+        body = bytes.fromhex(data[2:] if data[:2] in ("0x", "0X") else data)
+        padded = body.hex() + "00" * (-len(body) % 32)
+        tuple_hex = to[2:].lower().rjust(64, "0") + f"{1:064x}" + f"{96:064x}" + f"{len(body):064x}" + padded
+        head.append(f"{offset:064x}")
+        tail.append(tuple_hex)
+        offset += len(tuple_hex) // 2
+    return f"{32:064x}" + f"{len(calls):064x}" + "".join(head) + "".join(tail)
+
+
+def _aggregate3_results(data: bytes) -> list[tuple[bool, bytes]] | None:
+    """``abi.decode(data, ((bool,bytes)[]))`` as Multicall3 encodes it (the same values as eth_abi's), or None
+    where ``data`` is laid out any other way, or out of bounds, for eth_abi to decode or refuse."""
+
+    def word(at: int) -> int:
+        if at + 32 > len(data):
+            raise IndexError(at)
+        return int.from_bytes(data[at : at + 32], "big")
+
+    try:
+        if word(0) != 32:
+            return None
+        n, base = word(32), 64
+        out = []
+        for i in range(n):
+            start = base + word(base + 32 * i)
+            ok = word(start)
+            if ok > 1 or word(start + 32) != 64:
+                return None
+            length = word(start + 64)
+            if start + 96 + length > len(data):
+                return None
+            out.append((ok == 1, bytes(data[start + 96 : start + 96 + length])))
+        return out
+    except IndexError:
+        return None
 
 
 _UINTS = {f"uint{n}": 1 << n for n in range(8, 257, 8)}
@@ -1543,6 +1647,40 @@ class _Function(AsyncContractFunction):
                 except DecodingError:
                     pass  # web3.py says what was wrong (no code at the address, say)
         return await super().call(transaction, block_identifier, state_override, ccip_read_enabled)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """The function bound to ``args``. web3.py searches the contract's whole ABI for the function the
+        arguments fit (a selector hashed per candidate); a function whose name is not overloaded, called with
+        one argument per input, is that function, so the search is skipped."""
+        abi = self.abi
+        if (
+            kwargs
+            or not isinstance(abi, dict)
+            or abi.get("type") != "function"
+            or len(args) != len(abi.get("inputs") or ())
+            or _overloaded(self.contract_abi, abi["name"])
+        ):
+            return super().__call__(*args, **kwargs)
+        clone = copy.copy(self)
+        clone.args, clone.kwargs, clone.arguments = args, {}, args
+        clone.selector = HexStr("0x" + _selector(cast(dict[str, Any], abi))[0].hex())
+        return clone
+
+
+_NAMES: dict[int, tuple[Any, frozenset[str]]] = {}
+
+
+def _overloaded(contract_abi: Any, name: str) -> bool:
+    """Whether ``name`` names more than one function of the ABI (remembered per ABI list)."""
+    known = _NAMES.get(id(contract_abi))
+    if known is None or known[0] is not contract_abi:
+        seen: set[str] = set()
+        twice: set[str] = set()
+        for item in contract_abi or ():
+            if item.get("type") == "function":
+                (twice if item["name"] in seen else seen).add(item["name"])
+        known = _NAMES[id(contract_abi)] = (contract_abi, frozenset(twice))
+    return name in known[1]
 
 
 class _Functions(AsyncContractFunctions):

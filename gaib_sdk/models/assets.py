@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import date, datetime
 from decimal import Decimal
@@ -57,6 +58,7 @@ def canonical_json(model: BaseModel) -> str:
     return json.dumps(norm(model.model_dump()), sort_keys=True, separators=(",", ":"))
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a flow asks for each id several times (digitize, quote, leases)
 def asset_id(kind: str, vendor: str, serial: str) -> str:
     """The deterministic id of an asset: keccak256(abi.encode(kind, vendor, serial)), with kind and vendor
     lower-cased and all three stripped, so the same machine always gets the same id."""
