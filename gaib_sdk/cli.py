@@ -1260,6 +1260,12 @@ def _usage_message(exc: click.UsageError) -> str:
 def _usage_error(exc: click.UsageError, as_json: bool) -> int:
     ctx = exc.ctx
     where = ctx.command_path if ctx is not None else "gaib"
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError) and ctx is not None:  # `gaib`, `gaib node`: say what
+        if not as_json:
+            click.echo(ctx.get_help())
+            return exc.exit_code
+        commands = ", ".join(sorted(getattr(ctx.command, "commands", {})))
+        exc = click.UsageError(f"a command is missing: one of {commands}", ctx)
     message = f"{where}: {_usage_message(exc)}"
     if as_json:
         _print_json({"error": {"type": "UsageError", "message": message}})

@@ -24,6 +24,7 @@ from gaib_sdk.cli import main
 from gaib_sdk.paths import gaib_home
 
 from .anvil import KEYS, Anvil
+from .cli_docs import documented_outputs
 from .conftest import AS_OF
 
 
@@ -525,6 +526,7 @@ def test_a_dev_chain_persists_between_commands_and_its_clock_moves(
 
     started = gaib("dev", "start", "--port", "0")
     try:
+        assert set(started) >= documented_outputs()["dev start"].keys  # what docs/cli.md shows of it
         assert started["resumed"] is False and gaib("dev", "status")["url"] == started["url"]
         assert main(["dev", "start", "--port", "0"]) == 1
         assert "a dev chain is running already" in capsys.readouterr().err

@@ -55,7 +55,7 @@ def _plausible(param: click.Parameter) -> str:
     if isinstance(kind, click.Choice):
         return str(kind.choices[0])
     plausible = {ADDRESS: "0x" + "11" * 20, AMOUNT: "10", BYTES32: "0x" + "22" * 32, DAY: "2026-11-25"}
-    return plausible.get(kind, "gpu" if param.name == "kind" else "x")  # type: ignore[call-overload]
+    return str(plausible.get(kind, "gpu" if param.name == "kind" else "x"))  # type: ignore[call-overload]
 
 
 CASES = list(_cases())

@@ -39,7 +39,7 @@ class Shell:
     """A terminal with GAIB_RPC and GAIB_HOME set: ``run(*argv, key=...)`` is `gaib ARGV --json` signed by
     ``key`` (none: read-only), its exit status checked and its JSON returned; ``fail`` expects exit 1."""
 
-    def __init__(self, node: Anvil, home: Path):
+    def __init__(self, node: Any, home: Path):
         self.node, self.env = node, {"GAIB_RPC": node.url, "GAIB_HOME": str(home)}
 
     @contextlib.contextmanager
@@ -184,7 +184,11 @@ def test_a_defi_integrator_holds_aid_and_said_and_supplies_a_venue(shell: Shell,
     set_up = shell.run("venue", "morpho", "setup")
     added = shell.run("venue", "morpho", "add", "600", key=INTEGRATOR)
     (position,) = added["positions"]
-    assert (position["side"], Decimal(position["amount"]), position["market"]) == ("supply", 600, set_up["market_id"])
+    assert (position["side"], Decimal(position["amount"]), position["market"]) == (
+        "supply",
+        Decimal(600),
+        set_up["market_id"],
+    )
     mine = shell.run("venue", "morpho", "positions", "--account", me, key=ADMIN)  # anyone may look
     assert [Decimal(p["amount"]) for p in mine["positions"]] == [600]
     assert shell.balance(INTEGRATOR, "USDC") == 1400
@@ -200,7 +204,7 @@ def test_a_node_operator_bonds_gaib(shell: Shell) -> None:
     shell.run("node", "register", "10000", key=OPERATOR)
     shell.run("node", "bond", "1500", key=OPERATOR)
     state = shell.run("node", "status", key=OPERATOR)
-    assert (state["operator"], state["status"], Decimal(state["bond_gaib"])) == (me, "active", 11500)
+    assert (state["operator"], state["status"], Decimal(state["bond_gaib"])) == (me, "active", Decimal(11500))
     assert shell.balance(OPERATOR, "GAIB") == 500
     assert "not an active operator" in shell.fail("node", "bond", "1", key=ADMIN)
 
