@@ -28,8 +28,6 @@ the SDK (web3, the EVM) and rich are imported inside the commands that use them.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import os
 import sys
 import time
@@ -86,6 +84,8 @@ def _quickstart(args: Args) -> int:
     started = time.perf_counter()
     say = (lambda _: None) if args.json else (lambda msg: print(f"  .. {msg}", flush=True))
     as_of = date.fromisoformat(args.as_of) if args.as_of else None
+    import asyncio
+
     summary = asyncio.run(run_quickstart(venue=args.venue, kind=args.kind, as_of=as_of, say=say))
     summary["seconds"] = round(time.perf_counter() - started, 2)
     if args.json:
@@ -324,6 +324,8 @@ def _report(args: Args) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise GaibConfigError(f"--out {out} is a file: give a folder (it is created if missing)")
+    import asyncio
+
     doing = f"reading the deployment on {args.rpc}" if args.rpc else "running the scripted scenario in-process"
     with ui.working(doing, quiet=args.json):  # what the wait is for, on stderr: stdout is the result
         data = asyncio.run(_collect_report(args))
@@ -1281,9 +1283,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """`gaib` with ``argv`` (default: sys.argv[1:]); returns the exit status."""
     words = list(sys.argv[1:] if argv is None else argv)
     as_json = "--json" in words
-    logger = logging.getLogger("gaib_sdk")
-    level = logger.level
     if as_json:  # stdout is the one JSON object; retries and warnings are not news to a program
+        import logging  # (not otherwise: `gaib --version` loads as little as it can)
+
+        logger = logging.getLogger("gaib_sdk")
+        level = logger.level
         logger.setLevel(logging.ERROR)
     try:
         code = gaib.main(args=words, prog_name="gaib", standalone_mode=False)
@@ -1312,7 +1316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = f"unexpected {type(exc).__name__}: {exc} (a bug in gaib-sdk: GAIB_DEBUG=1 shows the traceback)"
         return _fail(as_json, "InternalError", message, 2)
     finally:
-        logger.setLevel(level)
+        if as_json:
+            logger.setLevel(level)
 
 
 if __name__ == "__main__":

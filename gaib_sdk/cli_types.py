@@ -5,7 +5,6 @@ them. Only click is imported here: `gaib --version` stays fast."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Callable
 from datetime import date
@@ -184,6 +183,8 @@ def run_async(fn: Callable[[Args], Any]) -> Callable[..., None]:
 
     def callback(**kw: Any) -> None:
         args = Args(**kw)
+        import asyncio  # here, not at the top: `gaib --version` never needs it
+
         data = asyncio.run(fn(args))
         if args.json:
             print_json(data)

@@ -3,7 +3,6 @@ by :func:`add_commands` (one call in gaib_sdk/cli.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from decimal import Decimal
@@ -30,6 +29,8 @@ async def _index(args: Args) -> dict[str, Any]:
             max_blocks=max(args.batch, 10_000),
         )
         try:
+            import asyncio
+
             if args.follow:  # until Ctrl-C; each sync's figures on stderr
                 while True:
                     stats = await indexer.sync()
