@@ -294,15 +294,17 @@ def _plugin_new(args: Args) -> int:
 def _bench(args: Args) -> int:
     from gaib_sdk.bench import run  # web3's batch path and the synthetic inventory: only when asked
 
-    return run(
-        args.gpus, args.rpc, args.raw, args.json, cluster=args.cluster, per_asset=args.per_asset, rounds=args.rounds
-    )
+    with ui.working(f"benchmarking the onboarding of up to {args.gpus:,} GPUs", quiet=args.json):
+        return run(
+            args.gpus, args.rpc, args.raw, args.json, cluster=args.cluster, per_asset=args.per_asset, rounds=args.rounds
+        )
 
 
 def _bench_overhead(args: Args) -> int:
     from gaib_sdk.bench import run_overhead_cli
 
-    return run_overhead_cli(args.flow, args.rounds, args.rpc, args.json)
+    with ui.working(f"benchmarking the SDK against raw web3.py, {args.rounds} rounds", quiet=args.json):
+        return run_overhead_cli(args.flow, args.rounds, args.rpc, args.json)
 
 
 async def _collect_report(args: Args) -> Any:
@@ -1222,7 +1224,7 @@ leaf(
 )
 
 
-def _register_plugins_of_the_tree() -> None:
+def _add_commands_of_other_modules() -> None:
     # `gaib node`, `gaib attestation` (node/cli.py); `gaib bridge`, `gaib networks` (bridge_cli.py);
     # `gaib index`, `gaib points` (index/cli.py). Each module imports click and cli_types only.
     from gaib_sdk.bridge_cli import add_commands as add_bridge_commands
@@ -1234,7 +1236,7 @@ def _register_plugins_of_the_tree() -> None:
     add_index_commands(gaib)
 
 
-_register_plugins_of_the_tree()
+_add_commands_of_other_modules()
 
 
 # ---- errors ----
@@ -1272,7 +1274,7 @@ def _usage_error(exc: click.UsageError, as_json: bool) -> int:
     if as_json:
         _print_json({"error": {"type": "UsageError", "message": message}})
         return exc.exit_code
-    if ctx is not None and not isinstance(exc, click.exceptions.NoArgsIsHelpError):
+    if ctx is not None:
         click.echo(ctx.get_usage(), err=True)
     ui.error(message)
     ui.hint(f"Try '{where} --help' for help.")
