@@ -11,17 +11,18 @@ transaction journal: run again after a crash, the same command finds the transfe
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from gaib_sdk.cli_types import add_rpc, address, amount
+import click
+
+from gaib_sdk.cli_types import ADDRESS, AMOUNT, Args, arg, json_option, leaf, rpc_options, run_async
 from gaib_sdk.errors import GaibConfigError
 
 __all__ = ["add_commands"]
 
 
-def _remote_rpcs(items: list[str]) -> dict[str, str]:
+def _remote_rpcs(items: Sequence[str]) -> dict[str, str]:
     rpcs = {}
     for item in items:
         name, sep, url = item.partition("=")
@@ -31,10 +32,10 @@ def _remote_rpcs(items: list[str]) -> dict[str, str]:
     return rpcs
 
 
-def add_commands(sub: Any, run_async: Callable[..., Any], connect: Callable[..., Any]) -> None:
-    """Register `gaib bridge` and `gaib networks` on the `gaib` parser's subcommands."""
+def add_commands(gaib: click.Group, connect: Callable[..., Any]) -> None:
+    """Add `gaib bridge` and `gaib networks` to the `gaib` command."""
 
-    async def bridge(args: argparse.Namespace) -> dict[str, Any]:
+    async def bridge(args: Args) -> dict[str, Any]:
         async with await connect(args) as client:
             await client.open_bridge(_remote_rpcs(args.remote_rpc))
             try:
@@ -63,7 +64,7 @@ def add_commands(sub: Any, run_async: Callable[..., Any], connect: Callable[...,
                     if end.chain is not client.chain:
                         await end.chain.close()
 
-    async def networks(args: argparse.Namespace) -> dict[str, Any]:
+    async def networks(args: Args) -> dict[str, Any]:
         from gaib_sdk.networks import networks as known
 
         if args.json:
@@ -73,25 +74,31 @@ def add_commands(sub: Any, run_async: Callable[..., Any], connect: Callable[...,
             for name, net in known().items()
         }
 
-    p = sub.add_parser("bridge", help="send AID or sAID to another network (LayerZero OFT): a fee quote, then the send")
-    p.add_argument("token", choices=["aid", "said"])
-    p.add_argument("amount", type=amount, help="in tokens, at most 6 decimals (what the bridge carries)")
-    p.add_argument("--to", required=True, help="the destination network, as the bridge names it")
-    p.add_argument("--recipient", type=address, help="who receives there (default: the signing account)")
-    p.add_argument(
-        "--remote-rpc",
-        action="append",
-        default=[],
-        metavar="NETWORK=URL",
-        help="another network's node (default: $GAIB_RPC_<NAME>, then the networks file)",
+    leaf(
+        gaib,
+        "bridge",
+        "send AID or sAID to another network (LayerZero OFT): a fee quote, then the send",
+        run_async(bridge),
+        arg("token", "aid or said", type=click.Choice(["aid", "said"])),
+        arg("amount", "in tokens, at most 6 decimals (what the bridge carries)", type=AMOUNT),
+        click.option("--to", required=True, metavar="NETWORK", help="the destination network, as the bridge names it"),
+        click.option("--recipient", type=ADDRESS, help="who receives there (default: the signing account)"),
+        click.option(
+            "--remote-rpc",
+            multiple=True,
+            metavar="NETWORK=URL",
+            help="another network's node (default: $GAIB_RPC_<NAME>, then the networks file)",
+        ),
+        click.option("--quote", is_flag=True, help="print the fee quote and send nothing"),
+        click.option("--key", help="name the transfer in the journal: after a crash, the same command sends nothing"),
+        click.option("--wait", type=float, default=0, help="seconds to wait for delivery (default: do not wait)"),
+        rpc_options("the home chain's node URL"),
+        json_option,
     )
-    p.add_argument("--quote", action="store_true", help="print the fee quote and send nothing")
-    p.add_argument("--key", help="name the transfer in the journal: after a crash, the same command sends nothing")
-    p.add_argument("--wait", type=float, default=0, help="seconds to wait for delivery (default: do not wait)")
-    add_rpc(p, "the home chain's node URL")
-    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
-    p.set_defaults(run=run_async(bridge))
-
-    p = sub.add_parser("networks", help="the networks file: chain id, USDC, LayerZero endpoint, each with a source")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(run=run_async(networks))
+    leaf(
+        gaib,
+        "networks",
+        "the networks file: chain id, USDC, LayerZero endpoint, each with a source",
+        run_async(networks),
+        json_option,
+    )

@@ -1,84 +1,68 @@
-"""`gaib`: the command line.
+"""`gaib`: the command line (click; rich for tables, colour and progress on a terminal).
 
-    gaib quickstart [--json] [--venue morpho]   the three stages end to end on an in-process EVM
-    gaib plugins [--json]                       installed asset classes and venues
-    gaib quote KIND [SOURCE] [--advance USD]    underwrite an inventory (no chain; --term-days N)
-    gaib deploy --rpc URL                       deploy the protocol to a node (key in $GAIB_PRIVATE_KEY)
-    gaib digitize KIND SOURCE --rpc URL         register an inventory's assets on a node
-    gaib bench onboard [--gpus N] [--json]      onboard N synthetic GPUs on anvil: time and gas per 1,000
-    gaib bench onboard --cluster [--gpus N]     digitize as one cluster: time at 1,000 and N, per-asset tx/s vs anvil
-    gaib bench overhead [--json]                the three stages via the SDK vs raw web3.py: time, calls/tx
-    gaib plugin new NAME [--kind K | --venue]  write a new asset-class (or venue) plugin package
-    gaib report --out DIR [--rpc URL] [--json]  NAV report: HTML page, PNG plots and JSON, read from the chain
-    gaib finance KIND SOURCE --rpc URL          underwrite a digitized inventory and open its deal
-    gaib repay DEAL USDC --rpc URL [--key K]    pay into a deal through the waterfall
-    gaib mint USDC | redeem AID | stake AID     AID and sAID for the signing account (--rpc URL, --key K)
-    gaib request-unstake SHARES | claim-unstake  sAID exit (ERC-7540): request, wait for the cycle, claim
-    gaib whitelist ADDRESS | faucet ADDRESS USDC  KYC whitelist; test USDC on a local chain
-    gaib status --rpc URL                       AID supply and backing, sAID share price, the queue
-    gaib node register|bond|unbond|withdraw|status|run|challenge   the node network (docs/node-operators.md)
-    gaib venue NAME quote|add|remove|positions [AMOUNT] --rpc URL   a DeFi venue's common calls
-    gaib attestation ASSET_ID --rpc URL         an asset's latest attested status, checked end to end
-    gaib bridge aid|said AMOUNT --to NETWORK    AID / sAID to another network (LayerZero): fee quote, then send
-    gaib networks [--json]                      networks by name: chain id, USDC, LayerZero endpoint, sources
+    gaib quickstart [--kind K] [--venue V]      the three stages end to end on an in-process EVM
+    gaib plugins                                installed asset classes and venues
+    gaib quote KIND [SOURCE] [--advance USD]    underwrite an inventory (no chain; deal-term flags)
+    gaib deploy                                 deploy the protocol to a node (key in $GAIB_PRIVATE_KEY)
+    gaib digitize KIND SOURCE                   register an inventory's assets on a node
+    gaib finance KIND SOURCE | repay DEAL USDC  open a deal for a digitized inventory; pay into it
+    gaib mint USDC | redeem AID | stake AID     AID and sAID for the signing account
+    gaib request-unstake | claim-unstake | unstake-status | process-cycle | set-operator   sAID exits (ERC-7540)
+    gaib request-redemption | claim             the redemption queue
+    gaib whitelist | faucet | transfer | balances | status   accounts, tokens, the protocol's figures
+    gaib pause | unpause | deny | impair | cure | default | liquidate | transfer-deal   operators' calls
+    gaib admin grant|revoke|roles               the protocol's roles
+    gaib deal N | deals | remark KIND           deals as the chain holds them; collateral valued again
+    gaib venue NAME setup|quote|add|remove|positions   a DeFi venue's common calls
+    gaib node ... | attestation ASSET_ID        the node verification network
+    gaib bridge aid|said AMOUNT --to NETWORK | networks   LayerZero, the networks file
+    gaib dev start|status|time|stop|reset       a development chain that persists between commands
+    gaib export --out DIR | report --out DIR | index | points   integrators' kit, NAV report, event index
+    gaib plugin new NAME | bench onboard|overhead   write a plugin; benchmarks
 
-A user's mistake is one line on stderr and exit status 1, never a traceback.
+The node is ``--rpc URL`` (default $GAIB_RPC) or ``--network NAME``; the signing key is $GAIB_PRIVATE_KEY.
+A user's mistake is one line on stderr and exit status 1 (2 for a command line that does not parse), never a
+traceback; under ``--json`` the error is the one JSON object on stdout. `gaib --version` imports click only:
+the SDK (web3, the EVM) and rich are imported inside the commands that use them.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import json
-import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
+
+import click
 
 from gaib_sdk import __version__
-from gaib_sdk.bridge_cli import add_commands as add_bridge_commands
-from gaib_sdk.cli_types import add_rpc as _add_rpc
-from gaib_sdk.cli_types import address as _address
-from gaib_sdk.cli_types import amount as _amount
-from gaib_sdk.cli_types import day as _day
+from gaib_sdk import cli_output as ui
+from gaib_sdk.cli_output import print_json as _print_json
+from gaib_sdk.cli_types import (
+    ADDRESS,
+    AMOUNT,
+    DAY,
+    Args,
+    Decorator,
+    arg,
+    group,
+    json_option,
+    leaf,
+    rpc_options,
+    run_async,
+    run_sync,
+)
 from gaib_sdk.cli_types import rpc_args as _rpc_args
 from gaib_sdk.errors import GaibConfigError, GaibError
-from gaib_sdk.node.cli import add_commands as add_node_commands
 
 if TYPE_CHECKING:
     from gaib_sdk.client import Gaib
 
-# The SDK (web3, eth-account, the EVM) is imported by the commands that use it, not by `gaib --version`.
-
-__all__ = ["main"]
-
-
-def _json_default(value: object) -> object:
-    if isinstance(value, Decimal | date):
-        return str(value)
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
-def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, default=_json_default))
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, with usage errors as one JSON object on stdout when the command line asks for --json."""
-
-    json_errors = False
-
-    def error(self, message: str) -> NoReturn:
-        if _Parser.json_errors:
-            _print_json({"error": {"type": "UsageError", "message": f"{self.prog}: {message}"}})
-            self.print_usage(sys.stderr)
-            sys.exit(2)
-        super().error(message)
+__all__ = ["gaib", "main"]
 
 
 def _usd(value: str | Decimal) -> str:
@@ -94,12 +78,14 @@ def _short(value: str) -> str:
     return f"{number:,.4f}" if "." in value and number.is_finite() else value
 
 
-def _quickstart(args: argparse.Namespace) -> int:
+def _quickstart(args: Args) -> int:
     from gaib_sdk.quickstart import run_quickstart
 
     started = time.perf_counter()
     say = (lambda _: None) if args.json else (lambda msg: print(f"  .. {msg}", flush=True))
     as_of = date.fromisoformat(args.as_of) if args.as_of else None
+    import asyncio
+
     summary = asyncio.run(run_quickstart(venue=args.venue, kind=args.kind, as_of=as_of, say=say))
     summary["seconds"] = round(time.perf_counter() - started, 2)
     if args.json:
@@ -135,7 +121,7 @@ def _quickstart(args: argparse.Namespace) -> int:
     return 0
 
 
-def _plugins(args: argparse.Namespace) -> int:
+def _plugins(args: Args) -> int:
     from gaib_sdk.plugins import Plugins
 
     plugins = Plugins()
@@ -155,16 +141,12 @@ def _plugins(args: argparse.Namespace) -> int:
     return 0
 
 
-def _options(args: argparse.Namespace) -> dict[str, Any] | None:
+def _options(args: Args) -> dict[str, Any] | None:
     """--option NAME=VALUE pairs for the asset adapter (its options model checks names and values)."""
-    return _pairs(getattr(args, "option", None) or [], "--option", "operator=acme") or None
+    return _pairs(getattr(args, "option", None) or (), "--option", "operator=acme") or None
 
 
-def _add_json(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
-
-
-def _pairs(items: list[str], flag: str, example: str) -> dict[str, str]:
+def _pairs(items: Sequence[str], flag: str, example: str) -> dict[str, str]:
     """NAME=VALUE command-line pairs as a dict; one without a name or an = is refused naming the flag."""
     pairs = {}
     for item in items:
@@ -175,7 +157,7 @@ def _pairs(items: list[str], flag: str, example: str) -> dict[str, str]:
     return pairs
 
 
-def _terms(args: argparse.Namespace) -> Any:
+def _terms(args: Args) -> Any:
     """DealTerms from --structure, --rate-bps, --revenue-share-bps, --fee-bps, --term-days; None if none given."""
     from pydantic import ValidationError
 
@@ -197,21 +179,7 @@ def _terms(args: argparse.Namespace) -> Any:
         raise GaibConfigError(f"deal terms: {flag}{err['msg'].removeprefix('Value error, ')}") from None
 
 
-def _add_deal_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--option",
-        action="append",
-        metavar="NAME=VALUE",
-        help="an option of the asset adapter, e.g. --option operator=acme (repeatable)",
-    )
-    p.add_argument("--structure", choices=["fixed", "revenue_share", "hybrid"], help="the deal (default: fixed)")
-    p.add_argument("--rate-bps", type=int, help="the fixed rate, basis points a year (default: 1200)")
-    p.add_argument("--revenue-share-bps", type=int, help="share of gross revenue: 5000-7000, hybrid 1-4999")
-    p.add_argument("--fee-bps", type=int, help="the protocol fee, basis points a year (default: 50)")
-    p.add_argument("--term-days", type=int, help="the term in days, 30 a month (default: 720)")
-
-
-async def _quote(args: argparse.Namespace) -> dict[str, Any]:
+async def _quote(args: Args) -> dict[str, Any]:
     from gaib_sdk.client import Gaib
 
     client = Gaib.offline()
@@ -244,7 +212,7 @@ def _private_key() -> str:
     return key
 
 
-async def _deploy(args: argparse.Namespace) -> dict[str, Any]:
+async def _deploy(args: Args) -> dict[str, Any]:
     from gaib_sdk.chain.governance import GovernanceConfig
     from gaib_sdk.client import Gaib
 
@@ -282,26 +250,22 @@ async def _deploy(args: argparse.Namespace) -> dict[str, Any]:
         return deployment.model_dump()
 
 
-async def _digitize(args: argparse.Namespace) -> dict[str, Any]:
+async def _digitize(args: Args) -> dict[str, Any]:
     from gaib_sdk.client import Gaib
 
     async with await Gaib.connect(**_rpc_args(args), private_key=_private_key()) as client:
         inventory = await client.read_inventory(args.kind, args.source, options=_options(args))
-        if not args.json:  # what the wait is for; stderr, so that stdout stays the result
-            print(
-                f"registering {len(inventory.assets)} {args.kind} assets of {inventory.operator} ...", file=sys.stderr
+        doing = f"registering {len(inventory.assets)} {args.kind} assets of {inventory.operator}"
+        if not args.json and not ui.fancy(sys.stderr):  # what the wait is for; stderr: stdout is the result
+            print(f"{doing} ...", file=sys.stderr)
+        with ui.progress(doing, quiet=args.json) as bar:
+            result = await client.digitize(
+                args.kind, inventory, skip_registered=args.skip_registered, cluster=args.cluster, progress=bar
             )
-        result = await client.digitize(
-            args.kind,
-            inventory,
-            skip_registered=args.skip_registered,
-            cluster=args.cluster,
-            progress=None if args.json else _bar,
-        )
         return result.model_dump()
 
 
-def _plugin_new(args: argparse.Namespace) -> int:
+def _plugin_new(args: Args) -> int:
     from gaib_sdk.plugin_template import new_plugin
 
     spec, root, files = new_plugin(args.name, Path(args.dir), kind=args.kind, venue=args.venue)
@@ -327,21 +291,23 @@ def _plugin_new(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bench(args: argparse.Namespace) -> int:
+def _bench(args: Args) -> int:
     from gaib_sdk.bench import run  # web3's batch path and the synthetic inventory: only when asked
 
-    return run(
-        args.gpus, args.rpc, args.raw, args.json, cluster=args.cluster, per_asset=args.per_asset, rounds=args.rounds
-    )
+    with ui.working(f"benchmarking the onboarding of up to {args.gpus:,} GPUs", quiet=args.json):
+        return run(
+            args.gpus, args.rpc, args.raw, args.json, cluster=args.cluster, per_asset=args.per_asset, rounds=args.rounds
+        )
 
 
-def _bench_overhead(args: argparse.Namespace) -> int:
+def _bench_overhead(args: Args) -> int:
     from gaib_sdk.bench import run_overhead_cli
 
-    return run_overhead_cli(args.flow, args.rounds, args.rpc, args.json)
+    with ui.working(f"benchmarking the SDK against raw web3.py, {args.rounds} rounds", quiet=args.json):
+        return run_overhead_cli(args.flow, args.rounds, args.rpc, args.json)
 
 
-async def _collect_report(args: argparse.Namespace) -> Any:
+async def _collect_report(args: Args) -> Any:
     from gaib_sdk.client import Gaib
     from gaib_sdk.report import collect, run_scenario
 
@@ -353,18 +319,19 @@ async def _collect_report(args: argparse.Namespace) -> Any:
         return await collect(client, block=args.block)
 
 
-def _report(args: argparse.Namespace) -> int:
+def _report(args: Args) -> int:
     from gaib_sdk.report import aid, render, require_matplotlib, usdc
 
     require_matplotlib()  # say what is missing before the work, not after it
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise GaibConfigError(f"--out {out} is a file: give a folder (it is created if missing)")
-    if not args.json:  # what the wait is for; stderr, so that stdout stays the result
-        doing = f"reading the deployment on {args.rpc}" if args.rpc else "running the scripted scenario in-process"
-        print(f"{doing} ...", file=sys.stderr)
-    data = asyncio.run(_collect_report(args))
-    files = render(data, Path(args.out))
+    import asyncio
+
+    doing = f"reading the deployment on {args.rpc}" if args.rpc else "running the scripted scenario in-process"
+    with ui.working(doing, quiet=args.json):  # what the wait is for, on stderr: stdout is the result
+        data = asyncio.run(_collect_report(args))
+        files = render(data, Path(args.out))
     last = data.latest
     summary = {
         "out": str(Path(args.out)),
@@ -402,28 +369,29 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bar(done: int, total: int) -> None:
-    """A progress bar on stderr (stdout stays the result)."""
-    width = 30
-    filled = width * done // max(total, 1)
-    end = "\n" if done >= total else ""
-    print(f"\r  [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,}", end=end, file=sys.stderr, flush=True)
+def _report_or_history(args: Args) -> int:
+    """`gaib report`: from the chain, or with --index from an event index (gaib_sdk/index/cli.py)."""
+    if args.index:
+        from gaib_sdk.index.cli import history_report
+
+        return history_report(args)
+    return _report(args)
 
 
-async def _connect(args: argparse.Namespace) -> Gaib:
+async def _connect(args: Args) -> Gaib:
     from gaib_sdk.client import Gaib
 
     return await Gaib.connect(**_rpc_args(args), private_key=_private_key())
 
 
-async def _read_only(args: argparse.Namespace) -> Gaib:
+async def _read_only(args: Args) -> Gaib:
     """A client that sends nothing; it names the account of GAIB_PRIVATE_KEY when that is set."""
     from gaib_sdk.client import Gaib
 
     return await Gaib.connect(**_rpc_args(args), private_key=os.environ.get("GAIB_PRIVATE_KEY") or None, journal=False)
 
 
-async def _finance(args: argparse.Namespace) -> dict[str, Any]:
+async def _finance(args: Args) -> dict[str, Any]:
     async with await _connect(args) as client:
         result = await client.financialize(
             args.kind,
@@ -436,13 +404,13 @@ async def _finance(args: argparse.Namespace) -> dict[str, Any]:
         return {**result.deal.model_dump(mode="json"), "cover": str(result.quote.cover), "tx_hash": result.tx_hash}
 
 
-async def _repay(args: argparse.Namespace) -> dict[str, Any]:
+async def _repay(args: Args) -> dict[str, Any]:
     async with await _connect(args) as client:
         return (await client.repay(args.deal, args.amount, key=args.key)).model_dump(mode="json")
 
 
 def _money(method: str, action: str) -> Any:
-    async def run(args: argparse.Namespace) -> dict[str, Any]:
+    async def run(args: Args) -> dict[str, Any]:
         async with await _connect(args) as client:
             extra = {"stablecoin": args.stablecoin} if getattr(args, "stablecoin", None) else {}
             receipt = await getattr(client, method)(args.amount, key=args.key, **extra)
@@ -454,7 +422,7 @@ def _money(method: str, action: str) -> Any:
 def _tx(method: str, *fields: str) -> Any:
     """A subcommand that calls one client method with the named arguments and prints its tx hash."""
 
-    async def run(args: argparse.Namespace) -> dict[str, Any]:
+    async def run(args: Args) -> dict[str, Any]:
         from gaib_sdk.client import Receipt
 
         async with await _connect(args) as client:
@@ -471,19 +439,54 @@ def _tx(method: str, *fields: str) -> Any:
     return run
 
 
-async def _request_unstake(args: argparse.Namespace) -> dict[str, Any]:
+def _flipped(flag: str, field: str, fn: Callable[[Args], Any]) -> Callable[[Args], Any]:
+    """``--revoke`` / ``--allow``: the method's boolean is the flag's opposite (approved, denied)."""
+
+    async def run(args: Args) -> Any:
+        setattr(args, field, not getattr(args, flag))
+        return await fn(args)
+
+    return run
+
+
+#: Tokens `gaib transfer` moves: the protocol's contract attribute and the token's decimals.
+_TOKENS = {"GAIB": ("gaib", 18), "AID": ("aid", 18), "sAID": ("said", 18), "USDC": ("usdc", 6), "USDT": ("usdt", 6)}
+
+
+async def _transfer(args: Args) -> dict[str, Any]:
+    from gaib_sdk.client import to_units
+
+    symbol = next(t for t in _TOKENS if t.lower() == args.token.lower())
+    name, decimals = _TOKENS[symbol]
+    async with await _connect(args) as client:
+        token = getattr(client.protocol, name)
+        if token is None:
+            raise GaibConfigError(f"this deployment has no {symbol}")
+        units = to_units(args.amount, decimals, what=f"{symbol} amount")
+        await client.require_balance(token, units, symbol, f"send {args.amount} {symbol} to {args.to}")
+        sent = await client.send(token.functions.transfer(args.to, units), what=f"transfer {symbol}")
+        return {
+            "action": "transfer",
+            "token": symbol,
+            "to": args.to,
+            "amount": str(args.amount),
+            "tx_hash": sent.tx_hash,
+        }
+
+
+async def _request_unstake(args: Args) -> dict[str, Any]:
     async with await _connect(args) as client:
         request_id = await client.request_unstake(args.shares, controller=args.controller, key=args.key)
         return {"action": "request_unstake", "shares": args.shares, "request_id": request_id}
 
 
-async def _claim_unstake(args: argparse.Namespace) -> dict[str, Any]:
+async def _claim_unstake(args: Args) -> dict[str, Any]:
     async with await _connect(args) as client:
         r = await client.claim_unstake(args.shares, receiver=args.receiver, controller=args.controller, key=args.key)
         return {"action": "claim_unstake", "aid": str(r.amount), "tx_hashes": r.tx_hashes}
 
 
-async def _unstake_status(args: argparse.Namespace) -> dict[str, Any]:
+async def _unstake_status(args: Args) -> dict[str, Any]:
     async with await _connect(args) as client:
         status = await client.unstake_status(args.account)
         out: dict[str, Any] = {k: v if isinstance(v, int) else str(v) for k, v in status.items()}
@@ -493,7 +496,7 @@ async def _unstake_status(args: argparse.Namespace) -> dict[str, Any]:
         return out
 
 
-async def _whitelist(args: argparse.Namespace) -> dict[str, Any]:
+async def _whitelist(args: Args) -> dict[str, Any]:
     async with await _connect(args) as client:
         return {
             "account": args.address,
@@ -502,13 +505,27 @@ async def _whitelist(args: argparse.Namespace) -> dict[str, Any]:
         }
 
 
-async def _faucet(args: argparse.Namespace) -> dict[str, Any]:
+async def _faucet(args: Args) -> dict[str, Any]:
     async with await _connect(args) as client:
         tx = await client.faucet(args.address, args.amount, stablecoin=args.stablecoin)
         return {"account": args.address, args.stablecoin.lower(): args.amount, "tx_hash": tx}
 
 
-async def _admin(args: argparse.Namespace) -> dict[str, Any]:
+def _admin(action: str) -> Callable[[Args], Any]:
+    async def run(args: Args) -> dict[str, Any]:
+        args.action = action
+        data = await _admin_call(args)
+        if action == "roles" and not args.json:
+            who = data.pop("account")
+            ui.table(["role", "held"], [[role, "yes" if held else "no"] for role, held in data.items()])
+            print(f"account {who}")
+            return {}
+        return data
+
+    return run
+
+
+async def _admin_call(args: Args) -> dict[str, Any]:
     if args.action == "roles":
         async with await _read_only(args) as reader:
             account = args.account or reader.address
@@ -521,7 +538,7 @@ async def _admin(args: argparse.Namespace) -> dict[str, Any]:
         return {"action": args.action, "role": args.role, "account": args.account, "tx_hashes": hashes}
 
 
-async def _deal(args: argparse.Namespace) -> dict[str, Any]:
+async def _deal(args: Args) -> dict[str, Any]:
     async with await _read_only(args) as reader:
         deal = await reader.deal(args.deal)
         data = deal.model_dump(mode="json")
@@ -529,7 +546,7 @@ async def _deal(args: argparse.Namespace) -> dict[str, Any]:
         return data
 
 
-async def _remark(args: argparse.Namespace) -> dict[str, Any]:
+async def _remark(args: Args) -> dict[str, Any]:
     async with await _read_only(args) as reader:
         rows = await reader.remark(
             args.kind,
@@ -539,21 +556,27 @@ async def _remark(args: argparse.Namespace) -> dict[str, Any]:
         )
     out = [{k: (str(v) if isinstance(v, Decimal) else v) for k, v in r.items()} for r in rows]
     if not args.json:
-        print(
-            f"{'deal':>5}  {'outstanding USDC':>18} {'value then':>16} {'value now':>16} {'LTV then':>9} {'LTV now':>8}"
+        columns = ["deal", "outstanding USDC", "value then", "value now", "LTV then", "LTV now"]
+        ui.table(
+            columns,
+            [
+                [
+                    str(r["deal_id"]),
+                    _usd(str(r["principal_outstanding_usd"])),
+                    _usd(str(r["value_at_origination_usd"])),
+                    _usd(str(r["current_value_usd"])) if r["current_value_usd"] is not None else "no inventory",
+                    f"{r['ltv_at_origination']:.1%}",
+                    f"{r['ltv_now']:.1%}" if r["ltv_now"] is not None else "-",
+                ]
+                for r in rows
+            ],
+            right=columns,
         )
-        for r in rows:
-            now = _usd(str(r["current_value_usd"])) if r["current_value_usd"] is not None else "no inventory"
-            ltv_now = f"{r['ltv_now']:.1%}" if r["ltv_now"] is not None else "-"
-            print(
-                f"{r['deal_id']:>5}  {_usd(str(r['principal_outstanding_usd'])):>18} "
-                f"{_usd(str(r['value_at_origination_usd'])):>16} {now:>16} {r['ltv_at_origination']:>9.1%} {ltv_now:>8}"
-            )
         return {}
     return {"deals": out}
 
 
-async def _deals(args: argparse.Namespace) -> dict[str, Any]:
+async def _deals(args: Args) -> dict[str, Any]:
     async with await _read_only(args) as reader:
         count = await reader.protocol.facility.functions.dealCount().call()
         rows: list[dict[str, Any]] = []
@@ -570,25 +593,50 @@ async def _deals(args: argparse.Namespace) -> dict[str, Any]:
                 }
             )
         if not args.json:
-            print(f"{'deal':>5}  {'status':<11} {'advance USDC':>16} {'outstanding USDC':>18}  borrower")
-            for r in rows:
-                print(
-                    f"{r['deal_id']:>5}  {r['status']:<11} {_usd(r['advance_usd']):>16} "
-                    f"{_usd(r['principal_outstanding_usd']):>18}  {r['borrower']}"
-                )
+            ui.table(
+                ["deal", "status", "advance USDC", "outstanding USDC", "borrower"],
+                [
+                    [
+                        str(r["deal_id"]),
+                        r["status"],
+                        _usd(r["advance_usd"]),
+                        _usd(r["principal_outstanding_usd"]),
+                        r["borrower"],
+                    ]
+                    for r in rows
+                ],
+                right=["deal", "advance USDC", "outstanding USDC"],
+            )
             return {}
         return {"deals": rows}
 
 
-async def _balances(args: argparse.Namespace) -> dict[str, Any]:
+async def _balances(args: Args) -> dict[str, Any]:
     async with await _read_only(args) as reader:
         account = args.account or reader.address
         if account is None:
             raise GaibConfigError("whose balances? give an ACCOUNT, or set GAIB_PRIVATE_KEY to use its account")
-        return {"account": account, **{k: str(v) for k, v in (await reader.balances(account)).items()}}
+        held = {k: str(v) for k, v in (await reader.balances(account)).items()}
+        if reader.protocol.gaib is not None:  # a node operator's bond is GAIB
+            from gaib_sdk.client import from_units
+
+            held["GAIB"] = str(from_units(await reader.protocol.gaib.functions.balanceOf(account).call(), 18))
+        if not args.json:
+            ui.table(["token", "balance"], [[k, _short(v)] for k, v in held.items()], right=["balance"])
+            print(f"account {account}")
+            return {}
+        return {"account": account, **held}
 
 
-def _dev(args: argparse.Namespace) -> int:
+def _dev(action: str) -> Callable[[Args], int]:
+    def run(args: Args) -> int:
+        args.action = action
+        return _dev_call(args)
+
+    return run
+
+
+def _dev_call(args: Args) -> int:
     from gaib_sdk import devchain
 
     if args.action == "start":
@@ -606,14 +654,13 @@ def _dev(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(data)
     else:
-        for key, value in data.items():
-            print(f"{key:<32} {value}")
+        ui.fields(data)
         if hint:
             print(hint)
     return 0
 
 
-async def _export(args: argparse.Namespace) -> dict[str, Any]:
+async def _export(args: Args) -> dict[str, Any]:
     from gaib_sdk.chain import DeploymentStore
     from gaib_sdk.export import export
 
@@ -631,7 +678,7 @@ async def _export(args: argparse.Namespace) -> dict[str, Any]:
     return export(out, deployments)
 
 
-async def _status(args: argparse.Namespace) -> dict[str, Any]:
+async def _status(args: Args) -> dict[str, Any]:
     from gaib_sdk.client import Gaib
 
     async with await Gaib.connect(**_rpc_args(args)) as client:  # read-only: no key
@@ -648,7 +695,7 @@ async def _status(args: argparse.Namespace) -> dict[str, Any]:
         }
 
 
-async def _venue(args: argparse.Namespace) -> dict[str, Any]:
+async def _venue(args: Args) -> dict[str, Any]:
     """`gaib venue NAME ACTION [AMOUNT]`: the calls every venue answers, through the client."""
     kwargs = _pairs(args.options, "--with", "asset=sAID")
     if args.action == "setup":
@@ -662,384 +709,537 @@ async def _venue(args: argparse.Namespace) -> dict[str, Any]:
         if args.action == "quote":
             quote = await client.quote_liquidity(args.name, args.amount, **kwargs)
             return quote.model_dump(mode="json")
-        if args.action == "add":
-            positions = await client.add_liquidity(args.name, args.amount, **kwargs)
-        elif args.action == "remove":
-            positions = await client.remove_liquidity(args.name, args.amount, **kwargs)
-        else:
-            positions = await client.positions(args.name, args.account)
-        return {"venue": args.name, "positions": [p.model_dump(mode="json") for p in positions]}
+        with ui.working(f"{args.action} at {args.name}", quiet=args.json or args.action == "positions"):
+            if args.action == "add":
+                positions = await client.add_liquidity(args.name, args.amount, **kwargs)
+            elif args.action == "remove":
+                positions = await client.remove_liquidity(args.name, args.amount, **kwargs)
+            else:
+                positions = await client.positions(args.name, args.account)
+        shown = [p.model_dump(mode="json") for p in positions]
+        if not args.json:
+            ui.table(
+                ["side", "amount", "asset", "account", "details"],
+                [
+                    [
+                        p["side"],
+                        _short(str(p["amount"])),
+                        p["asset"],
+                        p["account"],
+                        ", ".join(f"{k} {_short(str(v))}" for k, v in p["details"].items()),
+                    ]
+                    for p in shown
+                ],
+                right=["amount"],
+            )
+            return {}
+        return {"venue": args.name, "positions": shown}
 
 
-def _run_async(fn: Any) -> Any:
-    def run(args: argparse.Namespace) -> int:
-        data = asyncio.run(fn(args))
-        if args.json:
-            _print_json(data)
-        else:
-            for key, value in data.items():
-                shown = f"{len(value)} items" if isinstance(value, list) and len(value) > 4 else value
-                print(f"{key:<32} {shown}")
-        return 0
-
-    return run
+# ---- the command tree ----
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="gaib", description="gaib-sdk: AI infrastructure as on-chain assets")
-    parser.add_argument("--version", action="version", version=f"gaib-sdk {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+def _idempotency(doing: str) -> Decorator:
+    return click.option("--idempotency-key", "--key", "key", metavar="KEY", help=f"names this {doing}")
 
-    p = sub.add_parser("quickstart", help="run the three stages end to end on an in-process EVM")
-    p.add_argument("--venue", default="morpho", help="the DeFi venue for stage 3 (default: morpho)")
-    p.add_argument("--kind", default="gpu", help="the asset class whose sample inventory is financed (default: gpu)")
-    p.add_argument("--as-of", type=_day, help="valuation date of the sample cluster, YYYY-MM-DD (default: today)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(run=_quickstart)
 
-    p = sub.add_parser("plugins", help="list installed asset classes and venues")
-    _add_json(p)
-    p.set_defaults(run=_plugins)
-
-    p = sub.add_parser("quote", help="underwrite an inventory: appraisal, hard rules, advance (no chain)")
-    p.add_argument("kind", help="asset class, e.g. gpu")
-    p.add_argument("source", nargs="?", help="inventory file (default: the plugin's example)")
-    p.add_argument("--as-of", type=_day, help="valuation date, YYYY-MM-DD (default: today)")
-    p.add_argument("--advance", type=_amount, help="advance to ask for, in USD (default: 75%% of appraised value)")
-    p.add_argument("--prices", help="a newer market-price table for the kind: a JSON file or an http(s) URL")
-    _add_deal_flags(p)
-    _add_json(p)
-    p.set_defaults(run=_run_async(_quote))
-
-    p = sub.add_parser("deploy", help="deploy the protocol to a JSON-RPC node")
-    _add_rpc(p, "the node's URL")
-    p.add_argument("--usdc", type=_address, help="USDC's address (omit on a local dev chain to deploy a test USDC)")
-    p.add_argument("--role", action="append", help="NAME=ADDRESS: who holds an operating role (repeat per role)")
-    p.add_argument("--safe-owner", type=_address, action="append", help="an owner of the admin Safe (repeat per owner)")
-    p.add_argument("--safe-threshold", type=int, help="signatures the Safe needs (default: every owner)")
-    p.add_argument("--timelock-delay", type=int, help="seconds between scheduling and executing (default 2 days)")
-    p.add_argument(
-        "--replace",
-        action="store_true",
-        help="deploy a new protocol although this node has one in the deployments file (which then names the new one)",
+def _stablecoin() -> Decorator:
+    return click.option(
+        "--stablecoin",
+        type=click.Choice(["USDC", "USDT"]),
+        default="USDC",
+        show_default=True,
+        help="the stablecoin paid in or out",
     )
-    p.add_argument(
+
+
+_option = click.option(
+    "--option",
+    "option",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="an option of the asset adapter, e.g. --option operator=acme (repeatable)",
+)
+_DEAL_FLAGS: tuple[Decorator, ...] = (
+    click.option(
+        "--structure",
+        type=click.Choice(["fixed", "revenue_share", "hybrid"]),
+        help="the deal's structure (default: fixed)",
+    ),
+    click.option("--rate-bps", type=int, help="the fixed rate, basis points a year (default: 1200)"),
+    click.option("--revenue-share-bps", type=int, help="share of gross revenue: 5000-7000, hybrid 1-4999"),
+    click.option("--fee-bps", type=int, help="the protocol fee, basis points a year (default: 50)"),
+    click.option("--term-days", type=int, help="the term in days, 30 a month (default: 720)"),
+    _option,
+)
+_AS_OF = click.option("--as-of", type=DAY, help="valuation date (default: today)")
+_ADVANCE = click.option("--advance", type=AMOUNT, help="advance to ask for, in USD (default: 75% of appraised value)")
+_PRICES = click.option(
+    "--prices", metavar="FILE_OR_URL", help="a newer market-price table for the kind: a JSON file or an http(s) URL"
+)
+
+
+def _node(help: str = "the node's URL") -> tuple[Decorator, ...]:
+    return (rpc_options(help), json_option)
+
+
+@click.group(
+    name="gaib",
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120},
+    help="gaib-sdk: AI infrastructure as on-chain assets. The node is --rpc URL (default $GAIB_RPC) or "
+    "--network NAME; the signing key is $GAIB_PRIVATE_KEY. Every command takes --json. Shell completion: "
+    'eval "$(_GAIB_COMPLETE=bash_source gaib)" (zsh_source, fish_source).',
+)
+@click.version_option(__version__, "--version", message="gaib-sdk %(version)s")
+def gaib() -> None:
+    pass
+
+
+leaf(
+    gaib,
+    "quickstart",
+    "run the three stages end to end on an in-process EVM",
+    run_sync(_quickstart),
+    click.option("--venue", default="morpho", show_default=True, help="the DeFi venue for stage 3"),
+    click.option(
+        "--kind",
+        default="gpu",
+        show_default=True,
+        help="the asset class whose sample inventory is digitized and financed (gpu, robot, ...)",
+    ),
+    click.option("--as-of", type=DAY, help="valuation date of the sample inventory (default: today)"),
+    json_option,
+)
+leaf(gaib, "plugins", "list installed asset classes and venues", run_sync(_plugins), json_option)
+leaf(
+    gaib,
+    "quote",
+    "underwrite an inventory: appraisal, hard rules, advance (no chain)",
+    run_async(_quote),
+    arg("kind", "the asset class, e.g. gpu"),
+    arg("source", "the inventory file (default: the plugin's example)", required=False),
+    _AS_OF,
+    _ADVANCE,
+    _PRICES,
+    *_DEAL_FLAGS,
+    json_option,
+)
+leaf(
+    gaib,
+    "deploy",
+    "deploy the protocol to a JSON-RPC node (the signing account is its admin)",
+    run_async(_deploy),
+    *_node(),
+    click.option("--usdc", type=ADDRESS, help="USDC's address (omit on a local dev chain to deploy a test USDC)"),
+    click.option(
+        "--role",
+        multiple=True,
+        metavar="NAME=ADDRESS",
+        help="who holds an operating role, e.g. --role underwriter=0x... (repeat per role)",
+    ),
+    click.option("--safe-owner", type=ADDRESS, multiple=True, help="an owner of the admin Safe (repeat per owner)"),
+    click.option("--safe-threshold", type=int, help="signatures the Safe needs (default: every owner)"),
+    click.option("--timelock-delay", type=int, help="seconds between scheduling and executing (default 2 days)"),
+    click.option(
+        "--replace", is_flag=True, help="deploy a new protocol although this node has one in the deployments file"
+    ),
+    click.option(
         "--plan",
-        action="store_true",
-        help="send nothing: rehearse on a fork of the network and print every transaction, its gas, the addresses",
+        is_flag=True,
+        help="send nothing: rehearse on a fork and print every transaction, its gas, the addresses",
+    ),
+)
+leaf(
+    gaib,
+    "digitize",
+    "register an inventory's assets on a node (REGISTRAR_ROLE)",
+    run_async(_digitize),
+    arg("kind", "the asset class, e.g. gpu"),
+    arg("source", "the inventory file"),
+    *_node(),
+    click.option("--skip-registered", is_flag=True, help="leave assets already on-chain as they are"),
+    click.option("--cluster", is_flag=True, help="register the inventory as one cluster: one Merkle root"),
+    _option,
+)
+leaf(
+    gaib,
+    "finance",
+    "underwrite a digitized inventory and open its deal (UNDERWRITER_ROLE)",
+    run_async(_finance),
+    arg("kind", "the asset class, e.g. gpu"),
+    arg("source", "the inventory file"),
+    *_node(),
+    _AS_OF,
+    _ADVANCE,
+    *_DEAL_FLAGS,
+)
+leaf(
+    gaib,
+    "repay",
+    "pay USDC into a deal through the waterfall",
+    run_async(_repay),
+    arg("deal", "the deal's number", type=int),
+    arg("amount", "USDC", type=AMOUNT),
+    *_node(),
+    _idempotency("payment (e.g. an invoice number): asked again, it pays once"),
+)
+for _name, _method, _unit, _doing in (
+    ("mint", "mint_aid", "USDC", "mint AID 1:1 for USDC (KYC-whitelisted accounts)"),
+    ("redeem", "redeem_aid", "AID", "redeem AID 1:1 for USDC from the liquid reserve"),
+    ("stake", "stake", "AID", "stake AID into sAID"),
+):
+    leaf(
+        gaib,
+        _name,
+        _doing,
+        run_async(_money(_method, _name)),
+        arg("amount", _unit, type=AMOUNT),
+        *_node(),
+        _idempotency("request (e.g. an order id): asked again, it happens once"),
+        *((_stablecoin(),) if _name != "stake" else ()),
     )
-    _add_json(p)
-    p.set_defaults(run=_run_async(_deploy))
-
-    p = sub.add_parser("digitize", help="register an inventory's assets on a JSON-RPC node")
-    p.add_argument("kind")
-    p.add_argument("source")
-    _add_rpc(p)
-    p.add_argument("--skip-registered", action="store_true", help="leave assets already on-chain as they are")
-    p.add_argument("--cluster", action="store_true", help="register the inventory as one cluster: one Merkle root")
-    p.add_argument(
-        "--option",
-        action="append",
-        metavar="NAME=VALUE",
-        help="an option of the asset adapter, e.g. --option operator=acme (repeatable)",
-    )
-    _add_json(p)
-    p.set_defaults(run=_run_async(_digitize))
-
-    p = sub.add_parser("finance", help="underwrite a digitized inventory and open its deal (UNDERWRITER_ROLE)")
-    p.add_argument("kind")
-    p.add_argument("source")
-    _add_rpc(p)
-    p.add_argument("--as-of", type=_day, help="valuation date, YYYY-MM-DD (default: today)")
-    p.add_argument("--advance", type=_amount, help="advance to ask for, in USD (default: 75%% of appraised value)")
-    _add_deal_flags(p)
-    _add_json(p)
-    p.set_defaults(run=_run_async(_finance))
-
-    p = sub.add_parser("repay", help="pay USDC into a deal through the waterfall")
-    p.add_argument("deal", type=int)
-    p.add_argument("amount", type=_amount, help="USDC")
-    _add_rpc(p)
-    p.add_argument(
-        "--idempotency-key",
-        "--key",
-        dest="key",
-        metavar="KEY",
-        help="names this payment (e.g. an invoice number): asked again, it pays once",
-    )
-    _add_json(p)
-    p.set_defaults(run=_run_async(_repay))
-
-    for name, method, unit, doing in (
-        ("mint", "mint_aid", "USDC", "mint AID 1:1 for USDC (KYC-whitelisted accounts)"),
-        ("redeem", "redeem_aid", "AID", "redeem AID 1:1 for USDC from the liquid reserve"),
-        ("stake", "stake", "AID", "stake AID into sAID"),
-    ):
-        p = sub.add_parser(name, help=doing)
-        p.add_argument("amount", type=_amount, help=unit)
-        _add_rpc(p)
-        p.add_argument(
-            "--idempotency-key",
-            "--key",
-            dest="key",
-            metavar="KEY",
-            help="names this request (e.g. an order id): asked again, it happens once",
-        )
-        if name in ("mint", "redeem"):
-            p.add_argument("--stablecoin", choices=["USDC", "USDT"], default="USDC", help="default: USDC")
-        _add_json(p)
-        p.set_defaults(run=_run_async(_money(method, name)))
-
-    p = sub.add_parser("request-unstake", help="ask to exit sAID (ERC-7540): filled at the next withdrawal cycle")
-    p.add_argument("shares", type=_amount, help="sAID")
-    p.add_argument("--controller", type=_address, help="who may claim (default: the signing account)")
-    p.add_argument(
-        "--idempotency-key",
-        "--key",
-        dest="key",
-        metavar="KEY",
-        help="names this request: asked again, it is requested once",
-    )
-    _add_rpc(p)
-    _add_json(p)
-    p.set_defaults(run=_run_async(_request_unstake))
-
-    p = sub.add_parser("claim-unstake", help="take the AID of filled sAID exit requests")
-    p.add_argument("shares", type=_amount, nargs="?", help="sAID of filled requests to claim (default: all)")
-    p.add_argument("--receiver", type=_address, help="who is paid (default: the signing account)")
-    p.add_argument(
-        "--controller", type=_address, help="whose requests (default: the signing account; else be its operator)"
-    )
-    p.add_argument(
-        "--idempotency-key", "--key", dest="key", metavar="KEY", help="names this claim: asked again, it claims once"
-    )
-    _add_rpc(p)
-    _add_json(p)
-    p.set_defaults(run=_run_async(_claim_unstake))
-
-    p = sub.add_parser("unstake-status", help="an account's sAID exits and the withdrawal cycle (read-only)")
-    p.add_argument("--account", type=_address, help="default: the signing account")
-    p.add_argument("--request", type=int, help="also show this request's pending and claimable shares")
-    _add_rpc(p)
-    _add_json(p)
-    p.set_defaults(run=_run_async(_unstake_status))
-
-    p = sub.add_parser("process-cycle", help="withdrawal manager: fill sAID exit requests once the cycle is due")
-    p.add_argument("--max", type=int, default=100, dest="max_requests", help="requests per transaction")
-    _add_rpc(p)
-    _add_json(p)
-    p.set_defaults(run=_run_async(_tx("process_withdrawal_cycle", "max_requests")))
-
-    p = sub.add_parser("set-operator", help="let an account request and claim sAID exits for you (ERC-7540)")
-    p.add_argument("operator", type=_address)
-    p.add_argument("--revoke", dest="approved", action="store_false", help="stop the operator")
-    _add_rpc(p)
-    _add_json(p)
-    p.set_defaults(run=_run_async(_tx("set_operator", "operator", "approved")))
-
-    p = sub.add_parser("request-redemption", help="queue a redemption the liquid reserve cannot cover yet")
-    p.add_argument("amount", type=_amount, help="AID")
-    _add_rpc(p)
-    _add_json(p)
-    p.set_defaults(run=_run_async(_tx("request_redemption", "amount")))
-
-    p = sub.add_parser("claim", help="take the USDC of your filled redemption requests")
-    _add_rpc(p)
-    _add_json(p)
-    p.set_defaults(run=_run_async(_tx("claim_redemption")))
-
-    for name, method, doing in (
-        ("pause", "pause", "pauser: stop AID minting and redeeming, or (--token sAID) sAID deposits and exits"),
-        ("unpause", "unpause", "pauser: resume"),
-    ):
-        p = sub.add_parser(name, help=doing)
-        p.add_argument("--token", choices=["AID", "sAID"], default="AID", help="default: AID")
-        _add_rpc(p)
-        _add_json(p)
-        p.set_defaults(run=_run_async(_tx(method, "token")))
-
-    p = sub.add_parser("deny", help="deny-list guard: stop an account from moving AID and sAID")
-    p.add_argument("account", type=_address)
-    p.add_argument("--allow", dest="denied", action="store_false", help="take the account off the deny list")
-    _add_rpc(p)
-    _add_json(p)
-    p.set_defaults(run=_run_async(_tx("deny", "account", "denied")))
-
-    for name, method, doing, fields in (
-        ("impair", "impair", "underwriter: mark a deal down by its expected loss (USDC)", ("deal", "amount")),
-        ("cure", "cure", "underwriter: an impaired deal performs again", ("deal",)),
-        ("default", "declare_default", "underwriter: the borrower has defaulted (true sale)", ("deal",)),
-        (
-            "liquidate",
-            "record_liquidation",
-            "underwriter: pay in what the hardware sold for (USDC)",
-            ("deal", "amount"),
+leaf(
+    gaib,
+    "request-unstake",
+    "ask to exit sAID (ERC-7540): filled at the next withdrawal cycle",
+    run_async(_request_unstake),
+    arg("shares", "sAID", type=AMOUNT),
+    click.option("--controller", type=ADDRESS, help="who may claim (default: the signing account)"),
+    _idempotency("request: asked again, it is requested once"),
+    *_node(),
+)
+leaf(
+    gaib,
+    "claim-unstake",
+    "take the AID of filled sAID exit requests",
+    run_async(_claim_unstake),
+    arg("shares", "sAID of filled requests to claim (default: all)", type=AMOUNT, required=False),
+    click.option("--receiver", type=ADDRESS, help="who is paid (default: the signing account)"),
+    click.option(
+        "--controller", type=ADDRESS, help="whose requests (default: the signing account; else be its operator)"
+    ),
+    _idempotency("claim: asked again, it claims once"),
+    *_node(),
+)
+leaf(
+    gaib,
+    "unstake-status",
+    "an account's sAID exits and the withdrawal cycle (read-only)",
+    run_async(_unstake_status),
+    click.option("--account", type=ADDRESS, help="whose (default: the signing account)"),
+    click.option("--request", type=int, help="also show this request's pending and claimable shares"),
+    *_node(),
+)
+leaf(
+    gaib,
+    "process-cycle",
+    "withdrawal manager: fill sAID exit requests once the cycle is due",
+    run_async(_tx("process_withdrawal_cycle", "max_requests")),
+    click.option("--max", "max_requests", type=int, default=100, show_default=True, help="requests per transaction"),
+    *_node(),
+)
+leaf(
+    gaib,
+    "set-operator",
+    "let an account request and claim sAID exits for you (ERC-7540)",
+    run_async(_flipped("revoke", "approved", _tx("set_operator", "operator", "approved"))),
+    arg("operator", "the operator's address", type=ADDRESS),
+    click.option("--revoke", is_flag=True, help="stop the operator"),
+    *_node(),
+)
+leaf(
+    gaib,
+    "request-redemption",
+    "queue a redemption the liquid reserve cannot cover yet",
+    run_async(_tx("request_redemption", "amount")),
+    arg("amount", "AID", type=AMOUNT),
+    *_node(),
+)
+leaf(gaib, "claim", "take the USDC of your filled redemption requests", run_async(_tx("claim_redemption")), *_node())
+for _name, _doing in (
+    ("pause", "pauser: stop AID minting and redeeming, or (--token sAID) sAID deposits and exits"),
+    ("unpause", "pauser: resume"),
+):
+    leaf(
+        gaib,
+        _name,
+        _doing,
+        run_async(_tx(_name, "token")),
+        click.option(
+            "--token", type=click.Choice(["AID", "sAID"]), default="AID", show_default=True, help="which token"
         ),
-        ("transfer-deal", "transfer_to_operator", "underwriter: a new operator takes a defaulted deal", ("deal", "to")),
-    ):
-        p = sub.add_parser(name, help=doing)
-        p.add_argument("deal", type=int)
-        if "amount" in fields:
-            p.add_argument("amount", type=_amount, help="USDC")
-        if "to" in fields:
-            p.add_argument("to", type=_address, help="the new operator's address")
-        _add_rpc(p)
-        _add_json(p)
-        p.set_defaults(run=_run_async(_tx(method, *fields)))
-
-    p = sub.add_parser("whitelist", help="KYC manager: let an account mint and redeem AID")
-    p.add_argument("address", type=_address)
-    p.add_argument("--remove", action="store_true", help="take the account off the whitelist")
-    _add_rpc(p)
-    _add_json(p)
-    p.set_defaults(run=_run_async(_whitelist))
-
-    p = sub.add_parser("faucet", help="local chains only: mint test USDC (or USDT) to an account")
-    p.add_argument("address", type=_address)
-    p.add_argument("amount", type=_amount, help="USDC")
-    p.add_argument("--stablecoin", choices=["USDC", "USDT"], default="USDC", help="default: USDC")
-    _add_rpc(p)
-    _add_json(p)
-    p.set_defaults(run=_run_async(_faucet))
-
-    p = sub.add_parser("status", help="AID supply and backing, sAID share price, the redemption queue (read-only)")
-    _add_rpc(p)
-    _add_json(p)
-    p.set_defaults(run=_run_async(_status))
-
-    p = sub.add_parser("admin", help="the protocol's roles: grant, revoke, and which an account holds")
-    admin_sub = p.add_subparsers(dest="action", required=True)
-    for action, doing in (("grant", "give an account a role"), ("revoke", "take a role from an account")):
-        p = admin_sub.add_parser(action, help=f"{doing} (signed by the holder of the role's admin role)")
-        p.add_argument("role", help="underwriter, registrar, registrar_admin, kyc_manager, pauser, ...")
-        p.add_argument("account", type=_address)
-        _add_rpc(p)
-        _add_json(p)
-        p.set_defaults(run=_run_async(_admin))
-    p = admin_sub.add_parser("roles", help="which of the protocol's roles an account holds (read-only)")
-    p.add_argument("account", nargs="?", type=_address, help="default: the account of GAIB_PRIVATE_KEY")
-    _add_rpc(p)
-    _add_json(p)
-    p.set_defaults(run=_run_async(_admin))
-
-    p = sub.add_parser("dev", help="a development chain (anvil) that persists between commands, and its clock")
-    dev_sub = p.add_subparsers(dest="action", required=True)
-    p = dev_sub.add_parser("start", help="start it in the background, from its saved state if any")
-    p.add_argument("--port", type=int, default=8545, help="on 127.0.0.1 (default 8545; 0: any free port)")
-    _add_json(p)
-    p.set_defaults(run=_dev)
-    for action, doing in (
-        ("status", "is it running, where, at which block"),
-        ("stop", "stop it; its state is saved for the next start"),
-        ("reset", "forget the saved state: the next start is a fresh chain"),
-    ):
-        p = dev_sub.add_parser(action, help=doing)
-        _add_json(p)
-        p.set_defaults(run=_dev)
-    p = dev_sub.add_parser("time", help="move its clock forward and mine a block")
-    p.add_argument("seconds", type=int, help="e.g. 2592000 for 30 days")
-    _add_json(p)
-    p.set_defaults(run=_dev)
-
-    p = sub.add_parser("export", help="for integrators: ABIs, addresses, Solidity interfaces, a TypeScript module")
-    p.add_argument("--out", required=True, help="the folder to write abi/, solidity/, typescript/, addresses.json into")
-    p.add_argument("--rpc", help="only this node's deployment (default: every chain in the deployments file)")
-    _add_json(p)
-    p.set_defaults(run=_run_async(_export))
-
-    p = sub.add_parser("deal", help="one deal as the chain holds it, interest and fees accrued (read-only)")
-    p.add_argument("deal", type=int)
-    _add_rpc(p)
-    _add_json(p)
-    p.set_defaults(run=_run_async(_deal))
-
-    p = sub.add_parser("deals", help="every deal: status, advance, principal outstanding (read-only)")
-    _add_rpc(p)
-    _add_json(p)
-    p.set_defaults(run=_run_async(_deals))
-
-    p = sub.add_parser("remark", help="re-mark every open deal's collateral at today's value: LTV now (read-only)")
-    p.add_argument("kind", help="asset class of the collateral, e.g. gpu")
-    p.add_argument("sources", nargs="*", help="the deals' inventory files (default: the plugin's example)")
-    p.add_argument("--as-of", type=_day, help="valuation date, YYYY-MM-DD (default: today)")
-    p.add_argument("--prices", help="a newer market-price table for the kind: a JSON file or an http(s) URL")
-    _add_rpc(p)
-    _add_json(p)
-    p.set_defaults(run=_run_async(_remark))
-
-    p = sub.add_parser("balances", help="an account's USDC, USDT, AID and sAID (read-only)")
-    p.add_argument("account", nargs="?", type=_address, help="default: the account of GAIB_PRIVATE_KEY")
-    _add_rpc(p)
-    _add_json(p)
-    p.set_defaults(run=_run_async(_balances))
-
-    add_node_commands(sub, _run_async, _connect, _read_only)
-    add_bridge_commands(sub, _run_async, _connect)  # gaib bridge, gaib networks (gaib_sdk/bridge_cli.py)
-
-    p = sub.add_parser(
-        "venue", help="a DeFi venue (morpho, curve, pendle): setup (the admin), quote, add, remove, positions"
+        *_node(),
     )
-    p.add_argument("name", help="the venue, as `gaib plugins` lists it")
-    p.add_argument("action", choices=["setup", "quote", "add", "remove", "positions"])
-    p.add_argument("amount", type=_amount, nargs="?", help="in the venue's unit for the action (see docs/venues/)")
-    p.add_argument(
+leaf(
+    gaib,
+    "deny",
+    "deny-list guard: stop an account from moving AID and sAID",
+    run_async(_flipped("allow", "denied", _tx("deny", "account", "denied"))),
+    arg("account", "the account's address", type=ADDRESS),
+    click.option("--allow", is_flag=True, help="take the account off the deny list"),
+    *_node(),
+)
+for _name, _method, _doing, _fields in (
+    ("impair", "impair", "underwriter: mark a deal down by its expected loss (USDC)", ("deal", "amount")),
+    ("cure", "cure", "underwriter: an impaired deal performs again", ("deal",)),
+    ("default", "declare_default", "underwriter: the borrower has defaulted (true sale)", ("deal",)),
+    ("liquidate", "record_liquidation", "underwriter: pay in what the hardware sold for (USDC)", ("deal", "amount")),
+    ("transfer-deal", "transfer_to_operator", "underwriter: a new operator takes a defaulted deal", ("deal", "to")),
+):
+    leaf(
+        gaib,
+        _name,
+        _doing,
+        run_async(_tx(_method, *_fields)),
+        arg("deal", "the deal's number", type=int),
+        *((arg("amount", "USDC", type=AMOUNT),) if "amount" in _fields else ()),
+        *((arg("to", "the new operator's address", type=ADDRESS),) if "to" in _fields else ()),
+        *_node(),
+    )
+leaf(
+    gaib,
+    "whitelist",
+    "KYC manager: let an account mint and redeem AID",
+    run_async(_whitelist),
+    arg("address", "the account's address", type=ADDRESS),
+    click.option("--remove", is_flag=True, help="take the account off the whitelist"),
+    *_node(),
+)
+leaf(
+    gaib,
+    "faucet",
+    "local chains only: mint test USDC (or USDT) to an account",
+    run_async(_faucet),
+    arg("address", "the account's address", type=ADDRESS),
+    arg("amount", "USDC (or USDT)", type=AMOUNT),
+    _stablecoin(),
+    *_node(),
+)
+leaf(
+    gaib,
+    "transfer",
+    "send GAIB, AID, sAID, USDC or USDT from the signing account",
+    run_async(_transfer),
+    arg("token", "GAIB, AID, sAID, USDC or USDT", type=click.Choice(list(_TOKENS), case_sensitive=False)),
+    arg("to", "the receiver's address", type=ADDRESS),
+    arg("amount", "in tokens", type=AMOUNT),
+    *_node(),
+)
+leaf(
+    gaib,
+    "status",
+    "AID supply and backing, sAID share price, the redemption queue (read-only)",
+    run_async(_status),
+    *_node(),
+)
+leaf(
+    gaib,
+    "balances",
+    "an account's USDC, USDT, AID, sAID and GAIB (read-only)",
+    run_async(_balances),
+    arg("account", "default: the account of GAIB_PRIVATE_KEY", type=ADDRESS, required=False),
+    *_node(),
+)
+leaf(
+    gaib,
+    "deal",
+    "one deal as the chain holds it, interest and fees accrued (read-only)",
+    run_async(_deal),
+    arg("deal", "the deal's number", type=int),
+    *_node(),
+)
+leaf(gaib, "deals", "every deal: status, advance, principal outstanding (read-only)", run_async(_deals), *_node())
+leaf(
+    gaib,
+    "remark",
+    "re-mark every open deal's collateral at today's value: LTV now (read-only)",
+    run_async(_remark),
+    arg("kind", "the asset class of the collateral, e.g. gpu"),
+    arg("sources", "the deals' inventory files (default: the plugin's example)", nargs=-1),
+    _AS_OF,
+    _PRICES,
+    *_node(),
+)
+
+_admin_group = group(gaib, "admin", "the protocol's roles: grant, revoke, and which an account holds")
+for _action, _doing in (("grant", "give an account a role"), ("revoke", "take a role from an account")):
+    leaf(
+        _admin_group,
+        _action,
+        f"{_doing} (signed by the holder of the role's admin role)",
+        run_async(_admin(_action)),
+        arg("role", "underwriter, registrar, registrar_admin, kyc_manager, pauser, ..."),
+        arg("account", "the account's address", type=ADDRESS),
+        *_node(),
+    )
+leaf(
+    _admin_group,
+    "roles",
+    "which of the protocol's roles an account holds (read-only)",
+    run_async(_admin("roles")),
+    arg("account", "default: the account of GAIB_PRIVATE_KEY", type=ADDRESS, required=False),
+    *_node(),
+)
+
+_dev_group = group(gaib, "dev", "a development chain (anvil) that persists between commands, and its clock")
+leaf(
+    _dev_group,
+    "start",
+    "start it in the background, from its saved state if any",
+    run_sync(_dev("start")),
+    click.option("--port", type=int, default=8545, show_default=True, help="on 127.0.0.1 (0: any free port)"),
+    json_option,
+)
+for _action, _doing in (
+    ("status", "is it running, where, at which block"),
+    ("stop", "stop it; its state is saved for the next start"),
+    ("reset", "forget the saved state: the next start is a fresh chain"),
+):
+    leaf(_dev_group, _action, _doing, run_sync(_dev(_action)), json_option)
+leaf(
+    _dev_group,
+    "time",
+    "move its clock forward and mine a block",
+    run_sync(_dev("time")),
+    arg("seconds", "e.g. 2592000 for 30 days", type=int),
+    json_option,
+    context_settings={"ignore_unknown_options": True},
+)  # `time -5` reaches the check that says why not
+
+leaf(
+    gaib,
+    "export",
+    "for integrators: ABIs, addresses, Solidity interfaces, a TypeScript module",
+    run_async(_export),
+    click.option(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="the folder to write abi/, solidity/, typescript/, addresses.json into",
+    ),
+    click.option(
+        "--rpc", metavar="URL", help="only this node's deployment (default: every chain in the deployments file)"
+    ),
+    json_option,
+)
+leaf(
+    gaib,
+    "venue",
+    "a DeFi venue (morpho, curve, pendle): setup (the admin), quote, add, remove, positions",
+    run_async(_venue),
+    arg("name", "the venue, as `gaib plugins` lists it"),
+    arg(
+        "action",
+        "setup, quote, add, remove or positions",
+        type=click.Choice(["setup", "quote", "add", "remove", "positions"]),
+    ),
+    arg("amount", "in the venue's unit for the action (see docs/venues/)", type=AMOUNT, required=False),
+    click.option(
         "--with",
-        dest="options",
-        action="append",
-        default=[],
+        "options",
+        multiple=True,
         metavar="NAME=VALUE",
         help="a venue-specific argument, e.g. --with asset=sAID (repeatable)",
-    )
-    p.add_argument("--account", type=_address, help="positions: whose (default: the signing account)")
-    _add_rpc(p)
-    _add_json(p)
-    p.set_defaults(run=_run_async(_venue))
+    ),
+    click.option("--account", type=ADDRESS, help="positions: whose (default: the signing account)"),
+    *_node(),
+)
 
-    p = sub.add_parser("plugin", help="write plugins: `gaib plugin new NAME`")
-    plugin_sub = p.add_subparsers(dest="plugin_command", required=True)
-    p = plugin_sub.add_parser("new", help="write a new asset-class plugin package from the template")
-    p.add_argument("name", help="the plugin's name, e.g. ev-charger: the package is gaib-ev-charger")
-    p.add_argument("--kind", help="the asset class users pass to digitize and quote (default: NAME)")
-    p.add_argument("--venue", action="store_true", help="write a venue plugin (a DeFi venue named NAME) instead")
-    p.add_argument("--dir", default=".", help="the folder to write gaib-NAME/ into (default: the current one)")
-    _add_json(p)
-    p.set_defaults(run=_plugin_new)
+_plugin_group = group(gaib, "plugin", "write plugins: `gaib plugin new NAME`")
+leaf(
+    _plugin_group,
+    "new",
+    "write a new asset-class (or venue) plugin package from the template",
+    run_sync(_plugin_new),
+    arg("name", "the plugin's name, e.g. ev-charger: the package is gaib-ev-charger"),
+    click.option("--kind", help="the asset class users pass to digitize and quote (default: NAME)"),
+    click.option("--venue", is_flag=True, help="write a venue plugin (a DeFi venue named NAME) instead"),
+    click.option("--dir", default=".", show_default=True, help="the folder to write gaib-NAME/ into"),
+    json_option,
+)
 
-    p = sub.add_parser("bench", help="benchmarks against a local anvil: `gaib bench onboard --gpus N`")
-    bench_sub = p.add_subparsers(dest="bench_command", required=True)
-    p = bench_sub.add_parser("onboard", help="onboard N synthetic GPUs: time and gas per 1,000, SDK vs raw web3.py")
-    p.add_argument("--gpus", type=int, default=10_000, help="the largest size; 1,000 GPUs is run too (default 10000)")
-    p.add_argument("--rpc", help="a development node to use (default: start anvil from node_modules or the PATH)")
-    p.add_argument("--no-raw", dest="raw", action="store_false", help="skip the raw web3.py baseline")
-    p.add_argument(
+_bench_group = group(gaib, "bench", "benchmarks against a local anvil: `gaib bench onboard --gpus N`")
+_BENCH_RPC = click.option(
+    "--rpc", metavar="URL", help="a development node to use (default: start anvil from node_modules or the PATH)"
+)
+leaf(
+    _bench_group,
+    "onboard",
+    "onboard N synthetic GPUs: time and gas per 1,000, SDK vs raw web3.py",
+    run_sync(_bench),
+    click.option("--gpus", type=int, default=10_000, show_default=True, help="the largest size; 1,000 GPUs is run too"),
+    _BENCH_RPC,
+    click.option("--raw/--no-raw", default=True, help="--no-raw: skip the raw web3.py baseline"),
+    click.option(
         "--cluster",
-        action="store_true",
-        help="digitize each size as one cluster (time, linearity), and the per-asset path against anvil's ceiling",
-    )
-    p.add_argument(
-        "--per-asset", type=int, default=1000, help="with --cluster: per-GPU transactions against the ceiling"
-    )
-    p.add_argument("--rounds", type=int, default=3, help="with --cluster: rounds per size, the best reported")
-    _add_json(p)
-    p.set_defaults(run=_bench)
-    p = bench_sub.add_parser("overhead", help="the three stages through the SDK vs raw web3.py: time and calls per tx")
-    p.add_argument("--flow", default="stages", choices=("stages", "small"), help="the three stages, or digitize only")
-    p.add_argument("--rounds", type=int, default=3, help="fresh anvil nodes to run on, one after another (default 3)")
-    p.add_argument("--rpc", help="a development node to use (default: start anvil from node_modules or the PATH)")
-    _add_json(p)
-    p.set_defaults(run=_bench_overhead)
+        is_flag=True,
+        help="digitize each size as one cluster, and the per-asset path against anvil's ceiling",
+    ),
+    click.option(
+        "--per-asset",
+        type=int,
+        default=1000,
+        show_default=True,
+        help="with --cluster: per-GPU transactions against the ceiling",
+    ),
+    click.option(
+        "--rounds", type=int, default=3, show_default=True, help="with --cluster: rounds per size, the best reported"
+    ),
+    json_option,
+)
+leaf(
+    _bench_group,
+    "overhead",
+    "the three stages through the SDK vs raw web3.py: time and calls per tx",
+    run_sync(_bench_overhead),
+    click.option(
+        "--flow",
+        default="stages",
+        show_default=True,
+        type=click.Choice(["stages", "small"]),
+        help="the three stages, or digitize only",
+    ),
+    click.option("--rounds", type=int, default=3, show_default=True, help="fresh anvil nodes, one after another"),
+    _BENCH_RPC,
+    json_option,
+)
+leaf(
+    gaib,
+    "report",
+    "the NAV report: an HTML page with PNG plots, and JSON, read from the chain or an index",
+    run_sync(_report_or_history),
+    click.option(
+        "--out", required=True, metavar="DIR", help="the folder to write index.html, the plots and report.json into"
+    ),
+    click.option(
+        "--rpc",
+        metavar="URL",
+        help="report on the deployment on this node (default: run a scripted scenario in-process)",
+    ),
+    click.option("--block", type=int, help="report as of this block (default: the latest)"),
+    click.option(
+        "--index", metavar="DB", help="draw NAV, share price, reserve and payments over time from this index instead"
+    ),
+    click.option("--json", "json", is_flag=True, help="print a summary as one JSON object (an error too)"),
+)
 
-    p = sub.add_parser("report", help="the NAV report: an HTML page with PNG plots, and JSON, read from the chain")
-    p.add_argument("--out", required=True, help="the folder to write index.html, the plots and report.json into")
-    p.add_argument("--rpc", help="report on the deployment on this node (default: run a scripted scenario in-process)")
-    p.add_argument("--block", type=int, help="report as of this block (default: the latest)")
-    p.add_argument("--json", action="store_true", help="print a summary as one JSON object")
-    p.set_defaults(run=_report)
-    # `gaib index`, `gaib points`, `gaib report --index` (gaib_sdk/index/cli.py)
+
+def _add_commands_of_other_modules() -> None:
+    # `gaib node`, `gaib attestation` (node/cli.py); `gaib bridge`, `gaib networks` (bridge_cli.py);
+    # `gaib index`, `gaib points` (index/cli.py). Each module imports click and cli_types only.
+    from gaib_sdk.bridge_cli import add_commands as add_bridge_commands
     from gaib_sdk.index.cli import add_commands as add_index_commands
+    from gaib_sdk.node.cli import add_commands as add_node_commands
 
-    add_index_commands(sub, _run_async)
-    return parser
+    add_node_commands(gaib, _connect, _read_only)
+    add_bridge_commands(gaib, _connect)
+    add_index_commands(gaib)
+
+
+_add_commands_of_other_modules()
+
+
+# ---- errors ----
 
 
 def _fail(as_json: bool, kind: str, message: str, code: int) -> int:
@@ -1047,22 +1247,59 @@ def _fail(as_json: bool, kind: str, message: str, code: int) -> int:
     if as_json:
         _print_json({"error": {"type": kind, "message": message}})
     else:
-        print(f"error: {message}", file=sys.stderr)
+        ui.error(message)
     return code
 
 
+def _usage_message(exc: click.UsageError) -> str:
+    """click's message, with a malformed value named the way the fuzz test and the docs say it: ``argument
+    --advance: 'abc' is not a number``."""
+    if type(exc) is click.BadParameter and exc.param is not None:
+        param = exc.param
+        name = param.opts[0] if isinstance(param, click.Option) else (param.name or "value")
+        return f"argument {name}: {exc.message}"
+    return exc.format_message()
+
+
+def _usage_error(exc: click.UsageError, as_json: bool) -> int:
+    ctx = exc.ctx
+    where = ctx.command_path if ctx is not None else "gaib"
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError) and ctx is not None:  # `gaib`, `gaib node`: say what
+        if not as_json:
+            click.echo(ctx.get_help())
+            return exc.exit_code
+        commands = ", ".join(sorted(getattr(ctx.command, "commands", {})))
+        exc = click.UsageError(f"a command is missing: one of {commands}", ctx)
+    message = f"{where}: {_usage_message(exc)}"
+    if as_json:
+        _print_json({"error": {"type": "UsageError", "message": message}})
+        return exc.exit_code
+    if ctx is not None:
+        click.echo(ctx.get_usage(), err=True)
+    ui.error(message)
+    ui.hint(f"Try '{where} --help' for help.")
+    return exc.exit_code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """`gaib` with ``argv`` (default: sys.argv[1:]); returns the exit status."""
     words = list(sys.argv[1:] if argv is None else argv)
     as_json = "--json" in words
-    _Parser.json_errors = as_json
-    args = build_parser().parse_args(words)
-    logger = logging.getLogger("gaib_sdk")
-    level = logger.level
     if as_json:  # stdout is the one JSON object; retries and warnings are not news to a program
+        import logging  # (not otherwise: `gaib --version` loads as little as it can)
+
+        logger = logging.getLogger("gaib_sdk")
+        level = logger.level
         logger.setLevel(logging.ERROR)
     try:
-        code: int = args.run(args)
-        return code
+        code = gaib.main(args=words, prog_name="gaib", standalone_mode=False)
+        return code if isinstance(code, int) else 0
+    except click.UsageError as exc:
+        return _usage_error(exc, as_json)
+    except click.Abort:  # click's word for Ctrl-C
+        return _fail(as_json, "Interrupted", "interrupted", 130)
+    except click.ClickException as exc:
+        return _fail(as_json, type(exc).__name__, exc.format_message(), exc.exit_code)
     except GaibError as exc:
         return _fail(as_json, type(exc).__name__, str(exc), 1)
     except KeyboardInterrupt:
@@ -1070,6 +1307,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # a file that exists, a folder that does not, a connection refused
         where = f": {exc.filename}" if exc.filename else ""
         return _fail(as_json, type(exc).__name__, f"{exc.strerror or exc}{where}", 1)
+    except SystemExit as exc:  # shell completion exits once it has printed
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except Exception as exc:
         if os.environ.get("GAIB_DEBUG"):
             raise
@@ -1079,7 +1318,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = f"unexpected {type(exc).__name__}: {exc} (a bug in gaib-sdk: GAIB_DEBUG=1 shows the traceback)"
         return _fail(as_json, "InternalError", message, 2)
     finally:
-        logger.setLevel(level)
+        if as_json:
+            logger.setLevel(level)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
@@ -16,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from eth_account import Account
 
@@ -24,6 +24,7 @@ from gaib_sdk.cli import main
 from gaib_sdk.paths import gaib_home
 
 from .anvil import KEYS, Anvil
+from .cli_docs import documented_outputs
 from .conftest import AS_OF
 
 
@@ -90,7 +91,7 @@ DOWN = "http://127.0.0.1:9"  # the discard port: nothing answers there
         (["quote", "gpu", "--advance", "nan"], "argument --advance: 'nan' must be a positive, finite amount"),
         (["quote", "gpu", "--advance", "-5"], "argument --advance: '-5' must be a positive"),
         (["quote", "gpu", "--as-of", "2026-13-01"], "argument --as-of: '2026-13-01' is not a date YYYY-MM-DD"),
-        (["quote", "gpu", "--term-days", "x"], "argument --term-days: invalid int value"),
+        (["quote", "gpu", "--term-days", "x"], "argument --term-days: 'x' is not a valid integer"),
         (["faucet", "0xabc", "100", "--rpc", DOWN], "argument address: '0xabc' is not an address"),
         (["faucet", ZERO, "lots", "--rpc", DOWN], "argument amount: 'lots' is not a number"),
         (["whitelist", "0x" + "aB" * 20, "--rpc", DOWN], "is not a valid EIP-55 checksum"),
@@ -124,8 +125,7 @@ def test_the_node_comes_from_gaib_rpc_when_rpc_is_left_out(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("GAIB_RPC", raising=False)
-    with pytest.raises(SystemExit):
-        main(["status", "--json"])
+    assert main(["status", "--json"]) == 2  # a command line that does not parse
     assert "one of the arguments --rpc --network is required" in json.loads(capsys.readouterr().out)["error"]["message"]
     monkeypatch.setenv("GAIB_RPC", DOWN)
     assert main(["status", "--json"]) == 1
@@ -302,21 +302,27 @@ def test_the_template_is_lint_clean(tmp_path: Path) -> None:
             assert proc.returncode == 0, f"{name}: ruff {' '.join(check)}:\n{proc.stdout}{proc.stderr}"
 
 
-def test_every_subcommand_takes_json() -> None:
-    from gaib_sdk.cli import build_parser
+def _leaves(command: click.Command, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+    if not isinstance(command, click.Group):
+        yield path, command
+        return
+    for name, sub in command.commands.items():
+        yield from _leaves(sub, (*path, name))
 
-    def leaves(parser: argparse.ArgumentParser, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
-        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-        if not subs:
-            yield path, parser
-        for action in subs:
-            for name, sub in action.choices.items():
-                yield from leaves(sub, (*path, name))
 
-    found = dict(leaves(build_parser(), ()))
+def test_every_subcommand_takes_json_and_every_option_has_help() -> None:
+    from gaib_sdk.cli import gaib
+
+    found = dict(_leaves(gaib))
     assert {("quickstart",), ("plugins",), ("quote",), ("deploy",), ("digitize",), ("plugin", "new")} <= set(found)
-    for path, parser in found.items():
-        assert any("--json" in a.option_strings for a in parser._actions), f"gaib {' '.join(path)} has no --json"
+    for path, command in found.items():
+        options = [p for p in command.params if isinstance(p, click.Option)]
+        assert any("--json" in p.opts for p in options), f"gaib {' '.join(path)} has no --json"
+        for option in options:
+            assert option.help, f"gaib {' '.join(path)} {option.opts[0]} has no help"
+        arguments = [p.name.upper() for p in command.params if isinstance(p, click.Argument) and p.name]
+        for name in arguments:  # an argument's help is in the command's
+            assert re.search(rf"^ +{name} +\S", command.help or "", re.M), f"gaib {' '.join(path)} {name} has no help"
 
 
 class Cli:
@@ -520,6 +526,7 @@ def test_a_dev_chain_persists_between_commands_and_its_clock_moves(
 
     started = gaib("dev", "start", "--port", "0")
     try:
+        assert set(started) >= documented_outputs()["dev start"].keys  # what docs/cli.md shows of it
         assert started["resumed"] is False and gaib("dev", "status")["url"] == started["url"]
         assert main(["dev", "start", "--port", "0"]) == 1
         assert "a dev chain is running already" in capsys.readouterr().err

@@ -4,14 +4,15 @@ cleanly at the connection (or earlier, at the check that refuses it)."""
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Iterator
 from typing import Any
 
+import click
 import pytest
 
-from gaib_sdk.cli import build_parser, main
+from gaib_sdk.cli import gaib, main
+from gaib_sdk.cli_types import ADDRESS, AMOUNT, BYTES32, DAY
 
 DOWN = "http://127.0.0.1:9"  # the discard port: nothing answers there
 #: Commands that start or run something long even on good input (anvil, a scenario, files): tested elsewhere.
@@ -19,38 +20,42 @@ SKIP = {("bench",), ("report",), ("quickstart",), ("dev",), ("plugin",)}
 BAD = ["abc", "-1", "nan", "0x" + "g" * 40, "9" * 80]
 
 
-def _leaves(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
-    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    if not subs:
-        yield path, parser
-    for action in subs:
-        for name, sub in action.choices.items():
-            if (*path, name)[:1] not in SKIP:
-                yield from _leaves(sub, (*path, name))
+def _leaves(command: click.Command, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+    """Every command of the tree that runs something (not a group), with its words."""
+    if not isinstance(command, click.Group):
+        yield path, command
+        return
+    for name, sub in command.commands.items():
+        if (*path, name)[:1] not in SKIP:
+            yield from _leaves(sub, (*path, name))
 
 
 def _cases() -> Iterator[Any]:
-    for path, parser in _leaves(build_parser()):
-        positionals = [a for a in parser._actions if not a.option_strings and a.dest != "help"]
+    for path, command in _leaves(gaib):
+        positionals = [p for p in command.params if isinstance(p, click.Argument)]
         for index, target in enumerate(positionals):
             for bad in BAD:
                 # the other positionals get a plausible value, so that the bad one is what is judged
                 words = [bad if i == index else _plausible(a) for i, a in enumerate(positionals)]
-                yield pytest.param([*path, *words], id=f"{' '.join(path)}:{target.dest}={bad[:12]}")
-        for option in (a for a in parser._actions if a.option_strings and a.type is not None):
+                yield pytest.param([*path, *words], id=f"{' '.join(path)}:{target.name}={bad[:12]}")
+        typed = (
+            p
+            for p in command.params
+            if isinstance(p, click.Option) and not p.is_flag and p.type is not click.STRING and p.name != "help"
+        )
+        for option in typed:
             words = [_plausible(a) for a in positionals]
-            yield pytest.param([*path, *words, option.option_strings[0], "abc"], id=f"{' '.join(path)}:{option.dest}")
+            yield pytest.param([*path, *words, option.opts[0], "abc"], id=f"{' '.join(path)}:{option.name}")
 
 
-def _plausible(action: argparse.Action) -> str:
-    if action.type is int:
+def _plausible(param: click.Parameter) -> str:
+    kind = param.type
+    if isinstance(kind, click.types.IntParamType | click.types.FloatParamType):
         return "1"
-    if action.choices:
-        return str(next(iter(action.choices)))
-    name = getattr(action.type, "__name__", "")
-    return {"address": "0x" + "11" * 20, "amount": "10", "bytes32": "0x" + "22" * 32, "day": "2026-11-25"}.get(
-        name, "gpu" if action.dest == "kind" else "x"
-    )
+    if isinstance(kind, click.Choice):
+        return str(kind.choices[0])
+    plausible = {ADDRESS: "0x" + "11" * 20, AMOUNT: "10", BYTES32: "0x" + "22" * 32, DAY: "2026-11-25"}
+    return str(plausible.get(kind, "gpu" if param.name == "kind" else "x"))  # type: ignore[call-overload]
 
 
 CASES = list(_cases())
@@ -70,8 +75,8 @@ def test_a_malformed_invocation_is_one_message_never_a_traceback(
         words = [*argv, "--json"] if as_json else argv
         try:
             code: Any = main(words)
-        except SystemExit as exc:  # argparse's usage error
-            code = exc.code
+        except SystemExit as exc:  # never: main() returns the status, usage errors included
+            pytest.fail(f"{words}: SystemExit({exc.code})")
         out, err = capsys.readouterr()
         assert "Traceback" not in out + err
         if code == 0:  # a value that is not malformed for this argument (a name, a free-form word): fine

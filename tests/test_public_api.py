@@ -31,8 +31,11 @@ def test_all_is_exactly_what_is_exported() -> None:
     ["import gaib_sdk", "import gaib_sdk.cli, sys; sys.argv = ['gaib', '--version']; gaib_sdk.cli.main()"],
 )
 def test_importing_the_sdk_or_asking_its_version_loads_no_web3_nor_evm(program: str) -> None:
-    # what makes `import gaib_sdk` and `gaib --version` take a second: loaded on first use instead
-    check = "; import sys; print(sorted(m for m in ('web3', 'eth_account', 'eth', 'pydantic') if m in sys.modules))"
+    # what makes `import gaib_sdk` and `gaib --version` take a second: loaded on first use instead (rich, too,
+    # is imported only by a command that draws a table or a progress bar)
+    check = (
+        "; import sys; print(sorted(m for m in ('web3', 'eth_account', 'eth', 'pydantic', 'rich') if m in sys.modules))"
+    )
     code = f"try:\n    {program}\nexcept SystemExit:\n    pass\n{check.removeprefix('; ')}"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"

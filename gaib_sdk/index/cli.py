@@ -3,21 +3,20 @@ by :func:`add_commands` (one call in gaib_sdk/cli.py)."""
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
 import sys
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from gaib_sdk.cli_types import add_rpc, address, amount
+import click
 
-__all__ = ["add_commands"]
+from gaib_sdk.cli_types import ADDRESS, AMOUNT, Args, json_option, leaf, rpc_options, run_async, run_sync
+
+__all__ = ["add_commands", "history_report"]
 
 
-async def _index(args: argparse.Namespace) -> dict[str, Any]:
+async def _index(args: Args) -> dict[str, Any]:
     from gaib_sdk.client import Gaib
     from gaib_sdk.index import Indexer
 
@@ -30,6 +29,8 @@ async def _index(args: argparse.Namespace) -> dict[str, Any]:
             max_blocks=max(args.batch, 10_000),
         )
         try:
+            import asyncio
+
             if args.follow:  # until Ctrl-C; each sync's figures on stderr
                 while True:
                     stats = await indexer.sync()
@@ -52,41 +53,61 @@ async def _index(args: argparse.Namespace) -> dict[str, Any]:
             indexer.close()
 
 
-def add_commands(sub: Any, run_async: Callable[[Callable[[argparse.Namespace], Any]], Any]) -> None:
-    """Add `index` and `points`, and `--index` to `report`."""
-    p = sub.add_parser("index", help="follow the protocol's events into a database (SQLite, or PostgreSQL by URL)")
-    add_rpc(p)
-    p.add_argument("--db", default="gaib-index.sqlite", help="a SQLite file or a postgresql:// URL")
-    p.add_argument("--confirmations", type=int, default=0, help="index only blocks this deep under the head")
-    p.add_argument("--batch", type=int, default=2_000, help="blocks per eth_getLogs at first (halved on refusal)")
-    p.add_argument("--follow", action="store_true", help="keep following the chain until interrupted")
-    p.add_argument("--poll", type=float, default=2.0, help="with --follow: seconds between polls")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(run=run_async(_index))
-
-    p = sub.add_parser("points", help="LP points from an index: an account's, a leaderboard, a Merkle distribution")
-    p.add_argument("--index", dest="db", default="gaib-index.sqlite", help="SQLite file or postgresql:// URL")
-    p.add_argument("--rules", required=True, help="the points rules file (JSON, versioned: see docs/indexer.md)")
-    p.add_argument("--account", type=address, help="show this account's points by venue")
-    p.add_argument("--top", type=int, default=10, help="leaderboard size (default 10)")
-    p.add_argument("--start", type=int, default=0, help="the epoch's start, unix seconds (default: the beginning)")
-    p.add_argument("--end", type=int, help="the epoch's end, unix seconds (default: the index's last block)")
-    p.add_argument("--epoch", type=int, help="with --gaib and --out: export the epoch's Merkle distribution")
-    p.add_argument("--gaib", type=amount, help="GAIB to distribute in the epoch, pro rata to points")
-    p.add_argument("--out", help="where to write the distribution (JSON: root, amounts, proofs)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(run=_points)
-
-    # `gaib report --index DB`: the history from an index, no node needed (the other flags stay as they are)
-    report = sub.choices["report"]
-    report.add_argument(
-        "--index", metavar="DB", help="draw NAV, share price, reserve and payments over time from this index"
+def add_commands(gaib: click.Group) -> None:
+    """Add `index` and `points` (`report --index` is an option of `gaib report`, run by :func:`history_report`)."""
+    leaf(
+        gaib,
+        "index",
+        "follow the protocol's events into a database (SQLite, or PostgreSQL by URL)",
+        run_async(_index),
+        rpc_options(),
+        click.option(
+            "--db", default="gaib-index.sqlite", show_default=True, help="a SQLite file or a postgresql:// URL"
+        ),
+        click.option(
+            "--confirmations", type=int, default=0, show_default=True, help="index only blocks this deep under the head"
+        ),
+        click.option(
+            "--batch",
+            type=int,
+            default=2_000,
+            show_default=True,
+            help="blocks per eth_getLogs at first (halved on refusal)",
+        ),
+        click.option("--follow", is_flag=True, help="keep following the chain until interrupted"),
+        click.option("--poll", type=float, default=2.0, show_default=True, help="with --follow: seconds between polls"),
+        json_option,
     )
-    chain_report = report.get_default("run")
-    report.set_defaults(run=lambda args: _history_report(args) if args.index else chain_report(args))
+    leaf(
+        gaib,
+        "points",
+        "LP points from an index: an account's, a leaderboard, a Merkle distribution",
+        run_sync(_points),
+        click.option(
+            "--index",
+            "db",
+            default="gaib-index.sqlite",
+            show_default=True,
+            help="the index: a SQLite file or a postgresql:// URL",
+        ),
+        click.option(
+            "--rules",
+            required=True,
+            metavar="FILE",
+            help="the points rules file (JSON, versioned: see docs/indexer.md)",
+        ),
+        click.option("--account", type=ADDRESS, help="show this account's points by venue"),
+        click.option("--top", type=int, default=10, show_default=True, help="leaderboard size"),
+        click.option("--start", type=int, default=0, help="the epoch's start, unix seconds (default: the beginning)"),
+        click.option("--end", type=int, help="the epoch's end, unix seconds (default: the index's last block)"),
+        click.option("--epoch", type=int, help="with --gaib and --out: export the epoch's Merkle distribution"),
+        click.option("--gaib", type=AMOUNT, help="GAIB to distribute in the epoch, pro rata to points"),
+        click.option("--out", metavar="FILE", help="where to write the distribution (JSON: root, amounts, proofs)"),
+        json_option,
+    )
 
 
-def _points(args: argparse.Namespace) -> int:
+def _points(args: Args) -> int:
     from gaib_sdk.errors import GaibConfigError
     from gaib_sdk.index import Index
     from gaib_sdk.index.points import distribution, load_rules, points
@@ -133,7 +154,7 @@ def _points(args: argparse.Namespace) -> int:
     return 0
 
 
-def _history_report(args: argparse.Namespace) -> int:
+def history_report(args: Args) -> int:
     from gaib_sdk.index import Index
     from gaib_sdk.index.history import history, write_history
 

@@ -10,14 +10,15 @@ gaib attestation ASSET_ID --rpc URL         an asset's latest attested status, c
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gaib_sdk.cli_types import add_rpc, address, amount, bytes32
+import click
+
+from gaib_sdk.cli_types import ADDRESS, AMOUNT, BYTES32, Args, arg, group, json_option, leaf, rpc_options, run_async
 from gaib_sdk.errors import GaibValueError
 
 if TYPE_CHECKING:
@@ -54,16 +55,11 @@ def _result(r: PeriodResult) -> dict[str, Any]:
     }
 
 
-def add_commands(
-    sub: Any,
-    run_async: Callable[[Callable[[argparse.Namespace], Any]], Any],
-    connect: Callable[[argparse.Namespace], Any],
-    connect_read_only: Callable[[argparse.Namespace], Any],
-) -> None:
-    """Add `node` and `attestation` to the `gaib` parser. ``connect(args)`` gives a signing client,
+def add_commands(gaib: click.Group, connect: Callable[[Args], Any], connect_read_only: Callable[[Args], Any]) -> None:
+    """Add `node` and `attestation` to the `gaib` command. ``connect(args)`` gives a signing client,
     ``connect_read_only(args)`` one without a key."""
 
-    async def register(args: argparse.Namespace) -> dict[str, Any]:
+    async def register(args: Args) -> dict[str, Any]:
         async with await connect(args) as client:
             return {
                 "action": "register",
@@ -71,20 +67,20 @@ def add_commands(
                 "tx_hash": await client.register_operator(args.amount),
             }
 
-    async def bond(args: argparse.Namespace) -> dict[str, Any]:
+    async def bond(args: Args) -> dict[str, Any]:
         async with await connect(args) as client:
             return {"action": "bond", "amount_gaib": args.amount, "tx_hash": await client.bond(args.amount)}
 
-    async def unbond(args: argparse.Namespace) -> dict[str, Any]:
+    async def unbond(args: Args) -> dict[str, Any]:
         async with await connect(args) as client:
             tx = await client.request_unbond()
             return {"action": "unbond", "tx_hash": tx, **_plain(await client.operator())}
 
-    async def withdraw(args: argparse.Namespace) -> dict[str, Any]:
+    async def withdraw(args: Args) -> dict[str, Any]:
         async with await connect(args) as client:
             return {"action": "withdraw", "tx_hash": await client.withdraw_bond()}
 
-    async def status(args: argparse.Namespace) -> dict[str, Any]:
+    async def status(args: Args) -> dict[str, Any]:
         from gaib_sdk.node.store import NodeStore
 
         client = await (connect_read_only(args) if args.operator else connect(args))
@@ -102,7 +98,7 @@ def add_commands(
                     store.close()
             return data
 
-    async def run(args: argparse.Namespace) -> dict[str, Any]:
+    async def run(args: Args) -> dict[str, Any]:
         from gaib_sdk.node.runner import NodeRunner
 
         say = (lambda _: None) if args.json else (lambda msg: print(f"  .. {msg}", file=sys.stderr, flush=True))
@@ -127,7 +123,7 @@ def add_commands(
                 runner.close()
             return {"operator": client.address, "periods": [_result(r) for r in results]}
 
-    async def challenge(args: argparse.Namespace) -> dict[str, Any]:
+    async def challenge(args: Args) -> dict[str, Any]:
         from gaib_sdk.node.bundle import fetch_bundle
         from gaib_sdk.node.report import DeviceReport
 
@@ -150,9 +146,9 @@ def add_commands(
             )
             return _plain(result)
 
-    async def attestation(args: argparse.Namespace) -> dict[str, Any]:
+    async def attestation(args: Args) -> dict[str, Any]:
         async with await connect_read_only(args) as client:
-            found = await client.attested_status(args.asset_id, operators=args.operator or None)
+            found = await client.attested_status(args.asset_id, operators=list(args.operator) or None)
             if found is None:
                 return {"asset_id": args.asset_id, "attested": False}
             return {
@@ -171,58 +167,83 @@ def add_commands(
                 "uri": found.uri,
             }
 
-    p = sub.add_parser("node", help="the node verification network: bond, run the node, challenge false reports")
-    node = p.add_subparsers(dest="node_command", required=True)
-
-    def common(q: argparse.ArgumentParser) -> None:
-        add_rpc(q, "the node's URL (key in $GAIB_PRIVATE_KEY)")
-        q.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
-
-    q = node.add_parser("register", help="join the network with a bond of GAIB (at least the contract's minimum)")
-    q.add_argument("amount", type=amount, help="GAIB")
-    common(q)
-    q.set_defaults(run=run_async(register))
-    q = node.add_parser("bond", help="add GAIB to the bond")
-    q.add_argument("amount", type=amount, help="GAIB")
-    common(q)
-    q.set_defaults(run=run_async(bond))
-    q = node.add_parser("unbond", help="stop reporting; the bond can be withdrawn after the unbonding delay")
-    common(q)
-    q.set_defaults(run=run_async(unbond))
-    q = node.add_parser("withdraw", help="take the bond back after the unbonding delay")
-    common(q)
-    q.set_defaults(run=run_async(withdraw))
-    q = node.add_parser("status", help="an operator's state on chain (and with --reports, its periods on disk)")
-    q.add_argument("--operator", help="another operator's address (read-only; default: the signing account)")
-    q.add_argument("--reports", help="the node's reports directory")
-    common(q)
-    q.set_defaults(run=run_async(status))
-
-    q = node.add_parser("run", help="read telemetry every interval, sign each period's reports, submit its root")
-    q.add_argument("kind", help="asset class, e.g. gpu")
-    q.add_argument("source", help="the adapter's source: an export file, a DCGM exporter URL, a fleet API URL")
-    q.add_argument("--reports", required=True, help="the directory for the node's store and bundles")
-    q.add_argument("--interval", type=float, default=60.0, help="seconds between readings (default 60)")
-    q.add_argument("--options", help='the adapter\'s options as JSON, e.g. \'{"dcgm": {"inventory": "g.json"}}\'')
-    q.add_argument("--publish-url", help="where the bundles are served (default: file:// URIs of the reports dir)")
-    q.add_argument("--once", action="store_true", help="stop after the first round that submits a root")
-    q.add_argument("--period", type=int, help="close only this period, from the readings on disk, and exit")
-    common(q)
-    q.set_defaults(run=run_async(run))
-
-    q = node.add_parser("challenge", help="prove a report of a published bundle false and slash its operator")
-    q.add_argument("bundle", help="the bundle: a path or a file:// or http(s):// URI (the root event's uri)")
-    q.add_argument("asset_id", type=bytes32)
-    q.add_argument("--other", help="equivocation: a JSON file {report, signature} of a conflicting signed report")
-    common(q)
-    q.set_defaults(run=run_async(challenge))
-
-    p = sub.add_parser("attestation", help="an asset's latest attested status: root, proof and signature checked")
-    p.add_argument("asset_id", type=bytes32)
-    p.add_argument("--operator", action="append", type=address, help="trust only this operator (repeatable)")
-    add_rpc(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object (an error too)")
-    p.set_defaults(run=run_async(attestation))
+    node = group(gaib, "node", "the node verification network: bond, run the node, challenge false reports")
+    common = (rpc_options("the node's URL (key in $GAIB_PRIVATE_KEY)"), json_option)
+    leaf(
+        node,
+        "register",
+        "join the network with a bond of GAIB (at least the contract's minimum)",
+        run_async(register),
+        arg("amount", "GAIB", type=AMOUNT),
+        *common,
+    )
+    leaf(node, "bond", "add GAIB to the bond", run_async(bond), arg("amount", "GAIB", type=AMOUNT), *common)
+    leaf(
+        node,
+        "unbond",
+        "stop reporting; the bond can be withdrawn after the unbonding delay",
+        run_async(unbond),
+        *common,
+    )
+    leaf(node, "withdraw", "take the bond back after the unbonding delay", run_async(withdraw), *common)
+    leaf(
+        node,
+        "status",
+        "an operator's state on chain (and with --reports, its periods on disk)",
+        run_async(status),
+        click.option(
+            "--operator", type=ADDRESS, help="another operator's address (read-only; default: the signing account)"
+        ),
+        click.option("--reports", metavar="DIR", help="the node's reports directory"),
+        *common,
+    )
+    leaf(
+        node,
+        "run",
+        "read telemetry every interval, sign each period's reports, submit its root",
+        run_async(run),
+        arg("kind", "the asset class, e.g. gpu"),
+        arg("source", "the adapter's source: an export file, a DCGM exporter URL, a fleet API URL"),
+        click.option("--reports", required=True, metavar="DIR", help="the directory for the node's store and bundles"),
+        click.option("--interval", type=float, default=60.0, show_default=True, help="seconds between readings"),
+        click.option(
+            "--options",
+            metavar="JSON",
+            help='the adapter\'s options as JSON, e.g. \'{"dcgm": {"inventory": "g.json"}}\'',
+        ),
+        click.option(
+            "--publish-url",
+            metavar="URL",
+            help="where the bundles are served (default: file:// URIs of the reports dir)",
+        ),
+        click.option("--once", is_flag=True, help="stop after the first round that submits a root"),
+        click.option("--period", type=int, help="close only this period, from the readings on disk, and exit"),
+        *common,
+    )
+    leaf(
+        node,
+        "challenge",
+        "prove a report of a published bundle false and slash its operator",
+        run_async(challenge),
+        arg("bundle", "the bundle: a path or a file:// or http(s):// URI (the root event's uri)"),
+        arg("asset_id", "the asset's id, 0x and 64 hex digits", type=BYTES32),
+        click.option(
+            "--other",
+            metavar="FILE",
+            help="equivocation: a JSON file {report, signature} of a conflicting signed report",
+        ),
+        *common,
+    )
+    leaf(
+        gaib,
+        "attestation",
+        "an asset's latest attested status: root, proof and signature checked",
+        run_async(attestation),
+        arg("asset_id", "the asset's id, 0x and 64 hex digits", type=BYTES32),
+        click.option("--operator", type=ADDRESS, multiple=True, help="trust only this operator (repeatable)"),
+        rpc_options(),
+        json_option,
+    )
 
 
 def _plain(data: dict[str, Any]) -> dict[str, Any]:
