@@ -437,7 +437,7 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
     /// @notice Claim: burn nothing more (the shares were burned when filled) and pay `controller`'s
     ///         set-aside AID for `shares` of its filled requests to `receiver`. ERC-7540 semantics.
     function redeem(uint256 shares, address receiver, address controller) public override returns (uint256 assets) {
-        _checkController(controller);
+        _checkController(controller, receiver);
         Line storage line = _lines[controller];
         Fills storage f = _fills[controller];
         uint256 claimable = f.filled - line.claimed;
@@ -451,7 +451,7 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
     /// @notice Claim `assets` AID of `controller`'s filled requests, paid to `receiver`; returns the shares
     ///         of its requests that this uses up (rounded up).
     function withdraw(uint256 assets, address receiver, address controller) public override returns (uint256 shares) {
-        _checkController(controller);
+        _checkController(controller, receiver);
         Line storage line = _lines[controller];
         Fills storage f = _fills[controller];
         uint256 owed = f.assets;
@@ -728,11 +728,15 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
         if (IAIDollarView(asset()).isDenied(account)) revert AccountDenied(account);
     }
 
-    /// @dev A claim: the caller is the controller or its operator.
-    function _checkController(address controller) private view {
+    /// @dev A claim: the caller is the controller or its operator, and none of caller, controller and
+    ///      receiver is deny-listed (each account asked once).
+    function _checkController(address controller, address receiver) private view {
         if (controller != msg.sender && !isOperator[controller][msg.sender]) {
             revert NotAuthorized(msg.sender, controller);
         }
+        if (msg.sender != receiver) _checkNotDenied(msg.sender);
+        if (controller != msg.sender && controller != receiver) _checkNotDenied(controller);
+        _checkNotDenied(receiver);
     }
 
     /// @dev A denied account cannot move anyone's sAID as a spender either.
@@ -741,8 +745,7 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
         super._spendAllowance(owner, spender, value);
     }
 
-    /// @dev Pay a claim from the escrow. None of caller, controller and receiver may be deny-listed: AID
-    ///      itself refuses a denied receiver as the escrow pays it, so only the others are asked here.
+    /// @dev Pay a claim from the escrow.
     function _claim(
         Line storage line,
         Fills storage f,
@@ -751,9 +754,6 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
         uint256 shares,
         uint256 assets
     ) private {
-        if (assets == 0) _checkNotDenied(receiver);
-        if (msg.sender != receiver) _checkNotDenied(msg.sender);
-        if (controller != receiver && controller != msg.sender) _checkNotDenied(controller);
         line.claimed += uint128(shares); // at most its filled shares
         f.assets -= uint128(assets);
         totalClaimableAssets -= uint128(assets);
