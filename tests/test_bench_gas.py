@@ -30,6 +30,9 @@ def test_bench_gas_runs_and_prints_both_tables() -> None:
         "Targets (issue 14)",
         "stake: depositWithPermit (1 tx)",
         "exit per holder, 20 a cycle",
+        "Exit, 20 holders in one cycle",
+        "processCycle (all 20 requests, one transaction)",
+        "claim: redeem (each holder, average)",
     ):
         assert line in out, out
     for line in (
