@@ -295,7 +295,7 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
     /// @notice Lock `shares` of `owner` in the vault and queue them for the next processing; `controller`
     ///         claims the AID once filled. The caller must be `owner`, its operator, or hold an allowance.
     /// @dev The deny list: the owner is checked as the shares move; the caller and the controller here
-    ///      when they are other accounts.
+    ///      when they are other accounts. A request holds at most 2**96 - 1 shares (SafeCast refuses more).
     function requestRedeem(uint256 shares, address controller, address owner)
         external
         whenNotPaused
@@ -333,7 +333,11 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
 
     /// @notice Request `requestId`: its controller, its start in the controller's line of requested shares,
     ///         and its shares.
-    function redeemRequests(uint256 requestId) external view returns (address controller, uint256 start, uint256 shares) {
+    function redeemRequests(uint256 requestId)
+        external
+        view
+        returns (address controller, uint256 start, uint256 shares)
+    {
         RedeemRequestInfo memory r = _requests[requestId];
         return (r.controller, _starts[requestId], r.shares);
     }
@@ -362,10 +366,9 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
     }
 
     /// @notice Fill waiting requests, oldest first, at the current share price: burn their shares and move
-    ///         the AID they are worth to the escrow. Callable
-    ///         once the cycle is due; a processing that the gas bound `maxRequests` cuts short stays open
-    ///         (call again); one that empties the eligible queue or this cycle's cap closes the cycle, and the
-    ///         next one is due `cycleLength` later.
+    ///         the AID they are worth to the escrow. Callable once the cycle is due; a processing that the
+    ///         gas bound `maxRequests` cuts short stays open (call again); one that empties the eligible queue
+    ///         or this cycle's cap closes the cycle, and the next one is due `cycleLength` later.
     function processCycle(uint256 maxRequests)
         external
         onlyRole(WITHDRAWAL_MANAGER_ROLE)
