@@ -435,3 +435,102 @@ async def test_request_cycle_claim_on_anvil_resume_after_a_crash(tmp_path: Path)
         for client in clients:
             await client.close()
         node.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_filled_claim_cannot_be_taken_by_anyone_else(gaib: Gaib, actors: Actors) -> None:
+    """What a cycle set aside for a controller is paid to that controller's claims alone: not to another
+    account, not diluted by a donation or a deposit after the fill, not cut by a markdown or a realized loss
+    after the fill, and rounding over many small requests never pays out more than was set aside."""
+    p = gaib.protocol
+    said = p.said.functions
+    investor, lender, outsider = actors.investor, actors.lender, actors.outsider
+    await staked(gaib, investor, 1_000 * AID)
+    await staked(gaib, lender, 1_000 * AID)
+    await staked(gaib, outsider, 1_000 * AID)
+    # income first, so the fill price is not round: the shares' AID rounds down at every fill
+    await gaib.send(said.grantRole(keccak(text="REWARDER_ROLE"), gaib.address), what="grant")
+    await gaib.whitelist(gaib.address)
+    await gaib.faucet(gaib.address, Decimal(10_000))
+    await gaib.send(p.usdc.functions.approve(p.aid.address, MAX_UINT), what="approve")
+    await gaib.send(p.aid.functions.mint(10_000 * USDC), what="mint")
+    await gaib.send(p.aid.functions.approve(p.said.address, MAX_UINT), what="approve")
+    await gaib.send(said.setVestingPeriod(0), what="no vesting")
+    await gaib.send(said.transferInRewards(77 * AID + 7), what="income")
+
+    # many small requests, odd sizes, interleaved between controllers; the investor's big one among them
+    sizes = {investor: [1, 3, 333 * AID + 1, 7, 10**15 + 1], lender: [2, 5, 11, 10**17 + 3], outsider: [1, 9]}
+    ids: dict[str, list[int]] = {}
+    for k in range(max(len(v) for v in sizes.values())):
+        for who, amounts in sizes.items():
+            if k < len(amounts):
+                result = await who.send(said.requestRedeem(amounts[k], who.address, who.address), what="request")
+                ids.setdefault(who.address, []).append(events(p.said, "RedeemRequest", result)[0]["requestId"])
+    await to_cycle(gaib)
+    result = await gaib.send(said.processCycle(100), what="cycle")
+    fills = events(p.said, "RedeemFilled", result)
+    assert len(fills) == sum(len(v) for v in sizes.values())
+    set_aside = sum(f["assets"] for f in fills)
+    escrow = await said.escrow().call()
+    assert await p.aid.functions.balanceOf(escrow).call() == set_aside == await said.totalClaimableAssets().call()
+    owed = {w.address: await said.maxWithdraw(w.address).call() for w in sizes}
+    filled = {w.address: await said.maxRedeem(w.address).call() for w in sizes}
+    assert sum(owed.values()) == set_aside
+    assert filled == {w.address: sum(a) for w, a in sizes.items()}
+    for who in sizes:
+        assert [await said.claimableRedeemRequest(i, who.address).call() for i in ids[who.address]] == sizes[who]
+
+    # another account: not the controller's operator, it cannot claim for it, nor has anything of its own
+    await reverts(outsider.send(said.redeem(1, outsider.address, investor.address), what="c"), "NotAuthorized")
+    await reverts(outsider.send(said.withdraw(1, outsider.address, investor.address), what="c"), "NotAuthorized")
+    await reverts(lender.send(said.redeem(1, lender.address, investor.address), what="c"), "NotAuthorized")
+    await reverts(
+        outsider.send(said.redeem(filled[outsider.address] + 1, outsider.address, outsider.address), what="c"),
+        "ExceedsClaimable",
+    )
+    # a donation to the vault: its holders' gain, none of it the investor's claim, none of the claim theirs
+    price = await said.sharePrice().call()
+    await gaib.send(p.aid.functions.transfer(p.said.address, 500 * AID), what="donation")
+    assert await said.sharePrice().call() > price
+    # a deposit after the fill buys shares at a price that leaves the set-aside AID out
+    total, supply = await said.totalAssets().call(), await said.totalSupply().call()
+    assert total == await p.aid.functions.balanceOf(p.said.address).call()  # nothing vesting, nothing marked down
+    await gaib.send(said.deposit(1_000 * AID, gaib.address), what="deposit after the fill")
+    assert await said.balanceOf(gaib.address).call() == 1_000 * AID * supply // total
+    assert await said.maxRedeem(gaib.address).call() == 0
+    # a markdown after the fill lowers the share price, not what the fill set aside
+    await gaib.send(said.markDown(400 * AID), what="impairment")
+    assert await said.writedown().call() == 400 * AID
+    # a realized loss burns the vault's AID, never the escrow's
+    await gaib.send(p.aid.functions.grantRole(keccak(text="FACILITY_ROLE"), gaib.address), what="grant")
+    await gaib.send(p.aid.functions.fundDeal(gaib.address, 3_000 * USDC), what="fund")
+    await gaib.send(p.aid.functions.realizeLoss(p.said.address, 3_000 * USDC), what="loss")
+    assert await p.aid.functions.balanceOf(escrow).call() == set_aside
+    assert {w.address: await said.maxWithdraw(w.address).call() for w in sizes} == owed
+    assert {w.address: await said.maxRedeem(w.address).call() for w in sizes} == filled
+
+    # each controller claims in pieces (by shares, then by assets, then the rest): in all it gets exactly what
+    # was set aside for it, and the escrow pays out exactly what it was given, no wei more
+    paid = 0
+    for who in sizes:
+        before = await p.aid.functions.balanceOf(who.address).call()
+        got = 0
+        half = filled[who.address] // 2
+        if half:
+            result = await who.send(said.redeem(half, who.address, who.address), what="claim half")
+            got += events(p.said, "Withdraw", result)[0]["assets"]
+        left = await said.maxWithdraw(who.address).call()
+        if left > 1:
+            result = await who.send(said.withdraw(left // 3 or 1, who.address, who.address), what="claim a third")
+            got += events(p.said, "Withdraw", result)[0]["assets"]
+        rest = await said.maxRedeem(who.address).call()
+        if rest:
+            result = await who.send(said.redeem(rest, who.address, who.address), what="claim the rest")
+            got += events(p.said, "Withdraw", result)[0]["assets"]
+        assert got == owed[who.address] == await p.aid.functions.balanceOf(who.address).call() - before
+        assert await said.maxRedeem(who.address).call() == 0 == await said.maxWithdraw(who.address).call()
+        await reverts(who.send(said.redeem(1, who.address, who.address), what="again"), "ExceedsClaimable")
+        assert not any([await said.claimableRedeemRequest(i, who.address).call() for i in ids[who.address]])
+        paid += got
+    assert paid == set_aside
+    assert await p.aid.functions.balanceOf(escrow).call() == 0 == await said.totalClaimableAssets().call()

@@ -1,4 +1,5 @@
-"""scripts/bench_gas.py runs, end to end, on a small cluster. The figures themselves are not checked."""
+"""scripts/bench_gas.py runs, end to end, on a small cluster. The figures are not checked, save one ratio to
+the OpenZeppelin baseline measured in the same run (gas is deterministic on the embedded EVM)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_bench_gas_runs_and_prints_both_tables() -> None:
+@pytest.fixture(scope="module")
+def out() -> str:
+    """What one run of the script prints."""
     proc = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "bench_gas.py"), "--gpus", "12", "--batch", "5"],
         cwd=ROOT,
@@ -19,7 +24,10 @@ def test_bench_gas_runs_and_prints_both_tables() -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    out = proc.stdout
+    return proc.stdout
+
+
+def test_bench_gas_runs_and_prints_both_tables(out: str) -> None:
     for line in (
         "ERC-4626 on AID",
         "first deposit",
@@ -30,6 +38,9 @@ def test_bench_gas_runs_and_prints_both_tables() -> None:
         "Targets (issue 14)",
         "stake: depositWithPermit (1 tx)",
         "exit per holder, 20 a cycle",
+        "Exit, 20 holders in one cycle",
+        "processCycle (all 20 requests, one transaction)",
+        "claim: redeem (each holder, average)",
     ):
         assert line in out, out
     for line in (
@@ -40,3 +51,13 @@ def test_bench_gas_runs_and_prints_both_tables() -> None:
         assert line in out, out
     for line in ("registerBatch (5 a transaction)", "registerCluster", "ERC-721 mint, one per GPU", "verifyInCluster"):
         assert line in out, out
+
+
+def test_the_exit_stays_within_four_plain_redeems_per_holder(out: str) -> None:
+    """A gas bound against the OpenZeppelin baseline measured in the same run (deterministic on the embedded
+    EVM): one holder's exit at 20 a cycle, request + its twentieth of the processing + claim, was 4.92 plain
+    redeems before the exit's storage was packed and 3.53 after; a change that undoes the packing fails here."""
+    (line,) = [row for row in out.splitlines() if row.startswith("exit per holder, 20 a cycle")]
+    ours, plain, ratio = line.split()[-6:-3]
+    assert float(ratio.rstrip("x")) < 4.0, line
+    assert int(ours.replace(",", "")) < 4 * int(plain.replace(",", "")), line

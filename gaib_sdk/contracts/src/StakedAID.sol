@@ -72,6 +72,8 @@ contract RedeemEscrow {
 ///      the processing began is filled, oldest first, at the share price of that moment; the filled shares
 ///      are burned and the AID they are worth moves to the RedeemEscrow, where it no longer earns income or
 ///      bears loss. Pending shares stay in totalSupply and keep earning and bearing loss until filled.
+///      Storage, for gas: a request is one slot (controller, shares), a controller's line two (requested and
+///      claimed; filled and the AID owed), the queue three packed slots.
 ///      FIFO, not pro-rata: the oldest request is paid first, the gas of a fill does not grow with the number
 ///      of requests waiting, and nobody gains by asking for more than he wants (which pro-rata rewards).
 ///      Liquidity: all AID in the vault is liquid; what limits exits is the USDC reserve behind AID, so an
@@ -117,31 +119,53 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
 
     // ---- asynchronous exit (ERC-7540) ----
 
-    struct RedeemRequestInfo {
-        address controller;
-        uint64 cycle; // the cycle whose processing fills it first
-        uint128 start; // the controller's requested shares before this request
-        uint128 shares;
-    }
-
     /// @notice Holds the AID set aside for filled requests (out of totalAssets, out of loss's reach).
     RedeemEscrow public immutable escrow;
-    RedeemRequestInfo[] public redeemRequests;
-    uint256 public queueHead;
-    uint256 public currentCycle;
+
+    /// @notice One exit request, one slot: its controller and its shares.
+    struct RedeemRequestInfo {
+        address controller;
+        uint96 shares;
+    }
+
+    /// @dev A controller's line of requested shares (one slot): request k holds [start, start + shares) of it,
+    ///      its fills and claims run through it in order: [0, claimed) paid, [claimed, filled) claimable,
+    ///      [filled, requested) pending. `filled` and the AID owed for claimable shares are the other slot.
+    struct Line {
+        uint128 requested;
+        uint128 claimed;
+    }
+
+    struct Fills {
+        uint128 filled;
+        uint128 assets;
+    }
+
+    // The queue in three slots, each written once per step: requestRedeem writes the first, a claim the
+    // third, processCycle all three.
+    /// @notice Requests [queueHead, requestCount) are still (partly) waiting; shares in them not filled yet.
+    uint64 public requestCount;
+    uint64 public queueHead;
+    uint128 public totalPendingShares;
+    /// @dev Shares of the head request filled so far; the processing under way fills requests below
+    ///      `_eligibleEnd` (those made before it began).
+    uint96 private _headFilled;
+    uint64 private _eligibleEnd;
+    uint64 public currentCycle;
+    bool public cycleInProgress;
+    /// @notice AID set aside for filled requests and not claimed yet (held by the escrow).
+    uint128 public totalClaimableAssets;
+    /// @notice AID the cycle under way may still release.
+    uint128 public cycleBudget;
     uint256 public cycleLength;
     uint256 public nextCycleAt;
     uint256 public cycleCapBps;
-    bool public cycleInProgress;
-    uint256 public cycleBudget;
-    /// @notice Shares in requests not filled yet (held by the vault), and AID set aside and not claimed.
-    uint256 public totalPendingShares;
-    uint256 public totalClaimableAssets;
+    mapping(uint256 requestId => RedeemRequestInfo) private _requests;
+    /// @dev A request's start in its controller's line, stored only when not 0 (the controller's first).
+    mapping(uint256 requestId => uint256) private _starts;
     mapping(address controller => mapping(address operator => bool)) public isOperator;
-    mapping(address controller => uint256) public requestedShares;
-    mapping(address controller => uint256) public filledShares;
-    mapping(address controller => uint256) public claimedShares;
-    mapping(address controller => uint256) public claimableAssets;
+    mapping(address controller => Line) private _lines;
+    mapping(address controller => Fills) private _fills;
 
     event RedeemFilled(
         uint256 indexed requestId, address indexed controller, uint256 shares, uint256 assets, uint256 pending
@@ -270,21 +294,28 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
 
     /// @notice Lock `shares` of `owner` in the vault and queue them for the next processing; `controller`
     ///         claims the AID once filled. The caller must be `owner`, its operator, or hold an allowance.
+    /// @dev The deny list: the owner is checked as the shares move; the caller and the controller here
+    ///      when they are other accounts. A request holds at most 2**96 - 1 shares (SafeCast refuses more).
     function requestRedeem(uint256 shares, address controller, address owner)
         external
         whenNotPaused
         returns (uint256 requestId)
     {
         if (shares == 0) revert ZeroShares();
-        _checkNotDenied(msg.sender, controller); // the owner is checked as the shares move
-        if (owner != msg.sender && !isOperator[owner][msg.sender]) _spendAllowance(owner, msg.sender, shares);
+        if (msg.sender != owner) {
+            if (isOperator[owner][msg.sender]) _checkNotDenied(msg.sender);
+            else _spendAllowance(owner, msg.sender, shares); // refuses a denied spender
+        }
+        if (controller != owner && controller != msg.sender) _checkNotDenied(controller);
         _transfer(owner, address(this), shares);
-        requestId = redeemRequests.length;
-        uint256 cycle = cycleInProgress ? currentCycle + 1 : currentCycle;
-        uint128 start = SafeCast.toUint128(requestedShares[controller]);
-        redeemRequests.push(RedeemRequestInfo(controller, SafeCast.toUint64(cycle), start, SafeCast.toUint128(shares)));
-        requestedShares[controller] += shares;
-        totalPendingShares += shares;
+        requestId = requestCount;
+        Line storage line = _lines[controller];
+        uint256 start = line.requested;
+        _requests[requestId] = RedeemRequestInfo(controller, SafeCast.toUint96(shares));
+        if (start != 0) _starts[requestId] = start;
+        line.requested = SafeCast.toUint128(start + shares);
+        requestCount = SafeCast.toUint64(requestId + 1);
+        totalPendingShares += uint128(shares); // within the supply: the shares are held by the vault
         emit RedeemRequest(controller, owner, requestId, msg.sender, shares);
     }
 
@@ -300,9 +331,38 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
         return filled - claimed;
     }
 
+    /// @notice Request `requestId`: its controller, its start in the controller's line of requested shares,
+    ///         and its shares.
+    function redeemRequests(uint256 requestId)
+        external
+        view
+        returns (address controller, uint256 start, uint256 shares)
+    {
+        RedeemRequestInfo memory r = _requests[requestId];
+        return (r.controller, _starts[requestId], r.shares);
+    }
+
+    /// @notice Shares `controller` has requested, had filled and claimed (its whole history, in its line),
+    ///         and the AID set aside for its filled shares not claimed yet.
+    function requestedShares(address controller) external view returns (uint256) {
+        return _lines[controller].requested;
+    }
+
+    function filledShares(address controller) external view returns (uint256) {
+        return _fills[controller].filled;
+    }
+
+    function claimedShares(address controller) external view returns (uint256) {
+        return _lines[controller].claimed;
+    }
+
+    function claimableAssets(address controller) external view returns (uint256) {
+        return _fills[controller].assets;
+    }
+
     /// @notice Requests still (partly) waiting in the queue.
     function queueLength() external view returns (uint256) {
-        return redeemRequests.length - queueHead;
+        return requestCount - queueHead;
     }
 
     /// @notice Fill waiting requests, oldest first, at the current share price: burn their shares and move
@@ -318,42 +378,52 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
         if (block.timestamp < nextCycleAt) revert CycleNotDue(nextCycleAt, block.timestamp);
         if (!cycleInProgress) {
             cycleInProgress = true;
-            cycleBudget = cycleCap();
+            uint256 cap = cycleCap();
+            cycleBudget = cap > type(uint128).max ? type(uint128).max : uint128(cap);
+            _eligibleEnd = requestCount; // requests made from now on wait for the next cycle
         }
         uint256 supply = totalSupply();
         uint256 total = totalAssets();
         uint256 budget = cycleBudget;
         uint256 head = queueHead;
+        uint256 headFilled = _headFilled;
         uint256 done = 0;
         bool more = true; // eligible requests remain and the budget is not spent
         while (true) {
-            if (budget == 0 || !_eligible(head)) {
+            if (budget == 0 || head >= _eligibleEnd) {
                 more = false;
                 break;
             }
             if (done == maxRequests) break;
-            (uint256 shares, uint256 assets, bool cut) = _fill(head, total, supply, budget);
+            (uint256 shares, uint256 assets, uint256 pending) = _fill(head, headFilled, total, supply, budget);
+            if (shares == 0) {
+                more = false; // the cap is spent
+                break;
+            }
             budget -= assets;
             sharesFilled += shares;
             assetsSetAside += assets;
-            if (cut) {
-                more = false; // the cap is spent: the rest rolls over, still first in line
+            if (shares < pending) {
+                headFilled += shares; // the rest rolls over, still first in line
+                more = false;
                 break;
             }
+            headFilled = 0;
             ++head;
             ++done;
         }
-        queueHead = head;
-        cycleBudget = budget;
-        totalPendingShares -= sharesFilled;
-        totalClaimableAssets += assetsSetAside;
+        queueHead = uint64(head);
+        _headFilled = uint96(headFilled);
+        cycleBudget = uint128(budget);
+        totalPendingShares -= uint128(sharesFilled);
+        totalClaimableAssets += uint128(assetsSetAside);
         if (sharesFilled > 0) _burn(address(this), sharesFilled);
         if (assetsSetAside > 0) IERC20(asset()).safeTransfer(address(escrow), assetsSetAside);
         uint256 cycle = currentCycle;
         if (!more) {
             cycleInProgress = false;
             cycleBudget = 0;
-            currentCycle = cycle + 1;
+            currentCycle = uint64(cycle + 1);
             nextCycleAt = block.timestamp + cycleLength;
         }
         emit CycleProcessed(cycle, sharesFilled, assetsSetAside, !more, nextCycleAt);
@@ -371,36 +441,40 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
     ///         set-aside AID for `shares` of its filled requests to `receiver`. ERC-7540 semantics.
     function redeem(uint256 shares, address receiver, address controller) public override returns (uint256 assets) {
         _checkController(controller, receiver);
-        uint256 claimable = filledShares[controller] - claimedShares[controller];
+        Line storage line = _lines[controller];
+        Fills storage f = _fills[controller];
+        uint256 claimable = f.filled - line.claimed;
         if (shares == 0) revert ZeroShares();
         if (shares > claimable) revert ExceedsClaimable(controller, shares, claimable);
-        uint256 owed = claimableAssets[controller];
+        uint256 owed = f.assets;
         assets = shares == claimable ? owed : owed.mulDiv(shares, claimable, Math.Rounding.Floor);
-        _claim(controller, receiver, shares, assets);
+        _claim(line, f, controller, receiver, shares, assets);
     }
 
     /// @notice Claim `assets` AID of `controller`'s filled requests, paid to `receiver`; returns the shares
     ///         of its requests that this uses up (rounded up).
     function withdraw(uint256 assets, address receiver, address controller) public override returns (uint256 shares) {
         _checkController(controller, receiver);
-        uint256 owed = claimableAssets[controller];
+        Line storage line = _lines[controller];
+        Fills storage f = _fills[controller];
+        uint256 owed = f.assets;
         if (assets == 0) revert ZeroAmount();
         if (assets > owed) revert ExceedsClaimable(controller, assets, owed);
-        uint256 claimable = filledShares[controller] - claimedShares[controller];
+        uint256 claimable = f.filled - line.claimed;
         shares = assets == owed ? claimable : claimable.mulDiv(assets, owed, Math.Rounding.Ceil);
-        _claim(controller, receiver, shares, assets);
+        _claim(line, f, controller, receiver, shares, assets);
     }
 
     /// @notice Filled shares `controller` may claim now (0 for a deny-listed controller, whose claim reverts).
     function maxRedeem(address controller) public view override returns (uint256) {
         if (IAIDollarView(asset()).isDenied(controller)) return 0;
-        return filledShares[controller] - claimedShares[controller];
+        return _fills[controller].filled - _lines[controller].claimed;
     }
 
     /// @notice AID `controller` may claim now (0 for a deny-listed controller).
     function maxWithdraw(address controller) public view override returns (uint256) {
         if (IAIDollarView(asset()).isDenied(controller)) return 0;
-        return claimableAssets[controller];
+        return _fills[controller].assets;
     }
 
     /// @dev ERC-7540: the price of an asynchronous exit is not known in advance, so previews revert.
@@ -545,46 +619,41 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
         super._deposit(caller, receiver, assets, shares);
     }
 
-    /// @dev A request's filled and claimed shares: the controller's fills and claims run through its requests
-    ///      in order (the queue is FIFO), so request k holds [start, start + shares) of the controller's line.
+    /// @dev A request's filled and claimed shares. The queue is FIFO: requests below queueHead are filled,
+    ///      `_headFilled` of the head is. Claims run through the controller's requests in order, so request k
+    ///      holds [start, start + shares) of the controller's line of claims.
     function _requestState(uint256 requestId, address controller)
         private
         view
         returns (uint256 filled, uint256 claimed, uint256 shares)
     {
-        if (requestId >= redeemRequests.length) return (0, 0, 0);
-        RedeemRequestInfo storage r = redeemRequests[requestId];
-        if (r.controller != controller) return (0, 0, 0);
+        RedeemRequestInfo memory r = _requests[requestId];
+        if (r.controller != controller) return (0, 0, 0); // no such request: shares 0 below
         shares = r.shares;
-        filled = _clamp(filledShares[controller], r.start, shares);
-        claimed = _clamp(claimedShares[controller], r.start, shares);
+        uint256 head = queueHead;
+        filled = requestId < head ? shares : (requestId == head ? _headFilled : 0);
+        claimed = _clamp(_lines[controller].claimed, _starts[requestId], shares);
     }
 
-    /// @dev Request `head` exists and was made before this cycle's processing began.
-    function _eligible(uint256 head) private view returns (bool) {
-        return head < redeemRequests.length && redeemRequests[head].cycle <= currentCycle;
-    }
-
-    /// @dev Fill what is pending of request `head` at total/supply, within `budget` AID; `cut` when the
-    ///      budget stops it short (a fill of 0 shares included).
-    function _fill(uint256 head, uint256 total, uint256 supply, uint256 budget)
+    /// @dev Fill what is pending of request `head` (`headFilled` of it is filled) at total/supply, within
+    ///      `budget` AID, and credit its controller.
+    function _fill(uint256 head, uint256 headFilled, uint256 total, uint256 supply, uint256 budget)
         private
-        returns (uint256 shares, uint256 assets, bool cut)
+        returns (uint256 shares, uint256 assets, uint256 pending)
     {
-        RedeemRequestInfo storage r = redeemRequests[head];
-        address controller = r.controller;
-        uint256 pending = r.start + r.shares - filledShares[controller];
+        RedeemRequestInfo memory r = _requests[head];
+        pending = r.shares - headFilled;
         shares = pending;
         assets = shares.mulDiv(total, supply, Math.Rounding.Floor);
         if (assets > budget) {
             shares = budget.mulDiv(supply, total, Math.Rounding.Floor);
             assets = shares.mulDiv(total, supply, Math.Rounding.Floor);
         }
-        cut = shares < pending;
-        if (shares == 0) return (0, 0, true);
-        filledShares[controller] += shares;
-        claimableAssets[controller] += assets;
-        emit RedeemFilled(head, controller, shares, assets, pending - shares);
+        if (shares == 0) return (0, 0, pending);
+        Fills storage f = _fills[r.controller];
+        f.filled += uint128(shares); // at most its requested shares, a uint128
+        f.assets += uint128(assets); // at most the vault's AID
+        emit RedeemFilled(head, r.controller, shares, assets, pending - shares);
     }
 
     /// @dev What tranche `t` has not vested yet now, rounded up.
@@ -658,20 +727,19 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
         return inside < size ? inside : size;
     }
 
-    function _checkNotDenied(address a, address b) private view {
-        IAIDollarView denyList = IAIDollarView(asset());
-        if (denyList.isDenied(a)) revert AccountDenied(a);
-        if (denyList.isDenied(b)) revert AccountDenied(b);
+    function _checkNotDenied(address account) private view {
+        if (IAIDollarView(asset()).isDenied(account)) revert AccountDenied(account);
     }
 
     /// @dev A claim: the caller is the controller or its operator, and none of caller, controller and
-    ///      receiver is deny-listed.
+    ///      receiver is deny-listed (each account asked once).
     function _checkController(address controller, address receiver) private view {
         if (controller != msg.sender && !isOperator[controller][msg.sender]) {
             revert NotAuthorized(msg.sender, controller);
         }
-        _checkNotDenied(msg.sender, controller);
-        if (IAIDollarView(asset()).isDenied(receiver)) revert AccountDenied(receiver);
+        if (msg.sender != receiver) _checkNotDenied(msg.sender);
+        if (controller != msg.sender && controller != receiver) _checkNotDenied(controller);
+        _checkNotDenied(receiver);
     }
 
     /// @dev A denied account cannot move anyone's sAID as a spender either.
@@ -680,18 +748,27 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
         super._spendAllowance(owner, spender, value);
     }
 
-    function _claim(address controller, address receiver, uint256 shares, uint256 assets) private {
-        claimedShares[controller] += shares;
-        claimableAssets[controller] -= assets;
-        totalClaimableAssets -= assets;
+    /// @dev Pay a claim from the escrow.
+    function _claim(
+        Line storage line,
+        Fills storage f,
+        address controller,
+        address receiver,
+        uint256 shares,
+        uint256 assets
+    ) private {
+        line.claimed += uint128(shares); // at most its filled shares
+        f.assets -= uint128(assets);
+        totalClaimableAssets -= uint128(assets);
         if (assets > 0) escrow.release(receiver, assets);
         emit Withdraw(msg.sender, receiver, controller, assets, shares);
     }
 
+    /// @dev The deny list holds on every move of sAID (the vault itself, taking requested shares, excepted).
     function _update(address from, address to, uint256 value) internal override {
         IAIDollarView denyList = IAIDollarView(asset());
         if (from != address(0) && denyList.isDenied(from)) revert AccountDenied(from);
-        if (to != address(0) && denyList.isDenied(to)) revert AccountDenied(to);
+        if (to != address(0) && to != address(this) && denyList.isDenied(to)) revert AccountDenied(to);
         super._update(from, to, value);
     }
 }
