@@ -240,7 +240,7 @@ def test_malformed_terms_are_refused_naming_the_field(client: GaibSync, case: tu
     terms, field = case
     sent = list(client.chain.history)
     with pytest.raises(GaibValueError) as exc:
-        client.quote("gpu", SAMPLE, as_of=AS_OF, terms=terms)
+        client.deals.quote("gpu", SAMPLE, as_of=AS_OF, terms=terms)
     assert field in str(exc.value)
     with pytest.raises(ValidationError):
         DealTerms(**terms)
