@@ -274,7 +274,7 @@ async def test_a_crash_between_send_and_delivery_resumes(kit: CrossChain, tmp_pa
         await chain.close()
 
 
-# ---- the client: Gaib.quote_bridge, Gaib.bridge, delivery tracking, resume, the saved bridge ----
+# ---- the client: gaib.bridge.quote, gaib.bridge.send, delivery tracking, resume, the saved bridge ----
 
 
 async def test_the_client_quotes_bridges_and_tracks_delivery(kit: CrossChain) -> None:

@@ -135,4 +135,4 @@ class Bridging(Namespace):
                 DeprecationWarning,
                 stacklevel=2,
             )
-            return self._send(*args, **kwargs)
+            return self.send(*args, **kwargs)
