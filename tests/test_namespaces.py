@@ -115,7 +115,7 @@ def test_gaib_sync_follows_the_namespaces_without_copies() -> None:
         for name, cls in ROOMS.items():
             room = getattr(gaib, name)
             assert name in dir(gaib)
-            for member, fn in inspect.getmembers(cls, inspect.iscoroutinefunction):
+            for member, _ in inspect.getmembers(cls, inspect.iscoroutinefunction):
                 if member.startswith("_"):
                     continue
                 sync = getattr(room, member)
