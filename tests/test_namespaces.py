@@ -4,7 +4,9 @@ old flat names still answer for one release, each with a DeprecationWarning nami
 from __future__ import annotations
 
 import inspect
+import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -132,3 +134,11 @@ def test_gaib_sync_follows_the_namespaces_without_copies() -> None:
         with pytest.warns(DeprecationWarning, match=r"gaib\.bridge\.send"):
             with pytest.raises(BridgeError):
                 gaib.bridge("aid", Decimal(1), to="base")
+
+
+def test_the_api_reference_has_a_section_per_namespace_and_the_table_of_old_names() -> None:
+    page = (Path(__file__).resolve().parent.parent / "docs" / "reference.md").read_text()
+    for name, cls in ROOMS.items():
+        assert f"### `gaib.{name}`" in page and f"::: gaib_sdk.namespaces.{cls.__name__}\n" in page, name
+    listed = dict(re.findall(r"^\| `gaib\.(\w+)` \| `gaib\.([\w.]+)` \|$", page, re.M))
+    assert listed == MOVED
