@@ -2,8 +2,8 @@
 
     python examples/sync_client.py
 
-GaibSync runs each coroutine method of the async client (Gaib) to completion on its own event loop, so
-every call below returns its result directly. Here the provider pays the whole deal off at once: the
+GaibSync runs each coroutine method of the async client (Gaib) and of its namespaces (``admin.aid``,
+``investor.said``...) to completion on its own event loop, so every call below returns its result directly. Here the provider pays the whole deal off at once: the
 waterfall takes fees, interest and principal, returns the excess, and the deal closes.
 """
 
