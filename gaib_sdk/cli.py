@@ -443,9 +443,11 @@ async def _repay(args: argparse.Namespace) -> dict[str, Any]:
 
 def _money(method: str, action: str) -> Any:
     async def run(args: argparse.Namespace) -> dict[str, Any]:
+        from gaib_sdk.client import client_method
+
         async with await _connect(args) as client:
             extra = {"stablecoin": args.stablecoin} if getattr(args, "stablecoin", None) else {}
-            receipt = await getattr(client, method)(args.amount, key=args.key, **extra)
+            receipt = await client_method(client, method)(args.amount, key=args.key, **extra)
             return {"action": action, "amount": str(receipt.amount), "tx_hashes": receipt.tx_hashes}
 
     return run
@@ -455,11 +457,11 @@ def _tx(method: str, *fields: str) -> Any:
     """A subcommand that calls one client method with the named arguments and prints its tx hash."""
 
     async def run(args: argparse.Namespace) -> dict[str, Any]:
-        from gaib_sdk.client import Receipt
+        from gaib_sdk.client import Receipt, client_method
 
         async with await _connect(args) as client:
             values = [getattr(args, f) for f in fields]
-            result = await getattr(client, method)(*values)
+            result = await client_method(client, method)(*values)
             if isinstance(result, str):
                 return {"action": method, **dict(zip(fields, values, strict=True)), "tx_hash": result}
             if isinstance(result, Receipt):

@@ -196,6 +196,17 @@ MOVED: dict[str, str] = {
 }
 
 
+def client_method(client: Any, name: str) -> Any:
+    """The method of ``client`` (a Gaib or GaibSync) that ``name`` names, without a warning: a dotted name
+    (``"aid.mint"``), a name of the client itself (``"faucet"``), or an old flat name (``"mint_aid"``) through
+    :data:`MOVED`. For code that holds method names as data, as the command line does."""
+    path = MOVED.get(name, name).split(".")
+    target = client
+    for part in path:
+        target = getattr(target, part)
+    return target
+
+
 #: The embedded chain's state just after the protocol's default deployment, and that deployment: saved by the
 #: first Gaib.embedded() of the process, copied by the next ones.
 _DEPLOYED: tuple[EmbeddedState, Deployment] | None = None

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gaib_sdk import Gaib, GaibSync
-from gaib_sdk.client import MOVED
+from gaib_sdk.client import MOVED, client_method
 from gaib_sdk.errors import BridgeError
 from gaib_sdk.namespaces import Admin, Aid, Assets, Bridging, Deals, Namespace, Nodes, StakedAid, Venues
 
@@ -142,3 +142,12 @@ def test_the_api_reference_has_a_section_per_namespace_and_the_table_of_old_name
         assert f"### `gaib.{name}`" in page and f"::: gaib_sdk.namespaces.{cls.__name__}\n" in page, name
     listed = dict(re.findall(r"^\| `gaib\.(\w+)` \| `gaib\.([\w.]+)` \|$", page, re.M))
     assert listed == MOVED
+
+
+def test_a_method_held_as_a_name_resolves_without_a_warning() -> None:
+    gaib = Gaib.offline()
+    assert client_method(gaib, "mint_aid") == gaib.aid.mint  # an old name, through the table
+    assert client_method(gaib, "said.share_price") == gaib.said.share_price
+    assert client_method(gaib, "digitize") == gaib.digitize
+    with pytest.raises(AttributeError):
+        client_method(gaib, "aid.mint_aid")
