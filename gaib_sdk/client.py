@@ -699,6 +699,8 @@ class Gaib:
             cluster_root=tree.root,
         )
 
+    # ---- stage 2: financialize ----
+
     @read_ahead
     async def financialize(
         self,
@@ -847,6 +849,8 @@ class Gaib:
         )
         return await self.deals._open_deal(q, borrower, deal_key, collateral, lease_ids)
 
+    # ---- test stablecoins, and checks the namespaces share ----
+
     def _pausable(self, token: str) -> tuple[AsyncContract, str]:
         if token not in ("AID", "sAID"):
             raise GaibValueError(f"token {token!r} cannot be paused: give 'AID' or 'sAID'")
@@ -893,6 +897,8 @@ class Gaib:
         adapter's options in ``kwargs``): :meth:`Venues.add <gaib_sdk.namespaces.Venues.add>`. The rest of the
         venues' calls are in ``gaib.venues``."""
         return await self.venues.add(venue, amount, **kwargs)
+
+    # ---- history (gaib_sdk.index) ----
 
     def watch(self, *events: str, **options: Any) -> AsyncIterator[Event]:
         """``async for event in gaib.watch("Repaid")``: typed events as they are mined (options: see
