@@ -228,17 +228,17 @@ async def test_a_loss_through_the_protocol_makes_borrowers_liquidatable(world: W
     worth = part.seized_said * Decimal(price_after) / PRICE_UNIT
     assert worth / part.repaid_usdc == pytest.approx(Decimal(lif) / SAID, abs=Decimal("0.000001"))
     rest = await by_liquidator.liquidate(far.address)
-    assert [p.side for p in await far.positions("morpho")] == ["collateral"]  # debt cleared, collateral left
+    assert [p.side for p in await far.venues.positions("morpho")] == ["collateral"]  # debt cleared, collateral left
     assert rest.bad_debt_usdc == 0
 
     # the near one's collateral does not cover its debt times the incentive: all of it is seized, and the
     # debt left over is bad debt, which Morpho takes from the lenders' supply
     supplied = next(p for p in await world.lender.venues.positions("morpho") if p.side == "supply").amount
-    owed = next(p for p in await near.positions("morpho") if p.side == "borrow").amount
+    owed = next(p for p in await near.venues.positions("morpho") if p.side == "borrow").amount
     last = await by_liquidator.liquidate(near.address)
     assert last.seized_said == 20_000 and last.bad_debt_usdc > 0
     assert last.repaid_usdc + last.bad_debt_usdc == pytest.approx(owed, abs=Decimal("0.000002"))
-    assert await near.positions("morpho") == []
+    assert await near.venues.positions("morpho") == []
     after = next(p for p in await world.lender.venues.positions("morpho") if p.side == "supply").amount
     assert supplied - after == pytest.approx(last.bad_debt_usdc, abs=Decimal("0.000002"))  # the only lender
     balances = await liquidator.balances()
