@@ -23,6 +23,9 @@ def _public_coroutines() -> list[str]:
     ]
 
 
+NAMESPACES = ("assets", "deals", "aid", "said", "nodes", "venues", "admin", "bridge")
+
+
 def test_every_async_method_is_reachable_synchronously() -> None:
     with GaibSync.embedded() as gaib:
         for name in _public_coroutines():
@@ -30,6 +33,16 @@ def test_every_async_method_is_reachable_synchronously() -> None:
             assert callable(fn) and not inspect.iscoroutinefunction(fn), name
             assert inspect.signature(fn) == inspect.signature(getattr(gaib.aio, name)), name
         assert set(_public_coroutines()) <= set(dir(gaib))
+        # and every one of each namespace's: gaib.aid.mint(...) runs to completion too
+        for space in NAMESPACES:
+            room, aroom = getattr(gaib, space), getattr(gaib.aio, space)
+            names = [n for n, _ in inspect.getmembers(type(aroom), inspect.iscoroutinefunction) if n[0] != "_"]
+            assert names, space
+            for name in names:
+                fn = getattr(room, name)
+                assert callable(fn) and not inspect.iscoroutinefunction(fn), f"{space}.{name}"
+                assert inspect.signature(fn) == inspect.signature(getattr(aroom, name)), f"{space}.{name}"
+            assert set(names) <= set(dir(room))
 
 
 def test_sync_and_async_give_the_same_results() -> None:
