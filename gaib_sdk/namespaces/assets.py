@@ -101,8 +101,6 @@ class Assets(Namespace):
             **await self._ownership(root, c[4] if c[2] > 0 else 0),
         }
 
-    # ---- stage 2: financialize ----
-
     # ---- ownership (docs/security.md, "Asset ownership") ----
 
     async def _entry(self, asset_id: str) -> dict[str, Any]:
@@ -180,5 +178,3 @@ class Assets(Namespace):
             raise GaibValueError(
                 f"{asset_id} is {info['status']!r}, not disputed: gaib.assets.dispute it first", asset_id=asset_id
             )
-
-    # ---- stage 1: digitize ----

@@ -322,7 +322,7 @@ class Deals(Namespace):
             "excess_usd": usdc(ev["excess"]),
         }
 
-    # ---- AID and sAID ----
+    # ---- re-marking the collateral of open deals ----
 
     async def remark(
         self,

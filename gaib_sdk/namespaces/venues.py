@@ -65,5 +65,3 @@ class Venues(Namespace):
         v = self.get(venue)
         await v.setup()
         return await v.positions(account)
-
-    # ---- history (gaib_sdk.index) ----
