@@ -223,7 +223,7 @@ async def test_paying_more_than_owed_closes_the_deal_and_the_payer_keeps_the_exc
 
 @pytest.mark.asyncio
 async def test_repay_from_revenue_is_for_revenue_share_deals(actors: Actors, financed: int) -> None:
-    with pytest.raises(GaibValueError, match="deal 1 is a fixed deal: use repay"):
+    with pytest.raises(GaibValueError, match=r"deal 1 is a fixed deal: use gaib\.deals\.repay\(\)"):
         await actors.provider.deals.repay_from_revenue(financed, Decimal(1000))
 
 
