@@ -72,6 +72,11 @@ async def test_amounts_are_checked_before_sending(actors: Actors) -> None:
         await inv.aid.redeem(Decimal("0.0000001"))
     with pytest.raises(InsufficientFundsError, match="holds 0 AID"):
         await inv.said.stake(Decimal(5))
+    # 29 digits, 19 of them places: Decimal's 28-digit arithmetic rounded this to 18 places and let it through
+    with pytest.raises(GaibValueError, match="more than 18 decimal places"):
+        await inv.said.stake("1000000000.1111111111111111111")
+    with pytest.raises(GaibValueError, match="is too large"):
+        await inv.said.stake("1e99")
 
 
 @pytest.mark.asyncio

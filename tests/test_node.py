@@ -24,6 +24,7 @@ from gaib_sdk.cli import main
 from gaib_sdk.errors import GaibValueError
 from gaib_sdk.merkle import MerkleTree
 from gaib_sdk.models import CustomerContract
+from gaib_sdk.namespaces import Nodes
 from gaib_sdk.node import (
     Bundle,
     DeviceReport,
@@ -241,7 +242,7 @@ async def test_a_node_killed_between_signing_and_submitting_resumes_with_the_sam
     async def killed(*args: Any, **kwargs: Any) -> str:
         raise KeyboardInterrupt("killed before the root was sent")
 
-    monkeypatch.setattr(Gaib, "submit_root", killed)
+    monkeypatch.setattr(Nodes, "submit_root", killed)
     with pytest.raises(KeyboardInterrupt):
         await runner.close_pending()
     runner.close()

@@ -49,10 +49,18 @@ def to_units(amount: Decimal | int | str, decimals: int, *, what: str) -> int:
         raise GaibValueError(f"{what} {amount!r} is not a number") from exc
     if not value.is_finite() or value < 0:
         raise GaibValueError(f"{what} {amount} must be a non-negative number")
-    units = value.scaleb(decimals)
-    if units != units.to_integral_value():
+    # In integers, exactly: Decimal arithmetic rounds to 28 digits, which took 1000000000.1111111111111111111
+    # (19 places) for an amount of 18.
+    _, digits, exponent = value.as_tuple()
+    coefficient, shift = int("".join(map(str, digits))), int(exponent) + decimals
+    if shift > 78:  # more base units than a uint256 holds
+        raise GaibValueError(f"{what} {amount} is too large")
+    if shift >= 0:
+        return coefficient * int(10**shift)
+    units, rest = divmod(coefficient, int(10**-shift))
+    if rest:
         raise GaibValueError(f"{what} {amount} has more than {decimals} decimal places")
-    return int(units)
+    return units
 
 
 _WIDE = Context(prec=80)
