@@ -25,19 +25,19 @@ async def main() -> None:
         provider, reader = admin.with_account(1), admin.with_account(5)
 
         # 1. digitize the sample cluster
-        await admin.authorize_registrar(provider.address)
+        await admin.admin.authorize_registrar(provider.address)
         digitized = await provider.digitize("gpu")  # no source: the plugin's sample cluster
         print(f"digitized {len(digitized.asset_ids)} GPUs")
 
         # 2. bond GAIB and join the node network
         await admin.send(admin.protocol.gaib.functions.transfer(provider.address, 10_000 * 10**18), what="GAIB")
-        await provider.register_operator(Decimal(10_000))
-        operator = await provider.operator()
+        await provider.nodes.register_operator(Decimal(10_000))
+        operator = await provider.nodes.operator()
         print(f"operator {operator['operator']} {operator['status']}, bond {operator['bond_gaib']:,.0f} GAIB")
 
         # 3. run the node: a reading now, then, once the period has closed, one round that submits its root
         with tempfile.TemporaryDirectory() as reports:
-            source = provider.asset_adapter("gpu").example_source()  # or an export, a DCGM exporter's URL...
+            source = provider.assets.adapter("gpu").example_source()  # or an export, a DCGM exporter's URL...
             runner = await NodeRunner.open(provider, "gpu", str(source), reports)
             try:
                 period = await runner.sample()
@@ -49,15 +49,15 @@ async def main() -> None:
 
             # 4. anyone checks an asset: the newest report whose root, proof and signature check out
             asset_id = digitized.asset_ids[0]
-            record = await reader.asset(asset_id)
-            status = await reader.attested_status(asset_id)
+            record = await reader.assets.get(asset_id)
+            status = await reader.nodes.attested_status(asset_id)
             assert status is not None and status.period == period
             print(f"asset {asset_id}: registry status {record['status']}")
             print(
                 f"  attested {status.health} in period {status.period}, utilisation {status.utilisation:.2%}, "
                 f"revenue {status.revenue_usdc:,.2f} USDC, by {status.operator}"
             )
-            included = await reader.verify_report_inclusion(status.report, status.proof, status.operator)
+            included = await reader.nodes.verify_report_inclusion(status.report, status.proof, status.operator)
             print(
                 f"  inclusion proof of {len(status.proof)} hashes against root {status.root[:10]}...: "
                 f"{'verified on chain' if included else 'REJECTED'}"

@@ -36,11 +36,11 @@ async def main() -> None:
             print(
                 f"home chain {home.chain.chain_id} (protocol, adapters) and remote chain {kit.remote.chain_id} (OFTs)"
             )
-            await home.whitelist(holder.address)
+            await home.aid.whitelist(holder.address)
             await home.faucet(holder.address, 1_000)
             user = home.with_account(HOLDER)
-            await user.mint_aid(Decimal(1_000))
-            await user.stake(Decimal(300))
+            await user.aid.mint(Decimal(1_000))
+            await user.said.stake(Decimal(300))
 
             for token, amount in (("aid", 250), ("said", 100)):
                 quote = await bridge.quote(token, amount * E18, src="home", dst="remote", sender=holder.address)

@@ -23,12 +23,12 @@ async def main() -> None:
         investor, holder = admin.with_account(2), admin.with_account(4)
 
         # 1. the whitelisted investor mints AID and seeds the pool with 250,000 of each coin
-        await admin.whitelist(investor.address)
+        await admin.aid.whitelist(investor.address)
         await admin.faucet(investor.address, Decimal(550_000))
-        await investor.mint_aid(Decimal(300_000))
-        await admin.setup_venue("curve")  # the protocol admin creates the pool; users never do
+        await investor.aid.mint(Decimal(300_000))
+        await admin.venues.setup("curve")  # the protocol admin creates the pool; users never do
         [lp] = await investor.add_liquidity("curve", Decimal(500_000))
-        curve = investor.venue("curve")
+        curve = investor.venues.get("curve")
         state = await curve.pool_state()
         print(f"pool {state['pool']}: A {state['A']}, fee {state['fee']:.2%}")
         print(f"  seeded with {state['balances']['AID']:,.2f} AID + {state['balances']['USDC']:,.2f} USDC")
@@ -38,12 +38,12 @@ async def main() -> None:
         aid = admin.protocol.aid
         await investor.send(aid.functions.transfer(holder.address, 20_000 * 10**18), what="transfer AID")
         try:
-            await holder.redeem_aid(Decimal(20_000))
+            await holder.aid.redeem(Decimal(20_000))
         except NotWhitelistedError as exc:
             print(f"redeem refused: {str(exc).split(':')[0]}")
 
         # 3. so it sells on the pool: quote, then exchange with at most 0.1% less than the quote
-        sell = holder.venue("curve")
+        sell = holder.venues.get("curve")
         quote = await sell.quote(Decimal(20_000), action="swap", sell="AID", slippage=Decimal("0.001"))
         print(f"quote: 20,000.00 AID -> {quote.amount_out:,.6f} USDC, at least {quote.minimum_out:,.6f}")
         sold = await sell.exchange(Decimal(20_000), sell="AID", slippage=Decimal("0.001"))
@@ -52,9 +52,9 @@ async def main() -> None:
         print(f"virtual price after the swap fee: {await curve.virtual_price():.6f}")
 
         # 4. the liquidity provider takes 50,000 LP out in USDC alone
-        out = await investor.quote_liquidity("curve", Decimal(50_000), action="remove_liquidity", coin="USDC")
+        out = await investor.venues.quote("curve", Decimal(50_000), action="remove_liquidity", coin="USDC")
         usdc_before = (await investor.balances())["USDC"]
-        [left] = await investor.remove_liquidity("curve", Decimal(50_000), coin="USDC")
+        [left] = await investor.venues.remove("curve", Decimal(50_000), coin="USDC")
         received = (await investor.balances())["USDC"] - usdc_before
         print(f"LP removed 50,000.00 LP for {received:,.6f} USDC (quoted {out.amount_out:,.6f})")
         state = await curve.pool_state()

@@ -155,13 +155,13 @@ async def main() -> None:
         async with await Gaib.embedded(plugins=(SolarPlugin(),)) as admin:
             print(f"asset classes: {', '.join(sorted(admin.plugins.asset_adapters()))}")
             operator = admin.with_account(1)
-            await admin.authorize_registrar(operator.address)
+            await admin.admin.authorize_registrar(operator.address)
 
-            inventory = await operator.read_inventory("solar", source)
+            inventory = await operator.assets.read_inventory("solar", source)
             result = await operator.digitize("solar", inventory)
             print(f"digitized {len(result.asset_ids)} solar inverters of {inventory.operator}:")
             for asset in inventory.assets:
-                on_chain = await admin.asset(asset.asset_id)
+                on_chain = await admin.assets.get(asset.asset_id)
                 assert on_chain["record_hash"] == asset.record_hash
                 print(f"  {asset.serial}  {asset.asset_id}  {on_chain['kind']} {on_chain['status']}")
 
@@ -172,7 +172,7 @@ async def main() -> None:
             # (CreditPolicy.max_customer_share is 80% by default), and reports the stress test rather than
             # enforcing it (if that one customer leaves, nothing re-lets the inverters).
             single = {"max_customer_share": 1}
-            quote = await admin.quote("solar", inventory, as_of=AS_OF, policy=single, stress={"enforce": False})
+            quote = await admin.deals.quote("solar", inventory, as_of=AS_OF, policy=single, stress={"enforce": False})
             print(
                 f"quote: appraised {quote.appraised_value_usd:,.2f} USDC, advance {quote.advance_usd:,.2f} USDC "
                 f"(cover {quote.cover}x) on {quote.valuations[0].method}"
@@ -182,10 +182,10 @@ async def main() -> None:
 
             # Options are validated by the options model: a shorter life lowers the value, an unknown
             # option is refused.
-            short = admin.asset_adapter("solar", {"life_months": 60})
+            short = admin.assets.adapter("solar", {"life_months": 60})
             print(f"with life_months=60: {short.appraise(inventory.assets[0], AS_OF).value_usd:,.2f} USDC each")
             try:
-                admin.asset_adapter("solar", {"life_years": 10})
+                admin.assets.adapter("solar", {"life_years": 10})
             except ValueError as exc:  # today a pydantic ValidationError, which is a ValueError
                 print(f"unknown option refused: {' '.join(line.strip() for line in str(exc).splitlines()[:3])}")
 

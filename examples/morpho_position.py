@@ -31,21 +31,21 @@ async def main() -> None:
     async with await Gaib.embedded() as admin:
         investor, lender = admin.with_account(2), admin.with_account(3)
 
-        await admin.whitelist(investor.address)
+        await admin.aid.whitelist(investor.address)
         await admin.faucet(investor.address, Decimal(200_000))
-        await investor.mint_aid(Decimal(200_000))
-        await investor.stake(Decimal(150_000))
+        await investor.aid.mint(Decimal(200_000))
+        await investor.said.stake(Decimal(150_000))
         balances = ", ".join(f"{amount:,.2f} {token}" for token, amount in (await investor.balances()).items())
         print(f"investor holds {balances}")
 
-        where = await admin.venue("morpho").setup()
+        where = await admin.venues.get("morpho").setup()
         print(f"Morpho Blue {where['morpho']}, oracle {where['oracle']}")
         print(f"market {where['market_id']}")
 
         await admin.faucet(lender.address, Decimal(250_000))
         show("lender:", await lender.add_liquidity("morpho", Decimal(250_000)))
 
-        morpho = investor.venue("morpho")
+        morpho = investor.venues.get("morpho")
         # Morpho's oracle convention: the price of one base unit of collateral (sAID, 18 decimals) in base
         # units of the loan token (USDC, 6 decimals), times 1e36. So USDC per whole sAID = price / 1e24.
         price = await morpho.price()

@@ -32,23 +32,23 @@ async def main() -> None:
             print(f"  {name:<9} {address}")
 
         # 1-2. digitize
-        await admin.authorize_registrar(provider.address)
-        inventory = await provider.read_inventory("gpu")  # no source: the plugin's sample cluster
+        await admin.admin.authorize_registrar(provider.address)
+        inventory = await provider.assets.read_inventory("gpu")  # no source: the plugin's sample cluster
         digitized = await provider.digitize("gpu", inventory)
         print(f"digitized {len(digitized.asset_ids)} GPUs of {inventory.operator} in {len(digitized.tx_hashes)} tx")
-        first = await provider.asset(digitized.asset_ids[0])
+        first = await provider.assets.get(digitized.asset_ids[0])
         print(f"  first asset {first['asset_id']} status {first['status']}, record hash {first['record_hash']}")
 
         # 3. AID and sAID
-        await admin.whitelist(investor.address)
+        await admin.aid.whitelist(investor.address)
         await admin.faucet(investor.address, Decimal(1_500_000))
-        minted = await investor.mint_aid(Decimal(1_500_000))
-        staked = await investor.stake(Decimal(1_000_000))
+        minted = await investor.aid.mint(Decimal(1_500_000))
+        staked = await investor.said.stake(Decimal(1_000_000))
         print(f"investor minted {usd(minted.amount)} AID, staked 1,000,000.00 of it for {usd(staked.amount)} sAID")
-        price_before = await admin.said_share_price()
+        price_before = await admin.said.share_price()
 
         # 4. financialize
-        quote = await admin.quote("gpu", inventory, as_of=AS_OF)
+        quote = await admin.deals.quote("gpu", inventory, as_of=AS_OF)
         print(
             f"quote: appraised {usd(quote.appraised_value_usd)} USDC, advance {usd(quote.advance_usd)} USDC "
             f"({quote.advance_rate:.0%}, cover {quote.cover}x), {quote.customers} customers, "
@@ -60,24 +60,24 @@ async def main() -> None:
 
         # 5. repay through the waterfall
         await admin.chain.advance_time(30 * DAY)
-        repayment = await provider.repay(deal_id, Decimal(60_000))
+        repayment = await provider.deals.repay(deal_id, Decimal(60_000))
         print(
             f"repayment of 60,000 USDC: fees {repayment.fees_usd} + interest {repayment.interest_usd} + "
             f"principal {repayment.principal_usd} (excess {repayment.excess_usd})"
         )
 
-        deal = await admin.deal(deal_id)
+        deal = await admin.deals.get(deal_id)
         print(
             f"deal #{deal.deal_id} {deal.status.name.lower()}: principal outstanding "
             f"{usd(deal.principal_outstanding_usd)} USDC, interest paid {usd(deal.interest_paid_usd)}, "
             f"fees paid {usd(deal.fees_paid_usd)}, {len(deal.collateral)} assets as collateral"
         )
-        reserves = await admin.reserves()
+        reserves = await admin.aid.reserves()
         print(
             f"AID supply {reserves['aid_supply']:,.6f} = reserve {reserves['reserve_usdc']:,.6f} USDC + "
             f"principal deployed {reserves['principal_deployed_usdc']:,.6f} USDC"
         )
-        print(f"sAID share price {price_before:.6f} -> {await admin.said_share_price():.6f} AID")
+        print(f"sAID share price {price_before:.6f} -> {await admin.said.share_price():.6f} AID")
 
 
 if __name__ == "__main__":

@@ -26,24 +26,24 @@ async def main() -> None:
     async with await Gaib.embedded() as admin:
         provider, saver = admin.with_account(2), admin.with_account(3)
         for who, aid in ((provider, 51_000), (saver, 3_000)):
-            await admin.whitelist(who.address)
+            await admin.aid.whitelist(who.address)
             await admin.faucet(who.address, Decimal(aid))
-            await who.mint_aid(Decimal(aid))
-            await who.stake(Decimal(aid - 1_000))  # keeps 1,000 AID
+            await who.aid.mint(Decimal(aid))
+            await who.said.stake(Decimal(aid - 1_000))  # keeps 1,000 AID
 
         # 1. the provider seeds the PT/SY market with its sAID (half of it split into PT + YT first)
-        where = await admin.setup_venue("pendle")  # the protocol admin creates the market; users never do
+        where = await admin.venues.setup("pendle")  # the protocol admin creates the market; users never do
         await provider.add_liquidity("pendle", (await provider.balances())["sAID"])
         now = await admin.chain.timestamp()
         days = Decimal(int(where["expiry"]) - now) / DAY
         print(f"market {where['market']}, expiry in {days:.1f} days")
 
         # 2. the saver buys 2,000 PT with sAID, wrapped as SY: one AID's worth of sAID each at expiry
-        pendle = saver.venue("pendle")
+        pendle = saver.venues.get("pendle")
         apy = await pendle.implied_apy()
-        quote = await saver.quote_liquidity("pendle", PT, action="swap", direction="sy_to_pt")
+        quote = await saver.venues.quote("pendle", PT, action="swap", direction="sy_to_pt")
         print(f"implied APY {apy:.4%}: {PT:,.0f} PT quoted at {quote.amount_in:,.4f} SY")
-        price_then = await admin.said_share_price()
+        price_then = await admin.said.share_price()
         paid = await pendle.swap_sy_for_pt(PT)
         cost = paid * price_then
         print(f"saver bought {PT:,.0f} PT for {paid:,.4f} sAID = {cost:,.4f} AID (sAID at {price_then:.6f} AID)")
@@ -57,7 +57,7 @@ async def main() -> None:
 
         # 4. past the expiry the PT redeems alone, for as much sAID as 2,000 AID is worth then
         await admin.chain.advance_time(int(where["expiry"]) - await admin.chain.timestamp() + DAY)
-        price_now = await admin.said_share_price()
+        price_now = await admin.said.share_price()
         got = await pendle.redeem_py(PT)
         value = got * price_now
         fixed = (value / cost) ** (Decimal(365) / days) - 1

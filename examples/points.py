@@ -36,18 +36,18 @@ async def main() -> None:
 
         # 1. two whitelisted LPs with AID and USDC; the two venues
         for lp in (a, b):
-            await admin.whitelist(lp.address)
+            await admin.aid.whitelist(lp.address)
             await admin.faucet(lp.address, Decimal(400_000))
-            await lp.mint_aid(Decimal(100_000))
-        curve = await admin.setup_venue("curve")
-        morpho = await admin.setup_venue("morpho")
+            await lp.aid.mint(Decimal(100_000))
+        curve = await admin.venues.setup("curve")
+        morpho = await admin.venues.setup("morpho")
 
         # 2. a month of liquidity
         start = await admin.chain.timestamp()
         await a.add_liquidity("curve", Decimal(150_000))
         await b.add_liquidity("morpho", Decimal(200_000))
         await admin.chain.advance_time(10 * DAY)
-        await b.remove_liquidity("morpho", Decimal(100_000))
+        await b.venues.remove("morpho", Decimal(100_000))
         await admin.chain.advance_time(5 * DAY)
         await a.add_liquidity("morpho", Decimal(50_000))
         await admin.chain.advance_time(5 * DAY)

@@ -51,8 +51,8 @@ async def main(url: str, work: Path) -> dict[str, object]:
         print(f"StakeZap deployed at {zap_address}")
 
         investor, outsider = admin.with_account(KEYS["investor"]), admin.with_account(KEYS["outsider"])
-        await admin.whitelist(zap_address)
-        await admin.whitelist(investor.address)
+        await admin.aid.whitelist(zap_address)
+        await admin.aid.whitelist(investor.address)
         await admin.faucet(investor.address, Decimal(10_000))
         await admin.faucet(outsider.address, Decimal(10_000))
 

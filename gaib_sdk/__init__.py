@@ -4,8 +4,9 @@
     gaib = await Gaib.embedded()          # an in-process EVM with the protocol deployed
     await gaib.digitize("gpu")            # register the GPU plugin's sample cluster
 
-The three stages are methods of :class:`Gaib`: ``digitize``, ``financialize``, ``add_liquidity``.
-:class:`GaibSync` is the same client for code that is not async.
+The three stages are methods of :class:`Gaib`: ``digitize``, ``financialize``, ``add_liquidity``; the rest
+is in its namespaces, which mirror the protocol (``gaib.aid.mint``, ``gaib.deals.get``, ``gaib.said.stake``...:
+:mod:`gaib_sdk.namespaces`). :class:`GaibSync` is the same client for code that is not async.
 """
 
 from typing import TYPE_CHECKING

@@ -239,7 +239,7 @@ class Venue(ABC):
             raise GaibConfigError(
                 f"the {self.name!r} venue is not set up on chain {gaib.chain.chain_id}: its set-up deploys or creates "
                 f"contracts, which only the protocol admin does (`gaib venue {self.name} setup`, or "
-                "Gaib.setup_venue); ask the admin, or give the venue's addresses in its options",
+                "gaib.venues.setup); ask the admin, or give the venue's addresses in its options",
                 chain_id=gaib.chain.chain_id,
             )
 

@@ -150,13 +150,13 @@ async def _setup(url: str, tmp: Path, name: str, gpus: int) -> Gaib:
         journal=tmp / f"journal-{name}.sqlite",
     )
     await gaib.deploy()
-    await gaib.whitelist(gaib.address)
+    await gaib.aid.whitelist(gaib.address)
     needed = ADVANCE_USD * gpus
     await gaib.faucet(gaib.address, needed)
     left = needed
     while left > 0:
         chunk = min(left, MINT_CHUNK_USD)
-        await gaib.mint_aid(chunk)  # one block each on an automining node: the mint cap is per block
+        await gaib.aid.mint(chunk)  # one block each on an automining node: the mint cap is per block
         left -= chunk
     return gaib
 
@@ -393,7 +393,7 @@ async def _cluster_runs(
                         "transactions": len(result.tx_hashes),
                         "json_rpc_calls": sum(counter.calls.values()),
                         "http_requests": counter.requests,
-                        "cluster_size_on_chain": (await gaib.cluster(str(result.cluster_root)))["size"],
+                        "cluster_size_on_chain": (await gaib.assets.cluster(str(result.cluster_root)))["size"],
                     }
             for gpus, run in runs.items():
                 best_models, best = min(models[gpus]), min(clusters[gpus])
@@ -683,17 +683,17 @@ class _CountingProvider(AsyncHTTPProvider):
 async def _flow(admin: Gaib, accounts: dict[str, Gaib], inventory: Inventory, flow: str) -> None:
     """The three stages through the SDK's public methods, as a user would call them."""
     provider, investor, lender = accounts["provider"], accounts["investor"], accounts["lender"]
-    await admin.authorize_registrar(provider.address)
+    await admin.admin.authorize_registrar(provider.address)
     await provider.digitize("gpu", inventory)
     if flow == "small":
         return
-    await admin.whitelist(investor.address)
+    await admin.aid.whitelist(investor.address)
     await admin.faucet(investor.address, FLOW_USDC)
-    await investor.mint_aid(FLOW_USDC)
-    await investor.stake(FLOW_STAKE)
+    await investor.aid.mint(FLOW_USDC)
+    await investor.said.stake(FLOW_STAKE)
     financed = await admin.financialize("gpu", inventory, as_of=FLOW_AS_OF)
     await admin.faucet(provider.address, FLOW_REPAY)
-    await provider.repay(financed.deal.deal_id, FLOW_REPAY)
+    await provider.deals.repay(financed.deal.deal_id, FLOW_REPAY)
     await admin.faucet(investor.address, FLOW_CURVE_USD / 2)
     await investor.add_liquidity("curve", FLOW_CURVE_USD)
     await admin.faucet(lender.address, FLOW_LENDER_USD)
@@ -739,9 +739,9 @@ async def _overhead_once(url: str, flow: str, tmp: Path) -> dict[str, Any]:
     try:
         await admin.deploy()  # set-up, not timed
         accounts = {role: admin.with_account(key) for role, key in OVERHEAD_KEYS.items() if role != "admin"}
-        inventory = await accounts["provider"].read_inventory("gpu")  # the GPU plugin's sample: 64 H100s
+        inventory = await accounts["provider"].assets.read_inventory("gpu")  # the GPU plugin's sample: 64 H100s
         if flow == "stages":
-            await admin.venue("curve").setup()
+            await admin.venues.get("curve").setup()
         # every block 1 s after the one before, whatever the wall clock: both sides see the same timestamps
         await admin.chain.rpc("anvil_setBlockTimestampInterval", 1)
         snapshot = await admin.chain.rpc("evm_snapshot")

@@ -13,11 +13,10 @@ returns the transfer that was sent, and signs nothing again.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import is_address, to_checksum_address
@@ -43,7 +42,6 @@ from gaib_sdk.errors import BridgeError
 
 __all__ = [
     "Bridge",
-    "BridgeMixin",
     "BridgeQuote",
     "Transfer",
     "DEFAULT_RATE_LIMIT",
@@ -392,124 +390,3 @@ def _wei(amount: Decimal | int | str) -> int:
     if value != value.quantize(Decimal("0.000001"), rounding=ROUND_DOWN):
         raise BridgeError(f"{amount} has more than 6 decimals: the bridge carries 6 (OFT shared decimals)")
     return int(value * 10**18)
-
-
-class BridgeMixin:
-    """The client's bridge methods (mixed into :class:`gaib_sdk.Gaib`): quote, send, track and balances across
-    networks. The bridge is attached with :meth:`use_bridge` (a :class:`Bridge` made by :meth:`Bridge.deploy_dev`
-    or :meth:`Bridge.from_state`) or :meth:`open_bridge` (from the state saved with the home deployment).
-    The source of a send is the end on this client's chain."""
-
-    if TYPE_CHECKING:
-        _session: Any
-
-        @property
-        def chain(self) -> Chain: ...
-
-        @property
-        def account(self) -> LocalAccount: ...
-
-        def save_venue_state(self, name: str) -> None: ...
-
-        @property
-        def venue_state(self) -> dict[str, dict[str, Any]]: ...
-
-    @property
-    def bridging(self) -> Bridge:
-        """The attached bridge (BridgeError if none)."""
-        bridge = self._session.bridge
-        if bridge is None:
-            raise BridgeError(
-                "no bridge is attached to this client: use_bridge(bridge), or open_bridge(rpc={network: url}) "
-                "on a deployment whose bridge was saved"
-            )
-        assert isinstance(bridge, Bridge)
-        return bridge
-
-    def use_bridge(self, bridge: Bridge, *, save: bool = False) -> None:
-        """Attach ``bridge``; with ``save``, write its addresses into the deployment (venue ``bridge``) so that a
-        later process finds it with :meth:`open_bridge`."""
-        self._session.bridge = bridge
-        if save:
-            self.venue_state["bridge"] = bridge.state()
-            self.save_venue_state("bridge")
-
-    async def open_bridge(self, rpc: Mapping[str, str], *, private_keys: Sequence[str] = ()) -> Bridge:
-        """Attach the bridge saved with this chain's deployment, connecting to each other network by ``rpc``
-        (network name -> URL; a name missing there is looked up in the networks file)."""
-        state = self.venue_state.get("bridge")
-        if not state:
-            raise BridgeError("this deployment has no bridge saved: deploy one, then use_bridge(bridge, save=True)")
-        from gaib_sdk.networks import rpc_url
-
-        mine = self._end_name(state)
-        chains: dict[str, Chain] = {mine: self.chain}
-        for end in state["ends"]:
-            if end["name"] != mine:
-                url = rpc.get(end["name"]) or rpc_url(end["name"])
-                chains[end["name"]] = await Chain.connect(url, private_keys=list(private_keys))
-        bridge = Bridge.from_state(state, chains)
-        self._session.bridge = bridge
-        return bridge
-
-    def _end_name(self, state: Mapping[str, Any] | None = None) -> str:
-        """The network name of the bridge end on this client's chain."""
-        ends = (state or self.bridging.state())["ends"]
-        if state is None:
-            for name, end in self.bridging.ends.items():
-                if end.chain is self.chain:
-                    return name
-        home = [e["name"] for e in ends if e["home"]]
-        if state is not None and home:
-            return str(home[0])  # a deployment's saved bridge: this client is on its home chain
-        raise BridgeError(f"this client's chain {self.chain.chain_id} is not an end of the bridge")
-
-    async def quote_bridge(
-        self, token: str, amount: Decimal | int | str, *, to: str, recipient: str | None = None
-    ) -> BridgeQuote:
-        """What sending ``amount`` of ``token`` (``"aid"`` or ``"said"``) to network ``to`` costs: the
-        messaging fee in this chain's native token (wei). Refuses (BridgeError) what the bridge would refuse."""
-        return await self.bridging.quote(
-            token, _wei(amount), src=self._end_name(), dst=to, sender=self.account.address, recipient=recipient
-        )
-
-    async def bridge(
-        self,
-        token: str,
-        amount: Decimal | int | str,
-        *,
-        to: str,
-        recipient: str | None = None,
-        key: str | None = None,
-    ) -> Transfer:
-        """Send ``amount`` of ``token`` to network ``to`` (to ``recipient``, by default this account): a fee
-        quote first, then the send. ``key`` names the intent in the transaction journal: after a crash, the
-        same call returns the transfer already sent and signs nothing again. Track it with
-        :meth:`bridge_status` or :meth:`wait_for_delivery`."""
-        return await self.bridging.send(
-            self.account, token, _wei(amount), src=self._end_name(), dst=to, recipient=recipient, key=key
-        )
-
-    async def bridge_status(self, transfer: Transfer) -> PacketStatus:
-        """sent, verified or delivered (read from the destination's endpoint)."""
-        return await self.bridging.status(transfer)
-
-    async def wait_for_delivery(self, transfer: Transfer, *, timeout: float = 900, poll: float = 5) -> PacketStatus:
-        """Poll until ``transfer`` is delivered; BridgeError after ``timeout`` seconds, saying where it stands."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            status = await self.bridge_status(transfer)
-            if status == "delivered":
-                return status
-            if loop.time() >= deadline:
-                raise BridgeError(
-                    f"transfer {transfer.guid} is still {status} after {timeout} s: the DVNs verify and the executor "
-                    "delivers it; check the path's DVN configuration, or wait longer"
-                )
-            await asyncio.sleep(poll)
-
-    async def bridge_balances(self, address: str | None = None) -> dict[str, dict[str, Decimal]]:
-        """AID and sAID of ``address`` (this account by default) on every network of the bridge."""
-        raw = await self.bridging.balances(address or self.account.address)
-        return {n: {t: Decimal(v).scaleb(-18) for t, v in tokens.items()} for n, tokens in raw.items()}

@@ -37,9 +37,9 @@ def add_commands(gaib: click.Group, connect: Callable[..., Any]) -> None:
 
     async def bridge(args: Args) -> dict[str, Any]:
         async with await connect(args) as client:
-            await client.open_bridge(_remote_rpcs(args.remote_rpc))
+            await client.bridge.open(_remote_rpcs(args.remote_rpc))
             try:
-                quote = await client.quote_bridge(args.token, args.amount, to=args.to, recipient=args.recipient)
+                quote = await client.bridge.quote(args.token, args.amount, to=args.to, recipient=args.recipient)
                 out: dict[str, Any] = {
                     "token": quote.token,
                     "amount": str(args.amount),
@@ -50,17 +50,17 @@ def add_commands(gaib: click.Group, connect: Callable[..., Any]) -> None:
                 }
                 if args.quote:
                     return out
-                transfer = await client.bridge(
+                transfer = await client.bridge.send(
                     args.token, args.amount, to=args.to, recipient=args.recipient, key=args.key
                 )
                 out |= {"guid": transfer.guid, "nonce": transfer.nonce, "tx_hash": transfer.tx_hash}
                 if args.wait:
-                    out["status"] = await client.wait_for_delivery(transfer, timeout=args.wait, poll=1)
+                    out["status"] = await client.bridge.wait_for_delivery(transfer, timeout=args.wait, poll=1)
                 else:
-                    out["status"] = await client.bridge_status(transfer)
+                    out["status"] = await client.bridge.status(transfer)
                 return out
             finally:
-                for end in client.bridging.ends.values():
+                for end in client.bridge.attached.ends.values():
                     if end.chain is not client.chain:
                         await end.chain.close()
 

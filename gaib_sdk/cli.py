@@ -183,7 +183,7 @@ async def _quote(args: Args) -> dict[str, Any]:
     from gaib_sdk.client import Gaib
 
     client = Gaib.offline()
-    quote = await client.quote(
+    quote = await client.deals.quote(
         args.kind,
         args.source,
         as_of=date.fromisoformat(args.as_of) if args.as_of else None,
@@ -254,7 +254,7 @@ async def _digitize(args: Args) -> dict[str, Any]:
     from gaib_sdk.client import Gaib
 
     async with await Gaib.connect(**_rpc_args(args), private_key=_private_key()) as client:
-        inventory = await client.read_inventory(args.kind, args.source, options=_options(args))
+        inventory = await client.assets.read_inventory(args.kind, args.source, options=_options(args))
         doing = f"registering {len(inventory.assets)} {args.kind} assets of {inventory.operator}"
         if not args.json and not ui.fancy(sys.stderr):  # what the wait is for; stderr: stdout is the result
             print(f"{doing} ...", file=sys.stderr)
@@ -406,14 +406,16 @@ async def _finance(args: Args) -> dict[str, Any]:
 
 async def _repay(args: Args) -> dict[str, Any]:
     async with await _connect(args) as client:
-        return (await client.repay(args.deal, args.amount, key=args.key)).model_dump(mode="json")
+        return (await client.deals.repay(args.deal, args.amount, key=args.key)).model_dump(mode="json")
 
 
 def _money(method: str, action: str) -> Any:
     async def run(args: Args) -> dict[str, Any]:
+        from gaib_sdk.client import client_method
+
         async with await _connect(args) as client:
             extra = {"stablecoin": args.stablecoin} if getattr(args, "stablecoin", None) else {}
-            receipt = await getattr(client, method)(args.amount, key=args.key, **extra)
+            receipt = await client_method(client, method)(args.amount, key=args.key, **extra)
             return {"action": action, "amount": str(receipt.amount), "tx_hashes": receipt.tx_hashes}
 
     return run
@@ -423,11 +425,11 @@ def _tx(method: str, *fields: str) -> Any:
     """A subcommand that calls one client method with the named arguments and prints its tx hash."""
 
     async def run(args: Args) -> dict[str, Any]:
-        from gaib_sdk.client import Receipt
+        from gaib_sdk.client import Receipt, client_method
 
         async with await _connect(args) as client:
             values = [getattr(args, f) for f in fields]
-            result = await getattr(client, method)(*values)
+            result = await client_method(client, method)(*values)
             if isinstance(result, str):
                 return {"action": method, **dict(zip(fields, values, strict=True)), "tx_hash": result}
             if isinstance(result, Receipt):
@@ -476,22 +478,24 @@ async def _transfer(args: Args) -> dict[str, Any]:
 
 async def _request_unstake(args: Args) -> dict[str, Any]:
     async with await _connect(args) as client:
-        request_id = await client.request_unstake(args.shares, controller=args.controller, key=args.key)
+        request_id = await client.said.request_unstake(args.shares, controller=args.controller, key=args.key)
         return {"action": "request_unstake", "shares": args.shares, "request_id": request_id}
 
 
 async def _claim_unstake(args: Args) -> dict[str, Any]:
     async with await _connect(args) as client:
-        r = await client.claim_unstake(args.shares, receiver=args.receiver, controller=args.controller, key=args.key)
+        r = await client.said.claim_unstake(
+            args.shares, receiver=args.receiver, controller=args.controller, key=args.key
+        )
         return {"action": "claim_unstake", "aid": str(r.amount), "tx_hashes": r.tx_hashes}
 
 
 async def _unstake_status(args: Args) -> dict[str, Any]:
     async with await _connect(args) as client:
-        status = await client.unstake_status(args.account)
+        status = await client.said.unstake_status(args.account)
         out: dict[str, Any] = {k: v if isinstance(v, int) else str(v) for k, v in status.items()}
         if args.request is not None:
-            one = await client.unstake_request(args.request, args.account)
+            one = await client.said.unstake_request(args.request, args.account)
             out["request"] = {"id": args.request, **{k: str(v) for k, v in one.items()}}
         return out
 
@@ -501,7 +505,7 @@ async def _whitelist(args: Args) -> dict[str, Any]:
         return {
             "account": args.address,
             "whitelisted": not args.remove,
-            "tx_hash": await client.whitelist(args.address, not args.remove),
+            "tx_hash": await client.aid.whitelist(args.address, not args.remove),
         }
 
 
@@ -531,16 +535,16 @@ async def _admin_call(args: Args) -> dict[str, Any]:
             account = args.account or reader.address
             if account is None:
                 raise GaibConfigError("whose roles? give an ACCOUNT, or set GAIB_PRIVATE_KEY to use its account")
-            return {"account": account, **(await reader.roles(account))}
+            return {"account": account, **(await reader.admin.roles(account))}
     async with await _connect(args) as client:
-        method = client.grant_role if args.action == "grant" else client.revoke_role
+        method = client.admin.grant if args.action == "grant" else client.admin.revoke
         hashes = await method(args.role, args.account)
         return {"action": args.action, "role": args.role, "account": args.account, "tx_hashes": hashes}
 
 
 async def _deal(args: Args) -> dict[str, Any]:
     async with await _read_only(args) as reader:
-        deal = await reader.deal(args.deal)
+        deal = await reader.deals.get(args.deal)
         data = deal.model_dump(mode="json")
         data["status"] = deal.status.name.lower()
         return data
@@ -548,7 +552,7 @@ async def _deal(args: Args) -> dict[str, Any]:
 
 async def _remark(args: Args) -> dict[str, Any]:
     async with await _read_only(args) as reader:
-        rows = await reader.remark(
+        rows = await reader.deals.remark(
             args.kind,
             args.sources or None,
             as_of=date.fromisoformat(args.as_of) if args.as_of else None,
@@ -581,7 +585,7 @@ async def _deals(args: Args) -> dict[str, Any]:
         count = await reader.protocol.facility.functions.dealCount().call()
         rows: list[dict[str, Any]] = []
         for deal_id in range(1, count + 1):
-            d = await reader.deal(deal_id)
+            d = await reader.deals.get(deal_id)
             rows.append(
                 {
                     "deal_id": d.deal_id,
@@ -682,13 +686,13 @@ async def _status(args: Args) -> dict[str, Any]:
     from gaib_sdk.client import Gaib
 
     async with await Gaib.connect(**_rpc_args(args)) as client:  # read-only: no key
-        reserves = await client.reserves()
-        queue = await client.redemption_queue()
+        reserves = await client.aid.reserves()
+        queue = await client.aid.redemption_queue()
         return {
             "chain_id": client.chain.chain_id,
             **{k: str(v) for k, v in reserves.items()},
-            "said_share_price": str(await client.said_share_price()),
-            "said_unvested_aid": str((await client.said_vesting())["unvested_aid"]),
+            "said_share_price": str(await client.said.share_price()),
+            "said_unvested_aid": str((await client.said.vesting())["unvested_aid"]),
             "redemptions_waiting": queue["waiting"],
             "redemptions_owed_usdc": str(queue["owed_usdc"]),
             "deals": int(await client.protocol.facility.functions.dealCount().call()),
@@ -701,21 +705,21 @@ async def _venue(args: Args) -> dict[str, Any]:
     if args.action == "setup":
         async with await _connect(args) as client:
             client.plugins.venue(args.name)
-            return {"venue": args.name, **(await client.setup_venue(args.name))}
+            return {"venue": args.name, **(await client.venues.setup(args.name))}
     if args.action != "positions" and args.amount is None:
         raise GaibConfigError(f"`gaib venue {args.name} {args.action}` needs an AMOUNT")
     async with await _connect(args) as client:
         client.plugins.venue(args.name)  # an unknown venue is refused before anything is read or sent
         if args.action == "quote":
-            quote = await client.quote_liquidity(args.name, args.amount, **kwargs)
+            quote = await client.venues.quote(args.name, args.amount, **kwargs)
             return quote.model_dump(mode="json")
         with ui.working(f"{args.action} at {args.name}", quiet=args.json or args.action == "positions"):
             if args.action == "add":
                 positions = await client.add_liquidity(args.name, args.amount, **kwargs)
             elif args.action == "remove":
-                positions = await client.remove_liquidity(args.name, args.amount, **kwargs)
+                positions = await client.venues.remove(args.name, args.amount, **kwargs)
             else:
-                positions = await client.positions(args.name, args.account)
+                positions = await client.venues.positions(args.name, args.account)
         shown = [p.model_dump(mode="json") for p in positions]
         if not args.json:
             ui.table(

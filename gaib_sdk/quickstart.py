@@ -62,21 +62,21 @@ async def run_quickstart(
 
         say(f"digitizing the {kind} plugin's sample inventory")
         mark = len(chain.history)
-        await admin.authorize_registrar(provider.address)
-        inventory = await provider.read_inventory(kind)
+        await admin.admin.authorize_registrar(provider.address)
+        inventory = await provider.assets.read_inventory(kind)
         digitized = await provider.digitize(kind, inventory)
         step("digitize", mark)
 
         say("an investor mints AID for USDC and stakes it into sAID")
         mark = len(chain.history)
-        await admin.whitelist(investor.address)
+        await admin.aid.whitelist(investor.address)
         await admin.faucet(investor.address, INVESTOR_USDC)
-        await investor.mint_aid(INVESTOR_USDC)
+        await investor.aid.mint(INVESTOR_USDC)
         step("mint", mark)
         mark = len(chain.history)
-        await investor.stake(STAKE_AID)
+        await investor.said.stake(STAKE_AID)
         step("stake", mark)
-        price_before = await admin.said_share_price()
+        price_before = await admin.said.share_price()
 
         say("underwriting the inventory and opening a deal")
         mark = len(chain.history)
@@ -86,19 +86,19 @@ async def run_quickstart(
         say("thirty days on, the provider repays through the waterfall")
         await chain.advance_time(30 * DAY)
         mark = len(chain.history)
-        repayment = await provider.repay(financed.deal.deal_id, REPAYMENT_USDC)
+        repayment = await provider.deals.repay(financed.deal.deal_id, REPAYMENT_USDC)
         step("repay", mark)
-        vesting = await admin.said_vesting()
+        vesting = await admin.said.vesting()
         say(f"a day on, the interest has vested into sAID (over {int(vesting['vesting_period_s']) // 3600} h)")
         await chain.advance_time(DAY)
 
         say(f"adding liquidity at {venue}")
         mark = len(chain.history)
-        await admin.venue(venue).setup()
+        await admin.venues.get(venue).setup()
         if venue == "morpho":
             await admin.faucet(lender.address, LENDER_USDC)
             await lender.add_liquidity(venue, LENDER_USDC)
-            morpho: Any = investor.venue("morpho")
+            morpho: Any = investor.venues.get("morpho")
             await morpho.supply_collateral(COLLATERAL_SAID)
             await morpho.borrow(BORROW_USDC)
         elif venue == "curve":
@@ -110,10 +110,10 @@ async def run_quickstart(
         else:
             await investor.add_liquidity(venue, VENUE_SAID)
         step("add_liquidity", mark)
-        positions = [*await lender.positions(venue), *await investor.positions(venue)]
+        positions = [*await lender.venues.positions(venue), *await investor.venues.positions(venue)]
 
-        deal = await admin.deal(financed.deal.deal_id)
-        reserves = await admin.reserves()
+        deal = await admin.deals.get(financed.deal.deal_id)
+        reserves = await admin.aid.reserves()
         return {
             "chain_id": chain.chain_id,
             "contracts": deployment.contracts,
@@ -139,7 +139,7 @@ async def run_quickstart(
             "reserve_usdc": str(reserves["reserve_usdc"]),
             "principal_deployed_usdc": str(reserves["principal_deployed_usdc"]),
             "said_share_price_before": float(price_before),
-            "said_share_price": float(await admin.said_share_price()),
+            "said_share_price": float(await admin.said.share_price()),
             "venue": venue,
             "venue_positions": [p.model_dump(mode="json") for p in positions],
             "tx": txs,

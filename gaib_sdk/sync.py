@@ -1,8 +1,9 @@
 """GaibSync: the async client for code that is not async. A thin skin, not a second implementation.
 
-Every coroutine method of :class:`~gaib_sdk.client.Gaib`, and of the objects it hands out (its chain, its
-venues), runs to completion on the client's own event loop; an async iterator (``watch``) becomes a plain
-one; everything else passes through.
+Every coroutine method of :class:`~gaib_sdk.client.Gaib`, and of the objects it hands out (its namespaces
+``gaib.aid``, ``gaib.deals``..., its chain, its venues), runs to completion on the client's own event loop:
+``GaibSync.embedded().aid.mint(1000)``. An async iterator (``watch``) becomes a plain one; everything else
+passes through.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, TypeVar
 from gaib_sdk.adapters import Venue
 from gaib_sdk.chain import Chain
 from gaib_sdk.client import Gaib
+from gaib_sdk.namespaces import Namespace
 
 __all__ = ["GaibSync", "SyncProxy"]
 
@@ -39,7 +41,7 @@ class SyncProxy:
             return self._iterate(value)
         if isinstance(value, Gaib):
             return GaibSync(value, self._loop)
-        if isinstance(value, Chain | Venue):
+        if isinstance(value, Namespace | Chain | Venue):
             return SyncProxy(value, self._loop)
         return value
 
@@ -53,8 +55,17 @@ class SyncProxy:
         finally:
             self._loop.run_until_complete(agen.aclose())
 
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the wrapped object itself, if it is callable (the old spelling ``gaib.bridge(...)``)."""
+        result = self._target(*args, **kwargs)
+        if inspect.isawaitable(result):
+            result = self._loop.run_until_complete(result)
+        return self._wrap(result)
+
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._target, name)
+        if isinstance(attr, Namespace):  # gaib.aid: a namespace, whose methods run here too
+            return SyncProxy(attr, self._loop)
         if inspect.iscoroutinefunction(attr):
 
             @functools.wraps(attr)

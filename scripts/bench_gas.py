@@ -289,9 +289,9 @@ async def bridge_rows() -> list[tuple[str, int]]:
     client = await Gaib.embedded(load_entry_points=False)
     try:
         chain, admin = client.chain, client.account
-        await client.whitelist(admin.address)
+        await client.aid.whitelist(admin.address)
         await client.faucet(admin.address, 1_000)
-        await client.mint_aid(1_000)
+        await client.aid.mint(1_000)
         tokens = {"aid": client.protocol.aid.address, "said": client.protocol.said.address}
         bridge = await Bridge.deploy_dev(("home", chain, admin, 40901), tokens, [("remote", chain, admin, 40902)])
         relayer = Relayer(list(bridge.ends.values()), {"home": admin, "remote": admin})

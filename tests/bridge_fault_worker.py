@@ -36,8 +36,8 @@ async def main(home: str, remote: str, deployments: Path, journal: Path, point: 
     else:
         raise SystemExit(f"unknown point {point}")
     client = await Gaib.connect(home, private_key=KEYS[1], deployments=deployments, journal=journal, transport=faults)
-    await client.open_bridge({"remote": remote})
-    await client.bridge("aid", 6, to="remote", key="crash-1")
+    await client.bridge.open({"remote": remote})
+    await client.bridge.send("aid", 6, to="remote", key="crash-1")
     raise SystemExit("the worker was meant to die before the end")
 
 

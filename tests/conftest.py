@@ -58,8 +58,8 @@ async def actors(gaib: Gaib) -> Actors:
     """Admin, a cloud provider allowed to register assets, a whitelisted investor with 2M test USDC,
     a lender with 500k test USDC, and an outsider with nothing."""
     a = Actors(gaib, gaib.with_account(1), gaib.with_account(2), gaib.with_account(3), gaib.with_account(4))
-    await gaib.authorize_registrar(a.provider.address)
-    await gaib.whitelist(a.investor.address)
+    await gaib.admin.authorize_registrar(a.provider.address)
+    await gaib.aid.whitelist(a.investor.address)
     await gaib.faucet(a.investor.address, Decimal(2_000_000))
     await gaib.faucet(a.lender.address, Decimal(500_000))
     return a
@@ -68,7 +68,7 @@ async def actors(gaib: Gaib) -> Actors:
 @pytest_asyncio.fixture
 async def inventory(gaib: Gaib) -> Inventory:
     """The GPU plugin's sample cluster: 64 H100s, two signed customers."""
-    return await gaib.read_inventory("gpu")
+    return await gaib.assets.read_inventory("gpu")
 
 
 #: The chain as the `financed` fixture leaves it, and the deal id: built by the first test that asks, copied
@@ -85,8 +85,8 @@ async def financed(actors: Actors, inventory: Inventory) -> int:
         actors.admin.chain.restore_state(state)
         return deal_id
     await actors.provider.digitize("gpu", inventory)
-    await actors.investor.mint_aid(Decimal(1_500_000))
-    await actors.investor.stake(Decimal(1_000_000))
+    await actors.investor.aid.mint(Decimal(1_500_000))
+    await actors.investor.said.stake(Decimal(1_000_000))
     result = await actors.admin.financialize("gpu", inventory, as_of=AS_OF)
     _FINANCED = (actors.admin.chain.save_state(), result.deal.deal_id)
     return result.deal.deal_id

@@ -66,7 +66,7 @@ def interface_id(*signatures: str) -> bytes:
 
 async def staked(gaib: Gaib, who: Gaib, aid_units: int) -> None:
     p = gaib.protocol
-    await gaib.whitelist(who.address)
+    await gaib.aid.whitelist(who.address)
     await gaib.faucet(who.address, Decimal(aid_units // AID))
     await who.send(p.usdc.functions.approve(p.aid.address, MAX_UINT), what="approve USDC")
     await who.send(p.aid.functions.mint(aid_units // SCALE), what="mint")
@@ -110,9 +110,9 @@ async def test_request_operators_interfaces_and_previews(gaib: Gaib, actors: Act
 
     # requests: nothing, for a deny-listed controller, from someone else's shares without leave: refused
     await reverts(investor.send(said.requestRedeem(0, investor.address, investor.address), what="r"), "ZeroShares")
-    await gaib.deny(outsider.address)
+    await gaib.aid.deny(outsider.address)
     await reverts(investor.send(said.requestRedeem(AID, outsider.address, investor.address), what="r"), "AccountDenied")
-    await gaib.deny(outsider.address, False)
+    await gaib.aid.deny(outsider.address, False)
     await reverts(
         lender.send(said.requestRedeem(AID, lender.address, investor.address), what="r"), "ERC20InsufficientAllowance"
     )
@@ -174,7 +174,7 @@ async def test_request_operators_interfaces_and_previews(gaib: Gaib, actors: Act
     await reverts(gaib.send(said.processCycle(10), what="cycle"), "EnforcedPause")
     await gaib.send(said.unpause(), what="unpause")
     assert await said.maxDeposit(investor.address).call() == MAX_UINT
-    await gaib.deny(outsider.address)
+    await gaib.aid.deny(outsider.address)
     assert await said.maxDeposit(outsider.address).call() == 0 and await said.maxMint(outsider.address).call() == 0
 
 
@@ -198,7 +198,7 @@ async def test_cycles_fill_oldest_first_at_the_processing_price_and_claims_pay_o
 
     # income paid in (and vested) before processing: pending shares earn it, and the fill is at that price
     await gaib.send(said.grantRole(keccak(text="REWARDER_ROLE"), gaib.address), what="grant")
-    await gaib.whitelist(gaib.address)
+    await gaib.aid.whitelist(gaib.address)
     await gaib.faucet(gaib.address, Decimal(100))
     await gaib.send(p.usdc.functions.approve(p.aid.address, MAX_UINT), what="approve")
     await gaib.send(p.aid.functions.mint(100 * USDC), what="mint")
@@ -289,7 +289,7 @@ async def test_cycles_fill_oldest_first_at_the_processing_price_and_claims_pay_o
     await reverts(investor.send(said.redeem(1, investor.address, investor.address), what="again"), "ExceedsClaimable")
     assert await p.aid.functions.balanceOf(escrow).call() == escrowed - inv_owed
     # a deny-listed controller cannot claim
-    await gaib.deny(lender.address)
+    await gaib.aid.deny(lender.address)
     await reverts(lender.send(said.redeem(AID, lender.address, lender.address), what="c"), "AccountDenied")
 
 
@@ -358,23 +358,23 @@ async def test_a_per_cycle_cap_rolls_the_rest_over_and_a_loss_spares_the_escrow(
 @pytest.mark.asyncio
 async def test_the_client_refuses_what_would_fail(actors: Actors) -> None:
     admin, investor, outsider = actors.admin, actors.investor, actors.outsider
-    await investor.mint_aid(Decimal(1_000))
-    await investor.stake(Decimal(500))
+    await investor.aid.mint(Decimal(1_000))
+    await investor.said.stake(Decimal(500))
     with pytest.raises(GaibValueError, match="not due yet"):
-        await admin.process_withdrawal_cycle()
+        await admin.said.process_withdrawal_cycle()
     with pytest.raises(GaibError, match="lacks WITHDRAWAL_MANAGER_ROLE"):
-        await outsider.process_withdrawal_cycle()
+        await outsider.said.process_withdrawal_cycle()
     with pytest.raises(GaibValueError, match="no filled exit to claim"):
-        await investor.claim_unstake()
+        await investor.said.claim_unstake()
     with pytest.raises(GaibValueError, match="cycle length 60 s"):
-        await admin.set_withdrawal_cycle(60)
-    await admin.deny(investor.address)
+        await admin.said.set_withdrawal_cycle(60)
+    await admin.aid.deny(investor.address)
     with pytest.raises(GaibValueError, match="deny list"):
-        await investor.request_unstake(Decimal(1))
-    await admin.deny(investor.address, False)
+        await investor.said.request_unstake(Decimal(1))
+    await admin.aid.deny(investor.address, False)
     sent = list(admin.chain.history)
     with pytest.raises(GaibValueError, match="must be more than 0"):
-        await investor.request_unstake(0)
+        await investor.said.request_unstake(0)
     assert admin.chain.history == sent
 
 
@@ -391,11 +391,11 @@ async def test_request_cycle_claim_on_anvil_resume_after_a_crash(tmp_path: Path)
         clients.append(admin)
         await admin.deploy()
         investor = admin.with_account(KEYS[1])
-        await admin.whitelist(investor.address)
+        await admin.aid.whitelist(investor.address)
         await admin.faucet(investor.address, Decimal(1_000))
-        await investor.mint_aid(Decimal(1_000))
-        await investor.stake(Decimal(1_000))
-        await admin.set_withdrawal_cycle(3_600)
+        await investor.aid.mint(Decimal(1_000))
+        await investor.said.stake(Decimal(1_000))
+        await admin.said.set_withdrawal_cycle(3_600)
 
         def crash(method: str) -> None:
             raise Crash(method)
@@ -407,25 +407,25 @@ async def test_request_cycle_claim_on_anvil_resume_after_a_crash(tmp_path: Path)
         )
         clients.append(crashing)
         with pytest.raises(Crash):
-            await crashing.request_unstake(Decimal(400), key="exit-2026-11")
+            await crashing.said.request_unstake(Decimal(400), key="exit-2026-11")
         assert faults.injected["eth_sendRawTransaction:call"] == 1
 
         restarted = await Gaib.connect(node.url, private_key=KEYS[1], deployments=deployments, journal=journal)
         clients.append(restarted)
-        request_id = await restarted.request_unstake(Decimal(400), key="exit-2026-11")
+        request_id = await restarted.said.request_unstake(Decimal(400), key="exit-2026-11")
         assert request_id == 0
-        assert await restarted.request_unstake(Decimal(400), key="exit-2026-11") == 0
-        status = await restarted.unstake_status()
+        assert await restarted.said.request_unstake(Decimal(400), key="exit-2026-11") == 0
+        status = await restarted.said.unstake_status()
         assert (status["queue_length"], status["pending_shares"]) == (1, Decimal(400))
-        assert await restarted.unstake_request(0) == {"pending_shares": Decimal(400), "claimable_shares": 0}
+        assert await restarted.said.unstake_request(0) == {"pending_shares": Decimal(400), "claimable_shares": 0}
 
         await admin.chain.advance_time(3_600)
-        cycle = await admin.process_withdrawal_cycle()
+        cycle = await admin.said.process_withdrawal_cycle()
         assert (cycle["filled_shares"], cycle["set_aside_aid"], cycle["closed"]) == (Decimal(400), Decimal(400), True)
-        assert (await restarted.unstake_status())["claimable_aid"] == Decimal(400)
+        assert (await restarted.said.unstake_status())["claimable_aid"] == Decimal(400)
 
-        claimed = await restarted.claim_unstake(key="claim-2026-11")
-        again = await restarted.claim_unstake(key="claim-2026-11")
+        claimed = await restarted.said.claim_unstake(key="claim-2026-11")
+        again = await restarted.said.claim_unstake(key="claim-2026-11")
         assert claimed.amount == again.amount == Decimal(400)
         assert again.tx_hashes == claimed.tx_hashes
         balances = await restarted.balances()
@@ -450,7 +450,7 @@ async def test_a_filled_claim_cannot_be_taken_by_anyone_else(gaib: Gaib, actors:
     await staked(gaib, outsider, 1_000 * AID)
     # income first, so the fill price is not round: the shares' AID rounds down at every fill
     await gaib.send(said.grantRole(keccak(text="REWARDER_ROLE"), gaib.address), what="grant")
-    await gaib.whitelist(gaib.address)
+    await gaib.aid.whitelist(gaib.address)
     await gaib.faucet(gaib.address, Decimal(10_000))
     await gaib.send(p.usdc.functions.approve(p.aid.address, MAX_UINT), what="approve")
     await gaib.send(p.aid.functions.mint(10_000 * USDC), what="mint")

@@ -83,7 +83,7 @@ async def register_assets(admin: Gaib, *ids: str) -> None:
 
 @pytest.mark.asyncio
 async def test_report_hash_leaf_and_signature_match_the_contract(gaib: Gaib) -> None:
-    att = gaib.attestation
+    att = gaib.nodes.attestation
     r = report(aid(1), 7, health=Health.DEGRADED, revenue=2**128 - 1)
     assert await att.functions.reportHash(r.as_struct()).call() == r.struct_hash
     assert await att.functions.reportLeaf(r.as_struct()).call() == r.leaf
@@ -121,7 +121,7 @@ async def test_constructor_refuses_a_bad_configuration(gaib: Gaib) -> None:
 
 @pytest.mark.asyncio
 async def test_operators_register_bond_unbond_and_withdraw(gaib: Gaib) -> None:
-    att, token = gaib.attestation, gaib.protocol.gaib
+    att, token = gaib.nodes.attestation, gaib.protocol.gaib
     op, other = gaib.with_account(1), gaib.with_account(2)
     await gaib_to(gaib, op, 3 * MIN_BOND, att.address)
     await reverts(tx(op, att.functions.register(MIN_BOND - 1)), "BondTooSmall")
@@ -133,7 +133,7 @@ async def test_operators_register_bond_unbond_and_withdraw(gaib: Gaib) -> None:
     await reverts(tx(other, att.functions.requestUnbond()), "NotActive")
     await reverts(tx(other, att.functions.withdraw()), "NotActive")
     await tx(op, att.functions.bond(MIN_BOND))
-    info = await op.operator()
+    info = await op.nodes.operator()
     assert info["status"] == "active" and info["bond_gaib"] == 20_000 and info["latest_root"] is None
     assert await att.functions.totalBonded().call() == 2 * MIN_BOND
 
@@ -148,7 +148,7 @@ async def test_operators_register_bond_unbond_and_withdraw(gaib: Gaib) -> None:
     before = await token.functions.balanceOf(op.address).call()
     await tx(op, att.functions.withdraw())
     assert await token.functions.balanceOf(op.address).call() == before + 2 * MIN_BOND
-    info = await op.operator()
+    info = await op.nodes.operator()
     assert (info["status"], info["bond_gaib"], info["deposited_gaib"], info["withdrawn_gaib"]) == (
         "none",
         0,
@@ -157,12 +157,12 @@ async def test_operators_register_bond_unbond_and_withdraw(gaib: Gaib) -> None:
     )
     await reverts(tx(op, att.functions.withdraw()), "NotActive")
     await tx(op, att.functions.register(MIN_BOND))  # an operator that left may come back
-    assert (await op.operator())["status"] == "active"
+    assert (await op.nodes.operator())["status"] == "active"
 
 
 @pytest.mark.asyncio
 async def test_admin_settings(gaib: Gaib) -> None:
-    att, outsider = gaib.attestation, gaib.with_account(4)
+    att, outsider = gaib.nodes.attestation, gaib.with_account(4)
     for call in (
         att.functions.setMinBond(1),
         att.functions.setChallengerShareBps(1),
@@ -181,7 +181,7 @@ async def test_admin_settings(gaib: Gaib) -> None:
 
 @pytest.mark.asyncio
 async def test_roots_are_one_per_operator_per_closed_period_and_views_find_them(gaib: Gaib) -> None:
-    att = gaib.attestation
+    att = gaib.nodes.attestation
     a, b = gaib.with_account(1), gaib.with_account(2)
     for op in (a, b):
         await gaib_to(gaib, op, 2 * MIN_BOND, att.address)
@@ -220,15 +220,15 @@ async def test_roots_are_one_per_operator_per_closed_period_and_views_find_them(
     assert (await att.functions.rootOf(a.address, period - 3).call())[1] == 2
     r = r1.reports[0]
     assert await att.functions.verifyReport(a.address, period, r.as_struct(), r1.proof(r)).call()
-    assert await a.verify_report_inclusion(r, r1.proof(r), a.address)
-    assert not await a.verify_report_inclusion(r, r1.proof(r1.reports[1]), a.address)
-    assert not await a.verify_report_inclusion(r, r1.proof(r), gaib.address)  # no root there
-    assert (await a.operator())["roots"] == 2
+    assert await a.nodes.verify_report_inclusion(r, r1.proof(r), a.address)
+    assert not await a.nodes.verify_report_inclusion(r, r1.proof(r1.reports[1]), a.address)
+    assert not await a.nodes.verify_report_inclusion(r, r1.proof(r), gaib.address)  # no root there
+    assert (await a.nodes.operator())["roots"] == 2
 
 
 @pytest.mark.asyncio
 async def test_challenges_prove_false_reports_and_slash_the_bond_once(gaib: Gaib) -> None:
-    att, token = gaib.attestation, gaib.protocol.gaib
+    att, token = gaib.nodes.attestation, gaib.protocol.gaib
     op, honest, challenger = gaib.with_account(1), gaib.with_account(2), gaib.with_account(3)
     for o in (op, honest):
         await gaib_to(gaib, o, MIN_BOND, att.address)
@@ -298,7 +298,7 @@ async def test_challenges_prove_false_reports_and_slash_the_bond_once(gaib: Gaib
     assert ev["toChallenger"] == ev["toTreasury"] == MIN_BOND // 2
     assert await token.functions.balanceOf(c.address).call() == before + MIN_BOND // 2
     assert await token.functions.balanceOf(gaib.address).call() == treasury_before + MIN_BOND // 2
-    info = await op.operator()
+    info = await op.nodes.operator()
     assert (info["status"], info["bond_gaib"], info["slashed_gaib"]) == ("jailed", 0, 10_000)
     assert await att.functions.totalSlashed().call() == MIN_BOND
 
@@ -331,7 +331,7 @@ async def test_challenges_prove_false_reports_and_slash_the_bond_once(gaib: Gaib
 @pytest.mark.asyncio
 async def test_unknown_asset_challenges_read_the_registry(gaib: Gaib) -> None:
     """(b): not registered, registered after the period ended, or retired before it began."""
-    att, reg = gaib.attestation, gaib.protocol.registry
+    att, reg = gaib.nodes.attestation, gaib.protocol.registry
     await register_assets(gaib, aid(1), aid(2))
     p0 = await period_now(gaib)
     assert not await att.functions.assetUnattestable(aid(1), p0).call()

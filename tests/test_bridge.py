@@ -43,11 +43,11 @@ async def kit(tmp_path: Path) -> AsyncIterator[CrossChain]:
     try:
         for key in (ALICE, BOB):
             account = Account.from_key(key)
-            await kit.home.whitelist(account.address)
+            await kit.home.aid.whitelist(account.address)
             await kit.home.faucet(account.address, 10_000)
             user = kit.home.with_account(key)
-            await user.mint_aid(Decimal(1_000))
-            await user.stake(Decimal(100))
+            await user.aid.mint(Decimal(1_000))
+            await user.said.stake(Decimal(100))
         yield kit
     finally:
         await kit.stop()
@@ -93,7 +93,7 @@ async def test_aid_and_said_go_there_and_back(kit: CrossChain) -> None:
 
 async def test_a_denied_account_can_neither_send_nor_receive_at_home(kit: CrossChain) -> None:
     b = kit.bridge
-    await kit.home.deny(bob.address)
+    await kit.home.aid.deny(bob.address)
     with pytest.raises(BridgeError, match="deny list"):
         await b.send(bob, "aid", E18, src="home", dst="remote")
     with pytest.raises(BridgeError, match="recipient .* deny list"):
@@ -107,7 +107,7 @@ async def test_a_denied_account_can_neither_send_nor_receive_at_home(kit: CrossC
     [failed] = await kit.relayer.deliver_all()
     assert not failed.delivered and "AccountDenied" in (failed.error or "")
     assert (await b.invariant())["holds"]
-    await kit.home.deny(bob.address, False)
+    await kit.home.aid.deny(bob.address, False)
     [retried] = await kit.relayer.deliver_all()
     assert retried.delivered
     assert (await b.balances(bob.address))["home"]["aid"] == 1_000 * E18 - 100 * E18 + 5 * E18
@@ -118,7 +118,7 @@ async def test_a_denied_account_on_the_remote_chain(kit: CrossChain) -> None:
     b = kit.bridge
     await b.send(bob, "aid", 10 * E18, src="home", dst="remote")
     await kit.relayer.deliver_all()
-    await kit.home.deny(bob.address)
+    await kit.home.aid.deny(bob.address)
     assert await b.sync_deny_list([bob.address], {"remote": kit.admin})
     assert await b.sync_deny_list([bob.address], {"remote": kit.admin}) == []  # in sync: nothing sent
     with pytest.raises(BridgeError, match="deny list"):
@@ -129,7 +129,7 @@ async def test_a_denied_account_on_the_remote_chain(kit: CrossChain) -> None:
     with pytest.raises(TransactionFailed, match="AccountDenied"):  # nor move it on the remote chain
         await kit.remote.transact(remote_aid.functions.transfer(alice.address, E18), bob, what="transfer")
     # a delivery to bob on the remote chain is refused while he is denied there
-    await kit.home.deny(bob.address, False)
+    await kit.home.aid.deny(bob.address, False)
     await _raw_send(kit, alice, "aid", 3 * E18, "home", "remote", bob.address)
     [failed] = await kit.relayer.deliver_all()
     assert not failed.delivered and "AccountDenied" in (failed.error or "")
@@ -274,34 +274,34 @@ async def test_a_crash_between_send_and_delivery_resumes(kit: CrossChain, tmp_pa
         await chain.close()
 
 
-# ---- the client: Gaib.quote_bridge, Gaib.bridge, delivery tracking, resume, the saved bridge ----
+# ---- the client: gaib.bridge.quote, gaib.bridge.send, delivery tracking, resume, the saved bridge ----
 
 
 async def test_the_client_quotes_bridges_and_tracks_delivery(kit: CrossChain) -> None:
     user = kit.home.with_account(ALICE)
-    user.use_bridge(kit.bridge)
-    quote = await user.quote_bridge("aid", "12.5", to="remote")
+    user.bridge.use(kit.bridge)
+    quote = await user.bridge.quote("aid", "12.5", to="remote")
     assert quote.fee > 0 and quote.amount == 12_500_000 * 10**12
     with pytest.raises(BridgeError, match="more than 6 decimals"):
-        await user.quote_bridge("aid", "0.0000001", to="remote")
+        await user.bridge.quote("aid", "0.0000001", to="remote")
     with pytest.raises(BridgeError, match="no bridge end on network 'base'"):
-        await user.quote_bridge("aid", 1, to="base")
+        await user.bridge.quote("aid", 1, to="base")
     with pytest.raises(BridgeError, match="carries aid and said"):
-        await user.quote_bridge("gaib", 1, to="remote")
-    transfer = await user.bridge("aid", "12.5", to="remote")
-    assert await user.bridge_status(transfer) == "sent"
+        await user.bridge.quote("gaib", 1, to="remote")
+    transfer = await user.bridge.send("aid", "12.5", to="remote")
+    assert await user.bridge.status(transfer) == "sent"
     with pytest.raises(BridgeError, match="still sent"):
-        await user.wait_for_delivery(transfer, timeout=0, poll=0)
-    status, _ = await asyncio.gather(user.wait_for_delivery(transfer, poll=0.05), kit.relayer.deliver_all())
+        await user.bridge.wait_for_delivery(transfer, timeout=0, poll=0)
+    status, _ = await asyncio.gather(user.bridge.wait_for_delivery(transfer, poll=0.05), kit.relayer.deliver_all())
     assert status == "delivered"
-    balances = await user.bridge_balances()
+    balances = await user.bridge.balances()
     assert balances["remote"]["aid"] == Decimal("12.5")
 
 
 async def test_the_client_resumes_a_bridge_after_a_crash(kit: CrossChain, tmp_path: Path) -> None:
-    kit.home.use_bridge(kit.bridge, save=True)  # saved with the deployment: a later process finds it
+    kit.home.bridge.use(kit.bridge, save=True)  # saved with the deployment: a later process finds it
     user = kit.home.with_account(ALICE)
-    sent = await user.bridge("said", 3, to="remote", key="alice-said-3")
+    sent = await user.bridge.send("said", 3, to="remote", key="alice-said-3")
     # a new process: the same deployments file and journal, the bridge opened from the saved state
     again = await Gaib.connect(
         kit.home_node.url,
@@ -310,13 +310,13 @@ async def test_the_client_resumes_a_bridge_after_a_crash(kit: CrossChain, tmp_pa
         journal=tmp_path / "journal-home.sqlite",
     )
     try:
-        bridge = await again.open_bridge({"remote": kit.remote_node.url})
+        bridge = await again.bridge.open({"remote": kit.remote_node.url})
         assert set(bridge.ends) == {"home", "remote"}
-        resumed = await again.bridge("said", 3, to="remote", key="alice-said-3")
+        resumed = await again.bridge.send("said", 3, to="remote", key="alice-said-3")
         assert resumed.guid == sent.guid and len(await packets_sent(bridge.home)) == 1
         await kit.relayer.deliver_all()
-        assert await again.bridge_status(resumed) == "delivered"
-        assert (await again.bridge_balances())["remote"]["said"] == 3
+        assert await again.bridge.status(resumed) == "delivered"
+        assert (await again.bridge.balances())["remote"]["said"] == 3
         for end in bridge.ends.values():
             if not end.home:
                 await end.chain.close()
@@ -330,7 +330,7 @@ async def test_gaib_bridge_on_the_command_line(
     from gaib_sdk.chain.layerzero import layerzero_artifacts_dir
     from gaib_sdk.cli import main
 
-    kit.home.use_bridge(kit.bridge, save=True)  # into tmp_path/deployments.json: GAIB_HOME's below
+    kit.home.bridge.use(kit.bridge, save=True)  # into tmp_path/deployments.json: GAIB_HOME's below
     shutil.copytree(layerzero_artifacts_dir(), tmp_path / "artifacts" / layerzero_artifacts_dir().name)
     monkeypatch.setenv("GAIB_HOME", str(tmp_path))
     monkeypatch.setenv("GAIB_PRIVATE_KEY", ALICE)
@@ -359,7 +359,7 @@ async def test_gaib_bridge_on_the_command_line(
 async def test_a_process_killed_mid_send_resumes_without_sending_twice(
     kit: CrossChain, tmp_path: Path, point: str
 ) -> None:
-    kit.home.use_bridge(kit.bridge, save=True)
+    kit.home.bridge.use(kit.bridge, save=True)
     journal = tmp_path / "alice-journal.sqlite"
     args = [kit.home_node.url, kit.remote_node.url, str(tmp_path / "deployments.json"), str(journal), point]
     worker = await asyncio.to_thread(
@@ -376,12 +376,12 @@ async def test_a_process_killed_mid_send_resumes_without_sending_twice(
         kit.home_node.url, private_key=ALICE, deployments=tmp_path / "deployments.json", journal=journal
     )
     try:
-        bridge = await again.open_bridge({"remote": kit.remote_node.url})
-        transfer = await again.bridge("aid", 6, to="remote", key="crash-1")  # resumed: the journaled send
+        bridge = await again.bridge.open({"remote": kit.remote_node.url})
+        transfer = await again.bridge.send("aid", 6, to="remote", key="crash-1")  # resumed: the journaled send
         assert len(await packets_sent(bridge.home)) == 1  # one packet, whatever the point of the crash
         await kit.relayer.deliver_all()
-        assert await again.bridge_status(transfer) == "delivered"
-        assert (await again.bridge_balances())["remote"]["aid"] == 6
+        assert await again.bridge.status(transfer) == "delivered"
+        assert (await again.bridge.balances())["remote"]["aid"] == 6
         assert (await kit.bridge.invariant())["holds"]
         for end in bridge.ends.values():
             if not end.home:

@@ -59,11 +59,11 @@ def test_bridge_state_machine(tmp_path: Path) -> None:
             ADMIN, RELAYER, fund=[u.address for u in USERS], workdir=tmp_path, keys=KEYS[1:4], journal=False
         )
         for user in USERS:
-            await kit.home.whitelist(user.address)
+            await kit.home.aid.whitelist(user.address)
             await kit.home.faucet(user.address, 10_000)
             client = kit.home.with_account(user)
-            await client.mint_aid(Decimal(5_000))
-            await client.stake(Decimal(1_000))
+            await client.aid.mint(Decimal(5_000))
+            await client.said.stake(Decimal(1_000))
         return kit
 
     kit = run(setup())

@@ -342,7 +342,7 @@ class Cli:
 
         async def grant() -> None:
             async with await Gaib.connect(self.node.url, private_key=KEYS[0]) as admin:
-                await admin.authorize_registrar(account)
+                await admin.admin.authorize_registrar(account)
 
         asyncio.run(grant())
 

@@ -35,12 +35,12 @@ async def test_views_answer_and_count_no_time_when_the_clock_goes_back(anvil: An
     try:
         await admin.deploy()
         provider, investor = admin.with_account(KEYS[1]), admin.with_account(KEYS[2])
-        await admin.authorize_registrar(provider.address)
-        await admin.whitelist(investor.address)
+        await admin.admin.authorize_registrar(provider.address)
+        await admin.aid.whitelist(investor.address)
         await admin.faucet(investor.address, Decimal(2_000_000))
-        await investor.mint_aid(Decimal(1_500_000))
-        await investor.stake(Decimal(1_000_000))
-        inventory = await provider.read_inventory("gpu")
+        await investor.aid.mint(Decimal(1_500_000))
+        await investor.said.stake(Decimal(1_000_000))
+        inventory = await provider.assets.read_inventory("gpu")
         await provider.digitize("gpu", inventory)
         deal = (await admin.financialize("gpu", inventory, as_of=AS_OF)).deal.deal_id
         p = admin.protocol
@@ -50,7 +50,7 @@ async def test_views_answer_and_count_no_time_when_the_clock_goes_back(anvil: An
         oracle = admin.chain.contract(str(oracle_deployed.contract_address), load_artifact("SAIDOracle")["abi"])
         node_rpc(anvil.url, "evm_increaseTime", 2 * HOUR)
         await admin.faucet(provider.address, Decimal(10_000))
-        await provider.repay(deal, Decimal(10_000))  # interest paid in: a tranche starts vesting now
+        await provider.deals.repay(deal, Decimal(10_000))  # interest paid in: a tranche starts vesting now
         assert await p.said.functions.trancheTail().call() > 0
         held = await p.aid.functions.balanceOf(p.said.address).call()
         total = await p.said.functions.totalAssets().call()
@@ -65,7 +65,7 @@ async def test_views_answer_and_count_no_time_when_the_clock_goes_back(anvil: An
 
         _set_back(anvil, 30 * 24 * HOUR)  # before the deal opened
         assert await p.facility.functions.amountDue(deal).call() == [0, 0, 0]
-        assert (await admin.delinquency(deal)).days_past_due == 0
-        await investor.stake(Decimal(1_000))  # and a deposit goes through
+        assert (await admin.deals.delinquency(deal)).days_past_due == 0
+        await investor.said.stake(Decimal(1_000))  # and a deposit goes through
     finally:
         await admin.close()

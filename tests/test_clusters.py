@@ -59,14 +59,14 @@ async def test_a_cluster_costs_one_write_and_every_gpu_proves_on_chain(actors: A
     assert await registry.functions.clusteredAssetCount().call() == 64
 
     for asset in inventory.assets[::9]:
-        proof = actors.admin.cluster_proof(inventory, asset.asset_id)
+        proof = actors.admin.assets.cluster_proof(inventory, asset.asset_id)
         assert verify(result.cluster_root, leaf(asset.asset_id, asset.record_hash), proof)
-        assert await actors.admin.verify_in_cluster(result.cluster_root, asset, proof)
+        assert await actors.admin.assets.verify_in_cluster(result.cluster_root, asset, proof)
     # a record changed after registration no longer proves
     first = inventory.assets[0]
     changed = first.model_copy(update={"site": "elsewhere"})
-    proof = actors.admin.cluster_proof(inventory, first.asset_id)
-    assert not await actors.admin.verify_in_cluster(result.cluster_root, changed, proof)
+    proof = actors.admin.assets.cluster_proof(inventory, first.asset_id)
+    assert not await actors.admin.assets.verify_in_cluster(result.cluster_root, changed, proof)
 
 
 @pytest.mark.asyncio
@@ -88,7 +88,7 @@ async def test_a_cluster_is_registered_once_and_never_overlaps_single_assets(
     small = Inventory.model_validate(data)
     gaib2 = await Gaib.embedded()
     provider2 = gaib2.with_account(1)
-    await gaib2.authorize_registrar(provider2.address)
+    await gaib2.admin.authorize_registrar(provider2.address)
     await provider2.digitize("gpu", small)
     with pytest.raises(DuplicateAssetError, match="is already registered on its own"):
         await provider2.digitize("gpu", inventory, cluster=True)
@@ -101,15 +101,15 @@ async def test_a_cluster_is_financed_repaid_defaulted_and_liquidated_by_its_root
     admin, provider = actors.admin, actors.provider
     root = (await provider.digitize("gpu", inventory, cluster=True)).cluster_root
     assert root is not None
-    await actors.investor.mint_aid(Decimal(1_500_000))
-    await actors.investor.stake(Decimal(1_000_000))
+    await actors.investor.aid.mint(Decimal(1_500_000))
+    await actors.investor.said.stake(Decimal(1_000_000))
     gpu = inventory.assets[5]
     # A GPU in a cluster has no entry of its own; with the inventory, its cluster answers for it.
-    assert (await admin.asset(gpu.asset_id))["status"] == "none"
-    inside = await admin.asset(gpu.asset_id, inventory=inventory)
+    assert (await admin.assets.get(gpu.asset_id))["status"] == "none"
+    inside = await admin.assets.get(gpu.asset_id, inventory=inventory)
     assert (inside["status"], inside["cluster_root"], inside["owner"]) == ("active", root, provider.address)
     assert (inside["asset_id"], inside["record_hash"], inside["kind"]) == (gpu.asset_id, gpu.record_hash, "gpu")
-    assert (await admin.asset(root))["size"] == 64  # the root itself reads as the cluster
+    assert (await admin.assets.get(root))["size"] == 64  # the root itself reads as the cluster
 
     # A record changed since digitizing no longer hashes to the root: refused before anything is sent.
     data = copy.deepcopy(inventory.model_dump())
@@ -120,35 +120,35 @@ async def test_a_cluster_is_financed_repaid_defaulted_and_liquidated_by_its_root
         await admin.financialize("gpu", changed, as_of=AS_OF, cluster_root=root)
     with pytest.raises(UnderwritingError, match="digitized as a cluster, a record changed since"):
         await admin.financialize("gpu", changed, as_of=AS_OF)
-    assert (await admin.asset(changed.assets[3].asset_id, inventory=changed))["status"] == "none"
+    assert (await admin.assets.get(changed.assets[3].asset_id, inventory=changed))["status"] == "none"
     assert len(admin.chain.history) == sent
 
     # Financed by its root: one id of collateral for 64 GPUs.
     result = await admin.financialize("gpu", inventory, as_of=AS_OF, cluster_root=root)
     deal = result.deal
     assert deal.collateral == [root] and deal.borrower == provider.address
-    assert (await admin.cluster(root))["status"] == "financed"
-    assert (await admin.asset(gpu.asset_id, inventory=inventory))["status"] == "financed"
+    assert (await admin.assets.cluster(root))["status"] == "financed"
+    assert (await admin.assets.get(gpu.asset_id, inventory=inventory))["status"] == "financed"
     with pytest.raises(UnderwritingError, match=f"cluster {root} is 'financed' on-chain"):
         await admin.financialize("gpu", inventory, as_of=AS_OF)
 
     # Repaid in full: the cluster is active again.
     await admin.faucet(provider.address, 2 * deal.advance_usd)
-    await provider.repay(deal.deal_id, 2 * deal.advance_usd)
-    assert (await admin.deal(deal.deal_id)).status == DealStatus.REPAID
-    assert (await admin.cluster(root))["status"] == "active"
+    await provider.deals.repay(deal.deal_id, 2 * deal.advance_usd)
+    assert (await admin.deals.get(deal.deal_id)).status == DealStatus.REPAID
+    assert (await admin.assets.cluster(root))["status"] == "active"
 
     # A second deal on the same cluster, defaulted and liquidated: the cluster follows, and is final.
     second = (await admin.financialize("gpu", inventory, as_of=AS_OF)).deal
     assert second.collateral == [root] and second.deal_id == deal.deal_id + 1
-    await admin.impair(second.deal_id, Decimal(1_000))
-    assert (await admin.asset(gpu.asset_id, inventory=inventory))["status"] == "impaired"
-    await admin.declare_default(second.deal_id)
-    assert (await admin.cluster(root))["status"] == "defaulted"
+    await admin.deals.impair(second.deal_id, Decimal(1_000))
+    assert (await admin.assets.get(gpu.asset_id, inventory=inventory))["status"] == "impaired"
+    await admin.deals.declare_default(second.deal_id)
+    assert (await admin.assets.cluster(root))["status"] == "defaulted"
     await admin.faucet(admin.address, Decimal(100_000))
-    await admin.record_liquidation(second.deal_id, Decimal(100_000))
-    assert (await admin.deal(second.deal_id)).status == DealStatus.LIQUIDATED
-    assert (await admin.cluster(root))["status"] == "liquidated"
+    await admin.deals.record_liquidation(second.deal_id, Decimal(100_000))
+    assert (await admin.deals.get(second.deal_id)).status == DealStatus.LIQUIDATED
+    assert (await admin.assets.cluster(root))["status"] == "liquidated"
     assert await admin.protocol.registry.functions.closedAt(root).call() > 0
     with pytest.raises(UnderwritingError, match="is 'liquidated' on-chain"):
         await admin.financialize("gpu", inventory, as_of=AS_OF)

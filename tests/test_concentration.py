@@ -22,8 +22,8 @@ def offline() -> Gaib:
 @pytest.mark.asyncio
 async def test_the_gpu_adapter_supplies_full_operating_costs_and_the_projection_uses_them(offline: Gaib) -> None:
     """Before, power was the 0.7 kW board alone and every other cost was zero."""
-    sample = await offline.read_inventory("gpu")
-    costs = offline.asset_adapter("gpu").operating_costs(sample, AS_OF)
+    sample = await offline.assets.read_inventory("gpu")
+    costs = offline.assets.adapter("gpu").operating_costs(sample, AS_OF)
     assert (costs.unit, costs.units, costs.server_overhead, costs.pue) == ("GPU", 64, D("0.82"), D("1.58"))
     # 64 x 0.7 kW x 1.82 = 81.536 kW of IT load, colocation $175 a kW: 14,268.80 a month
     assert costs.it_kw == D("81.536")
@@ -37,10 +37,10 @@ async def test_the_gpu_adapter_supplies_full_operating_costs_and_the_projection_
     assert (month.power_usd, month.facility_usd) == (power.quantize(D("0.01")), D("23688.80"))
     assert month.net_operating_cash_flow_usd == D("100740.00") - month.power_usd - D("23688.80")
     # the income value nets the same costs: cheaper power and no colocation raise it
-    cheap = await offline.quote(
+    cheap = await offline.deals.quote(
         "gpu", as_of=AS_OF, options={"pue": "1.1", "colocation_usd_per_kw_month": 0}, stress={"enabled": False}
     )
-    dear = await offline.quote("gpu", as_of=AS_OF, stress={"enabled": False})
+    dear = await offline.deals.quote("gpu", as_of=AS_OF, stress={"enabled": False})
     assert cheap.income_value_usd is not None and dear.income_value_usd is not None
     assert cheap.income_value_usd > dear.income_value_usd
 
@@ -56,20 +56,22 @@ def _reweighted(inventory: Inventory, helix_factor: str) -> Inventory:
 
 @pytest.mark.asyncio
 async def test_a_customer_or_a_model_above_its_share_is_refused(offline: Gaib) -> None:
-    sample = await offline.read_inventory("gpu")
-    q = await offline.quote("gpu", sample, as_of=AS_OF)
+    sample = await offline.assets.read_inventory("gpu")
+    q = await offline.deals.quote("gpu", sample, as_of=AS_OF)
     # Helix pays 61,320 of the 100,740 a month: 60.87%, under the default 80%
     assert q.concentration == {"top_customer_share": D("0.6087"), "top_model_share": D(1)}
     heavy = _reweighted(sample, "2.7")  # 165,564 of 204,984: 80.77%
     with pytest.raises(UnderwritingError) as exc:
-        await offline.quote("gpu", heavy, as_of=AS_OF)
+        await offline.deals.quote("gpu", heavy, as_of=AS_OF)
     assert exc.value.rule == "concentration"
     assert str(exc.value).startswith("customer 'Helix AI Labs' pays 165564 of the 204984 USD of contracted revenue")
     assert "80.77%: more than the 80% one customer may pay (CreditPolicy.max_customer_share)" in str(exc.value)
     relaxed = {"max_customer_share": "0.85"}
-    assert (await offline.quote("gpu", heavy, as_of=AS_OF, policy=relaxed, stress={"enabled": False})).customers == 2
+    assert (
+        await offline.deals.quote("gpu", heavy, as_of=AS_OF, policy=relaxed, stress={"enabled": False})
+    ).customers == 2
     with pytest.raises(UnderwritingError, match="hardware model 'H100 SXM5 80GB' is 100.00% of the collateral"):
-        await offline.quote("gpu", sample, as_of=AS_OF, policy={"max_model_share": "0.5"})
+        await offline.deals.quote("gpu", sample, as_of=AS_OF, policy={"max_model_share": "0.5"})
 
 
 @pytest.mark.asyncio
@@ -77,7 +79,7 @@ async def test_a_borrower_above_its_exposure_limit_is_refused_before_any_transac
     actors: Actors, inventory: Inventory
 ) -> None:
     await actors.provider.digitize("gpu", inventory)
-    await actors.investor.mint_aid(D(1_500_000))
+    await actors.investor.aid.mint(D(1_500_000))
     sent = len(actors.admin.chain.history)
     with pytest.raises(UnderwritingError, match="above the 800000 one borrower may owe") as exc:
         await actors.admin.financialize("gpu", inventory, as_of=AS_OF, policy={"max_borrower_exposure_usd": 800_000})
@@ -91,9 +93,9 @@ async def test_losing_signed_customers_moves_loss_cover_and_return(offline: Gaib
     """Before, a quarter or all of the contracted revenue lost left loss, DSCR and return as in the base case:
     the freed GPUs were re-let by the hour at once. Now they stand empty for the re-letting lag, then are re-let
     at the (stressed) market rate."""
-    sample = await offline.read_inventory("gpu")
-    adapter = offline.asset_adapter("gpu")
-    q = await offline.quote("gpu", sample, as_of=AS_OF, stress={"enabled": False})
+    sample = await offline.assets.read_inventory("gpu")
+    adapter = offline.assets.adapter("gpu")
+    q = await offline.deals.quote("gpu", sample, as_of=AS_OF, stress={"enabled": False})
     case = deal_case(
         sample,
         DealTerms(),
@@ -117,7 +119,7 @@ async def test_losing_signed_customers_moves_loss_cover_and_return(offline: Gaib
     assert (at_once.loss_usd, a_year.loss_usd) == (D("138021.535228"), D("576611.303176"))
     assert at_once.defaulted_month == a_year.defaulted_month == 24
     # the standard set has the top customer leaving, with rents falling faster
-    quote = await offline.quote("gpu", as_of=AS_OF)
+    quote = await offline.deals.quote("gpu", as_of=AS_OF)
     assert quote.stress is not None
     names = [r.scenario for r in quote.stress.results]
     assert "the top customer leaves, re-let after 3 months" in names
@@ -153,21 +155,21 @@ async def test_a_non_gpu_class_states_its_costs_capacity_and_stresses_in_its_own
 
     for name in ("OperatingCosts", "OnDemandCapacity", "StressScenario", "CreditPolicy", "MarketPrice"):
         assert name in gaib_sdk.__all__ and getattr(gaib_sdk, name) is not None
-    fleet = await offline.read_inventory("robot")
-    adapter = offline.asset_adapter("robot")
+    fleet = await offline.assets.read_inventory("robot")
+    adapter = offline.assets.adapter("robot")
     costs = adapter.operating_costs(fleet, AS_OF)
     spare = adapter.on_demand(fleet, AS_OF)
     assert costs.unit == "robot" and costs.units == len(fleet.assets) and costs.power_usd_per_month > 0
     assert spare is not None and spare.unit == "robot" and spare.net_of_contracts
     assert spare.usd_per_unit_hour == spare.usd_per_gpu_hour > 0  # the GPU name still reads it
-    q = await offline.quote("robot", fleet, as_of=AS_OF)
+    q = await offline.deals.quote("robot", fleet, as_of=AS_OF)
     assert q.stress is not None
     names = [r.scenario for r in q.stress.results]
     assert "the largest customer leaves, robots redeployed after 6 months" in names
     assert not any("GPU" in n or "rental prices" in n for n in names)
     # a policy's own scenarios win over the adapter's
     mine = StressScenario(name="mine")
-    q = await offline.quote("robot", fleet, as_of=AS_OF, stress={"scenarios": [mine.model_dump()]})
+    q = await offline.deals.quote("robot", fleet, as_of=AS_OF, stress={"scenarios": [mine.model_dump()]})
     assert q.stress is not None and [r.scenario for r in q.stress.results] == ["mine"]
 
 

@@ -62,7 +62,7 @@ def test_the_pytest_plugin_registers_its_marker_and_fixtures(pytestconfig: pytes
 @pytest.mark.asyncio
 async def test_the_offline_fixture_quotes_without_a_chain(gaib_offline: Gaib) -> None:
     assert isinstance(gaib_offline, Gaib)
-    quote = await gaib_offline.quote("gpu", as_of=date(2026, 11, 25))
+    quote = await gaib_offline.deals.quote("gpu", as_of=date(2026, 11, 25))
     assert quote.appraised_value_usd > 0
 
 

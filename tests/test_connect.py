@@ -24,22 +24,22 @@ async def test_the_three_stages_on_anvil(anvil: Anvil, tmp_path: Path) -> None:
     assert deployment.usdc_is_test
 
     provider, investor, lender = (admin.with_account(k) for k in KEYS[1:4])
-    await admin.authorize_registrar(provider.address)
-    inventory = await provider.read_inventory("gpu")
+    await admin.admin.authorize_registrar(provider.address)
+    inventory = await provider.assets.read_inventory("gpu")
     assert len((await provider.digitize("gpu", inventory)).asset_ids) == 64
-    await admin.whitelist(investor.address)
+    await admin.aid.whitelist(investor.address)
     await admin.faucet(investor.address, Decimal(1_500_000))
-    await investor.mint_aid(Decimal(1_500_000))
-    await investor.stake(Decimal(1_000_000))
+    await investor.aid.mint(Decimal(1_500_000))
+    await investor.said.stake(Decimal(1_000_000))
     deal = (await admin.financialize("gpu", inventory, as_of=AS_OF)).deal
     await admin.chain.advance_time(30 * 86_400)
-    repayment = await provider.repay(deal.deal_id, Decimal(60_000))
+    repayment = await provider.deals.repay(deal.deal_id, Decimal(60_000))
     assert repayment.interest_usd > Decimal(8_600)  # 12% on 876,809.76 for 30 days
     await admin.chain.advance_time(86_400)  # the interest vests into sAID
-    assert await admin.said_share_price() > 1
+    assert await admin.said.share_price() > 1
 
     await admin.faucet(lender.address, Decimal(100_000))
-    await admin.setup_venue("morpho")
+    await admin.venues.setup("morpho")
     positions = await lender.add_liquidity("morpho", Decimal(100_000))
     assert [(p.side, p.amount) for p in positions] == [("supply", Decimal(100_000))]
 
@@ -50,7 +50,7 @@ async def test_the_three_stages_on_anvil(anvil: Anvil, tmp_path: Path) -> None:
     # a second process finds the deployment in the file and checks it is still there
     async with await Gaib.connect(anvil.url, private_key=KEYS[0], deployments=deployments) as again:
         assert again.deployment.contracts == deployment.contracts
-        assert await again.aid_supply() == await admin.aid_supply()
+        assert await again.aid.supply() == await admin.aid.supply()
     await admin.close()
 
     # a restarted dev node has none of it: the stale addresses are not used
@@ -110,7 +110,7 @@ async def test_fees_are_read_once_and_a_stale_fee_cap_is_signed_again(tmp_path: 
             assert cache is not None
             node.rpc("anvil_setNextBlockBaseFeePerGas", hex(cache.base_fee * 50))  # 50x: no cap of 2x covers it
             node.rpc("evm_mine")
-            result = await client.whitelist(client.address)
+            result = await client.aid.whitelist(client.address)
             assert result.startswith("0x")
             assert await client.protocol.aid.functions.isWhitelisted(client.address).call()
             assert client.chain._fee_cache is not None and client.chain._fee_cache.base_fee > cache.base_fee * 10

@@ -173,7 +173,7 @@ async def register(actors: Actors, owner: str, ids: list[str]) -> TxResult:
     who = as_actor(actors, owner)
     reg = who.protocol.registry
     if not await who.has_role(reg, "REGISTRAR_ROLE"):
-        await actors.admin.authorize_registrar(owner)
+        await actors.admin.admin.authorize_registrar(owner)
     call = reg.functions.registerBatch(
         GPU, owner, ids, [record_hash(i + 1) for i in range(len(ids))], [attestation(i + 1) for i in range(len(ids))]
     )
@@ -349,7 +349,7 @@ async def test_aid_mint_and_redeem_caps_are_per_block(gaib: Gaib, actors: Actors
 
     # Straight to the chain, no pre-flight check: in consecutive blocks, 60 then the full 100 both fit.
     second_minter = gaib.with_account(5)
-    await gaib.whitelist(second_minter.address)
+    await gaib.aid.whitelist(second_minter.address)
     await gaib.faucet(second_minter.address, Decimal(1_000))
     await second_minter.send(p.usdc.functions.approve(p.aid.address, MAX_UINT), what="approve")
     aid_before = await aid_of(gaib, actors.investor.address)
@@ -543,7 +543,7 @@ async def test_aid_redemption_queue_is_fifo_with_partial_fills_and_pull_claims(g
         actors.outsider,
         actors.provider,
     )
-    await gaib.whitelist(lender.address)
+    await gaib.aid.whitelist(lender.address)
     await mint_aid(investor, 1_000 * USDC)
     await mint_aid(lender, 100 * USDC)
     await register(actors, provider.address, [asset_id(0x91)])
@@ -880,7 +880,7 @@ async def test_said_share_price_and_oracle_follow_deal_income(gaib: Gaib, actors
     assert await oracle.functions.price().call() == await p.said.functions.convertToAssets(10**18).call() * 10**6
 
     # A depositor after the income gets fewer shares than AID deposited.
-    await gaib.whitelist(lender.address)
+    await gaib.aid.whitelist(lender.address)
     await mint_aid(lender, 100_000 * USDC)
     await lender.send(p.aid.functions.approve(p.said.address, MAX_UINT), what="approve AID")
     amount = 100_000 * 10**18
@@ -936,7 +936,7 @@ async def test_said_donation_cannot_zero_out_a_later_depositor(gaib: Gaib, actor
     depositor's shares round down to nothing. The dead shares keep most of the donation."""
     p = gaib.protocol
     attacker, victim = actors.investor, actors.lender
-    await gaib.whitelist(victim.address)
+    await gaib.aid.whitelist(victim.address)
     await mint_aid(attacker, 1_000_000 * USDC)
     await mint_aid(victim, 10_000 * USDC)
     for who in (attacker, victim):
@@ -1116,7 +1116,7 @@ async def test_said_a_deposit_just_before_a_distribution_gains_nothing(gaib: Gai
     p = gaib.protocol
     said = p.said.functions
     staker, attacker, provider = actors.investor, actors.lender, actors.provider
-    await gaib.whitelist(attacker.address)
+    await gaib.aid.whitelist(attacker.address)
     await mint_aid(staker, 1_000_000 * USDC)
     await mint_aid(attacker, 400_000 * USDC)
     for who in (staker, attacker):
@@ -1192,7 +1192,7 @@ async def test_said_a_loss_during_vesting_does_not_hand_the_vault_to_the_next_de
     assert await said.unvestedAmount().call() == 0
     assert await said.totalAssets().call() == 500 * 10**18
     # Someone deposits 1 AID, then the rest vests.
-    await gaib.whitelist(attacker.address)
+    await gaib.aid.whitelist(attacker.address)
     await mint_aid(attacker, 10 * USDC)
     await attacker.send(p.aid.functions.approve(p.said.address, MAX_UINT), what="approve AID")
     await attacker.send(said.deposit(10**18, attacker.address), what="deposit 1 AID")
@@ -1499,7 +1499,7 @@ async def test_registry_cluster_roots_and_inclusion_proofs(gaib: Gaib, actors: A
     # One slot per cluster (issue 14: one write): the registration's attestation is in its event only, the view
     # shows the latest attestCluster (none yet); the SDK reads the event.
     assert tuple(await reg.getCluster(root).call()) == (GPU, provider.address, 5, when, ACTIVE, b"\0" * 32, False)
-    assert (await gaib.cluster(root))["attestation"] == "0x" + att.hex()
+    assert (await gaib.assets.cluster(root))["attestation"] == "0x" + att.hex()
     assert (await reg.clusterCount().call(), await reg.clusteredAssetCount().call()) == (1, 5)
     assert await reg.assetCount().call() == 0  # one write for the whole cluster, no per-asset entries
     reason = await reverts(
@@ -1570,7 +1570,7 @@ async def test_registry_cluster_status_owner_retire_and_entry_type(gaib: Gaib, a
     admin, provider, lender, outsider = actors.admin, actors.provider, actors.lender, actors.outsider
     walk, b, c, d = (bytes([n]) * 32 for n in (0xA1, 0xA2, 0xA3, 0xA4))
     unknown = b"\xaf" * 32
-    await admin.authorize_registrar(lender.address)
+    await admin.admin.authorize_registrar(lender.address)
     for root in (walk, b, c, d):
         await lender.send(reg.registerCluster(root, GPU, lender.address, 8, attestation(1)), what="cluster")
     single = asset_id(0xA5)
@@ -2398,7 +2398,7 @@ async def test_facility_cluster_roots_follow_every_deal_transition(gaib: Gaib, a
     new_operator = gaib.with_account(5)
     await mint_aid(investor, 1_000_000 * USDC)
     c1, c2, theirs, retired = (bytes([n]) * 32 for n in (0xD1, 0xD2, 0xD3, 0xD4))
-    await admin.authorize_registrar(lender.address)
+    await admin.admin.authorize_registrar(lender.address)
     for root, owner in ((c1, provider), (c2, provider), (theirs, lender), (retired, provider)):
         await owner.send(reg.registerCluster(root, GPU, owner.address, 64, attestation(1)), what="cluster")
     await provider.send(reg.retireCluster(retired), what="retire")

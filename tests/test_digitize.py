@@ -42,7 +42,7 @@ async def test_digitize_registers_each_gpu_with_record_hash_owner_and_attestatio
     assert len(result.asset_ids) == 64 and result.already_registered == []
     assert result.owner == actors.provider.address
     first = inventory.assets[0]
-    on_chain = await actors.admin.asset(first.asset_id)
+    on_chain = await actors.admin.assets.get(first.asset_id)
     assert on_chain["status"] == "active"
     assert on_chain["owner"] == actors.provider.address
     assert on_chain["kind"] == "gpu"
@@ -150,13 +150,13 @@ async def test_an_asset_without_telemetry_or_unhealthy_is_not_registered(actors:
 @pytest.mark.asyncio
 async def test_unreadable_sources_say_what_is_wrong(gaib: Gaib, tmp_path: Path) -> None:
     with pytest.raises(InventoryError, match="does not exist"):
-        await gaib.read_inventory("gpu", tmp_path / "missing.json")
+        await gaib.assets.read_inventory("gpu", tmp_path / "missing.json")
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     with pytest.raises(InventoryError, match="not valid JSON"):
-        await gaib.read_inventory("gpu", bad)
+        await gaib.assets.read_inventory("gpu", bad)
     with pytest.raises(InventoryError, match="'gpus' must be a non-empty list"):
-        await gaib.read_inventory("gpu", _write(tmp_path, {"operator": "x", "gpus": []}))
+        await gaib.assets.read_inventory("gpu", _write(tmp_path, {"operator": "x", "gpus": []}))
 
 
 @pytest.mark.asyncio

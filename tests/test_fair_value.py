@@ -40,7 +40,7 @@ AID = 10**18
 async def stake(gaib: Gaib, who: Gaib, aid_units: int) -> int:
     """``who`` is whitelisted, mints and stakes ``aid_units``; returns its shares."""
     p = gaib.protocol
-    await gaib.whitelist(who.address)
+    await gaib.aid.whitelist(who.address)
     await gaib.faucet(who.address, Decimal(aid_units // AID))
     await mint_aid(who, aid_units // SCALE)
     await who.send(p.aid.functions.approve(p.said.address, MAX_UINT), what="approve AID")
@@ -74,7 +74,7 @@ async def test_a_full_impairment_lowers_the_share_price_by_the_deals_share_of_th
     assert await gaib.chain.timestamp() == await block_time(gaib, result)
     assert await said.totalAssets().call() == assets0 - advance * SCALE
     assert await said.writedown().call() == advance * SCALE
-    assert (await gaib.said_vesting())["writedown_aid"] == advance * SCALE / Decimal(AID)
+    assert (await gaib.said.vesting())["writedown_aid"] == advance * SCALE / Decimal(AID)
     assert await said.sharePrice().call() == pytest.approx(price0 * 3 // 4, abs=1)
     (ev,) = events(p.said, "MarkedDown", result)
     assert (ev["amount"], ev["fromUnvested"], ev["writedown"]) == (advance * SCALE, 0, advance * SCALE)
@@ -258,7 +258,7 @@ async def test_the_sdk_refuses_a_cure_of_a_deal_that_is_not_impaired(gaib: Gaib,
     await stake(gaib, actors.investor, 100_000 * AID)
     deal_id = await deal(actors, 0xA6, 50_000 * USDC)
     with pytest.raises(GaibValueError, match="not impaired"):
-        await actors.admin.cure(deal_id)
+        await actors.admin.deals.cure(deal_id)
 
 
 @pytest.mark.asyncio
@@ -318,7 +318,7 @@ async def test_nobody_buys_a_vault_under_water_for_nothing(gaib: Gaib, actors: A
     await reverts(newcomer.send(said.deposit(AID, newcomer.address), what="stake"), "VaultUnderWater")
     await reverts(newcomer.send(said.mint(AID, newcomer.address), what="mint shares"), "VaultUnderWater")
     with pytest.raises(Exception, match="VaultUnderWater"):
-        await newcomer.stake(Decimal(1))
+        await newcomer.said.stake(Decimal(1))
     # the markdown written back (a cure, a sale): deposits open again, at the price the vesting gives
     await gaib.send(said.markUp(2 * held), what="written back")
     assert not await said.underWater().call()

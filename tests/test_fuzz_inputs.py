@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from gaib_sdk import DealTerms, GaibError, GaibSync, GaibValueError, InventoryError
+from gaib_sdk.client import client_method
 
 from .conftest import AS_OF
 
@@ -240,7 +241,7 @@ def test_malformed_terms_are_refused_naming_the_field(client: GaibSync, case: tu
     terms, field = case
     sent = list(client.chain.history)
     with pytest.raises(GaibValueError) as exc:
-        client.quote("gpu", SAMPLE, as_of=AS_OF, terms=terms)
+        client.deals.quote("gpu", SAMPLE, as_of=AS_OF, terms=terms)
     assert field in str(exc.value)
     with pytest.raises(ValidationError):
         DealTerms(**terms)
@@ -257,20 +258,20 @@ BAD_AMOUNTS = st.one_of(
     st.lists(st.integers(), max_size=1),
 )
 AMOUNT_CALLS = {  # what the message must name
-    "mint_aid": "USDC amount",
-    "redeem_aid": "AID amount",
-    "stake": "AID amount",
-    "request_unstake": "sAID shares",
+    "aid.mint": "USDC amount",
+    "aid.redeem": "AID amount",
+    "said.stake": "AID amount",
+    "said.request_unstake": "sAID shares",
     "faucet": "USDC amount",
-    "repay": "repayment",
+    "deals.repay": "repayment",
 }
 
 
 @fuzz(1000)
 @given(st.sampled_from(sorted(AMOUNT_CALLS)), BAD_AMOUNTS)
 def test_malformed_amounts_are_refused_naming_the_field(client: GaibSync, method: str, amount: Any) -> None:
-    call = getattr(client, method)
-    args = {"faucet": (client.address, amount), "repay": (1, amount)}
+    call = client_method(client, method)
+    args = {"faucet": (client.address, amount), "deals.repay": (1, amount)}
     sent = list(client.chain.history)
     with pytest.raises(GaibValueError) as exc:
         call(*args.get(method, (amount,)))

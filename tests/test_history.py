@@ -56,12 +56,12 @@ async def test_a_node_without_archive_state(tmp_path: Path) -> None:
         async with await Gaib.connect(node.url, private_key=KEYS[0], deployments=deployments, journal=False) as admin:
             await admin.deploy()
             investor = admin.with_account(KEYS[1])
-            await admin.whitelist(investor.address)
+            await admin.aid.whitelist(investor.address)
             await admin.faucet(investor.address, Decimal(5000))
             indexer = await Indexer.for_client(admin, tmp_path / "index.sqlite")
             await indexer.sync()
             for amount in (1000, 2000, 500):  # the indexer follows: a sync after each block
-                await investor.mint_aid(Decimal(amount))
+                await investor.aid.mint(Decimal(amount))
                 await indexer.sync()
             await admin.chain.rpc("anvil_mine", "0x10")
             await indexer.sync()

@@ -35,10 +35,10 @@ async def activity(node: Anvil, deployments: Path, mint: int = 1000, stake: int 
     """An investor is whitelisted, minted test USDC, mints AID and stakes part of it: a block each."""
     async with await Gaib.connect(node.url, private_key=KEYS[0], deployments=deployments, journal=False) as admin:
         investor = admin.with_account(KEYS[1])
-        await admin.whitelist(investor.address)
+        await admin.aid.whitelist(investor.address)
         await admin.faucet(investor.address, Decimal(mint))
-        await investor.mint_aid(Decimal(mint))
-        await investor.stake(Decimal(stake))
+        await investor.aid.mint(Decimal(mint))
+        await investor.said.stake(Decimal(stake))
 
 
 def rows(where: str | Path, *, snapshots: bool = False) -> list[tuple[Any, ...]]:
@@ -88,10 +88,10 @@ async def index(node: Anvil, deployments: Path, where: str | Path, **kwargs: Any
 @pytest.mark.asyncio
 async def test_events_come_back_as_typed_rows(gaib: Gaib, tmp_path: Path) -> None:
     investor = gaib.with_account(2)
-    await gaib.whitelist(investor.address)
+    await gaib.aid.whitelist(investor.address)
     await gaib.faucet(investor.address, Decimal(1000))
-    await investor.mint_aid(Decimal(600))
-    await investor.stake(Decimal(250))
+    await investor.aid.mint(Decimal(600))
+    await investor.said.stake(Decimal(250))
     indexer = await Indexer.for_client(gaib, tmp_path / "index.sqlite", batch_blocks=3)
     stats = await indexer.sync()
     assert stats.events == indexer.count() > 0
@@ -288,10 +288,10 @@ async def test_a_source_added_later_is_read_from_the_start(anvil: Anvil, tmp_pat
     admin = await Gaib.connect(anvil.url, private_key=KEYS[0], deployments=deployments, journal=False)
     _OPEN.append(admin)
     lp = admin.with_account(KEYS[1])
-    await admin.whitelist(lp.address)
+    await admin.aid.whitelist(lp.address)
     await admin.faucet(lp.address, Decimal(10_000))
-    await lp.mint_aid(Decimal(3_000))
-    await admin.setup_venue("curve")
+    await lp.aid.mint(Decimal(3_000))
+    await admin.venues.setup("curve")
     await lp.add_liquidity("curve", Decimal(2_000))
     where = tmp_path / "index.sqlite"
     protocol_only = protocol_sources(admin.deployment.contracts)
@@ -299,7 +299,7 @@ async def test_a_source_added_later_is_read_from_the_start(anvil: Anvil, tmp_pat
     _OPEN.append(first)
     await first.sync()
     assert first.events("venue:curve") == []
-    await lp.remove_liquidity("curve", Decimal(500))
+    await lp.venues.remove("curve", Decimal(500))
     again = await Indexer.for_client(admin, where, batch_blocks=3, max_blocks=3, snapshot=None)
     _OPEN.append(again)
     stats = await again.sync()

@@ -220,7 +220,7 @@ async def test_private_keys_stay_out_of_logs_errors_and_the_journal(
         await client.digitize("gpu", small_inventory(4))
         for attempt in (
             client.digitize("gpu", small_inventory(4)),
-            client.mint_aid(1),
+            client.aid.mint(1),
             client.send(client.protocol.aid.functions.mint(1), what="mint"),
         ):
             with pytest.raises(Exception) as exc:
@@ -228,7 +228,7 @@ async def test_private_keys_stay_out_of_logs_errors_and_the_journal(
             errors.append(f"{exc.value!r} {exc.value} {exc.value.__cause__!r}")
         node.stop()
         with pytest.raises(ChainError) as lost:
-            await client.whitelist(ADDRESSES[1])
+            await client.aid.whitelist(ADDRESSES[1])
         errors.append(f"{lost.value!r} {lost.value} {lost.value.__cause__!r}")
     text = caplog.text + "\n".join(errors) + journal.read_bytes().hex() + str(journal.read_bytes())
     assert "retrying" in caplog.text
@@ -272,18 +272,18 @@ async def test_keyed_money_movements_happen_once(tmp_path: Path) -> None:
         admin = await Gaib.connect(node.url, private_key=KEYS[0], deployments=tmp_path / "d.json", journal=journal)
         await admin.deploy()
         investor, provider = admin.with_account(KEYS[1]), admin.with_account(KEYS[2])
-        await admin.whitelist(investor.address)
+        await admin.aid.whitelist(investor.address)
         await admin.faucet(investor.address, Decimal(2_000_000))
-        first = await investor.mint_aid(Decimal(1_500_000), key="order-17")
-        again = await investor.mint_aid(Decimal(1_500_000), key="order-17")
+        first = await investor.aid.mint(Decimal(1_500_000), key="order-17")
+        again = await investor.aid.mint(Decimal(1_500_000), key="order-17")
         assert again.tx_hashes[-1] == first.tx_hashes[-1]
         assert (await investor.balances())["AID"] == Decimal(1_500_000)
-        await investor.stake(Decimal(100_000), key="stake-1")
-        await investor.stake(Decimal(100_000), key="stake-1")
+        await investor.said.stake(Decimal(100_000), key="stake-1")
+        await investor.said.stake(Decimal(100_000), key="stake-1")
         assert await investor.protocol.said.functions.totalSupply().call() == 100_000 * 10**18
 
-        await admin.authorize_registrar(provider.address)
-        inventory = await provider.read_inventory("gpu")
+        await admin.admin.authorize_registrar(provider.address)
+        inventory = await provider.assets.read_inventory("gpu")
         await provider.digitize("gpu", inventory)
         opened = await admin.financialize("gpu", inventory, as_of=AS_OF)
         deal = opened.deal
@@ -292,14 +292,14 @@ async def test_keyed_money_movements_happen_once(tmp_path: Path) -> None:
         assert reopened.tx_hash == opened.tx_hash and reopened.deal.deal_id == deal.deal_id
         assert await admin.protocol.facility.functions.dealCount().call() == 1
         await admin.faucet(provider.address, Decimal(50_000))
-        paid = await provider.repay(deal.deal_id, Decimal(10_000), key="invoice-2026-12")
+        paid = await provider.deals.repay(deal.deal_id, Decimal(10_000), key="invoice-2026-12")
         # a new process, the same journal: the repayment is recognised, not paid again
         restarted = await Gaib.connect(node.url, private_key=KEYS[2], deployments=tmp_path / "d.json", journal=journal)
-        repeat = await restarted.repay(deal.deal_id, Decimal(10_000), key="invoice-2026-12")
+        repeat = await restarted.deals.repay(deal.deal_id, Decimal(10_000), key="invoice-2026-12")
         assert repeat.tx_hash == paid.tx_hash
-        assert (await admin.deal(deal.deal_id)).principal_outstanding_usd == deal.advance_usd - paid.principal_usd
+        assert (await admin.deals.get(deal.deal_id)).principal_outstanding_usd == deal.advance_usd - paid.principal_usd
         # a different key is a different request
-        other = await investor.mint_aid(Decimal(1), key="order-18")
+        other = await investor.aid.mint(Decimal(1), key="order-18")
         assert other.tx_hashes[-1] != first.tx_hashes[-1]
         for client in (admin, restarted):
             await client.close()

@@ -77,9 +77,9 @@ async def test_the_same_leases_cannot_back_a_second_deal(
     gaib: Gaib, actors: Actors, inventory: Inventory, financed: int
 ) -> None:
     ids = [lease_id(actors.provider.address, c) for c in inventory.contracts]
-    assert await gaib.deal_leases(financed) == ids
+    assert await gaib.deals.leases(financed) == ids
     for lid, c in zip(ids, inventory.contracts, strict=True):
-        lease = await gaib.lease(lid)
+        lease = await gaib.deals.lease(lid)
         assert lease["operator"] == actors.provider.address and lease["deal_id"] == financed
         assert lease["monthly_usd"] == c.monthly_revenue_usd and lease["customer_hash"] == c.customer_hash
         assert lease["covers"] == [a.asset_id for a in inventory.assets]
@@ -88,7 +88,7 @@ async def test_the_same_leases_cannot_back_a_second_deal(
     other = twin(inventory, "-B")
     await actors.provider.digitize("gpu", other)
     await gaib.faucet(actors.investor.address, Decimal(2_000_000))
-    await actors.investor.mint_aid(Decimal(2_000_000))
+    await actors.investor.aid.mint(Decimal(2_000_000))
     block = await gaib.chain.w3.eth.block_number
     with pytest.raises(UnderwritingError, match=f"lease {ids[0]} .* already backs open deal {financed}") as exc:
         await gaib.financialize("gpu", other, as_of=AS_OF)
@@ -107,7 +107,7 @@ async def test_the_same_leases_cannot_back_a_second_deal(
 @pytest.mark.asyncio
 async def test_a_lease_listed_twice_in_one_deal_is_pledged_once(gaib: Gaib, actors: Actors) -> None:
     await register(actors, actors.provider.address, [asset_id(0x11)])
-    await gaib.set_price_ceiling("gpu", Decimal(6))
+    await gaib.deals.set_price_ceiling("gpu", Decimal(6))
     lid = await register_lease(actors.provider, actors.provider.address, await lease_args(gaib, [asset_id(0x11)]))
     reason = await reverts(
         open_deal(actors, [asset_id(0x11)], 10 * USDC, 8 * USDC, leases=[lid, lid]), "LeaseAlreadyPledged"
@@ -125,7 +125,7 @@ async def test_a_lease_of_another_operator_cannot_back_the_deal(gaib: Gaib, acto
     mine, theirs = asset_id(0x11), asset_id(0x22)
     await register(actors, actors.provider.address, [mine])
     await register(actors, actors.outsider.address, [theirs])
-    await gaib.set_price_ceiling("gpu", Decimal(6))
+    await gaib.deals.set_price_ceiling("gpu", Decimal(6))
 
     # nobody registers a lease over hardware it does not own, or for an operator it is not
     reason = await reverts(
@@ -188,12 +188,12 @@ async def test_a_lease_of_another_operator_cannot_back_the_deal(gaib: Gaib, acto
 @pytest.mark.asyncio
 async def test_an_ended_lease_cannot_be_pledged(gaib: Gaib, actors: Actors) -> None:
     await register(actors, actors.provider.address, [asset_id(0x11)])
-    await gaib.set_price_ceiling("gpu", Decimal(6))
+    await gaib.deals.set_price_ceiling("gpu", Decimal(6))
     lid = await register_lease(
         actors.provider, actors.provider.address, await lease_args(gaib, [asset_id(0x11)], days=2)
     )
     await gaib.chain.advance_time(2 * DAY)
-    end = (await gaib.lease(lid))["end"]
+    end = (await gaib.deals.lease(lid))["end"]
     reason = await reverts(open_deal(actors, [asset_id(0x11)], 10 * USDC, 8 * USDC, leases=[lid]), "LeaseEnded")
     assert f"end={end}" in reason
 
@@ -207,11 +207,11 @@ async def test_financialize_pledges_only_the_contracts_still_running(
     ended = second.model_copy(update={"starts_on": date(2025, 11, 1), "term_months": 12})
     inv = inventory.model_copy(update={"contracts": [first, ended]})
     await actors.provider.digitize("gpu", inv)
-    await actors.investor.mint_aid(Decimal(1_500_000))
+    await actors.investor.aid.mint(Decimal(1_500_000))
     # one running customer: the lender accepts it (80% is the default limit a customer may pay)
     result = await gaib.financialize("gpu", inv, as_of=AS_OF, policy={"max_customer_share": 1})
-    assert await gaib.deal_leases(result.deal.deal_id) == [lease_id(actors.provider.address, first)]
-    assert (await gaib.lease(lease_id(actors.provider.address, ended)))["operator"] is None
+    assert await gaib.deals.leases(result.deal.deal_id) == [lease_id(actors.provider.address, first)]
+    assert (await gaib.deals.lease(lease_id(actors.provider.address, ended)))["operator"] is None
 
 
 # ---- revenue above capacity ----
@@ -243,7 +243,7 @@ async def test_revenue_above_capacity_is_refused_by_the_sdk_and_the_contract(
     inflated = at_per_gpu_hour(inventory, Decimal("8.6"))
     await actors.provider.digitize("gpu", inflated, cluster=True)
     with pytest.raises(UnderwritingError, match="exceeds the collateral's capacity") as exc:
-        await gaib.quote("gpu", inflated, as_of=AS_OF)
+        await gaib.deals.quote("gpu", inflated, as_of=AS_OF)
     assert exc.value.rule == "capacity"
 
     # raw: the provider registers the inflated leases over its cluster and the underwriter opens the deal
@@ -261,7 +261,7 @@ async def test_revenue_above_capacity_is_refused_by_the_sdk_and_the_contract(
     # a kind without a ceiling cannot back a deal with leases
     reason = await reverts(open_deal(actors, [root], 2_000_000 * USDC, 1_000_000 * USDC, leases=ids), "NoPriceCeiling")
     assert "0x" + GPU.hex() in reason
-    await gaib.set_price_ceiling("gpu", Decimal(6))
+    await gaib.deals.set_price_ceiling("gpu", Decimal(6))
     assert await p.leases.functions.capacityOf([root]).call() == 64 * 730 * CEILING
     reason = await reverts(open_deal(actors, [root], 2_000_000 * USDC, 1_000_000 * USDC, leases=ids), "AboveCapacity")
     assert f"monthlyRevenue={401_792 * USDC}" in reason and f"capacity={280_320 * USDC}" in reason
@@ -273,8 +273,8 @@ async def test_financialize_checks_the_ceiling_on_chain(gaib: Gaib, actors: Acto
     """The underwriter set the kind's ceiling lower than the adapter's: the chain's is what binds, and the SDK
     refuses before sending."""
     await actors.provider.digitize("gpu", inventory)
-    await actors.investor.mint_aid(Decimal(1_500_000))
-    await gaib.set_price_ceiling("gpu", Decimal(2))  # $93,440 a month for 64 GPUs; the leases pay $100,740
+    await actors.investor.aid.mint(Decimal(1_500_000))
+    await gaib.deals.set_price_ceiling("gpu", Decimal(2))  # $93,440 a month for 64 GPUs; the leases pay $100,740
     with pytest.raises(UnderwritingError, match=r"100,740.00 USD a month .* exceeds .* 93,440.00") as exc:
         await gaib.financialize("gpu", inventory, as_of=AS_OF)
     assert exc.value.rule == "capacity"
@@ -288,34 +288,34 @@ async def test_financialize_checks_the_ceiling_on_chain(gaib: Gaib, actors: Acto
 async def test_a_lease_freed_when_its_deal_is_repaid_can_back_a_new_deal(
     gaib: Gaib, actors: Actors, inventory: Inventory, financed: int
 ) -> None:
-    ids = await gaib.deal_leases(financed)
+    ids = await gaib.deals.leases(financed)
     await gaib.faucet(actors.provider.address, Decimal(200_000))
     await gaib.chain.advance_time(10 * DAY)
-    await actors.provider.repay(financed, Decimal(1_000_000))
-    assert (await gaib.deal(financed)).status is DealStatus.REPAID
+    await actors.provider.deals.repay(financed, Decimal(1_000_000))
+    assert (await gaib.deals.get(financed)).status is DealStatus.REPAID
     for lid in ids:
-        assert (await gaib.lease(lid))["deal_id"] is None
-    assert await gaib.deal_leases(financed) == ids  # the closed deal still lists what it had
+        assert (await gaib.deals.lease(lid))["deal_id"] is None
+    assert await gaib.deals.leases(financed) == ids  # the closed deal still lists what it had
 
-    await actors.investor.mint_aid(Decimal(400_000))
+    await actors.investor.aid.mint(Decimal(400_000))
     again = await gaib.financialize("gpu", inventory, as_of=AS_OF)
     assert again.deal.deal_id == financed + 1
-    assert await gaib.deal_leases(again.deal.deal_id) == ids
-    assert {(await gaib.lease(lid))["deal_id"] for lid in ids} == {again.deal.deal_id}
+    assert await gaib.deals.leases(again.deal.deal_id) == ids
+    assert {(await gaib.deals.lease(lid))["deal_id"] for lid in ids} == {again.deal.deal_id}
 
 
 @pytest.mark.asyncio
 async def test_a_liquidated_deal_frees_its_leases(gaib: Gaib, actors: Actors) -> None:
     await register(actors, actors.provider.address, [asset_id(0x11)])
-    await gaib.set_price_ceiling("gpu", Decimal(6))
+    await gaib.deals.set_price_ceiling("gpu", Decimal(6))
     lid = await register_lease(actors.provider, actors.provider.address, await lease_args(gaib, [asset_id(0x11)]))
     await gaib.faucet(actors.investor.address, Decimal(100))
-    await actors.investor.mint_aid(Decimal(100))
+    await actors.investor.aid.mint(Decimal(100))
     await open_deal(actors, [asset_id(0x11)], 100 * USDC, 80 * USDC, leases=[lid])
-    assert (await gaib.lease(lid))["deal_id"] == 1
-    await gaib.declare_default(1)
-    await gaib.record_liquidation(1, Decimal(0))
-    assert (await gaib.lease(lid))["deal_id"] is None
+    assert (await gaib.deals.lease(lid))["deal_id"] == 1
+    await gaib.deals.declare_default(1)
+    await gaib.deals.record_liquidation(1, Decimal(0))
+    assert (await gaib.deals.lease(lid))["deal_id"] is None
 
 
 # ---- the ceiling an adapter supplies ----
@@ -324,9 +324,9 @@ async def test_a_liquidated_deal_frees_its_leases(gaib: Gaib, actors: Actors) ->
 @pytest.mark.asyncio
 async def test_each_adapter_supplies_a_price_ceiling(inventory: Inventory) -> None:
     gaib = Gaib.offline()
-    assert gaib.asset_adapter("gpu").price_ceiling(inventory) == Decimal("6.00")
-    robots = await gaib.read_inventory("robot")
-    assert gaib.asset_adapter("robot").price_ceiling(robots) == Decimal("5.00")
+    assert gaib.assets.adapter("gpu").price_ceiling(inventory) == Decimal("6.00")
+    robots = await gaib.assets.read_inventory("robot")
+    assert gaib.assets.adapter("robot").price_ceiling(robots) == Decimal("5.00")
 
     class Bare(AssetAdapter):  # an adapter that supplies none gets the default: its cost back in 8,760 hours
         kind = "bare"

@@ -474,57 +474,57 @@ async def test_the_sdk_reads_the_schedule_and_delinquency_and_checks_before_send
     gaib: Gaib, actors: Actors, financed: int
 ) -> None:
     customer, outsider = actors.lender, actors.outsider
-    info = await outsider.deal(financed)
-    lockbox = await outsider.lockbox(financed)
+    info = await outsider.deals.get(financed)
+    lockbox = await outsider.deals.lockbox(financed)
     assert info.lockbox == lockbox == (await gaib.protocol.facility.functions.servicing(financed).call())[0]
 
-    schedule = await outsider.schedule(financed)
+    schedule = await outsider.deals.schedule(financed)
     n = ceil_div(info.terms.term_days, 30)
     assert (len(schedule.installments), schedule.installments_met, schedule.lockbox) == (n, 0, lockbox)
     assert sum(i.principal_usd for i in schedule.installments) == info.advance_usd
     first = schedule.installments[0].due_at
     assert [i.k for i in schedule.installments] == list(range(1, n + 1))
 
-    d = await outsider.delinquency(financed)
+    d = await outsider.deals.delinquency(financed)
     assert (d.days_past_due, d.trigger, d.amount_due_usd, d.oldest_unmet_due_at) == (0, "none", 0, None)
     assert (d.grace_days, d.impair_days, d.default_days) == (5, 30, 90)
     nonce = await gaib.chain.w3.eth.get_transaction_count(outsider.address)
     with pytest.raises(NotDelinquentError, match="0 days past due: it can be marked impaired at 30 days"):
-        await outsider.mark_delinquent(financed)
+        await outsider.deals.mark_delinquent(financed)
     with pytest.raises(GaibValueError, match="more than 0 USDC"):
-        await customer.pay_lockbox(financed, 0)
+        await customer.deals.pay_lockbox(financed, 0)
     with pytest.raises(InsufficientFundsError):
-        await outsider.pay_lockbox(financed, 10)
+        await outsider.deals.pay_lockbox(financed, 10)
     assert await gaib.chain.w3.eth.get_transaction_count(outsider.address) == nonce  # nothing was sent
 
     # Nobody pays: 30 days after the first due date anyone may mark the deal impaired.
     await gaib.chain.advance_time(int(first.timestamp()) + 30 * DAY - await gaib.chain.timestamp())
-    d = await outsider.delinquency(financed)
+    d = await outsider.deals.delinquency(financed)
     assert (d.days_past_due, d.trigger, d.oldest_unmet_due_at) == (30, "impair", first)
     # 30 days after the first due date is the second due date: two installments are due
     assert d.principal_due_usd == sum(i.principal_usd for i in schedule.installments[:2])
     assert d.amount_due_usd == d.fees_due_usd + d.interest_due_usd + d.principal_due_usd > d.principal_due_usd
-    await outsider.mark_delinquent(financed)
-    assert (await outsider.deal(financed)).status == DealStatus.IMPAIRED
+    await outsider.deals.mark_delinquent(financed)
+    assert (await outsider.deals.get(financed)).status == DealStatus.IMPAIRED
     with pytest.raises(NotDelinquentError, match="impaired and 30 days past due: it can be defaulted at 90"):
-        await outsider.mark_delinquent(financed)
+        await outsider.deals.mark_delinquent(financed)
 
     # The customers pay; a sweep by anyone pays the arrears first and the deal is current again.
-    await customer.pay_lockbox(financed, 200_000)
+    await customer.deals.pay_lockbox(financed, 200_000)
     borrower_before = (await outsider.balances(actors.provider.address))["USDC"]
-    swept = await outsider.sweep(financed)
+    swept = await outsider.deals.sweep(financed)
     assert swept.gross_usd == 200_000
     owed = swept.fees_usd + swept.interest_usd + swept.principal_usd
     assert owed >= d.amount_due_usd and swept.principal_usd == d.principal_due_usd
     assert swept.to_borrower_usd == 200_000 - owed - swept.kicker_usd - swept.reserve_top_up_usd
     assert (await outsider.balances(actors.provider.address))["USDC"] == borrower_before + swept.to_borrower_usd
-    d = await outsider.delinquency(financed)
+    d = await outsider.deals.delinquency(financed)
     assert (d.days_past_due, d.trigger, d.amount_due_usd) == (0, "none", 0)
-    assert (await outsider.schedule(financed)).installments_met == 2
+    assert (await outsider.deals.schedule(financed)).installments_met == 2
 
-    await actors.admin.declare_default(financed)
+    await actors.admin.deals.declare_default(financed)
     with pytest.raises(GaibValueError, match="is defaulted: its lockbox is swept again once"):
-        await outsider.sweep(financed)
+        await outsider.deals.sweep(financed)
 
 
 # ---- a random walk of payments, sweeps, missed dates and triggers ----

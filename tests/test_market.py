@@ -36,9 +36,9 @@ def _priced(inventory: Inventory, usd: str, rows: int | None = None) -> Inventor
 @pytest.mark.asyncio
 async def test_a_stated_price_far_above_the_market_is_refused_naming_the_asset(offline: Gaib) -> None:
     """Before, 64 H100s stated at $45,000 were appraised on the invoice (a $1.62M advance)."""
-    sample = await offline.read_inventory("gpu")
+    sample = await offline.assets.read_inventory("gpu")
     with pytest.raises(UnderwritingError) as exc:
-        await offline.quote("gpu", _priced(sample, "45000"), as_of=AS_OF)
+        await offline.deals.quote("gpu", _priced(sample, "45000"), as_of=AS_OF)
     assert exc.value.rule == "stated_price"
     msg = str(exc.value)
     assert msg.startswith("asset row 1 (serial '1654922000000', H100 SXM5 80GB) is stated at 45,000.00 USD")
@@ -46,12 +46,12 @@ async def test_a_stated_price_far_above_the_market_is_refused_naming_the_asset(o
     assert "by more than 25% (at most 34,375.00, CreditPolicy.max_price_premium)" in msg
     # one row is enough, and it is the one named
     with pytest.raises(UnderwritingError, match=r"^asset row 1 "):
-        await offline.quote("gpu", _priced(sample, "45000", rows=1), as_of=AS_OF)
+        await offline.deals.quote("gpu", _priced(sample, "45000", rows=1), as_of=AS_OF)
     # a policy that trusts the invoice more lets it through, and the market still caps the value
-    q = await offline.quote("gpu", _priced(sample, "45000"), as_of=AS_OF, policy={"max_price_premium": 1})
+    q = await offline.deals.quote("gpu", _priced(sample, "45000"), as_of=AS_OF, policy={"max_price_premium": 1})
     assert q.binding == "market" and q.appraised_value_usd == D("18266.87") * 64
     with pytest.raises(Exception, match="credit policy field 'max_price_premium'"):
-        await offline.quote("gpu", sample, as_of=AS_OF, policy={"max_price_premium": -1})
+        await offline.deals.quote("gpu", sample, as_of=AS_OF, policy={"max_price_premium": -1})
 
 
 def test_every_row_of_the_gpu_price_table_cites_a_source_or_says_why_it_is_assumed() -> None:
@@ -78,17 +78,17 @@ async def test_a_newer_price_table_from_a_file_or_a_url_marks_the_collateral_dow
 ) -> None:
     newer = tmp_path / "prices.json"
     newer.write_text(_table("15000"))
-    q = await offline.quote("gpu", as_of=AS_OF, prices=newer, stress={"enabled": False})
+    q = await offline.deals.quote("gpu", as_of=AS_OF, prices=newer, stress={"enabled": False})
     # observed 24 days before the quote: no whole month to roll it forward
     assert q.binding == "market" and q.appraised_value_usd == D(15_000) * 64
     assert q.valuations[0].market_source == "a dealer's quote, 2026-11-01"
     with StaticServer({"/h100.json": _table("16000")}, content_type="application/json", not_found="{}") as server:
-        q = await offline.quote("gpu", as_of=AS_OF, prices=f"{server.url}/h100.json", stress={"enabled": False})
+        q = await offline.deals.quote("gpu", as_of=AS_OF, prices=f"{server.url}/h100.json", stress={"enabled": False})
         assert server.requests == ["/h100.json"]
     assert q.appraised_value_usd == D(16_000) * 64
     # a newer row dated after the quote does not count: the quote sees what was known on its day
     newer.write_text(_table("15000", observed_on="2026-12-01"))
-    q = await offline.quote("gpu", as_of=AS_OF, prices=newer, stress={"enabled": False})
+    q = await offline.deals.quote("gpu", as_of=AS_OF, prices=newer, stress={"enabled": False})
     assert q.appraised_value_usd == D("18266.87") * 64
 
 
@@ -98,10 +98,10 @@ async def test_a_malformed_price_table_is_refused_naming_the_row(offline: Gaib, 
     rows = [json.loads(_table("15000"))["prices"][0], {"model": "H100", "observed_on": "2026-11-02", "used_usd": "1"}]
     bad.write_text(json.dumps({"prices": rows}))
     with pytest.raises(InventoryError, match="prices row 2, field '\\(row\\)': a market price needs a source"):
-        await offline.quote("gpu", as_of=AS_OF, prices=bad)
+        await offline.deals.quote("gpu", as_of=AS_OF, prices=bad)
     bad.write_text(json.dumps({"prices": [{**rows[0], "observed_on": "yesterday"}]}))
     with pytest.raises(InventoryError, match="prices row 1, field 'observed_on'"):
-        await offline.quote("gpu", as_of=AS_OF, prices=bad)
+        await offline.deals.quote("gpu", as_of=AS_OF, prices=bad)
 
 
 class _RobotPrices(MarketPriceSource):
@@ -120,10 +120,10 @@ class _RobotPricesPlugin:
 @pytest.mark.asyncio
 async def test_a_plugins_market_prices_cap_its_kinds_value() -> None:
     plain = Gaib.offline()
-    before = await plain.quote("robot", as_of=AS_OF, stress={"enabled": False})
-    assert plain.market_prices("robot") is None and before.market_value_usd is None
+    before = await plain.deals.quote("robot", as_of=AS_OF, stress={"enabled": False})
+    assert plain.deals.market_prices("robot") is None and before.market_value_usd is None
     gaib = Gaib.offline(plugins=(_RobotPricesPlugin(),))
-    q = await gaib.quote("robot", as_of=AS_OF, stress={"enabled": False})
+    q = await gaib.deals.quote("robot", as_of=AS_OF, stress={"enabled": False})
     assert all(v.market_value_usd == D(1000) and v.value_usd == D(1000) for v in q.valuations)
     assert q.binding == "market" and q.appraised_value_usd == D(1000) * len(q.valuations)
     # liquidation at the policy's discounts to the market value
@@ -135,7 +135,7 @@ async def test_a_plugins_market_prices_cap_its_kinds_value() -> None:
 async def test_remark_shows_each_open_deals_ltv_against_its_current_value(
     actors: Actors, inventory: Inventory, financed: int
 ) -> None:
-    rows = await actors.admin.remark("gpu", [inventory], as_of=date(2027, 11, 25))
+    rows = await actors.admin.deals.remark("gpu", [inventory], as_of=date(2027, 11, 25))
     assert [r["deal_id"] for r in rows] == [financed]
     row = rows[0]
     assert row["value_at_origination_usd"] == D("1169079.68")
@@ -147,8 +147,8 @@ async def test_remark_shows_each_open_deals_ltv_against_its_current_value(
         == (row["principal_outstanding_usd"] / D("1169079.68")).quantize(D("0.0001"))
     )
     # a deal whose inventory is not given is listed without a current value
-    other = await actors.admin.read_inventory("robot")
-    assert (await actors.admin.remark("gpu", [other], as_of=date(2027, 11, 25)))[0]["current_value_usd"] is None
+    other = await actors.admin.assets.read_inventory("robot")
+    assert (await actors.admin.deals.remark("gpu", [other], as_of=date(2027, 11, 25)))[0]["current_value_usd"] is None
 
 
 def test_gaib_quote_takes_a_newer_price_table(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from gaib_sdk.cli import main
 from gaib_sdk.errors import GaibValueError
 from gaib_sdk.merkle import MerkleTree
 from gaib_sdk.models import CustomerContract
+from gaib_sdk.namespaces import Nodes
 from gaib_sdk.node import (
     Bundle,
     DeviceReport,
@@ -63,7 +64,7 @@ def small_cluster(path: Path, gpus: int, *, down: Collection[int] = ()) -> Path:
 
 async def operator_with_bond(admin: Gaib, who: Gaib) -> None:
     await admin.send(admin.protocol.gaib.functions.transfer(who.address, int(GAIB) * 10**18), what="GAIB")
-    await who.register_operator(GAIB)
+    await who.nodes.register_operator(GAIB)
 
 
 # ---- aggregation (no chain) ----
@@ -107,7 +108,7 @@ async def test_node_signs_submits_and_the_chain_verifies_then_a_false_report_is_
     now = (await gaib.chain.w3.eth.get_block("latest"))["timestamp"]
     await gaib.chain.advance_time(86_400 - now % 86_400 + 3_600)
     source = small_cluster(tmp_path / "cluster.json", 4)
-    await gaib.authorize_registrar(provider.address)
+    await gaib.admin.authorize_registrar(provider.address)
     digitized = await provider.digitize("gpu", source)
     await operator_with_bond(gaib, provider)
     await operator_with_bond(gaib, liar)
@@ -131,16 +132,16 @@ async def test_node_signs_submits_and_the_chain_verifies_then_a_false_report_is_
     # the chain holds the root; the bundle's every report is proven in it and signed by the operator
     bundle = await fetch_bundle(result.uri)
     assert bundle.root == result.root and bundle.operator == provider.address
-    assert await gaib.check_bundle(bundle, provider.address, period) == []
+    assert await gaib.nodes.check_bundle(bundle, provider.address, period) == []
     for item in bundle.reports:
-        assert await gaib.verify_report_inclusion(item.report, list(item.proof), provider.address)
+        assert await gaib.nodes.verify_report_inclusion(item.report, list(item.proof), provider.address)
     first, second = bundle.reports[:2]
-    assert await gaib.verify_report_inclusion(first.report, list(first.proof))  # in some root of the period
-    assert not await gaib.verify_report_inclusion(first.report, list(second.proof))
-    assert not await gaib.verify_report_inclusion(first.report, list(first.proof), liar.address)
+    assert await gaib.nodes.verify_report_inclusion(first.report, list(first.proof))  # in some root of the period
+    assert not await gaib.nodes.verify_report_inclusion(first.report, list(second.proof))
+    assert not await gaib.nodes.verify_report_inclusion(first.report, list(first.proof), liar.address)
     assert [r.report.health for r in bundle.reports].count(Health.DEGRADED) == 1
 
-    status = await gaib.attested_status(digitized.asset_ids[0])
+    status = await gaib.nodes.attested_status(digitized.asset_ids[0])
     assert status is not None
     assert (status.operator, status.period, status.health, status.utilisation) == (
         provider.address,
@@ -149,8 +150,8 @@ async def test_node_signs_submits_and_the_chain_verifies_then_a_false_report_is_
         Decimal("0.82"),
     )
     assert status.revenue_usdc > 0
-    assert await gaib.attested_status("0x" + "00" * 32) is None
-    assert await gaib.attested_status(digitized.asset_ids[0], operators=[liar.address]) is None
+    assert await gaib.nodes.attested_status("0x" + "00" * 32) is None
+    assert await gaib.nodes.attested_status(digitized.asset_ids[0], operators=[liar.address]) is None
 
     # a liar's root: revenue on a device it reports down. The SDK refuses to challenge a true report...
     truth = bundle.reports[0].report
@@ -158,7 +159,7 @@ async def test_node_signs_submits_and_the_chain_verifies_then_a_false_report_is_
     tree = MerkleTree([truth.leaf, lie.leaf])
     liar_bundle = Bundle(
         chain_id=gaib.chain.chain_id,
-        contract=gaib.attestation.address,
+        contract=gaib.nodes.attestation.address,
         operator=liar.address,
         period=period,
         period_start=period * DAY,
@@ -168,7 +169,9 @@ async def test_node_signs_submits_and_the_chain_verifies_then_a_false_report_is_
         reports=[
             SignedReport(
                 report=r,
-                signature=sign_report(r, liar.account, chain_id=gaib.chain.chain_id, contract=gaib.attestation.address),
+                signature=sign_report(
+                    r, liar.account, chain_id=gaib.chain.chain_id, contract=gaib.nodes.attestation.address
+                ),
                 proof=tree.proof(r.leaf),
             )
             for r in (truth, lie)
@@ -176,38 +179,40 @@ async def test_node_signs_submits_and_the_chain_verifies_then_a_false_report_is_
     )
     path = tmp_path / "liar.json"
     path.write_text(liar_bundle.model_dump_json())
-    await liar.submit_root(period, tree.root, 2, path.as_uri())
+    await liar.nodes.submit_root(period, tree.root, 2, path.as_uri())
     with pytest.raises(GaibValueError, match="not provably false"):
-        await challenger.challenge(liar.address, truth, tree.proof(truth.leaf))
+        await challenger.nodes.challenge(liar.address, truth, tree.proof(truth.leaf))
     with pytest.raises(GaibValueError, match="does not place the report"):
-        await challenger.challenge(liar.address, lie, tree.proof(truth.leaf))
+        await challenger.nodes.challenge(liar.address, lie, tree.proof(truth.leaf))
     # ... and, while the liar's root is newest, reads it; then slashes it, and reads the honest report again
-    assert (await gaib.attested_status(truth.asset_id)).operator == liar.address  # type: ignore[union-attr]
-    slashed = await challenger.challenge(liar.address, lie, tree.proof(lie.leaf))
+    assert (await gaib.nodes.attested_status(truth.asset_id)).operator == liar.address  # type: ignore[union-attr]
+    slashed = await challenger.nodes.challenge(liar.address, lie, tree.proof(lie.leaf))
     assert (slashed["fault"], slashed["to_challenger_gaib"]) == ("impossible", GAIB / 2)
-    assert (await gaib.operator(liar.address))["status"] == "jailed"
-    assert (await gaib.attested_status(lie.asset_id)).operator == provider.address  # type: ignore[union-attr]
+    assert (await gaib.nodes.operator(liar.address))["status"] == "jailed"
+    assert (await gaib.nodes.attested_status(lie.asset_id)).operator == provider.address  # type: ignore[union-attr]
     with pytest.raises(GaibValueError, match="no bond left"):
-        await challenger.challenge(liar.address, lie, tree.proof(lie.leaf))
+        await challenger.nodes.challenge(liar.address, lie, tree.proof(lie.leaf))
 
     # equivocation: the honest operator signs a second, different report for the same device and period
     other = truth.model_copy(update={"utilisation_bps": 1})
-    other_sig = sign_report(other, provider.account, chain_id=gaib.chain.chain_id, contract=gaib.attestation.address)
+    other_sig = sign_report(
+        other, provider.account, chain_id=gaib.chain.chain_id, contract=gaib.nodes.attestation.address
+    )
     item = bundle.reports[0]
-    result2 = await challenger.challenge(
+    result2 = await challenger.nodes.challenge(
         provider.address, item.report, list(item.proof), other=other, other_signature=other_sig
     )
     assert result2["fault"] == "equivocation"
-    assert await gaib.attested_status(truth.asset_id) is None  # both operators are jailed now
+    assert await gaib.nodes.attested_status(truth.asset_id) is None  # both operators are jailed now
 
 
 @pytest.mark.asyncio
 async def test_the_node_reads_any_asset_class_a_robot_fleet_too(gaib: Gaib, tmp_path: Path) -> None:
     operator = gaib.with_account(1)
-    await gaib.authorize_registrar(operator.address)
+    await gaib.admin.authorize_registrar(operator.address)
     robots = (await operator.digitize("robot")).asset_ids  # the robot plugin's sample fleet
     await operator_with_bond(gaib, operator)
-    source = operator.asset_adapter("robot").example_source()
+    source = operator.assets.adapter("robot").example_source()
     assert source is not None
     runner = await NodeRunner.open(operator, "robot", source, tmp_path / "reports")
     await runner.sample()
@@ -215,7 +220,7 @@ async def test_the_node_reads_any_asset_class_a_robot_fleet_too(gaib: Gaib, tmp_
     [result] = await runner.close_pending()
     runner.close()
     assert result.count == len(robots)
-    status = await gaib.attested_status(robots[0])
+    status = await gaib.nodes.attested_status(robots[0])
     assert status is not None and status.health == "healthy" and status.revenue_usdc > 0
 
 
@@ -225,7 +230,7 @@ async def test_a_node_killed_between_signing_and_submitting_resumes_with_the_sam
 ) -> None:
     provider = gaib.with_account(1)
     source = small_cluster(tmp_path / "cluster.json", 3)
-    await gaib.authorize_registrar(provider.address)
+    await gaib.admin.authorize_registrar(provider.address)
     await provider.digitize("gpu", source)
     await operator_with_bond(gaib, provider)
     reports = tmp_path / "reports"
@@ -237,13 +242,13 @@ async def test_a_node_killed_between_signing_and_submitting_resumes_with_the_sam
     async def killed(*args: Any, **kwargs: Any) -> str:
         raise KeyboardInterrupt("killed before the root was sent")
 
-    monkeypatch.setattr(Gaib, "submit_root", killed)
+    monkeypatch.setattr(Nodes, "submit_root", killed)
     with pytest.raises(KeyboardInterrupt):
         await runner.close_pending()
     runner.close()
     monkeypatch.undo()
     signed_before = (reports / "bundles" / f"{period}.json").read_text()
-    assert (await provider.operator())["roots"] == 0
+    assert (await provider.nodes.operator())["roots"] == 0
 
     # a reading of the closed period arrives late (it would change the reports if they were signed again)
     small_cluster(source, 3, down={0, 1, 2})
@@ -266,8 +271,8 @@ async def test_a_node_killed_between_signing_and_submitting_resumes_with_the_sam
     assert (reports / "bundles" / f"{period}.json").read_text() == signed_before
     assert await again.close_pending() == []
     again.close()
-    assert (await provider.operator())["roots"] == 1
-    assert len(await provider.root_events()) == 1
+    assert (await provider.nodes.operator())["roots"] == 1
+    assert len(await provider.nodes.root_events()) == 1
 
 
 # ---- anvil, the DCGM exporter and the command line ----
@@ -294,7 +299,7 @@ def test_node_on_anvil_reads_a_dcgm_exporter_and_a_false_report_is_slashed(
         async with await Gaib.connect(anvil.url, private_key=KEYS[0], deployments=deployments) as admin:
             await admin.deploy()
             provider = admin.with_account(KEYS[1])
-            await admin.authorize_registrar(provider.address)
+            await admin.admin.authorize_registrar(provider.address)
             asset_ids = (await provider.digitize("gpu", inventory)).asset_ids
             for key in KEYS[1:3]:
                 to = admin.with_account(key).address
@@ -336,20 +341,22 @@ def test_node_on_anvil_reads_a_dcgm_exporter_and_a_false_report_is_slashed(
 
     async def lie() -> DeviceReport:
         async with await Gaib.connect(anvil.url, private_key=KEYS[2], deployments=deployments) as liar:
-            await liar.register_operator(GAIB)
+            await liar.nodes.register_operator(GAIB)
             ghost = DeviceReport(
                 asset_id="0x" + "42" * 32, period=period, device_id="0x" + "43" * 32, health=1,
                 utilisation_bps=5_000, revenue=1, telemetry_hash="0x" + "44" * 32,
             )  # fmt: skip
             tree = MerkleTree([ghost.leaf])
-            sig = sign_report(ghost, liar.account, chain_id=liar.chain.chain_id, contract=liar.attestation.address)
+            sig = sign_report(
+                ghost, liar.account, chain_id=liar.chain.chain_id, contract=liar.nodes.attestation.address
+            )
             bundle = Bundle(
-                chain_id=liar.chain.chain_id, contract=liar.attestation.address, operator=liar.address,
+                chain_id=liar.chain.chain_id, contract=liar.nodes.attestation.address, operator=liar.address,
                 period=period, period_start=period * DAY, period_end=(period + 1) * DAY, root=tree.root, count=1,
                 reports=[SignedReport(report=ghost, signature=sig, proof=[])],
             )  # fmt: skip
             path.write_text(bundle.model_dump_json())
-            await liar.submit_root(period, tree.root, 1, path.as_uri())
+            await liar.nodes.submit_root(period, tree.root, 1, path.as_uri())
             return ghost
 
     ghost = asyncio.run(lie())
@@ -376,7 +383,7 @@ async def test_a_node_process_killed_while_sending_its_root_resumes_on_anvil(
     async with await Gaib.connect(anvil.url, private_key=KEYS[0], deployments=deployments, journal=False) as admin:
         await admin.deploy()
         operator = admin.with_account(KEYS[1])
-        await admin.authorize_registrar(operator.address)
+        await admin.admin.authorize_registrar(operator.address)
         await operator.digitize("gpu", source)
         await operator_with_bond(admin, operator)
         runner = await NodeRunner.open(operator, "gpu", source, reports)
@@ -407,7 +414,7 @@ async def test_a_node_process_killed_while_sending_its_root_resumes_on_anvil(
             [result] = await again.close_pending()
             again.close()
             assert (result.signed_now, result.tx_hash) == (False, signed.tx_hash)
-            assert len(await node.root_events()) == 1
+            assert len(await node.nodes.root_events()) == 1
             assert node.chain.journal is not None and len(node.chain.journal.entries()) == 1
     finally:
         stop.set()

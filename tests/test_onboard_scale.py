@@ -91,7 +91,7 @@ async def test_digitize_asks_the_node_once_per_batch_not_once_per_asset(anvil: A
             assert counter.calls["eth_call"] == _batches(n) + 2  # + the registrar's role and the cluster's root
             assert counter.calls["eth_sendRawTransactionSync"] == 1
             requests[n] = counter.read_requests
-            assert len(result.asset_ids) == n and (await gaib.cluster(str(result.cluster_root)))["size"] == n
+            assert len(result.asset_ids) == n and (await gaib.assets.cluster(str(result.cluster_root)))["size"] == n
         # ... and those calls travel as one batch: three times the assets cost no more HTTP requests of reads
         assert requests[3 * BATCH_REQUESTS] == requests[BATCH_REQUESTS]
 
@@ -115,7 +115,7 @@ async def test_the_batched_checks_still_refuse_duplicates_and_another_owners_ass
     await admin.deploy()
     other = await _connect(anvil, tmp_path, KEYS[1], CallCounter())
     try:
-        await admin.authorize_registrar(other.address)
+        await admin.admin.authorize_registrar(other.address)
         mine = synthetic_inventory(BATCH_REQUESTS + 5, tag="owned")
         await admin.digitize("gpu", mine)
         # one asset of the admin's hidden late in another's inventory (past the first batch of reads)

@@ -47,7 +47,7 @@ async def register(who: Gaib, owner: str, assets: list[bytes]) -> object:
 @pytest_asyncio.fixture
 async def squatter(actors: Actors) -> Gaib:
     """Another onboarded provider: a registrar like the victim."""
-    await actors.admin.authorize_registrar(actors.outsider.address)
+    await actors.admin.admin.authorize_registrar(actors.outsider.address)
     return actors.outsider
 
 
@@ -93,13 +93,13 @@ async def test_a_registrar_cannot_retire_or_move_another_providers_asset(actors:
     # The SDK says so before sending.
     sent = len(squatter.chain.history)
     with pytest.raises(AssetOwnershipError, match="only its owner retires it"):
-        await squatter.retire("0x" + mine.hex())
+        await squatter.assets.retire("0x" + mine.hex())
     assert len(squatter.chain.history) == sent
     # Its owner retires it.
-    await actors.provider.retire("0x" + mine.hex())
-    await actors.provider.retire("0x" + root.hex())
-    assert (await actors.provider.asset("0x" + mine.hex()))["status"] == "retired"
-    assert (await actors.provider.cluster("0x" + root.hex()))["status"] == "retired"
+    await actors.provider.assets.retire("0x" + mine.hex())
+    await actors.provider.assets.retire("0x" + root.hex())
+    assert (await actors.provider.assets.get("0x" + mine.hex()))["status"] == "retired"
+    assert (await actors.provider.assets.cluster("0x" + root.hex()))["status"] == "retired"
 
 
 @pytest.mark.asyncio
@@ -119,7 +119,7 @@ async def test_a_squat_is_disputed_and_voided_then_the_rightful_owner_registers(
     result = await admin.send(reg.functions.dispute(first.asset_id), what="dispute")
     (ev,) = events(reg, "OwnershipDisputed", result)
     assert (ev["owner"], ev["status"]) == (squatter.address, ACTIVE)
-    assert (await admin.asset(first.asset_id))["ownership"] == "disputed"
+    assert (await admin.assets.get(first.asset_id))["ownership"] == "disputed"
     info = await reg.functions.collateralInfo(first.asset_id).call()
     assert list(info) == [ENTRY_ASSET, DISPUTED, squatter.address]
     await reverts(squatter.send(reg.functions.retire(first.asset_id), what="retire"), "InvalidTransition")
@@ -133,20 +133,20 @@ async def test_a_squat_is_disputed_and_voided_then_the_rightful_owner_registers(
     assert await reg.functions.assetCount().call() == len(inventory.assets) - 1
     # The rest through the SDK: dispute, and give them to the rightful owner (a confirmed registration).
     for asset in inventory.assets[1:]:
-        await admin.dispute_asset(asset.asset_id)
-    result_hash = await admin.resolve_dispute(inventory.assets[1].asset_id, provider.address)
+        await admin.assets.dispute(asset.asset_id)
+    result_hash = await admin.assets.resolve_dispute(inventory.assets[1].asset_id, provider.address)
     receipt = await admin.chain.w3.eth.get_transaction_receipt(result_hash)  # type: ignore[arg-type]
     (ev,) = reg.events.DisputeResolved().process_receipt(receipt, errors=DISCARD)
     assert (ev["args"]["from"], ev["args"]["to"]) == (squatter.address, provider.address)
-    owned = await admin.asset(inventory.assets[1].asset_id)
+    owned = await admin.assets.get(inventory.assets[1].asset_id)
     assert (owned["owner"], owned["status"], owned["ownership"]) == (provider.address, "active", "confirmed")
     for asset in inventory.assets[2:]:
-        await admin.void_registration(asset.asset_id)
+        await admin.assets.void_registration(asset.asset_id)
     # The provider now registers the voided ones under its own records; the resolved one is already its own.
     done = await provider.digitize("gpu", inventory, skip_registered=True)
     assert inventory.assets[1].asset_id in done.already_registered and len(done.asset_ids) == 63
     for asset in inventory.assets:
-        assert (await admin.asset(asset.asset_id))["owner"] == provider.address
+        assert (await admin.assets.get(asset.asset_id))["owner"] == provider.address
 
 
 @pytest.mark.asyncio
@@ -159,7 +159,7 @@ async def test_a_provisional_registration_is_not_collateral_until_confirmed() ->
         await gaib.deploy(confirmation_delay=HOUR)
         admin, provider = gaib, gaib.with_account(1)
         reg = admin.protocol.registry.functions
-        await admin.authorize_registrar(provider.address)
+        await admin.admin.authorize_registrar(provider.address)
         a, b, c = ids(0x31, 0x32, 0x33)
         await register(provider, provider.address, [a, b, c])
         registered_at = (await reg.getAsset(a).call())[4]
@@ -168,7 +168,7 @@ async def test_a_provisional_registration_is_not_collateral_until_confirmed() ->
         reason = await reverts(provider.send(reg.retire(a), what="retire"), "NotConfirmed")
         assert str(registered_at + HOUR) in reason
         with pytest.raises(AssetOwnershipError, match="provisional until unix time"):
-            await provider.retire("0x" + a.hex())
+            await provider.assets.retire("0x" + a.hex())
         call = admin.protocol.facility.functions.openDeal(
             provider.address, [a], 10**12, 10**11, (0, 1000, 0, 100, 365), []
         )
@@ -181,13 +181,13 @@ async def test_a_provisional_registration_is_not_collateral_until_confirmed() ->
         await provider.send(reg.retire(b), what="retire")
         await gaib.chain.advance_time(HOUR)
         assert list(await reg.collateralInfo(a).call()) == [ENTRY_ASSET, ACTIVE, provider.address]
-        assert (await provider.asset("0x" + c.hex()))["ownership"] == "confirmed"
-        await provider.retire("0x" + a.hex())
+        assert (await provider.assets.get("0x" + c.hex()))["ownership"] == "confirmed"
+        await provider.assets.retire("0x" + a.hex())
         # A cluster likewise.
         root = ids(0x34)[0]
         await provider.send(reg.registerCluster(root, GPU, provider.address, 8, attestation(1)), what="cluster")
         assert list(await reg.collateralInfo(root).call()) == [ENTRY_CLUSTER, UNCONFIRMED, provider.address]
-        await admin.confirm_ownership(["0x" + root.hex()])
+        await admin.assets.confirm_ownership(["0x" + root.hex()])
         assert list(await reg.collateralInfo(root).call()) == [ENTRY_CLUSTER, ACTIVE, provider.address]
     finally:
         await gaib.close()
@@ -199,16 +199,16 @@ async def test_financialize_refuses_provisional_collateral_before_sending(invent
     try:
         await gaib.deploy(confirmation_delay=HOUR)
         admin, provider, investor = gaib, gaib.with_account(1), gaib.with_account(2)
-        await admin.authorize_registrar(provider.address)
-        await admin.whitelist(investor.address)
+        await admin.admin.authorize_registrar(provider.address)
+        await admin.aid.whitelist(investor.address)
         await admin.faucet(investor.address, Decimal(2_000_000))
-        await investor.mint_aid(Decimal(1_500_000))
+        await investor.aid.mint(Decimal(1_500_000))
         await provider.digitize("gpu", inventory)
         sent = len(admin.chain.history)
         with pytest.raises(AssetOwnershipError, match="ownership is provisional"):
             await admin.financialize("gpu", inventory, as_of=AS_OF)
         assert len(admin.chain.history) == sent
-        await admin.confirm_ownership([a.asset_id for a in inventory.assets])
+        await admin.assets.confirm_ownership([a.asset_id for a in inventory.assets])
         result = await admin.financialize("gpu", inventory, as_of=AS_OF)
         assert result.deal.borrower == provider.address
     finally:
@@ -227,13 +227,13 @@ async def test_the_registrar_admin_not_the_protocol_admin_onboards_providers() -
         provider = gaib.with_account(1)
         assert await reg.getRoleAdmin(role("REGISTRAR_ROLE")).call() == role("REGISTRAR_ADMIN_ROLE")
         with pytest.raises(GaibConfigError, match="lacks REGISTRAR_ADMIN_ROLE"):
-            await gaib.authorize_registrar(provider.address)
+            await gaib.admin.authorize_registrar(provider.address)
         await unauthorized(
             gaib.send(reg.grantRole(role("REGISTRAR_ROLE"), provider.address), what="grant"),
             gaib.address,
             "REGISTRAR_ADMIN_ROLE",
         )
-        await registrar_admin.authorize_registrar(provider.address)
+        await registrar_admin.admin.authorize_registrar(provider.address)
         assert await reg.hasRole(role("REGISTRAR_ROLE"), provider.address).call()
     finally:
         await gaib.close()
@@ -252,19 +252,19 @@ async def test_a_squatted_cluster_root_is_disputed_and_voided_or_given_back(
     with pytest.raises(AssetOwnershipError, match=f"cluster {root} is registered to {squatter.address}"):
         await provider.digitize("gpu", inventory, cluster=True)
     with pytest.raises(AssetOwnershipError, match="only its owner retires it"):
-        await provider.retire(root)
-    await admin.dispute_asset(root)
-    assert (await admin.cluster(root))["status"] == "disputed"
+        await provider.assets.retire(root)
+    await admin.assets.dispute(root)
+    assert (await admin.assets.cluster(root))["status"] == "disputed"
     await reverts(open_deal(actors, [root], 10**12, 10**11, borrower=squatter.address), "CollateralNotAvailable")
-    await admin.void_registration(root)
+    await admin.assets.void_registration(root)
     assert (await reg.clusterCount().call(), await reg.clusteredAssetCount().call()) == (0, 0)
     done = await provider.digitize("gpu", inventory, cluster=True)
-    assert done.cluster_root == root and (await admin.cluster(root))["owner"] == provider.address
+    assert done.cluster_root == root and (await admin.assets.cluster(root))["owner"] == provider.address
     # Given back instead: the rightful owner finances it at once (resolution confirms it).
-    await admin.dispute_asset(root)
+    await admin.assets.dispute(root)
     with pytest.raises(AssetOwnershipError, match="disputed"):
-        await admin.confirm_ownership([root])
-    await admin.resolve_dispute(root, provider.address)
-    await actors.investor.mint_aid(Decimal(1_500_000))
+        await admin.assets.confirm_ownership([root])
+    await admin.assets.resolve_dispute(root, provider.address)
+    await actors.investor.aid.mint(Decimal(1_500_000))
     result = await admin.financialize("gpu", inventory, as_of=AS_OF, cluster_root=root)
     assert result.deal.borrower == provider.address

@@ -26,7 +26,7 @@ async def test_stake_is_one_transaction_with_a_permit_and_leaves_no_allowance(ga
     investor = actors.investor
     await funded(gaib, investor)
     for n in (1, 2):
-        receipt = await investor.stake(Decimal(1_000))
+        receipt = await investor.said.stake(Decimal(1_000))
         assert len(receipt.tx_hashes) == 1  # no approve before the deposit
         assert receipt.amount > 0
         assert await p.aid.functions.nonces(investor.address).call() == n
@@ -40,7 +40,7 @@ async def test_stake_sends_a_plain_deposit_when_the_allowance_covers_it(gaib: Ga
     investor = actors.investor
     await funded(gaib, investor)
     await investor.send(p.aid.functions.approve(p.said.address, 5_000 * AID), what="approve")
-    receipt = await investor.stake(Decimal(1_000))
+    receipt = await investor.said.stake(Decimal(1_000))
     assert len(receipt.tx_hashes) == 1
     assert await p.aid.functions.nonces(investor.address).call() == 0  # no permit was used
     assert await p.aid.functions.allowance(investor.address, p.said.address).call() == 4_000 * AID
@@ -127,7 +127,7 @@ async def test_a_denied_owner_spender_or_receiver_is_refused(gaib: Gaib, actors:
     await funded(gaib, investor)
     # A denied owner: its permit is refused, and so is the deposit that carries it, and the SDK says so first.
     permit = await investor.sign_permit(p.aid, p.said.address, 1_000 * AID)
-    await gaib.deny(investor.address)
+    await gaib.aid.deny(investor.address)
     reason = await reverts(
         investor.send(p.aid.functions.permit(investor.address, p.said.address, 1_000 * AID, *permit), what="permit"),
         "AccountDenied",
@@ -139,11 +139,11 @@ async def test_a_denied_owner_spender_or_receiver_is_refused(gaib: Gaib, actors:
     )
     assert investor.address.lower() in reason.lower()
     with pytest.raises(TransactionFailed, match=r"AccountDenied\(account="):
-        await investor.stake(Decimal(1_000))  # refused by the dry run: nothing is signed or sent
-    await gaib.deny(investor.address, False)
+        await investor.said.stake(Decimal(1_000))  # refused by the dry run: nothing is signed or sent
+    await gaib.aid.deny(investor.address, False)
     # A denied spender cannot be given an allowance by permit.
     spender_permit = await investor.sign_permit(p.aid, other.address, 1_000 * AID)
-    await gaib.deny(other.address)
+    await gaib.aid.deny(other.address)
     reason = await reverts(
         investor.send(p.aid.functions.permit(investor.address, other.address, 1_000 * AID, *spender_permit), what="p"),
         "AccountDenied",

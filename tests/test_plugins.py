@@ -102,7 +102,7 @@ async def test_a_test_plugin_registers_a_new_asset_class_that_digitizes_on_chain
     assert set(gaib.plugins.asset_adapters()) == {"gpu", "robot", "solar"}
     result = await gaib.digitize("solar", "SN-1,SN-2,SN-3")
     assert len(result.asset_ids) == 3
-    assert (await gaib.asset(result.asset_ids[0]))["kind"] == "solar"
+    assert (await gaib.assets.get(result.asset_ids[0]))["kind"] == "solar"
 
 
 @pytest.mark.asyncio
@@ -112,7 +112,7 @@ async def test_unregistering_removes_the_adapter(gaib: Gaib) -> None:
     assert "solar" in gaib.plugins.asset_adapters()
     gaib.plugins.unregister(plugin)
     with pytest.raises(GaibConfigError, match="no asset adapter for kind 'solar'"):
-        gaib.asset_adapter("solar")
+        gaib.assets.adapter("solar")
 
 
 @pytest.mark.asyncio

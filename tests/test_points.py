@@ -41,15 +41,15 @@ async def month_of_liquidity(anvil: Anvil, tmp_path: Path) -> tuple[Gaib, Gaib, 
     await admin.deploy()
     one, two = admin.with_account(KEYS[1]), admin.with_account(KEYS[2])
     for lp in (one, two):
-        await admin.whitelist(lp.address)
+        await admin.aid.whitelist(lp.address)
         await admin.faucet(lp.address, Decimal(10_000))
-        await lp.mint_aid(Decimal(4_000))
-    await admin.setup_venue("curve")
+        await lp.aid.mint(Decimal(4_000))
+    await admin.venues.setup("curve")
     await one.add_liquidity("curve", Decimal(4_000))
     await admin.chain.advance_time(DAY)
     await two.add_liquidity("curve", Decimal(2_000))
     await admin.chain.advance_time(DAY)
-    pool = admin.venue("curve")._pool()  # noqa: SLF001
+    pool = admin.venues.get("curve")._pool()  # noqa: SLF001
     quarter = await pool.functions.balanceOf(one.address).call() // 4
     await one.send(pool.functions.transfer(two.address, quarter), what="transfer LP")
     await admin.chain.advance_time(DAY)
@@ -58,7 +58,7 @@ async def month_of_liquidity(anvil: Anvil, tmp_path: Path) -> tuple[Gaib, Gaib, 
 
 async def balances_block_by_block(admin: Gaib, account: str, first: int, last: int) -> Fraction:
     """Token-days held by ``account``, from the pool's balanceOf at every block (2x multiplier applied)."""
-    pool = admin.venue("curve")._pool()  # noqa: SLF001
+    pool = admin.venues.get("curve")._pool()  # noqa: SLF001
     total = 0
     for block in range(first, last):
         held = await pool.functions.balanceOf(account).call(block_identifier=block)

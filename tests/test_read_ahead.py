@@ -163,11 +163,11 @@ async def test_a_node_without_sync_sends_or_multicall_gets_plain_sends_and_batch
         ) as g:
             await g.deploy()
             assert not await g.chain.has_code(MULTICALL3) and g.chain._multicall is False
-            await g.whitelist(g.address)
+            await g.aid.whitelist(g.address)
             await g.faucet(g.address, 100)
             counter.reset()
-            receipt = await g.mint_aid(25)
-            assert len(receipt.tx_hashes) == 2 and await g.aid_supply() == 25
+            receipt = await g.aid.mint(25)
+            assert len(receipt.tx_hashes) == 2 and await g.aid.supply() == 25
             # the sync send was refused once, then never asked again: plain sends and a receipt each
             assert "eth_sendRawTransactionSync" not in counter.calls
             assert counter.calls["eth_sendRawTransaction"] == 2 and counter.calls["eth_getTransactionReceipt"] >= 2

@@ -110,10 +110,10 @@ async def test_the_latest_point_is_the_chain_now(run: Run) -> None:
     assert last.share_price == await p.said.functions.sharePrice().call()
     assert run.data.scale == await p.aid.functions.SCALE().call() == 10**12
     # the client's Decimal views say the same
-    reserves = await run.gaib.reserves()
+    reserves = await run.gaib.aid.reserves()
     assert reserves["aid_supply"] == Decimal(last.aid_supply).scaleb(-18)
     assert reserves["backing_usdc"] == Decimal(last.backing).scaleb(-6)
-    assert await run.gaib.said_share_price() == Decimal(last.share_price).scaleb(-18)
+    assert await run.gaib.said.share_price() == Decimal(last.share_price).scaleb(-18)
 
 
 @module
@@ -472,7 +472,7 @@ async def _history_on(url: str) -> int:
     async with await Gaib.connect(url, private_key=KEYS[0]) as admin:
         await admin.deploy()
         provider, investor = admin.with_account(KEYS[1]), admin.with_account(KEYS[2])
-        sample = await admin.read_inventory("gpu")
+        sample = await admin.assets.read_inventory("gpu")
         four = Inventory(
             kind="gpu",
             operator=sample.operator,
@@ -483,15 +483,15 @@ async def _history_on(url: str) -> int:
             ],
             telemetry=sample.telemetry[:4],
         )
-        await admin.authorize_registrar(provider.address)
+        await admin.admin.authorize_registrar(provider.address)
         await provider.digitize("gpu", four)
-        await admin.whitelist(investor.address)
+        await admin.aid.whitelist(investor.address)
         await admin.faucet(investor.address, Decimal(100_000))
-        await investor.mint_aid(Decimal(100_000))
-        await investor.stake(Decimal(50_000))
+        await investor.aid.mint(Decimal(100_000))
+        await investor.said.stake(Decimal(50_000))
         deal = (await admin.financialize("gpu", four, as_of=AS_OF)).deal
         await admin.chain.advance_time(30 * 86_400)
-        await provider.repay(deal.deal_id, Decimal(5_000))
+        await provider.deals.repay(deal.deal_id, Decimal(5_000))
         return int(await admin.protocol.aid.functions.totalSupply().call())
 
 

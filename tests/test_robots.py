@@ -103,11 +103,11 @@ def test_the_fleet_api_digitizes_on_an_embedded_chain(api: FleetApi) -> None:
     async def digitize() -> None:
         async with await Gaib.embedded() as admin:
             operator = admin.with_account(1)
-            await admin.authorize_registrar(operator.address)
-            inventory = await operator.read_inventory("robot", api.url, options={"operator": OPERATOR})
+            await admin.admin.authorize_registrar(operator.address)
+            inventory = await operator.assets.read_inventory("robot", api.url, options={"operator": OPERATOR})
             result = await operator.digitize("robot", inventory)
             assert len(result.asset_ids) == 12
-            assert (await operator.asset(result.asset_ids[0]))["kind"] == "robot"
+            assert (await operator.assets.get(result.asset_ids[0]))["kind"] == "robot"
 
     asyncio.run(digitize())
 

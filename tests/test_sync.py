@@ -23,6 +23,9 @@ def _public_coroutines() -> list[str]:
     ]
 
 
+NAMESPACES = ("assets", "deals", "aid", "said", "nodes", "venues", "admin", "bridge")
+
+
 def test_every_async_method_is_reachable_synchronously() -> None:
     with GaibSync.embedded() as gaib:
         for name in _public_coroutines():
@@ -30,31 +33,41 @@ def test_every_async_method_is_reachable_synchronously() -> None:
             assert callable(fn) and not inspect.iscoroutinefunction(fn), name
             assert inspect.signature(fn) == inspect.signature(getattr(gaib.aio, name)), name
         assert set(_public_coroutines()) <= set(dir(gaib))
+        # and every one of each namespace's: gaib.aid.mint(...) runs to completion too
+        for space in NAMESPACES:
+            room, aroom = getattr(gaib, space), getattr(gaib.aio, space)
+            names = [n for n, _ in inspect.getmembers(type(aroom), inspect.iscoroutinefunction) if n[0] != "_"]
+            assert names, space
+            for name in names:
+                fn = getattr(room, name)
+                assert callable(fn) and not inspect.iscoroutinefunction(fn), f"{space}.{name}"
+                assert inspect.signature(fn) == inspect.signature(getattr(aroom, name)), f"{space}.{name}"
+            assert set(names) <= set(dir(room))
 
 
 def test_sync_and_async_give_the_same_results() -> None:
     with GaibSync.embedded() as admin:
         provider, investor = admin.with_account(1), admin.with_account(2)
-        admin.authorize_registrar(provider.address)
-        inventory = provider.read_inventory("gpu")
+        admin.admin.authorize_registrar(provider.address)
+        inventory = provider.assets.read_inventory("gpu")
         sync_ids = provider.digitize("gpu", inventory).asset_ids
-        admin.whitelist(investor.address)
+        admin.aid.whitelist(investor.address)
         admin.faucet(investor.address, Decimal(1_500_000))
-        receipt = investor.mint_aid(Decimal(1_500_000))
+        receipt = investor.aid.mint(Decimal(1_500_000))
         assert isinstance(receipt, Receipt) and receipt.amount == Decimal(1_500_000)
-        sync_quote = admin.quote("gpu", inventory, as_of=AS_OF)
+        sync_quote = admin.deals.quote("gpu", inventory, as_of=AS_OF)
         deal = admin.financialize("gpu", inventory, as_of=AS_OF).deal
         with pytest.raises(NotWhitelistedError):
-            provider.mint_aid(Decimal(1))
-        assert admin.deal(deal.deal_id) == deal
+            provider.aid.mint(Decimal(1))
+        assert admin.deals.get(deal.deal_id) == deal
 
     async def run_async() -> tuple[list[str], object]:
         async with await Gaib.embedded() as gaib:
             provider = gaib.with_account(1)
-            await gaib.authorize_registrar(provider.address)
-            inv = await provider.read_inventory("gpu")
+            await gaib.admin.authorize_registrar(provider.address)
+            inv = await provider.assets.read_inventory("gpu")
             ids = (await provider.digitize("gpu", inv)).asset_ids
-            return ids, await gaib.quote("gpu", inv, as_of=AS_OF)
+            return ids, await gaib.deals.quote("gpu", inv, as_of=AS_OF)
 
     import asyncio
 
@@ -70,8 +83,8 @@ def test_the_chain_and_venues_are_driven_synchronously_too() -> None:
         assert admin.chain.timestamp() >= before + 3600
         lender = admin.with_account(3)
         admin.faucet(lender.address, Decimal(1000))
-        admin.setup_venue("morpho")
-        morpho = lender.venue("morpho")
+        admin.venues.setup("morpho")
+        morpho = lender.venues.get("morpho")
         positions = morpho.supply(Decimal(1000))
         assert [(p.side, p.amount) for p in positions] == [("supply", Decimal(1000))]
-        assert admin.run(admin.aio.aid_supply()) == 0
+        assert admin.run(admin.aio.aid.supply()) == 0

@@ -36,7 +36,7 @@ def offline() -> Gaib:
 
 
 async def _sample(gaib: Gaib, kind: str = "gpu") -> Inventory:
-    return await gaib.read_inventory(kind)
+    return await gaib.assets.read_inventory(kind)
 
 
 def _changed(inventory: Inventory, *, utilisation: float | None = None, revenue_factor: str | None = None) -> Inventory:
@@ -58,7 +58,7 @@ async def test_the_sample_clusters_quote_is_the_lowest_of_cost_market_and_income
     """Issue 13 (independent collateral value): the stated price is depreciated along the H100's residual curve,
     checked against the secondary market (the GPU plugin's dated, sourced table) and the lowest of cost, market
     and income is lent on. Before, the quote lent 75% of the straight-line cost of the invoice (1,504,166.40)."""
-    q = await offline.quote("gpu", as_of=AS_OF)
+    q = await offline.deals.quote("gpu", as_of=AS_OF)
     first = q.valuations[0]
     # used H100 $22,000 on 2026-01-15, rolled 10 months at 20% a year: 22,000 x 0.8 ** (10/12)
     assert first.market_value_usd == D("18266.87") and "runlocalai.co" in (first.market_source or "")
@@ -79,7 +79,7 @@ async def test_the_sample_clusters_quote_is_the_lowest_of_cost_market_and_income
 async def test_idle_gpus_on_thin_leases_are_valued_by_income(offline: Gaib) -> None:
     sample = await _sample(offline)
     idle = _changed(sample, utilisation=0.15, revenue_factor="0.1")
-    q = await offline.quote("gpu", idle, as_of=AS_OF, stress={"enforce": False})
+    q = await offline.deals.quote("gpu", idle, as_of=AS_OF, stress={"enforce": False})
     assert q.binding == "income"
     assert q.cost_value_usd == D("18489.58") * 64  # the hardware is as old as before
     # at 15% utilisation and a tenth of the leases, no month covers the fixed costs: the hardware at the end
@@ -91,8 +91,8 @@ async def test_idle_gpus_on_thin_leases_are_valued_by_income(offline: Gaib) -> N
 @pytest.mark.asyncio
 async def test_signed_leases_raise_the_income_value_over_the_market_alone(offline: Gaib) -> None:
     idle = _changed(await _sample(offline), utilisation=0.15, revenue_factor="0.5")
-    leased = offline.appraise("gpu", idle, AS_OF)[0]
-    unleased = offline.appraise("gpu", idle.model_copy(update={"contracts": []}), AS_OF)[0]
+    leased = offline.deals.appraise("gpu", idle, AS_OF)[0]
+    unleased = offline.deals.appraise("gpu", idle.model_copy(update={"contracts": []}), AS_OF)[0]
     assert unleased.income_value_usd is not None and leased.income_value_usd is not None
     # half the leases pay 50,370 a month for 23-35 more months, 1/64 of it to each GPU: take-or-pay, on top of
     # the market rent of the capacity they leave
@@ -144,13 +144,13 @@ def test_a_robot_is_worth_the_lower_of_its_cost_and_its_fees_plus_the_hardware_a
 
 @pytest.mark.asyncio
 async def test_the_sample_fleets_robots_are_valued_from_hardware_plus_raas_fees(offline: Gaib) -> None:
-    q = await offline.quote("robot", as_of=AS_OF)
+    q = await offline.deals.quote("robot", as_of=AS_OF)
     assert q.binding == "cost" and q.appraised_value_usd == q.cost_value_usd
     assert q.income_value_usd is not None and q.income_value_usd > q.cost_value_usd
     assert "contracted fees" in q.valuations[0].method
     assert q.stress is not None and q.stress.passed
     # a servicing cost above the fees leaves the hardware only, discounted: income binds
-    costly = await offline.quote(
+    costly = await offline.deals.quote(
         "robot", as_of=AS_OF, options={"service_usd_per_month": 5000}, stress={"enabled": False}
     )
     assert costly.binding == "income" and costly.appraised_value_usd < q.appraised_value_usd
@@ -161,7 +161,7 @@ async def test_the_sample_fleets_robots_are_valued_from_hardware_plus_raas_fees(
 
 @pytest.mark.asyncio
 async def test_the_sample_deal_passes_the_default_stress_policy(offline: Gaib) -> None:
-    q = await offline.quote("gpu", as_of=AS_OF)
+    q = await offline.deals.quote("gpu", as_of=AS_OF)
     s = q.stress
     assert s is not None and s.passed and s.refusal is None
     assert [r.scenario for r in s.results] == [x.name for x in STANDARD_SCENARIOS]
@@ -193,7 +193,7 @@ async def test_the_sample_deal_passes_the_default_stress_policy(offline: Gaib) -
     assert 0 < mc.max_loss_usd < mc.exposure_usd * (1 - 0.066)
     # one loan has no meaningful percentile: none is reported, and the result says why
     assert mc.loss_percentiles_usd == {} and mc.percentiles_note is not None
-    again = await offline.quote("gpu", as_of=AS_OF)
+    again = await offline.deals.quote("gpu", as_of=AS_OF)
     assert again.stress == s  # seeded: the same quote twice is the same
 
 
@@ -201,10 +201,10 @@ async def test_the_sample_deal_passes_the_default_stress_policy(offline: Gaib) -
 async def test_a_thin_cover_deal_is_refused_by_the_stress_test_with_its_figures(offline: Gaib) -> None:
     # 80% (cover 1.25x) over 24 months passes: by month 6 level principal has repaid 5 / 24 of the advance
     # and a default then loses 4.23%; over 36 months (1080 days) it has repaid only 5 / 36 and is refused
-    passing = await offline.quote("gpu", as_of=AS_OF, advance_usd=D("935263.74"))
+    passing = await offline.deals.quote("gpu", as_of=AS_OF, advance_usd=D("935263.74"))
     assert passing.stress is not None and passing.stress.worst_loss_rate == D("0.0423")
     with pytest.raises(UnderwritingError) as exc:
-        await offline.quote("gpu", as_of=AS_OF, advance_usd=D("935263.74"), terms=THREE_YEARS)
+        await offline.deals.quote("gpu", as_of=AS_OF, advance_usd=D("935263.74"), terms=THREE_YEARS)
     assert exc.value.rule == "stressed_loss"
     assert str(exc.value) == (
         f"stressed loss too high: scenario {DEFAULT_6!r} loses 104468.87 USDC, 11.17% of funded 935263.74 USDC "
@@ -216,7 +216,7 @@ async def test_a_thin_cover_deal_is_refused_by_the_stress_test_with_its_figures(
     assert D("935263.74") - 5 * D("25979.548333") == D("805365.998335")
     assert D("805365.998335") - D("700897.13") == pytest.approx(D("104468.87"), abs=D("0.01"))
     # reported instead of refused, the same figures
-    q = await offline.quote(
+    q = await offline.deals.quote(
         "gpu", as_of=AS_OF, advance_usd=D("935263.74"), terms=THREE_YEARS, stress={"enforce": False}
     )
     assert q.stress is not None and not q.stress.passed and q.stress.refusal == str(exc.value)
@@ -232,20 +232,20 @@ async def test_a_three_year_revenue_share_is_refused_when_rental_prices_fall_fas
     )
     terms = DealTerms(structure="revenue_share", revenue_share_bps=5000, term_days=1080)  # 36 x 30 days
     with pytest.raises(UnderwritingError, match="rental prices fall 30% a year more") as exc:
-        await offline.quote("gpu", short, as_of=AS_OF, terms=terms)
+        await offline.deals.quote("gpu", short, as_of=AS_OF, terms=terms)
     assert exc.value.rule == "stressed_loss"
     # the same share over two years passes
-    q = await offline.quote("gpu", short, as_of=AS_OF, terms=terms.model_copy(update={"term_days": 720}))
+    q = await offline.deals.quote("gpu", short, as_of=AS_OF, terms=terms.model_copy(update={"term_days": 720}))
     assert q.stress is not None and q.stress.passed
     # and so does the three-year share on the sample's own leases, which run to 2028-11 and 2029-10
-    q = await offline.quote("gpu", as_of=AS_OF, terms=terms)
+    q = await offline.deals.quote("gpu", as_of=AS_OF, terms=terms)
     assert q.stress is not None and q.stress.passed
 
 
 @pytest.mark.asyncio
 async def test_a_stricter_policy_refuses_the_sample_under_the_severe_scenario(offline: Gaib) -> None:
     with pytest.raises(UnderwritingError) as exc:
-        await offline.quote("gpu", as_of=AS_OF, stress=StressPolicy(severe_max_loss_rate=D("0.10")))
+        await offline.deals.quote("gpu", as_of=AS_OF, stress=StressPolicy(severe_max_loss_rate=D("0.10")))
     assert str(exc.value).startswith(
         f"stressed loss too high: severe scenario {SEVERE!r} loses 129534.21 USDC, 14.77% of funded "
         "876809.76 USDC (limit 10%: 87680.98); owed "
@@ -253,24 +253,24 @@ async def test_a_stricter_policy_refuses_the_sample_under_the_severe_scenario(of
     # a Monte Carlo limit: one deal alone has no percentile; it defaults on more than the 1% of paths beyond
     # the 99th over its 720 days (1.9726 years), so it is held to its average loss given default
     with pytest.raises(UnderwritingError, match=r"this deal alone \(one loan: no percentile\) defaults on 9.7") as exc:
-        await offline.quote("gpu", as_of=AS_OF, stress={"monte_carlo_max_loss_rate": 0.05})
+        await offline.deals.quote("gpu", as_of=AS_OF, stress={"monte_carlo_max_loss_rate": 0.05})
     assert exc.value.rule == "stressed_loss" and "default probability 0.05 a year (unrated)" in str(exc.value)
     assert "over 1.973 year(s), more than the 1.00% beyond percentile 99" in str(exc.value)
     # switched off: no stress test in the quote
-    assert (await offline.quote("gpu", as_of=AS_OF, stress={"enabled": False})).stress is None
+    assert (await offline.deals.quote("gpu", as_of=AS_OF, stress={"enabled": False})).stress is None
 
 
 @pytest.mark.asyncio
 async def test_a_wrong_stress_policy_is_named(offline: Gaib) -> None:
     with pytest.raises(GaibValueError, match="stress policy field 'max_loss_rate'"):
-        await offline.quote("gpu", as_of=AS_OF, stress={"max_loss_rate": 2})
+        await offline.deals.quote("gpu", as_of=AS_OF, stress={"max_loss_rate": 2})
     with pytest.raises(GaibValueError, match="stress policy field 'max_stressed_loss'"):
-        await offline.quote("gpu", as_of=AS_OF, stress={"max_stressed_loss": 0.1})
+        await offline.deals.quote("gpu", as_of=AS_OF, stress={"max_stressed_loss": 0.1})
 
 
 @pytest.mark.asyncio
 async def test_financialize_refuses_a_stressed_deal_before_any_transaction(gaib: Gaib) -> None:
-    inventory = await gaib.read_inventory("gpu")
+    inventory = await gaib.assets.read_inventory("gpu")
     sent = len(gaib.chain.history)
     with pytest.raises(UnderwritingError) as exc:
         await gaib.financialize("gpu", inventory, as_of=AS_OF, advance_usd=D("935263.74"), terms=THREE_YEARS)
@@ -329,12 +329,12 @@ async def test_an_asset_installed_after_the_quotes_date_is_refused_naming_its_ro
     # undepreciated hardware that is not there yet: refused, not financed at its full price
     with pytest.raises(UnderwritingError, match=r"asset row 3 \(serial '1654922000002'\) was bought on 2026-12-01, "
                        r"after the quote's date 2026-11-25") as exc:  # fmt: skip
-        await offline.quote("gpu", future, as_of=AS_OF)
+        await offline.deals.quote("gpu", future, as_of=AS_OF)
     assert exc.value.rule == "asset_dates"
     with pytest.raises(UnderwritingError, match=r"asset row 3 "):
-        offline.appraise("gpu", future, AS_OF)
+        offline.deals.appraise("gpu", future, AS_OF)
     # the same inventory quoted once the GPU is there
-    assert (await offline.quote("gpu", future, as_of=date(2026, 12, 1))).appraised_value_usd > 0
+    assert (await offline.deals.quote("gpu", future, as_of=date(2026, 12, 1))).appraised_value_usd > 0
 
 
 @pytest.mark.parametrize("field", ["due_on", "paid_on"])
@@ -371,7 +371,7 @@ def test_telemetry_for_a_serial_not_in_the_inventory_is_refused_naming_its_row()
 @pytest.mark.asyncio
 async def test_a_contract_that_has_ended_by_the_quotes_date_earns_nothing_in_it(offline: Gaib) -> None:
     inventory = await _sample(offline)
-    base = await offline.quote("gpu", inventory, as_of=AS_OF)
+    base = await offline.deals.quote("gpu", inventory, as_of=AS_OF)
     ended = CustomerContract(
         customer="Gone Ltd",
         signed_on=date(2024, 1, 1),
@@ -381,10 +381,10 @@ async def test_a_contract_that_has_ended_by_the_quotes_date_earns_nothing_in_it(
         payments=[Payment(due_on=date(2024, m, 1), amount_usd=D(50_000), paid_on=date(2024, m, 1)) for m in (1, 2, 3)],
     )
     with_ended = inventory.model_copy(update={"contracts": [*inventory.contracts, ended]})
-    q = await offline.quote("gpu", with_ended, as_of=AS_OF)  # dropped, not refused
+    q = await offline.deals.quote("gpu", with_ended, as_of=AS_OF)  # dropped, not refused
     assert q.monthly_contracted_revenue_usd == base.monthly_contracted_revenue_usd == D("100740.00")
     assert q.customers == base.customers == 2
     assert q.appraised_value_usd == base.appraised_value_usd
     # quoted while it still ran, it counts
-    early = await offline.quote("gpu", with_ended, as_of=date(2025, 11, 25), stress={"enabled": False})
+    early = await offline.deals.quote("gpu", with_ended, as_of=date(2025, 11, 25), stress={"enabled": False})
     assert early.monthly_contracted_revenue_usd == D("100740.00")

@@ -102,8 +102,8 @@ async def test_mint_and_redeem_against_usdt_keep_aid_backed(gaib: Gaib, actors: 
     await gaib.send(aid.unpause(), what="unpause")
 
     # a USDC mint alongside: the backing counts both, and backing() is their sum plus deals
-    await investor.mint_aid(Decimal(40))
-    reserves = await investor.reserves()
+    await investor.aid.mint(Decimal(40))
+    reserves = await investor.aid.reserves()
     assert (reserves["reserve_usdc"], reserves["reserve_usdt"]) == (Decimal(40), Decimal(500))
     assert reserves["backing_usdc"] == reserves["aid_supply"] == Decimal(540)
     assert await aid.backing().call() == 540 * USDC
@@ -114,20 +114,20 @@ async def test_mint_and_redeem_against_usdt_keep_aid_backed(gaib: Gaib, actors: 
 async def test_the_client_mints_and_redeems_usdt(actors: Actors) -> None:
     inv = actors.investor
     await actors.admin.faucet(inv.address, Decimal(300), stablecoin="USDT")
-    minted = await inv.mint_aid(Decimal(300), stablecoin="USDT")
+    minted = await inv.aid.mint(Decimal(300), stablecoin="USDT")
     assert minted.amount == Decimal(300)
     balances = await inv.balances()
     assert (balances["USDT"], balances["AID"]) == (Decimal(0), Decimal(300))
-    await inv.mint_aid(Decimal(100))  # USDC: 400 AID now, 300 USDT and 100 USDC behind it
+    await inv.aid.mint(Decimal(100))  # USDC: 400 AID now, 300 USDT and 100 USDC behind it
     with pytest.raises(InsufficientFundsError, match="liquid USDT reserve holds 300 USDT"):
-        await inv.redeem_aid(Decimal(301), stablecoin="usdt")
-    out = await inv.redeem_aid(Decimal("120.5"), stablecoin="USDT")
+        await inv.aid.redeem(Decimal(301), stablecoin="usdt")
+    out = await inv.aid.redeem(Decimal("120.5"), stablecoin="USDT")
     assert out.amount == Decimal("120.5")
     assert (await inv.balances())["USDT"] == Decimal("120.5")
     with pytest.raises(GaibValueError, match="stablecoin 'DAI' is not accepted"):
-        await inv.mint_aid(Decimal(1), stablecoin="DAI")
+        await inv.aid.mint(Decimal(1), stablecoin="DAI")
     with pytest.raises(InsufficientFundsError, match="holds 120.5 USDT, less than the 121 needed"):
-        await inv.mint_aid(Decimal(121), stablecoin="USDT")
+        await inv.aid.mint(Decimal(121), stablecoin="USDT")
 
 
 @pytest.mark.asyncio
@@ -139,4 +139,4 @@ async def test_a_deployment_with_no_usdt_says_so(gaib: Gaib) -> None:
     assert bare.usdt is None
     gaib._session.protocol = bare  # what Gaib.connect binds for such a deployment
     with pytest.raises(GaibConfigError, match="accepts no USDT"):
-        await gaib.mint_aid(Decimal(1), stablecoin="USDT")
+        await gaib.aid.mint(Decimal(1), stablecoin="USDT")

@@ -49,14 +49,14 @@ async def stand() -> AsyncIterator[Stand]:
     admin = await Gaib.embedded()
     try:
         lp, outsider = admin.with_account(2), admin.with_account(4)
-        await admin.whitelist(lp.address)
+        await admin.aid.whitelist(lp.address)
         await admin.faucet(lp.address, Decimal(5_000_000))
-        await lp.mint_aid(Decimal(3_000_000))
-        await lp.stake(Decimal(100_000))
+        await lp.aid.mint(Decimal(3_000_000))
+        await lp.said.stake(Decimal(100_000))
         await lp.send(lp.protocol.aid.functions.transfer(outsider.address, 10_000 * 10**18), what="AID to outsider")
-        venue = lp.venue("curve")
+        venue = lp.venues.get("curve")
         assert isinstance(venue, CurveVenue)
-        await admin.setup_venue("curve")  # the admin's set-up deploys the stand-in and creates the pool
+        await admin.venues.setup("curve")  # the admin's set-up deploys the stand-in and creates the pool
         await lp.add_liquidity("curve", Decimal(400_000))
         math_pool = await _seeded_pool(lp, venue.state["factory"])
         yield Stand(admin, lp, outsider, venue, math_pool)
@@ -236,7 +236,7 @@ async def test_set_up_creates_the_pool_through_the_factory_once(stand: Stand) ->
     assert await factory.functions.get_coins(state["pool"]).call() == [p.aid.address, p.usdc.address]
     assert stand.lp.deployment.venues["curve"]["pool"] == state["pool"]  # saved with the deployment
     before = await _sent_nothing(stand.lp)
-    assert (await stand.admin.venue("curve").setup())["pool"] == state["pool"]  # every account view shares it
+    assert (await stand.admin.venues.get("curve").setup())["pool"] == state["pool"]  # every account view shares it
     assert await _sent_nothing(stand.lp) == before
 
 
@@ -244,7 +244,7 @@ async def test_set_up_creates_the_pool_through_the_factory_once(stand: Stand) ->
 async def test_a_balanced_deposit_is_split_in_the_pools_proportions(stand: Stand) -> None:
     v = stand.venue
     before = await v.pool_state()
-    quote = await stand.lp.quote_liquidity("curve", Decimal(10_000))
+    quote = await stand.lp.venues.quote("curve", Decimal(10_000))
     ratio = before["balances"]["AID"] / (before["balances"]["AID"] + before["balances"]["USDC"])
     assert abs(Decimal(quote.details["AID"]) / 10_000 - ratio) < Decimal("1e-6")
     assert quote.details["kind"] == "balanced" and abs(Decimal(quote.details["bonus_usd"])) < Decimal("0.001")
@@ -261,11 +261,11 @@ async def test_a_balanced_deposit_is_split_in_the_pools_proportions(stand: Stand
 @module
 async def test_imbalanced_and_one_coin_deposits(stand: Stand) -> None:
     lp = stand.lp
-    quote = await lp.quote_liquidity("curve", Decimal(1_000), aid=Decimal(900))
+    quote = await lp.venues.quote("curve", Decimal(1_000), aid=Decimal(900))
     assert quote.details["AID"] == "900" and quote.details["USDC"] == "100" and quote.details["kind"] == "imbalanced"
     assert Decimal(quote.details["bonus_usd"]) < 0  # unbalancing the pool costs a fee
     await lp.add_liquidity("curve", Decimal(1_000), aid=Decimal(900))
-    quote = await lp.quote_liquidity("curve", Decimal(1_000), coin="usdc")
+    quote = await lp.venues.quote("curve", Decimal(1_000), coin="usdc")
     assert quote.asset_in == "USDC" and -1 < Decimal(quote.details["bonus_usd"]) < 0
     await lp.add_liquidity("curve", Decimal(1_000), coin="USDC")
 
@@ -274,7 +274,7 @@ async def test_imbalanced_and_one_coin_deposits(stand: Stand) -> None:
 async def test_with_no_options_an_account_holding_one_coin_deposits_that_coin(stand: Stand) -> None:
     lender = stand.admin.with_account(6)  # USDC only, as the quickstart's lender
     await stand.admin.faucet(lender.address, Decimal(50_000))
-    quote = await lender.quote_liquidity("curve", Decimal(50_000))
+    quote = await lender.venues.quote("curve", Decimal(50_000))
     assert (quote.details["kind"], quote.details["AID"], quote.details["USDC"]) == ("as_held", "0", "50000")
     [position] = await lender.add_liquidity("curve", Decimal(50_000))
     assert position.amount == quote.amount_out and (await lender.balances())["USDC"] == 0
@@ -307,25 +307,23 @@ async def test_the_three_withdrawals_pay_what_they_quote(stand: Stand) -> None:
     async def held() -> tuple[int, int]:
         return await aid.balanceOf(lp.address).call(), await usdc.balanceOf(lp.address).call()
 
-    q = await lp.quote_liquidity("curve", Decimal(1_000), action="remove_liquidity")
+    q = await lp.venues.quote("curve", Decimal(1_000), action="remove_liquidity")
     a0, u0 = await held()
-    await lp.remove_liquidity("curve", Decimal(1_000))
+    await lp.venues.remove("curve", Decimal(1_000))
     a1, u1 = await held()
     assert (Decimal(a1 - a0) / 10**18, Decimal(u1 - u0) / 10**6) == (
         Decimal(q.details["AID"]),
         Decimal(q.details["USDC"]),
     )
 
-    q = await lp.quote_liquidity("curve", Decimal(1_000), action="remove_liquidity", coin="USDC")
-    await lp.remove_liquidity("curve", Decimal(1_000), coin="USDC")
+    q = await lp.venues.quote("curve", Decimal(1_000), action="remove_liquidity", coin="USDC")
+    await lp.venues.remove("curve", Decimal(1_000), coin="USDC")
     a2, u2 = await held()
     assert a2 == a1 and Decimal(u2 - u1) / 10**6 == q.amount_out and q.amount_out > Decimal(990)
 
     lp_before = await v._pool().functions.balanceOf(lp.address).call()
-    q = await lp.quote_liquidity(
-        "curve", Decimal(1_000), action="remove_liquidity", aid=Decimal(300), usdc=Decimal(100)
-    )
-    await lp.remove_liquidity("curve", Decimal(1_000), aid=Decimal(300), usdc=Decimal(100))
+    q = await lp.venues.quote("curve", Decimal(1_000), action="remove_liquidity", aid=Decimal(300), usdc=Decimal(100))
+    await lp.venues.remove("curve", Decimal(1_000), aid=Decimal(300), usdc=Decimal(100))
     a3, u3 = await held()
     assert (a3 - a2, u3 - u2) == (300 * 10**18, 100 * 10**6)  # exactly the amounts asked
     burnt = Decimal(lp_before - await v._pool().functions.balanceOf(lp.address).call()) / 10**18
@@ -334,10 +332,10 @@ async def test_the_three_withdrawals_pay_what_they_quote(stand: Stand) -> None:
 
 @module
 async def test_an_outsider_exits_by_selling_aid_for_usdc(stand: Stand) -> None:
-    out, v = stand.outsider, stand.outsider.venue("curve")
+    out, v = stand.outsider, stand.outsider.venues.get("curve")
     assert not await out.protocol.aid.functions.isWhitelisted(out.address).call()
     assert isinstance(v, CurveVenue)
-    quote = await out.quote_liquidity("curve", Decimal(5_000), action="swap", sell="AID")
+    quote = await out.venues.quote("curve", Decimal(5_000), action="swap", sell="AID")
     receipt = await v.exchange(Decimal(5_000))
     assert receipt.amount == quote.amount_out and abs(receipt.amount - 5_000) < 25  # near par: within 0.5%
     assert (await out.balances())["USDC"] == receipt.amount
@@ -354,10 +352,10 @@ async def test_the_virtual_price_never_falls(stand: Stand) -> None:
         lambda: v.exchange(Decimal(50_000), sell="USDC"),
         lambda: v.exchange(Decimal(80_000), sell="AID"),
         lambda: lp.add_liquidity("curve", Decimal(20_000), coin="AID"),
-        lambda: lp.remove_liquidity("curve", Decimal(5_000), coin="AID"),
-        lambda: lp.remove_liquidity("curve", Decimal(5_000)),
+        lambda: lp.venues.remove("curve", Decimal(5_000), coin="AID"),
+        lambda: lp.venues.remove("curve", Decimal(5_000)),
         lambda: lp.add_liquidity("curve", Decimal(3_000), usdc=Decimal(3_000)),
-        lambda: lp.remove_liquidity("curve", Decimal(3_000), usdc=Decimal(2_000)),
+        lambda: lp.venues.remove("curve", Decimal(3_000), usdc=Decimal(2_000)),
         lambda: v.exchange(Decimal(30_000), sell="USDC"),
     ]
     for step in steps:
@@ -369,10 +367,10 @@ async def test_the_virtual_price_never_falls(stand: Stand) -> None:
 @module
 async def test_bad_requests_are_refused_before_anything_is_sent(stand: Stand) -> None:
     lp, out = stand.lp, stand.admin.with_account(5)  # an account with nothing
-    v = lp.venue("curve")
+    v = lp.venues.get("curve")
     assert isinstance(v, CurveVenue)
     before = await _sent_nothing(lp), await _sent_nothing(out)
-    quoted = await lp.quote_liquidity("curve", Decimal(100), action="swap")
+    quoted = await lp.venues.quote("curve", Decimal(100), action="swap")
     cases: list[tuple[Any, type[Exception], str]] = [
         (lambda: lp.add_liquidity("curve", 0), GaibValueError, "must be more than 0"),
         (lambda: lp.add_liquidity("curve", Decimal(100), ratio=1), GaibValueError, r"not \['ratio'\]"),
@@ -384,11 +382,11 @@ async def test_bad_requests_are_refused_before_anything_is_sent(stand: Stand) ->
          "would revert"),
         (lambda: lp.add_liquidity("curve", Decimal(10) ** 9), InsufficientFundsError, "needed to deposit"),
         (lambda: out.add_liquidity("curve", Decimal(100), coin="USDC"), InsufficientFundsError, "holds 0 USDC"),
-        (lambda: out.remove_liquidity("curve", Decimal(1)), InsufficientFundsError, "holds 0 LP"),
-        (lambda: lp.remove_liquidity("curve", Decimal(10) ** 9), GaibValueError, "more than the pool's supply"),
-        (lambda: lp.remove_liquidity("curve", Decimal(1), aid=Decimal(10) ** 8), GaibValueError,
+        (lambda: out.venues.remove("curve", Decimal(1)), InsufficientFundsError, "holds 0 LP"),
+        (lambda: lp.venues.remove("curve", Decimal(10) ** 9), GaibValueError, "more than the pool's supply"),
+        (lambda: lp.venues.remove("curve", Decimal(1), aid=Decimal(10) ** 8), GaibValueError,
          "less than the 100000000 asked"),
-        (lambda: lp.remove_liquidity("curve", Decimal(1), aid=Decimal(100)), GaibValueError, "more than the 1 allowed"),
+        (lambda: lp.venues.remove("curve", Decimal(1), aid=Decimal(100)), GaibValueError, "more than the 1 allowed"),
         (lambda: v.exchange(Decimal(100), minimum=quoted.amount_out + 1), GaibValueError, "would revert"),
         (lambda: v.exchange(Decimal(0)), GaibValueError, "more than 0 AID"),
         (lambda: v.quote(Decimal(1), action="swap", coin="AID"), GaibValueError, "takes sell=, not"),
@@ -433,26 +431,26 @@ async def test_the_pool_on_anvil_is_found_by_a_second_process(anvil: Anvil, tmp_
     try:
         await admin.deploy()
         lp, seller = admin.with_account(KEYS[1]), admin.with_account(KEYS[2])
-        await admin.whitelist(lp.address)
+        await admin.aid.whitelist(lp.address)
         await admin.faucet(lp.address, Decimal(300_000))
-        await lp.mint_aid(Decimal(150_000))
-        await admin.setup_venue("curve")
+        await lp.aid.mint(Decimal(150_000))
+        await admin.venues.setup("curve")
         [pos] = await lp.add_liquidity("curve", Decimal(200_000))
         assert pos.amount == Decimal(200_000) and pos.details["virtual_price"] == "1"
-        pool = lp.venue("curve").state["pool"]
+        pool = lp.venues.get("curve").state["pool"]
         await lp.send(lp.protocol.aid.functions.transfer(seller.address, 1_000 * 10**18), what="AID to seller")
     finally:
         await admin.close()
 
     async with await Gaib.connect(anvil.url, private_key=KEYS[2], deployments=deployments) as again:
-        venue = again.venue("curve")
+        venue = again.venues.get("curve")
         assert isinstance(venue, CurveVenue)
         block = await again.chain.w3.eth.block_number
         assert (await venue.setup())["pool"] == pool  # found in the deployments file, not deployed again
         assert await again.chain.w3.eth.block_number == block
         receipt = await venue.exchange(Decimal(1_000))
         assert Decimal(995) < receipt.amount < Decimal(1_000)
-        [pos] = await again.positions("curve", lp.address)
+        [pos] = await again.venues.positions("curve", lp.address)
         assert pos.amount == Decimal(200_000) and Decimal(pos.details["virtual_price"]) > 1
         factory = again.chain.contract(venue.state["factory"], factory_abi())
         assert await factory.functions.pool_count().call() == 1

@@ -40,7 +40,7 @@ class World:
     deal_id: int
 
     def venue(self, who: Gaib) -> MorphoVenue:
-        v = who.venue("morpho")
+        v = who.venues.get("morpho")
         assert isinstance(v, MorphoVenue)
         return v
 
@@ -52,16 +52,16 @@ async def world() -> AsyncIterator[World]:
     admin = await Gaib.embedded()
     try:
         provider, investor, lender = admin.with_account(1), admin.with_account(2), admin.with_account(3)
-        await admin.authorize_registrar(provider.address)
-        inventory = await provider.read_inventory("gpu")
+        await admin.admin.authorize_registrar(provider.address)
+        inventory = await provider.assets.read_inventory("gpu")
         await provider.digitize("gpu", inventory)
-        await admin.whitelist(investor.address)
+        await admin.aid.whitelist(investor.address)
         await admin.faucet(investor.address, Decimal(2_000_000))
-        await investor.mint_aid(Decimal(1_800_000))
-        await investor.stake(Decimal(1_000_000))
+        await investor.aid.mint(Decimal(1_800_000))
+        await investor.said.stake(Decimal(1_000_000))
         deal = (await admin.financialize("gpu", inventory, as_of=AS_OF)).deal
         await admin.faucet(lender.address, Decimal(1_000_000))
-        await admin.setup_venue("morpho")
+        await admin.venues.setup("morpho")
         await lender.add_liquidity("morpho", Decimal(600_000))
         yield World(admin, provider, investor, lender, deal.deal_id)
     finally:
@@ -86,7 +86,7 @@ async def test_the_oracle_prices_said_in_usdc_with_the_decimals_correction(world
     oracle = world.admin.chain.contract(venue.state["oracle"], load_artifact("SAIDOracle")["abi"])
     assert await oracle.functions.maxAnnualGrowth().call() == 25 * 10**16
     with pytest.raises(GaibValueError, match="max_growth 1.5 must be above 0 and at most 1"):
-        world.admin.venue("morpho", {"max_growth": "1.5"})
+        world.admin.venues.get("morpho", {"max_growth": "1.5"})
     with pytest.raises(TransactionFailed, match=r"GrowthTooHigh\(given=2000000000000000000, max=10{18}\)"):
         await world.admin.chain.deploy(
             load_artifact("SAIDOracle"), [world.admin.protocol.said.address, 6, 2 * 10**18], world.admin.account
@@ -98,7 +98,7 @@ async def test_lend_borrow_repay_and_withdraw_leave_no_dust(world: World) -> Non
     borrower = await _borrower(world, 5, 10_000)
     await world.admin.faucet(borrower.address, Decimal(1_000))  # to pay the rounding of a full repayment
     venue = world.venue(borrower)
-    quote = await borrower.quote_liquidity("morpho", Decimal(10_000), asset="sAID")
+    quote = await borrower.venues.quote("morpho", Decimal(10_000), asset="sAID")
     positions = await borrower.add_liquidity("morpho", Decimal(10_000), asset="sAID")
     assert [(p.side, p.amount) for p in positions] == [("collateral", Decimal(10_000))]
     price = await venue.price()
@@ -107,7 +107,7 @@ async def test_lend_borrow_repay_and_withdraw_leave_no_dust(world: World) -> Non
     assert quote.amount_out == 10_000
     assert quote.details["max_borrow_added_usdc"] == positions[0].details["max_borrow_usdc"]
     with pytest.raises(GaibValueError, match="not 'swap'"):
-        await borrower.quote_liquidity("morpho", Decimal(1), action="swap")
+        await borrower.venues.quote("morpho", Decimal(1), action="swap")
 
     await venue.borrow(Decimal(6_000))
     with pytest.raises(GaibValueError, match=r"would exceed the market's 86.0% LLTV: at most"):
@@ -117,7 +117,7 @@ async def test_lend_borrow_repay_and_withdraw_leave_no_dust(world: World) -> Non
         await venue.withdraw_collateral(Decimal(5_000))
     with pytest.raises(GaibValueError, match="more than the 10000 sAID posted"):
         await venue.withdraw_collateral(Decimal(10_001))
-    out = await borrower.quote_liquidity("morpho", Decimal(1_000), action="remove_liquidity", asset="sAID")
+    out = await borrower.venues.quote("morpho", Decimal(1_000), action="remove_liquidity", asset="sAID")
     assert (out.asset_in, out.amount_out, out.asset_out) == ("sAID at Morpho", 1_000, "sAID")
     positions = await venue.withdraw_collateral(Decimal(1_000))
 
@@ -141,7 +141,7 @@ async def test_lend_borrow_repay_and_withdraw_leave_no_dust(world: World) -> Non
     assert usdc_before - (await borrower.balances())["USDC"] == 6_000  # the zero-rate IRM: no interest
     with pytest.raises(GaibValueError, match="owes nothing"):
         await venue.repay()
-    assert await borrower.remove_liquidity("morpho", Decimal(9_000), asset="sAID") == []
+    assert await borrower.venues.remove("morpho", Decimal(9_000), asset="sAID") == []
     assert (await borrower.balances())["sAID"] == 10_000
 
 
@@ -149,26 +149,26 @@ async def test_lend_borrow_repay_and_withdraw_leave_no_dust(world: World) -> Non
 async def test_quote_add_and_remove_liquidity_as_a_lender(world: World) -> None:
     lender = world.admin.with_account(6)
     await world.admin.faucet(lender.address, Decimal(50_000))
-    quote = await lender.quote_liquidity("morpho", Decimal(40_000))
+    quote = await lender.venues.quote("morpho", Decimal(40_000))
     assert (quote.action, quote.asset_in, quote.asset_out) == ("add_liquidity", "USDC", "USDC at Morpho")
     positions = await lender.add_liquidity("morpho", Decimal(40_000))
     assert [(p.side, p.amount) for p in positions] == [("supply", quote.amount_out)]
     assert quote.amount_out == 40_000
     assert positions[0].details["supply_shares"] == quote.details["supply_shares"]
 
-    out = await lender.quote_liquidity("morpho", Decimal(15_000), action="remove_liquidity")
+    out = await lender.venues.quote("morpho", Decimal(15_000), action="remove_liquidity")
     assert (out.amount_out, out.asset_out) == (Decimal(15_000), "USDC")
-    positions = await lender.remove_liquidity("morpho", Decimal(15_000))
+    positions = await lender.venues.remove("morpho", Decimal(15_000))
     assert positions[0].amount == 25_000
     with pytest.raises(GaibValueError, match="more than the 25000 USDC supplied"):
-        await lender.remove_liquidity("morpho", Decimal(30_000))
+        await lender.venues.remove("morpho", Decimal(30_000))
     with pytest.raises(InsufficientFundsError, match="holds 25000 USDC, less than the 30000"):
-        await lender.quote_liquidity("morpho", Decimal(30_000))
+        await lender.venues.quote("morpho", Decimal(30_000))
     with pytest.raises(GaibValueError, match="asset 'AID' is neither 'USDC'"):
         await lender.add_liquidity("morpho", Decimal(1), asset="AID")
     with pytest.raises(GaibValueError, match=r"takes only asset=.*got \['slippage'\]"):
         await lender.add_liquidity("morpho", Decimal(1), slippage=1)
-    assert await lender.remove_liquidity("morpho", Decimal(25_000)) == []  # the whole position, by shares
+    assert await lender.venues.remove("morpho", Decimal(25_000)) == []  # the whole position, by shares
     supply_shares, _, _ = (
         await world.venue(lender)._morpho().functions.position(world.venue(lender).market_id, lender.address).call()
     )
@@ -193,14 +193,14 @@ async def test_a_loss_through_the_protocol_makes_borrowers_liquidatable(world: W
     # not counted until it is sold), more than the vault's 15% loss to come, and the oracle passes the fall
     # at once
     vault = await admin.protocol.said.functions.totalAssets().call()
-    await admin.declare_default(world.deal_id)
+    await admin.deals.declare_default(world.deal_id)
     assert await venue.price() < price_before * 85 // 100
     # the hardware sells for less than the principal: sAID bears a loss of 15%; what the markdown overstated
     # vests back over sAID's vesting period (8 hours)
-    info = await admin.deal(world.deal_id)
+    info = await admin.deals.get(world.deal_id)
     proceeds = info.principal_outstanding_usd - info.cash_reserve_usd - Decimal(vault * 15 // 100 // SAID)
     await admin.faucet(admin.address, proceeds)
-    await admin.record_liquidation(world.deal_id, proceeds)
+    await admin.deals.record_liquidation(world.deal_id, proceeds)
     await admin.chain.advance_time(8 * 3600)
     price_after = await venue.price()
     assert price_after / price_before == pytest.approx(0.85, abs=0.001)
@@ -211,7 +211,7 @@ async def test_a_loss_through_the_protocol_makes_borrowers_liquidatable(world: W
     await venue.checkpoint()
     assert await oracle.functions.checkpointed().call() * 10**6 == price_after
     for who in (near, far):
-        borrow = next(p for p in await who.positions("morpho") if p.side == "borrow")
+        borrow = next(p for p in await who.venues.positions("morpho") if p.side == "borrow")
         assert Decimal(borrow.details["health_factor"]) < 1
         assert Decimal(borrow.details["liquidation_price_usdc"]) > Decimal(price_after) / PRICE_UNIT
 
@@ -228,18 +228,18 @@ async def test_a_loss_through_the_protocol_makes_borrowers_liquidatable(world: W
     worth = part.seized_said * Decimal(price_after) / PRICE_UNIT
     assert worth / part.repaid_usdc == pytest.approx(Decimal(lif) / SAID, abs=Decimal("0.000001"))
     rest = await by_liquidator.liquidate(far.address)
-    assert [p.side for p in await far.positions("morpho")] == ["collateral"]  # debt cleared, collateral left
+    assert [p.side for p in await far.venues.positions("morpho")] == ["collateral"]  # debt cleared, collateral left
     assert rest.bad_debt_usdc == 0
 
     # the near one's collateral does not cover its debt times the incentive: all of it is seized, and the
     # debt left over is bad debt, which Morpho takes from the lenders' supply
-    supplied = next(p for p in await world.lender.positions("morpho") if p.side == "supply").amount
-    owed = next(p for p in await near.positions("morpho") if p.side == "borrow").amount
+    supplied = next(p for p in await world.lender.venues.positions("morpho") if p.side == "supply").amount
+    owed = next(p for p in await near.venues.positions("morpho") if p.side == "borrow").amount
     last = await by_liquidator.liquidate(near.address)
     assert last.seized_said == 20_000 and last.bad_debt_usdc > 0
     assert last.repaid_usdc + last.bad_debt_usdc == pytest.approx(owed, abs=Decimal("0.000002"))
-    assert await near.positions("morpho") == []
-    after = next(p for p in await world.lender.positions("morpho") if p.side == "supply").amount
+    assert await near.venues.positions("morpho") == []
+    after = next(p for p in await world.lender.venues.positions("morpho") if p.side == "supply").amount
     assert supplied - after == pytest.approx(last.bad_debt_usdc, abs=Decimal("0.000002"))  # the only lender
     balances = await liquidator.balances()
     assert balances["sAID"] == part.seized_said + rest.seized_said + last.seized_said
@@ -297,14 +297,14 @@ async def test_on_anvil_a_second_process_reuses_the_market(anvil: Anvil, tmp_pat
     async with await Gaib.connect(anvil.url, private_key=KEYS[0], deployments=deployments) as admin:
         await admin.deploy()
         investor, lender = admin.with_account(KEYS[2]), admin.with_account(KEYS[3])
-        await admin.whitelist(investor.address)
+        await admin.aid.whitelist(investor.address)
         await admin.faucet(investor.address, Decimal(100_000))
-        await investor.mint_aid(Decimal(100_000))
-        await investor.stake(Decimal(60_000))
+        await investor.aid.mint(Decimal(100_000))
+        await investor.said.stake(Decimal(60_000))
         await admin.faucet(lender.address, Decimal(50_000))
-        first = await admin.setup_venue("morpho")
+        first = await admin.venues.setup("morpho")
         await lender.add_liquidity("morpho", Decimal(50_000))
-        morpho = investor.venue("morpho")
+        morpho = investor.venues.get("morpho")
         assert isinstance(morpho, MorphoVenue)
         held = (await investor.balances())["sAID"]
         await morpho.supply_collateral(Decimal(30_000))
@@ -313,17 +313,17 @@ async def test_on_anvil_a_second_process_reuses_the_market(anvil: Anvil, tmp_pat
     # a second process finds the market in the deployments file: the saved parameters went through JSON
     async with await Gaib.connect(anvil.url, private_key=KEYS[2], deployments=deployments) as again:
         block = await again.chain.w3.eth.block_number
-        morpho = again.venue("morpho")
+        morpho = again.venues.get("morpho")
         assert isinstance(morpho, MorphoVenue)
         assert await morpho.setup() == first
         assert await again.chain.w3.eth.block_number == block  # nothing deployed, nothing sent
         assert isinstance(morpho.state["params"], list)
         with pytest.raises(GaibConfigError, match=r"is the market 0x[0-9a-f]{64} \(lltv 0.86"):
-            await again.venue("morpho", {"lltv": "0.915"}).setup()
+            await again.venues.get("morpho", {"lltv": "0.915"}).setup()
         positions = await morpho.repay()
         assert [p.side for p in positions] == ["collateral"]
         assert await morpho.withdraw_collateral() == []
         assert (await again.balances())["sAID"] == held
         lender = again.with_account(KEYS[3])
-        assert await lender.remove_liquidity("morpho", Decimal(50_000)) == []
+        assert await lender.venues.remove("morpho", Decimal(50_000)) == []
         assert (await lender.balances())["USDC"] == 50_000

@@ -36,17 +36,17 @@ async def world() -> AsyncIterator[World]:
         )["FixedRateIrm"]
         irm = (await admin.chain.deploy(artifact, [RATE], admin.account)).contract_address
         borrower, lender = admin.with_account(2), admin.with_account(3)
-        await admin.whitelist(borrower.address)
+        await admin.aid.whitelist(borrower.address)
         await admin.faucet(borrower.address, Decimal(200_000))
-        await borrower.mint_aid(Decimal(100_000))
-        await borrower.stake(Decimal(50_000))
+        await borrower.aid.mint(Decimal(100_000))
+        await borrower.said.stake(Decimal(50_000))
         await admin.faucet(lender.address, Decimal(100_000))
         options = {"irm": irm}
-        await admin.setup_venue("morpho", options)
-        lend = lender.venue("morpho", options)
+        await admin.venues.setup("morpho", options)
+        lend = lender.venues.get("morpho", options)
         assert isinstance(lend, MorphoVenue)
         await lend.supply(Decimal(50_000))
-        borrow = borrower.venue("morpho", options)
+        borrow = borrower.venues.get("morpho", options)
         assert isinstance(borrow, MorphoVenue)
         yield admin, borrower, lend, borrow
     finally:
@@ -95,12 +95,12 @@ async def test_interest_alone_makes_a_position_liquidatable(world: World) -> Non
     said = borrower.protocol.said
     victim = admin.with_account(4)
     await borrower.send(said.functions.transfer(victim.address, 10_000 * SAID), what="give sAID")
-    venue = victim.venue("morpho", {"irm": lend.options.irm})
+    venue = victim.venues.get("morpho", {"irm": lend.options.irm})
     assert isinstance(venue, MorphoVenue)
     await venue.supply_collateral(Decimal(10_000))
     limit = (await venue._view(victim.address))["max_borrow"]
     await venue.borrow(Decimal(limit - limit // 1000) / USDC)  # 0.1% under the limit
-    keeper = admin.venue("morpho", {"irm": lend.options.irm})
+    keeper = admin.venues.get("morpho", {"irm": lend.options.irm})
     assert isinstance(keeper, MorphoVenue)
     with pytest.raises(GaibValueError, match="is healthy"):
         await keeper.liquidate(victim.address)

@@ -36,7 +36,7 @@ class World:
     investor: Gaib  # holds sAID and AID
 
     def venue(self, who: Gaib | None = None) -> PendleVenue:
-        v = (who or self.investor).venue("pendle")
+        v = (who or self.investor).venues.get("pendle")
         assert isinstance(v, PendleVenue)
         return v
 
@@ -47,11 +47,11 @@ async def world() -> AsyncIterator[World]:
     admin = await Gaib.embedded()
     try:
         investor = admin.with_account(2)
-        await admin.whitelist(investor.address)
+        await admin.aid.whitelist(investor.address)
         await admin.faucet(investor.address, Decimal(200_000))
-        await investor.mint_aid(Decimal(200_000))
-        await investor.stake(Decimal(100_000))
-        await admin.venue("pendle").setup()  # the admin deploys Pendle: its treasury takes Pendle's fees
+        await investor.aid.mint(Decimal(200_000))
+        await investor.said.stake(Decimal(100_000))
+        await admin.venues.get("pendle").setup()  # the admin deploys Pendle: its treasury takes Pendle's fees
         yield World(admin, investor)
     finally:
         await admin.close()
@@ -107,7 +107,7 @@ def _date(ts: int) -> str:
 async def test_an_existing_market_is_used_as_it_is(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     first = await world.venue().setup()
     other = world.admin.with_account(5)
-    venue = other.venue("pendle", {"market": first["market"]})
+    venue = other.venues.get("pendle", {"market": first["market"]})
     saved = dict(venue.state)
     venue.state.clear()  # as a client that finds no saved state would
     try:
@@ -117,16 +117,16 @@ async def test_an_existing_market_is_used_as_it_is(world: World, monkeypatch: py
         }
         venue.state.clear()
         with pytest.raises(GaibConfigError, match="is not a Pendle market"):
-            await other.venue("pendle", {"market": other.protocol.usdc.address}).setup()
+            await other.venues.get("pendle", {"market": other.protocol.usdc.address}).setup()
         venue.state.clear()
         with pytest.raises(GaibConfigError, match="is not a Standardized Yield token"):
-            await other.venue("pendle", {"sy": other.protocol.usdc.address}).setup()
+            await other.venues.get("pendle", {"sy": other.protocol.usdc.address}).setup()
         # on a chain that is not a development chain, Pendle is never deployed: its factories are asked for
         block = await other.chain.w3.eth.block_number
         with monkeypatch.context() as patch:
             patch.setattr(Chain, "is_dev", property(lambda self: False))
             with pytest.raises(GaibConfigError, match=r"give Pendle's yield contract factory and market factory"):
-                await other.venue("pendle", {}).setup()
+                await other.venues.get("pendle", {}).setup()
         assert await other.chain.w3.eth.block_number == block
     finally:
         venue.state.clear()
@@ -169,7 +169,7 @@ async def test_the_sy_takes_aid_and_said_and_pays_out_said_only(world: World) ->
 @module
 async def test_add_liquidity_with_no_options_splits_half_into_pt_and_yt(world: World) -> None:
     inv, venue = world.investor, world.venue()
-    quote = await inv.quote_liquidity("pendle", Decimal(10_000))
+    quote = await inv.venues.quote("pendle", Decimal(10_000))
     assert quote.asset_in == "sAID" and quote.asset_out == "LP-sAID"
     assert Decimal(quote.details["pt_minted"]) == Decimal(5_000)  # share price 1: one PT per AID of sAID
     said_before = (await inv.balances())["sAID"]
@@ -184,7 +184,7 @@ async def test_add_liquidity_with_no_options_splits_half_into_pt_and_yt(world: W
     assert total_lp > 0
 
     # a second add goes in at the market's proportion; the quote is what it gives
-    quote = await inv.quote_liquidity("pendle", Decimal(2_000), token="AID")
+    quote = await inv.venues.quote("pendle", Decimal(2_000), token="AID")
     positions = await inv.add_liquidity("pendle", Decimal(2_000), token="AID")
     lp = next(p for p in positions if p.side == "liquidity").amount
     assert lp - by_side["liquidity"].amount == quote.amount_out
@@ -205,11 +205,11 @@ async def test_bad_input_is_refused_before_sending(world: World) -> None:
     with pytest.raises(GaibValueError, match="less than min_lp_out 100000"):
         await inv.add_liquidity("pendle", 10, min_lp_out=100_000)
     with pytest.raises(GaibValueError, match="Pendle LP, less than 99999999"):
-        await inv.remove_liquidity("pendle", 99_999_999)
+        await inv.venues.remove("pendle", 99_999_999)
     with pytest.raises(GaibValueError, match=r"holds 0 PT, less than 0.5"):
         await world.venue().redeem_py(Decimal("0.5"))
     with pytest.raises(GaibValueError, match="quote action 'lend'"):
-        await inv.quote_liquidity("pendle", 1, action="lend")
+        await inv.venues.quote("pendle", 1, action="lend")
     assert await inv.chain.w3.eth.block_number == block
 
 
@@ -218,7 +218,7 @@ async def test_swaps_both_ways_with_limits_enforced(world: World) -> None:
     inv, venue = world.investor, world.venue()
     minted = await venue.mint_py(Decimal(1_000))
     assert minted == {"pt": Decimal(1_000), "yt": Decimal(1_000)}
-    sell = await inv.quote_liquidity("pendle", Decimal(100), action="swap")
+    sell = await inv.venues.quote("pendle", Decimal(100), action="swap")
     assert Decimal(90) < sell.amount_out < Decimal(100)  # PT trades at a discount before expiry
     block = await inv.chain.w3.eth.block_number
     with pytest.raises(GaibValueError, match="less than min_sy_out 100"):
@@ -229,7 +229,7 @@ async def test_swaps_both_ways_with_limits_enforced(world: World) -> None:
     assert sell.minimum_out <= got <= sell.amount_out * Decimal("1.001")
     assert (await inv.balances())["sAID"] == said_before + got  # unwrapped: one sAID per SY
 
-    buy = await inv.quote_liquidity("pendle", Decimal(100), action="swap", direction="sy_to_pt")
+    buy = await inv.venues.quote("pendle", Decimal(100), action="swap", direction="sy_to_pt")
     pt_before = await _units(venue.pt, inv.address)
     with pytest.raises(GaibValueError, match="more than max_sy_in 1"):
         await venue.swap_sy_for_pt(Decimal(100), max_sy_in=Decimal(1))
@@ -254,7 +254,7 @@ async def test_the_yt_collects_said_yield(world: World) -> None:
     new_rate = await venue.sy.functions.exchangeRate().call()
     assert new_rate > rate
     yt = await _units(venue.yt, inv.address)
-    position = next(x for x in await inv.positions("pendle") if x.side == "yield")
+    position = next(x for x in await inv.venues.positions("pendle") if x.side == "yield")
     said = await venue.claim_yield()
     # exactly what the position showed, less Pendle's 3% interest fee (PMath.mulDown), to the wei
     interest = int(Decimal(position.details["interest_sy"]) * WAD)
@@ -267,12 +267,12 @@ async def test_the_yt_collects_said_yield(world: World) -> None:
 @module
 async def test_remove_liquidity_gives_back_said(world: World) -> None:
     inv = world.investor
-    lp = next(p for p in await inv.positions("pendle") if p.side == "liquidity").amount
-    quote = await inv.quote_liquidity("pendle", lp / 2, action="remove_liquidity")
+    lp = next(p for p in await inv.venues.positions("pendle") if p.side == "liquidity").amount
+    quote = await inv.venues.quote("pendle", lp / 2, action="remove_liquidity")
     before = (await inv.balances())["sAID"]
     with pytest.raises(GaibValueError, match="less than min_said_out"):
-        await inv.remove_liquidity("pendle", lp / 2, min_said_out=quote.amount_out + 1)
-    positions = await inv.remove_liquidity("pendle", lp / 2)
+        await inv.venues.remove("pendle", lp / 2, min_said_out=quote.amount_out + 1)
+    positions = await inv.venues.remove("pendle", lp / 2)
     assert (await inv.balances())["sAID"] - before == quote.amount_out
     assert next(p for p in positions if p.side == "liquidity").amount == lp - lp / 2
 
@@ -281,7 +281,7 @@ async def test_remove_liquidity_gives_back_said(world: World) -> None:
 async def test_redeem_before_expiry_and_pt_alone_at_expiry(world: World) -> None:
     inv, venue = world.investor, world.venue()
     await venue.mint_py(Decimal(1_000))
-    pt = next(p for p in await inv.positions("pendle") if p.side == "principal").amount
+    pt = next(p for p in await inv.venues.positions("pendle") if p.side == "principal").amount
     rate = Decimal(await venue.sy.functions.exchangeRate().call()) / WAD
     said = await venue.redeem_py(Decimal(100))  # with 100 YT
     assert abs(said - Decimal(100) / rate) < Decimal("0.000001")
@@ -296,8 +296,8 @@ async def test_redeem_before_expiry_and_pt_alone_at_expiry(world: World) -> None
     assert abs(said - (pt - 100) / rate) < Decimal("0.000001")
     assert await _units(venue.yt, inv.address) == yt_before
     # LP can still be removed after expiry: its PT is redeemed alone
-    lp = next(p for p in await inv.positions("pendle") if p.side == "liquidity").amount
-    positions = await inv.remove_liquidity("pendle", lp)
+    lp = next(p for p in await inv.venues.positions("pendle") if p.side == "liquidity").amount
+    positions = await inv.venues.remove("pendle", lp)
     assert {p.side for p in positions} == {"yield"}
 
 
@@ -328,24 +328,24 @@ async def test_on_anvil_a_second_process_reuses_the_venue(anvil: Anvil, tmp_path
     async with await Gaib.connect(anvil.url, private_key=KEYS[0], deployments=deployments) as admin:
         await admin.deploy()
         investor = admin.with_account(KEYS[2])
-        await admin.whitelist(investor.address)
+        await admin.aid.whitelist(investor.address)
         await admin.faucet(investor.address, Decimal(50_000))
-        await investor.mint_aid(Decimal(50_000))
-        await investor.stake(Decimal(30_000))
-        first = await admin.setup_venue("pendle")
+        await investor.aid.mint(Decimal(50_000))
+        await investor.said.stake(Decimal(30_000))
+        first = await admin.venues.setup("pendle")
         positions = await investor.add_liquidity("pendle", Decimal(10_000))
         assert {p.side for p in positions} == {"yield", "liquidity"}
 
     async with await Gaib.connect(anvil.url, private_key=KEYS[2], deployments=deployments) as again:
         block = await again.chain.w3.eth.block_number
-        venue = again.venue("pendle")
+        venue = again.venues.get("pendle")
         assert isinstance(venue, PendleVenue)
         assert await venue.setup() == first
         assert await again.chain.w3.eth.block_number == block  # nothing deployed, nothing sent
-        assert await again.positions("pendle") == positions
+        assert await again.venues.positions("pendle") == positions
         await venue.mint_py(Decimal(100))
         assert await venue.swap_pt_for_sy(Decimal(50)) > Decimal(45)
         await again.chain.advance_time(int(venue.state["expiry"]) - await again.chain.timestamp() + 1)
         assert await venue.redeem_py(Decimal(50)) == Decimal(50)  # share price 1: one sAID per PT
-        lp = next(p for p in await again.positions("pendle") if p.side == "liquidity").amount
-        assert {p.side for p in await again.remove_liquidity("pendle", lp)} == {"yield"}
+        lp = next(p for p in await again.venues.positions("pendle") if p.side == "liquidity").amount
+        assert {p.side for p in await again.venues.remove("pendle", lp)} == {"yield"}

@@ -15,16 +15,16 @@ from gaib_sdk import Gaib, GaibConfigError
 async def test_a_users_first_call_does_not_set_a_venue_up(venue: str) -> None:
     async with await Gaib.embedded() as admin:
         user = admin.with_account(2)
-        await admin.whitelist(user.address)
+        await admin.aid.whitelist(user.address)
         await admin.faucet(user.address, Decimal(20_000))
-        await user.mint_aid(Decimal(10_000))
-        await user.stake(Decimal(5_000))
+        await user.aid.mint(Decimal(10_000))
+        await user.said.stake(Decimal(5_000))
         block = await admin.chain.w3.eth.block_number
         with pytest.raises(GaibConfigError, match=rf"the '{venue}' venue is not set up .* only the protocol admin"):
             await user.add_liquidity(venue, Decimal(1_000))
         with pytest.raises(GaibConfigError, match=rf"lacks DEFAULT_ADMIN_ROLE .* to set up the '{venue}' venue"):
-            await user.setup_venue(venue)
+            await user.venues.setup(venue)
         assert await admin.chain.w3.eth.block_number == block  # nothing was sent
-        assert not user.venue(venue).state
-        where = await admin.setup_venue(venue)  # the admin sets it up; then the user's call goes through
+        assert not user.venues.get(venue).state
+        where = await admin.venues.setup(venue)  # the admin sets it up; then the user's call goes through
         assert where and await user.add_liquidity(venue, Decimal(1_000))

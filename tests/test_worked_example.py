@@ -77,7 +77,7 @@ def cluster() -> Inventory:
 def quote() -> Quote:
     import asyncio
 
-    return asyncio.run(Gaib.offline().quote("gpu", cluster(), as_of=AS_OF))
+    return asyncio.run(Gaib.offline().deals.quote("gpu", cluster(), as_of=AS_OF))
 
 
 def test_step_1_the_invoice_and_the_leases() -> None:
@@ -139,7 +139,7 @@ def test_step_4_the_advance_the_reserve_and_the_liquidation_values(quote: Quote)
 
 
 def test_step_5_a_month_of_costs_and_cash(quote: Quote) -> None:
-    costs = Gaib.offline().asset_adapter("gpu").operating_costs(cluster(), AS_OF)
+    costs = Gaib.offline().assets.adapter("gpu").operating_costs(cluster(), AS_OF)
     assert costs.it_kw == D("407.680")  # 320 x 0.7 x 1.82
     assert costs.power_usd_per_month.quantize(D("0.01")) == D("39968.54")  # x 1.58 x 730 x 0.85 x 0.10
     assert costs.fixed_usd_per_month == D("71344") + D(9600) + D(37_500) == D("118444.00")
@@ -149,12 +149,12 @@ def test_step_5_a_month_of_costs_and_cash(quote: Quote) -> None:
 
 def _projection(costs: OperatingCosts) -> CashFlowProjection:
     inv = cluster()
-    on_demand = Gaib.offline().asset_adapter("gpu").on_demand(inv, AS_OF)
+    on_demand = Gaib.offline().assets.adapter("gpu").on_demand(inv, AS_OF)
     return project_cash_flows(inv.contracts, start=AS_OF, months=24, costs=costs, on_demand=on_demand)
 
 
 def test_step_6_the_schedule_the_cover_and_the_return(quote: Quote) -> None:
-    costs = Gaib.offline().asset_adapter("gpu").operating_costs(cluster(), AS_OF)
+    costs = Gaib.offline().assets.adapter("gpu").operating_costs(cluster(), AS_OF)
     projection = _projection(costs)
     s = build_schedule(quote.advance_usd, pricing_terms(quote.terms), projection)
     first = s.lines[0]

@@ -49,11 +49,11 @@ async def setup(
     deployed = await admin.chain.deploy(artifact, [p.usdc.address, p.aid.address, p.said.address], admin.account)
     assert deployed.contract_address is not None
     zap = admin.chain.contract(deployed.contract_address, artifact["abi"])
-    await admin.whitelist(zap.address)
+    await admin.aid.whitelist(zap.address)
     users = {name: admin.with_account(KEYS[i]) for i, name in enumerate(("investor", "outsider", "other"), start=1)}
     for user in users.values():
         await admin.faucet(user.address, 10_000)
-    await admin.whitelist(users["investor"].address)
+    await admin.aid.whitelist(users["investor"].address)
     yield admin, zap, users
     await admin.close()
 
@@ -73,11 +73,11 @@ async def test_the_zap_serves_only_whitelisted_callers_that_are_not_denied(
     with pytest.raises(TransactionFailed, match="NotWhitelisted"):  # the KYC bypass: refused
         await _zap(outsider, zap, 1_000 * USDC)
     await _zap(investor, zap, 1_000 * USDC)
-    await admin.deny(investor.address)
+    await admin.aid.deny(investor.address)
     with pytest.raises(TransactionFailed, match=r"revert: Denied\("):
         await _zap(investor, zap, 1_000 * USDC)
-    await admin.deny(investor.address, False)
-    await admin.deny(users["other"].address)
+    await admin.aid.deny(investor.address, False)
+    await admin.aid.deny(users["other"].address)
     with pytest.raises(TransactionFailed, match=r"revert: AccountDenied\("):  # sAID refuses a denied receiver
         await _zap(investor, zap, 1_000 * USDC, receiver=users["other"].address)
     p = admin.protocol

@@ -1,7 +1,7 @@
 """The node verification network, off-chain: device reports and their EIP-712 signatures, the node's store
-on disk, the runner behind `gaib node run`, the report bundles it publishes, and the client's methods to
-bond, submit, challenge and read attested status. The contract is ``NodeAttestation.sol``; the operator's
-guide is docs/node-operators.md."""
+on disk, the runner behind `gaib node run`, the report bundles it publishes, and what the client's
+``gaib.nodes`` answers with (:mod:`gaib_sdk.namespaces.nodes` bonds, submits, challenges and reads attested
+status). The contract is ``NodeAttestation.sol``; the operator's guide is docs/node-operators.md."""
 
 from typing import TYPE_CHECKING
 
@@ -9,7 +9,7 @@ from gaib_sdk._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from gaib_sdk.node.bundle import Bundle, fetch_bundle
-    from gaib_sdk.node.client import AttestedStatus, Fault, NodeMixin, OperatorStatus
+    from gaib_sdk.node.client import AttestedStatus, Fault, OperatorStatus
     from gaib_sdk.node.report import DeviceReport, Health, SignedReport, device_id, recover_signer, sign_report
     from gaib_sdk.node.runner import NodeRunner, PeriodResult, aggregate
     from gaib_sdk.node.store import NodeStore, Sample
@@ -21,7 +21,6 @@ _EXPORTS = {
     "DeviceReport": "gaib_sdk.node.report",
     "Fault": "gaib_sdk.node.client",
     "Health": "gaib_sdk.node.report",
-    "NodeMixin": "gaib_sdk.node.client",
     "NodeRunner": "gaib_sdk.node.runner",
     "NodeStore": "gaib_sdk.node.store",
     "OperatorStatus": "gaib_sdk.node.client",
@@ -45,7 +44,6 @@ __all__ = [
     "DeviceReport",
     "Fault",
     "Health",
-    "NodeMixin",
     "NodeRunner",
     "NodeStore",
     "OperatorStatus",

@@ -64,30 +64,30 @@ def add_commands(gaib: click.Group, connect: Callable[[Args], Any], connect_read
             return {
                 "action": "register",
                 "bond_gaib": args.amount,
-                "tx_hash": await client.register_operator(args.amount),
+                "tx_hash": await client.nodes.register_operator(args.amount),
             }
 
     async def bond(args: Args) -> dict[str, Any]:
         async with await connect(args) as client:
-            return {"action": "bond", "amount_gaib": args.amount, "tx_hash": await client.bond(args.amount)}
+            return {"action": "bond", "amount_gaib": args.amount, "tx_hash": await client.nodes.bond(args.amount)}
 
     async def unbond(args: Args) -> dict[str, Any]:
         async with await connect(args) as client:
-            tx = await client.request_unbond()
-            return {"action": "unbond", "tx_hash": tx, **_plain(await client.operator())}
+            tx = await client.nodes.request_unbond()
+            return {"action": "unbond", "tx_hash": tx, **_plain(await client.nodes.operator())}
 
     async def withdraw(args: Args) -> dict[str, Any]:
         async with await connect(args) as client:
-            return {"action": "withdraw", "tx_hash": await client.withdraw_bond()}
+            return {"action": "withdraw", "tx_hash": await client.nodes.withdraw_bond()}
 
     async def status(args: Args) -> dict[str, Any]:
         from gaib_sdk.node.store import NodeStore
 
         client = await (connect_read_only(args) if args.operator else connect(args))
         async with client:
-            data = _plain(await client.operator(args.operator))
+            data = _plain(await client.nodes.operator(args.operator))
             if args.reports:
-                scope = f"{client.chain.chain_id}:{client.attestation.address}:{data['operator']}"
+                scope = f"{client.chain.chain_id}:{client.nodes.attestation.address}:{data['operator']}"
                 store = NodeStore(Path(args.reports).resolve(), scope)
                 try:
                     data["periods_on_disk"] = [
@@ -136,7 +136,7 @@ def add_commands(gaib: click.Group, connect: Callable[[Args], Any], connect_read
             raw = json.loads(Path(args.other).read_text())
             other, other_sig = DeviceReport.model_validate(raw["report"]), str(raw["signature"])
         async with await connect(args) as client:
-            result = await client.challenge(
+            result = await client.nodes.challenge(
                 bundle.operator,
                 item.report,
                 list(item.proof),
@@ -148,7 +148,7 @@ def add_commands(gaib: click.Group, connect: Callable[[Args], Any], connect_read
 
     async def attestation(args: Args) -> dict[str, Any]:
         async with await connect_read_only(args) as client:
-            found = await client.attested_status(args.asset_id, operators=list(args.operator) or None)
+            found = await client.nodes.attested_status(args.asset_id, operators=list(args.operator) or None)
             if found is None:
                 return {"asset_id": args.asset_id, "attested": False}
             return {

@@ -153,8 +153,8 @@ class NodeRunner:
             raise GaibValueError(f"interval {interval} s must be more than 0")
         if publish_url is not None and not publish_url.startswith(("http://", "https://")):
             raise GaibValueError(f"publish URL {publish_url!r} must start with http:// or https://")
-        gaib.asset_adapter(kind, options)  # an unknown kind or bad options fail here, before anything runs
-        att = gaib.attestation
+        gaib.assets.adapter(kind, options)  # an unknown kind or bad options fail here, before anything runs
+        att = gaib.nodes.attestation
         directory = Path(reports_dir).resolve()
         scope = f"{gaib.chain.chain_id}:{att.address}:{gaib.address}"
         store = NodeStore(directory, scope)
@@ -182,7 +182,7 @@ class NodeRunner:
 
     async def sample(self) -> int:
         """Read the source once and record each device's reading in the current period; returns it."""
-        inventory = await self.gaib.read_inventory(self.kind, self.source, options=self.options)
+        inventory = await self.gaib.assets.read_inventory(self.kind, self.source, options=self.options)
         now = await self.gaib.chain.timestamp()
         period = now // self.period_length
         samples = []
@@ -206,7 +206,7 @@ class NodeRunner:
 
     async def _sign(self, period: int) -> bool:
         """Aggregate and sign a period's reports, once. False if it has nothing to report."""
-        att = self.gaib.attestation
+        att = self.gaib.nodes.attestation
         samples = self.store.samples(period)
         contracts = [CustomerContract.model_validate(c) for c in self.store.contracts(period)]
         vouched = []
@@ -243,7 +243,7 @@ class NodeRunner:
             raise GaibConfigError(f"the reports of period {period} in {self.store.path} no longer make its root")
         return Bundle(
             chain_id=self.gaib.chain.chain_id,
-            contract=self.gaib.attestation.address,
+            contract=self.gaib.nodes.attestation.address,
             operator=self.gaib.address,
             period=period,
             period_start=period * self.period_length,
@@ -270,7 +270,7 @@ class NodeRunner:
             write_atomic(path, self.bundle(period).model_dump_json(indent=1) + "\n")
         if row.submitted:
             return PeriodResult(period, row.root, row.count, row.uri, row.tx_hash, signed_now, False)
-        att, me, chain = self.gaib.attestation, self.gaib.address, self.gaib.chain
+        att, me, chain = self.gaib.nodes.attestation, self.gaib.address, self.gaib.chain
         key = f"attest:{att.address}:{me}:{period}"
         on_chain = "0x" + (await att.functions.rootOf(me, period).call())[0].hex()
         if on_chain == row.root:
@@ -285,7 +285,7 @@ class NodeRunner:
                 f"the chain holds root {on_chain} for {me} in period {period}, not this node's {row.root}: another "
                 "node signs with the same key; stop it"
             )
-        tx = await self.gaib.submit_root(period, row.root, row.count, row.uri, key=key)
+        tx = await self.gaib.nodes.submit_root(period, row.root, row.count, row.uri, key=key)
         self.store.mark_submitted(period, tx)
         self.say(f"period {period}: submitted root {row.root} ({row.count} reports), tx {tx}")
         return PeriodResult(period, row.root, row.count, row.uri, tx, signed_now, True)

@@ -73,7 +73,7 @@ async def run_scenario(gaib: Gaib) -> ScenarioResult:
     as its admin. See the module docstring for what happens, month by month."""
     admin = gaib
     chain = admin.chain
-    sample = await admin.read_inventory("gpu")
+    sample = await admin.assets.read_inventory("gpu")
     books = {
         "fixed": (admin.with_account(1), _slice(sample, "Northwind Neo-Cloud Ltd", 0, 24, slice(0, 1))),
         "revenue share": (admin.with_account(2), _slice(sample, "Borealis GPU Cloud", 24, 48, slice(1, 2))),
@@ -84,17 +84,17 @@ async def run_scenario(gaib: Gaib) -> ScenarioResult:
 
     # ---- month 0: digitize, mint and stake, open three deals ----
     for provider, inventory in books.values():
-        await admin.authorize_registrar(provider.address)
+        await admin.admin.authorize_registrar(provider.address)
         await provider.digitize("gpu", inventory)
         await admin.faucet(provider.address, Decimal(60_000))  # a month of customer revenue in hand
     for investor, minted, staked in ((investor_a, 650_000, 450_000), (investor_b, 400_000, 20_000)):
-        await admin.whitelist(investor.address)
+        await admin.aid.whitelist(investor.address)
         await admin.faucet(investor.address, Decimal(minted))
-        await investor.mint_aid(Decimal(minted))
-        await investor.stake(Decimal(staked))
+        await investor.aid.mint(Decimal(minted))
+        await investor.said.stake(Decimal(staked))
     # some AID is minted against USDT: it backs AID and pays redemptions, though deals are funded in USDC
     await admin.faucet(investor_b.address, Decimal(50_000), stablecoin="USDT")
-    await investor_b.mint_aid(Decimal(50_000), stablecoin="USDT")
+    await investor_b.aid.mint(Decimal(50_000), stablecoin="USDT")
 
     # terms of 24, 36 and 12 months of 30 days (docs/underwriting.md, "One convention")
     terms = {
@@ -113,7 +113,7 @@ async def run_scenario(gaib: Gaib) -> ScenarioResult:
         rate, deal_terms = terms[name]
         # each book leases to one customer: the lender accepts it (CreditPolicy.max_customer_share, 80% by default)
         single = {"max_customer_share": 1}
-        quote = await admin.quote("gpu", inventory, as_of=AS_OF, policy=single)
+        quote = await admin.deals.quote("gpu", inventory, as_of=AS_OF, policy=single)
         advance = (quote.appraised_value_usd * rate).quantize(Decimal("0.01"), ROUND_DOWN)
         financed = await admin.financialize(
             "gpu", inventory, as_of=AS_OF, advance_usd=advance, terms=deal_terms, policy=single
@@ -124,40 +124,44 @@ async def run_scenario(gaib: Gaib) -> ScenarioResult:
         """A month passes: the performing deals repay, and investor B claims what the queue has filled."""
         await chain.advance_time(MONTH)
         fixed, fixed_deal = books["fixed"][0], deals["fixed"]
-        await fixed.repay(fixed_deal, Decimal(23_000))
+        await fixed.deals.repay(fixed_deal, Decimal(23_000))
         share, share_deal = books["revenue share"][0], deals["revenue share"]
-        await share.repay_from_revenue(share_deal, Decimal(38_000) + Decimal(500) * n)  # the month's gross revenue
+        await share.deals.repay_from_revenue(
+            share_deal, Decimal(38_000) + Decimal(500) * n
+        )  # the month's gross revenue
         if hybrid_pays:
-            await books["hybrid"][0].repay(deals["hybrid"], Decimal(12_000))
-        if (await investor_b.redemption_queue())["claimable_usdc"] > 0:
-            await investor_b.claim_redemption()
+            await books["hybrid"][0].deals.repay(deals["hybrid"], Decimal(12_000))
+        if (await investor_b.aid.redemption_queue())["claimable_usdc"] > 0:
+            await investor_b.aid.claim_redemption()
 
     # ---- month 1: everyone pays; a redemption larger than the liquid reserve waits for cash ----
     await month(1, hybrid_pays=True)
-    request = await investor_b.request_redemption(Decimal(380_000))
+    request = await investor_b.aid.request_redemption(Decimal(380_000))
 
     # ---- month 2: everyone pays; the repayments fill the queue ----
     await month(2, hybrid_pays=True)
 
     # ---- month 3: the hybrid deal misses its payment and is impaired ----
     await month(3)
-    hybrid = await admin.deal(deals["hybrid"])
-    await admin.impair(deals["hybrid"], (hybrid.principal_outstanding_usd * Decimal("0.4")).quantize(Decimal("1")))
+    hybrid = await admin.deals.get(deals["hybrid"])
+    await admin.deals.impair(
+        deals["hybrid"], (hybrid.principal_outstanding_usd * Decimal("0.4")).quantize(Decimal("1"))
+    )
 
     # ---- month 4: default ----
     await month(4)
-    await admin.declare_default(deals["hybrid"])
+    await admin.deals.declare_default(deals["hybrid"])
 
     # ---- month 5: the hardware sells below the principal left: a realized loss ----
     await month(5)
-    hybrid = await admin.deal(deals["hybrid"])
+    hybrid = await admin.deals.get(deals["hybrid"])
     proceeds = (hybrid.principal_outstanding_usd * Decimal("0.55")).quantize(Decimal("1"))
     await admin.faucet(admin.address, proceeds)  # what the buyer of the GPUs paid the underwriter
-    liquidation = await admin.record_liquidation(deals["hybrid"], proceeds)
+    liquidation = await admin.deals.record_liquidation(deals["hybrid"], proceeds)
 
     # ---- month 6: the performing deals pay; a deposit at the new price ----
     await month(6)
-    await investor_a.stake(Decimal(100_000))
+    await investor_a.said.stake(Decimal(100_000))
     await chain.advance_time(DAY)  # the last interest vests into sAID
 
     return ScenarioResult(

@@ -544,12 +544,12 @@ class AssetAdapterConformance:
         kind = self._cls().kind
         async with await Gaib.embedded(plugins=(self._plugin(),), load_entry_points=False) as admin:
             operator = admin.with_account(1)
-            await admin.authorize_registrar(operator.address)
-            inventory = await operator.read_inventory(kind, self.source(), options=dict(self.options))
+            await admin.admin.authorize_registrar(operator.address)
+            inventory = await operator.assets.read_inventory(kind, self.source(), options=dict(self.options))
             result = await operator.digitize(kind, inventory)
             assert result.asset_ids == [a.asset_id for a in inventory.assets]
             for asset in inventory.assets[:3]:
-                on_chain = await admin.asset(asset.asset_id)
+                on_chain = await admin.assets.get(asset.asset_id)
                 assert (on_chain["kind"], on_chain["record_hash"]) == (kind, asset.record_hash)
             with pytest.raises(DuplicateAssetError):
                 await operator.digitize(kind, inventory)
@@ -617,7 +617,7 @@ class VenueConformance:
     async def _setup_twice(self) -> None:
         name = self._cls().name
         async with await Gaib.embedded(plugins=(self._plugin(),), load_entry_points=False) as gaib:
-            venue = gaib.venue(name, dict(self.options))
+            venue = gaib.venues.get(name, dict(self.options))
             assert isinstance(venue, self._cls())
             first = await venue.setup()
             assert isinstance(first, dict) and all(isinstance(v, str) for v in first.values()), (
@@ -625,7 +625,7 @@ class VenueConformance:
             )
             assert await venue.setup() == first, "setup() is not idempotent: a second call gave another result"
             # another account's view of the same client shares what the first set up
-            outsider = gaib.with_account(4).venue(name, dict(self.options))
+            outsider = gaib.with_account(4).venues.get(name, dict(self.options))
             assert await outsider.setup() == first, "setup() from another account gave another result"
             positions = await outsider.positions()
             assert isinstance(positions, list) and all(isinstance(p, VenuePosition) for p in positions), (

@@ -78,9 +78,9 @@ def test_the_fleet_is_quoted_offline() -> None:
     # 75% of a ten-year asset's value, repaid over 24 months from 61,500 a month of contracts: the stress
     # test finds the payments cannot be met even in the base case, and the quote is refused
     with pytest.raises(UnderwritingError) as exc:
-        asyncio.run(gaib.quote("battery", as_of=AS_OF))
+        asyncio.run(gaib.deals.quote("battery", as_of=AS_OF))
     assert exc.value.rule == "stressed_loss"
-    quote = asyncio.run(gaib.quote("battery", as_of=AS_OF, stress={"enforce": False}))
+    quote = asyncio.run(gaib.deals.quote("battery", as_of=AS_OF, stress={"enforce": False}))
     assert quote.stress is not None
     assert {r.scenario: r for r in quote.stress.results}["base"].loss_usd > 0
     assert len(quote.asset_ids) == 6
@@ -89,7 +89,7 @@ def test_the_fleet_is_quoted_offline() -> None:
     assert quote.monthly_contracted_revenue_usd == Decimal("61500.00")
     assert quote.stress is not None and not quote.stress.passed
     # what the contracts can service: 1,200,000 over 24 months at 12% is about 57,000 a month
-    serviceable = asyncio.run(gaib.quote("battery", as_of=AS_OF, advance_usd=ADVANCE))
+    serviceable = asyncio.run(gaib.deals.quote("battery", as_of=AS_OF, advance_usd=ADVANCE))
     assert serviceable.stress is not None and serviceable.stress.passed
 
 
@@ -97,15 +97,15 @@ def test_a_fleet_is_digitized_and_financed_on_chain(gaib_sync: GaibSync) -> None
     """gaib_sync is a fixture of gaib-sdk's pytest plugin: an in-process EVM, the installed plugins loaded."""
     admin = gaib_sync
     operator, investor = admin.with_account(1), admin.with_account(2)
-    admin.authorize_registrar(operator.address)
-    inventory = operator.read_inventory("battery")
+    admin.admin.authorize_registrar(operator.address)
+    inventory = operator.assets.read_inventory("battery")
     assert len(operator.digitize("battery", inventory).asset_ids) == 6
 
-    admin.whitelist(investor.address)
+    admin.aid.whitelist(investor.address)
     admin.faucet(investor.address, Decimal(5_000_000))
-    investor.mint_aid(Decimal(5_000_000))
+    investor.aid.mint(Decimal(5_000_000))
     financed = admin.financialize("battery", inventory, as_of=AS_OF, advance_usd=ADVANCE)
     assert financed.deal.borrower == operator.address
     assert financed.deal.advance_usd == ADVANCE
     assert 0 < operator.balances()["USDC"] <= financed.deal.advance_usd  # less any cash reserve held back
-    assert {admin.asset(a)["status"] for a in financed.deal.collateral} == {"financed"}
+    assert {admin.assets.get(a)["status"] for a in financed.deal.collateral} == {"financed"}
