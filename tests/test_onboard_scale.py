@@ -347,3 +347,19 @@ def test_two_functions_with_tuples_of_other_components_get_their_own_selectors()
 
     assert _calldata(w3, f("uint256"), [(1,)])[:10] == "0x" + keccak(text="f((uint256))")[:4].hex()
     assert _calldata(w3, f("bool"), [(True,)])[:10] == "0x" + keccak(text="f((bool))")[:4].hex()
+
+
+def test_decoded_answers_are_web3s_values_arrays_as_lists() -> None:
+    """What a read returns is what web3.py's ``.call()`` returns: arrays as lists (of numbers too, not only
+    of addresses), structs as tuples, addresses checksummed."""
+    from gaib_sdk.chain.connection import _decode
+
+    w3: AsyncWeb3[Any] = AsyncWeb3()
+    owner = Account.from_key(KEYS[0]).address
+    outputs = ["uint64[]", "(address,uint256[2])", "bool"]
+    abi = {"type": "function", "name": "v", "inputs": [], "outputs": [{"type": t, "name": ""} for t in outputs]}
+    data = abi_encode(outputs, [[1, 2, 3], (owner.lower(), [4, 5]), True])
+    assert _decode(w3, abi, data) == [[1, 2, 3], (owner, [4, 5]), True]
+    one = {**abi, "outputs": [{"type": "uint256[]", "name": ""}]}
+    assert _decode(w3, one, abi_encode(["uint256[]"], [[7, 8]])) == [7, 8]
+    assert isinstance(_decode(w3, one, abi_encode(["uint256[]"], [[7, 8]])), list)
