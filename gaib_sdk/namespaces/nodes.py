@@ -64,7 +64,7 @@ class Nodes(Namespace):
             raise GaibValueError(f"account {self._address} is already a node operator ({status.name.lower()})")
         min_bond = await att.functions.minBond().call()
         if amount < min_bond:
-            raise GaibValueError(f"bond {bond_gaib} GAIB is below the minimum of {_gaib(min_bond)} GAIB")
+            raise GaibValueError(f"bond {bond_gaib} GAIB is below the minimum of {_plain(min_bond)} GAIB")
         await self._require_balance(self._protocol.gaib, amount, "GAIB", "bond as a node operator")
         await self._approve(self._protocol.gaib, att.address, amount)
         return (await self._send(att.functions.register(amount), what="register node operator")).tx_hash
@@ -114,7 +114,7 @@ class Nodes(Namespace):
             min_bond = await att.functions.minBond().call()
             if o[4] < min_bond:
                 raise InsufficientFundsError(
-                    f"bond {_gaib(o[4])} GAIB is below the minimum {_gaib(min_bond)} GAIB: "
+                    f"bond {_plain(o[4])} GAIB is below the minimum {_plain(min_bond)} GAIB: "
                     "gaib.nodes.bond() the difference"
                 )
             closes = await att.functions.periodEnd(period).call()
@@ -302,3 +302,8 @@ class Nodes(Namespace):
                 signature=item.signature,
             )
         return None
+
+
+def _plain(units: int) -> str:
+    """GAIB for a message: 10000, not 10000.000000000000000000."""
+    return format(_gaib(units).normalize(), "f")
