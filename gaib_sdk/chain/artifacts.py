@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import ast
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -43,6 +44,17 @@ def save_built_artifacts(
         art = {**artifacts[name], "package": package}
         (target / f"{name}.json").write_text(json.dumps(art, indent=1, sort_keys=True) + "\n")
     return target
+
+
+def build_command(build: Callable[[Path | None, Path | None], Path], what: str, doc: str | None) -> int:
+    """The command line of a set-up build, ``python -m MODULE [--node-modules PATH] [--out PATH]``: runs
+    ``build(node_modules, out)`` and says where ``what`` was built."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--node-modules", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    print(f"built {what} into {build(args.node_modules, args.out)}")
+    return 0
 
 
 def load_built_artifact(path: Path, missing: str) -> dict[str, Any]:

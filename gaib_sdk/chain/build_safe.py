@@ -8,21 +8,14 @@ $GAIB_HOME/artifacts/safe-1.4.1/ (Safe.json, SafeProxyFactory.json); see gaib_sd
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 
+from gaib_sdk.chain.artifacts import build_command
 from gaib_sdk.chain.governance import SAFE_VERSION, build_safe
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--node-modules", type=Path, default=None)
-    parser.add_argument("--out", type=Path, default=None)
-    args = parser.parse_args()
-    path = build_safe(args.node_modules, args.out)
-    print(f"built Safe {SAFE_VERSION} into {path}")
-    return 0
+    return build_command(build_safe, f"Safe {SAFE_VERSION}", __doc__)
 
 
 if __name__ == "__main__":

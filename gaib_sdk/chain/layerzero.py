@@ -19,7 +19,6 @@ the real ``EndpointV2`` with ``SimpleMessageLib`` as send and receive library, a
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -34,7 +33,7 @@ from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from web3.contract import AsyncContract
 
-from gaib_sdk.chain.artifacts import load_artifact, load_built_artifact, save_built_artifacts
+from gaib_sdk.chain.artifacts import build_command, load_artifact, load_built_artifact, save_built_artifacts
 from gaib_sdk.chain.connection import Chain
 from gaib_sdk.errors import GaibConfigError
 from gaib_sdk.paths import gaib_home
@@ -360,13 +359,7 @@ async def packet_status(dst: BridgeEnd, packet: Packet) -> PacketStatus:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--node-modules", type=Path, default=None)
-    parser.add_argument("--out", type=Path, default=None)
-    args = parser.parse_args()
-    path = build_layerzero(args.node_modules, args.out)
-    print(f"built LayerZero EndpointV2 {LZ_VERSION} into {path}")
-    return 0
+    return build_command(build_layerzero, f"LayerZero EndpointV2 {LZ_VERSION}", __doc__)
 
 
 if __name__ == "__main__":

@@ -9,12 +9,12 @@ pins, into $GAIB_HOME/artifacts/morpho-blue-1.0.0/Morpho.json.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 from gaib_morpho.artifact import MORPHO_VERSION, default_artifact_path
+from gaib_sdk.chain.artifacts import build_command
 from gaib_sdk.contracts.compiler import compile_sources, find_node_modules
 
 
@@ -43,13 +43,7 @@ def build(node_modules: Path | None = None, out: Path | None = None) -> Path:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--node-modules", type=Path, default=None)
-    parser.add_argument("--out", type=Path, default=None)
-    args = parser.parse_args()
-    path = build(args.node_modules, args.out)
-    print(f"built Morpho Blue {MORPHO_VERSION} into {path}")
-    return 0
+    return build_command(build, f"Morpho Blue {MORPHO_VERSION}", __doc__)
 
 
 if __name__ == "__main__":
