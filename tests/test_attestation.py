@@ -500,3 +500,22 @@ def test_staking_and_slashing_properties() -> None:
     finally:
         loop.run_until_complete(admin.close())
         loop.close()
+
+
+@pytest.mark.asyncio
+async def test_bond_amounts_are_counted_exactly_before_anything_is_sent(gaib: Gaib) -> None:
+    """GAIB amounts go through the SDK's one exact conversion: 19 decimal places in 29 digits were rounded to
+    18 by Decimal's 28-digit arithmetic and let through."""
+    from gaib_sdk.errors import GaibValueError
+
+    op = gaib.with_account(1)
+    for amount, message in [
+        ("1000000000.1111111111111111111", "more than 18 decimal places"),
+        ("1e99", "is too large"),
+        ("lots", "is not a number"),
+        (0, "must be more than 0 GAIB"),
+    ]:
+        with pytest.raises(GaibValueError, match=message):
+            await op.nodes.register_operator(amount)
+        with pytest.raises(GaibValueError, match=message):
+            await op.nodes.bond(amount)

@@ -53,16 +53,14 @@ class AttestedStatus:
 
 
 def _units(amount: Decimal | int | str, what: str) -> int:
-    try:
-        value = Decimal(str(amount))
-    except Exception as exc:
-        raise GaibValueError(f"{what} {amount!r} is not a number") from exc
-    if not value.is_finite() or value <= 0:
+    """GAIB to base units: more than 0, counted exactly by :func:`to_units` (scaling a Decimal rounds past 28
+    digits, which let 19 decimal places through)."""
+    from gaib_sdk.namespaces._base import to_units  # web3 and the client load only where a bond is made
+
+    units = to_units(amount, GAIB_DECIMALS, what=what)
+    if units == 0:
         raise GaibValueError(f"{what} {amount} must be more than 0 GAIB")
-    units = value.scaleb(GAIB_DECIMALS)
-    if units != units.to_integral_value():
-        raise GaibValueError(f"{what} {amount} has more than {GAIB_DECIMALS} decimal places")
-    return int(units)
+    return units
 
 
 def _gaib(units: int) -> Decimal:
