@@ -711,25 +711,36 @@ class Chain:
     # ---- the steps ----
 
     async def _transact_in_process(self, call: Any, sender: LocalAccount, *, what: str, value: int) -> TxResult:
-        # eth-tester estimates gas by running a transaction about seven times; one eth_call finds a
-        # revert just as well. Gas costs nothing here and receipts still report what was used.
+        # eth-tester estimates gas by running a transaction about seven times, and a dry run would run it
+        # once more: here the transaction runs once, into the pending block, and is mined only if it
+        # succeeded (_run_or_undo). Gas costs nothing here and receipts still report what was used.
         base: dict[str, Any] = {"from": sender.address, "value": value, "chainId": self.chain_id}
         tx = await call.build_transaction({**base, "gas": IN_PROCESS_GAS, **await self._fees()})
-        try:
-            probe: TxParams = {"from": tx["from"], "data": tx["data"], "value": tx["value"], "gas": tx["gas"]}
-            if tx.get("to"):
-                probe["to"] = tx["to"]
-            await self.w3.eth.call(probe, "pending")  # as the next block will see it
-        except Exception as exc:
-            raise self._failure(exc, what) from exc
+        probe: TxParams = {"from": tx["from"], "data": tx["data"], "value": tx["value"], "gas": tx["gas"]}
+        if tx.get("to"):
+            probe["to"] = tx["to"]
         async with self._nonce_lock:
-            tx["nonce"] = await self._next_nonce(sender.address)
-            signed = sender.sign_transaction(tx)
-            try:
-                tx_hash = await self.w3.eth.send_raw_transaction(signed.raw_transaction)
-            except Exception as exc:
-                self._nonces.pop(sender.address, None)
-                raise self._failure(exc, what) from exc
+            tester = self.w3.provider.ethereum_tester
+            for tries in range(1, STALE_NONCE_TRIES + 1):
+                tx["nonce"] = await self._next_nonce(sender.address)
+                signed = sender.sign_transaction(tx)
+                try:
+                    if not tester.auto_mine_transactions:  # a test holds blocks back: a dry run, then send
+                        await self.w3.eth.call(probe, "pending")
+                        await self.w3.eth.send_raw_transaction(signed.raw_transaction)
+                    elif not _run_or_undo(tester, bytes(signed.raw_transaction)):
+                        # it failed and left no trace: the same call, read-only, says why
+                        await self.w3.eth.call(probe, "pending")
+                        raise TransactionFailed(f"{what} would revert", chain_id=self.chain_id)
+                except TransactionFailed:
+                    raise
+                except Exception as exc:
+                    self._nonces.pop(sender.address, None)  # re-read it from the chain next time
+                    if "nonce" in str(exc) and tries < STALE_NONCE_TRIES:
+                        continue  # the account sent elsewhere (a script, another client): sign anew
+                    raise self._failure(exc, what) from exc
+                break
+            tx_hash = signed.hash
             self._nonces[sender.address] = tx["nonce"] + 1
         receipt = await self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
         hex_hash = HexBytes(tx_hash).to_0x_hex()
@@ -1697,6 +1708,23 @@ def _first_account(tester: Any) -> str:
         cached = tester.get_accounts()[0]
         tester._gaib_first_account = cached
     return str(cached)
+
+
+def _run_or_undo(tester: Any, raw: bytes) -> bool:
+    """Run a signed transaction into eth-tester's pending block and mine it, as its auto-mining send does;
+    if it fails (a revert, out of gas), put the pending block back as it was instead: nothing is mined and
+    the nonce stays unused, as if a dry run had refused it. One run of the EVM where a dry run and a send
+    took two. A transaction that py-evm refuses outright (a bad nonce) raises, with nothing changed."""
+    chain = tester.backend.chain
+    pending = chain.header
+    evm_tx = chain.get_vm(pending).get_transaction_builder().decode(raw)
+    _, _, computation = chain.apply_transaction(evm_tx)
+    if computation.is_error:
+        chain.header = pending  # the state trie is content-addressed: the old root is the old state
+        return False
+    tester._handle_filtering_for_transaction(tester.normalizer.normalize_outbound_transaction_hash(evm_tx.hash))
+    tester.mine_block()
+    return True
 
 
 _NAMES: dict[int, tuple[Any, frozenset[str]]] = {}
