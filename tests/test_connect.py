@@ -10,7 +10,7 @@ import pytest
 from gaib_sdk import ChainError, Gaib, GaibConfigError, TransactionFailed
 
 from .anvil import KEYS, Anvil
-from .conftest import AS_OF
+from .conftest import AS_OF, Actors
 
 
 @pytest.mark.asyncio
@@ -119,3 +119,54 @@ async def test_fees_are_read_once_and_a_stale_fee_cap_is_signed_again(tmp_path: 
             assert [str(s) for s in statuses] == ["dropped", "mined"]  # the refused attempt, then the one mined
     finally:
         node.stop()
+
+
+@pytest.mark.asyncio
+async def test_on_the_embedded_chain_a_failing_transaction_leaves_no_trace(gaib: Gaib, actors: Actors) -> None:
+    """The embedded chain runs a transaction once, into the pending block, and mines it only if it succeeded:
+    one that fails is refused with its reason, as a dry run would refuse it, and leaves nothing behind: no
+    block, no nonce used, no state changed."""
+    p, outsider = gaib.protocol, actors.outsider
+    w3 = gaib.chain.w3
+    block = await w3.eth.block_number
+    nonce = await w3.eth.get_transaction_count(outsider.address)
+    usdc = await p.usdc.functions.balanceOf(outsider.address).call()
+    # not whitelisted: AID refuses the mint, by name
+    with pytest.raises(TransactionFailed) as exc:
+        await outsider.send(p.aid.functions.mint(10**6), what="mint")
+    assert exc.value.reason is not None and exc.value.reason.startswith("NotWhitelisted("), exc.value.reason
+    assert "mint would revert" in str(exc.value)
+    assert await w3.eth.block_number == block
+    assert await w3.eth.get_transaction_count(outsider.address) == nonce
+    assert await p.usdc.functions.balanceOf(outsider.address).call() == usdc
+    # the next transaction takes the nonce the refused one never used, and is mined in the next block
+    result = await outsider.send(p.usdc.functions.approve(p.aid.address, 1), what="approve")
+    assert result.block_number == block + 1
+    assert await w3.eth.get_transaction_count(outsider.address) == nonce + 1
+
+
+@pytest.mark.asyncio
+async def test_on_the_embedded_chain_a_nonce_used_elsewhere_is_read_again(gaib: Gaib, actors: Actors) -> None:
+    """A script sends from the same account behind the client's back: the client's next transaction is
+    signed again with the nonce the chain now expects, not refused."""
+    p, lender = gaib.protocol, actors.lender
+    w3 = gaib.chain.w3
+    await lender.send(p.usdc.functions.approve(p.aid.address, 1), what="first")  # the client caches the nonce
+    (account,) = [a for a in gaib.chain.accounts if a.address == lender.address]
+    latest = await w3.eth.get_block("latest")
+    elsewhere = account.sign_transaction(
+        {
+            "to": p.usdc.address,
+            "data": p.usdc.encode_abi("approve", [p.aid.address, 2]),
+            "gas": 100_000,
+            "nonce": await w3.eth.get_transaction_count(lender.address),
+            "chainId": gaib.chain.chain_id,
+            "maxFeePerGas": 2 * int(latest["baseFeePerGas"]) + 10**9,
+            "maxPriorityFeePerGas": 10**9,
+        }
+    )
+    await w3.eth.send_raw_transaction(elsewhere.raw_transaction)
+    nonce = await w3.eth.get_transaction_count(lender.address)
+    await lender.send(p.usdc.functions.approve(p.aid.address, 3), what="after")
+    assert await w3.eth.get_transaction_count(lender.address) == nonce + 1
+    assert await p.usdc.functions.allowance(lender.address, p.aid.address).call() == 3

@@ -104,8 +104,8 @@ def mine_block(gaib: Gaib) -> None:
 
 async def send_raw(gaib: Gaib, who: Gaib, call: Any) -> bytes:
     """Sign and send a call without the SDK's pre-flight check, so that what the chain does with it is
-    what is seen (a revert gives a receipt with status 0). The sender must not send through the SDK after
-    this: its cached nonce would be stale."""
+    what is seen (a revert gives a receipt with status 0). The SDK's next send from the same account
+    finds its cached nonce taken and signs again with the chain's."""
     w3 = gaib.chain.w3
     latest = await w3.eth.get_block("latest")
     tx = await call.build_transaction(
