@@ -98,7 +98,8 @@ def test_bridge_state_machine(tmp_path: Path) -> None:
 
         @rule(pick=st.integers(0, 10**6))
         def verify_only(self, pick: int) -> None:
-            pending = [p for p in run(kit.relayer.pending()) if run(kit.relayer.status(p)) == "sent"]
+            packets = run(kit.relayer.packets())
+            pending = [p for p, s in zip(packets, run(kit.relayer.statuses(packets)), strict=True) if s == "sent"]
             if pending:
                 run(kit.relayer.verify(pending[pick % len(pending)]))
 
@@ -108,7 +109,9 @@ def test_bridge_state_machine(tmp_path: Path) -> None:
 
         @rule(pick=st.integers(0, 10**6))
         def redeliver(self, pick: int) -> None:
-            delivered = [p for p in run(kit.relayer.packets()) if run(kit.relayer.status(p)) == "delivered"]
+            packets = run(kit.relayer.packets())
+            statuses = run(kit.relayer.statuses(packets))
+            delivered = [p for p, s in zip(packets, statuses, strict=True) if s == "delivered"]
             if not delivered:
                 return
             before = run(bridge.invariant())

@@ -227,6 +227,7 @@ class Chain:
         self._multicall: bool | None = None  # whether Multicall3 answers at MULTICALL3; None: not yet looked
         self._sync_send: bool | None = None  # whether the node answers eth_sendRawTransactionSync; None: not yet asked
         self._contracts: dict[tuple[str, str], AsyncContract] = {}
+        self._contracts_seen: dict[tuple[str, int], tuple[list[dict[str, Any]], AsyncContract]] = {}
         # the chain id was read as the connection was made: on the provider's connection so far
         self._checked_connection = getattr(w3.provider, "connections", None)
         self._checked_at = time.monotonic()
@@ -346,12 +347,18 @@ class Chain:
         """The contract at ``address``. Made once per address and ABI: web3.py checks the whole ABI each
         time it makes one (tens of milliseconds for the protocol's contracts). Its custom errors are learnt,
         so a call to it that would revert is refused with the error's name and arguments."""
+        # the same ABI object again (an artifact's, loaded once) is found without serializing it: a large
+        # ABI's JSON took milliseconds, where a loop asking for the same contract wants microseconds
+        seen = self._contracts_seen.get((address, id(abi)))
+        if seen is not None and seen[0] is abi:
+            return seen[1]
         key = (address.lower(), json.dumps(abi, sort_keys=True))
         if key not in self._contracts:
             register_error_abi(abi)
             contract = self.w3.eth.contract(address=self.w3.to_checksum_address(address), abi=abi)
             contract.functions = _Functions(contract.abi, self.w3, contract.address, contract.decode_tuples)
             self._contracts[key] = contract
+        self._contracts_seen[(address, id(abi))] = (abi, self._contracts[key])  # holding abi keeps its id
         return self._contracts[key]
 
     async def call_many(self, calls: Sequence[Any], block: str | int = "latest") -> list[Any]:

@@ -19,10 +19,12 @@ the real ``EndpointV2`` with ``SimpleMessageLib`` as send and receive library, a
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -54,6 +56,7 @@ __all__ = [
     "lz_artifact",
     "open_path",
     "packet_status",
+    "packet_statuses",
     "packets_sent",
     "wire",
 ]
@@ -207,6 +210,7 @@ class BridgeEnd:
         return cls(chain=chain, **state)
 
 
+@functools.cache
 def _endpoint_abi() -> list[dict[str, Any]]:
     return list(lz_artifact("EndpointV2")["abi"])
 
@@ -349,13 +353,27 @@ async def packets_sent(end: BridgeEnd, from_block: int = 0) -> list[Packet]:
 async def packet_status(dst: BridgeEnd, packet: Packet) -> PacketStatus:
     """Where ``packet`` stands on its destination: verified (its payload hash is stored), delivered (the
     hash was cleared by lzReceive, its nonce at or under the path's lazy nonce), else sent."""
-    ep = dst.endpoint_contract()
-    sender = address_to_bytes32(packet.sender)
-    stored = bytes(await ep.functions.inboundPayloadHash(packet.receiver, packet.src_eid, sender, packet.nonce).call())
-    if stored not in (bytes(32), NIL):
-        return "verified"
-    lazy = await ep.functions.lazyInboundNonce(packet.receiver, packet.src_eid, sender).call()
-    return "delivered" if packet.nonce <= lazy and stored == bytes(32) else "sent"
+    (status,) = await packet_statuses(dst, [packet])
+    return status
+
+
+async def packet_statuses(dst: BridgeEnd, packets: Sequence[Packet]) -> list[PacketStatus]:
+    """:func:`packet_status` of each of ``packets`` (all bound for ``dst``), read in one batch of calls: a
+    bridge's whole history of packets is asked about at once, not one round trip per packet."""
+    fn = dst.endpoint_contract().functions
+    paths = [(p.receiver, p.src_eid, address_to_bytes32(p.sender)) for p in packets]
+    answers = await dst.chain.call_many(
+        [fn.inboundPayloadHash(*path, p.nonce) for path, p in zip(paths, packets, strict=True)]
+        + [fn.lazyInboundNonce(*path) for path in paths]
+    )
+    out: list[PacketStatus] = []
+    for p, stored, lazy in zip(packets, answers[: len(packets)], answers[len(packets) :], strict=True):
+        stored = bytes(stored)
+        if stored not in (bytes(32), NIL):
+            out.append("verified")
+        else:
+            out.append("delivered" if p.nonce <= lazy and stored == bytes(32) else "sent")
+    return out
 
 
 def main() -> int:

@@ -24,6 +24,7 @@ from gaib_sdk.chain.layerzero import (
     address_to_bytes32,
     lz_artifact,
     packet_status,
+    packet_statuses,
     packets_sent,
 )
 from gaib_sdk.errors import ChainError, GaibConfigError
@@ -66,9 +67,18 @@ class Relayer:
     async def status(self, packet: Packet) -> PacketStatus:
         return await packet_status(self._dst(packet), packet)
 
+    async def statuses(self, packets: Sequence[Packet]) -> list[PacketStatus]:
+        """The status of each of ``packets``: one batch of reads per destination."""
+        found: dict[Packet, PacketStatus] = {}
+        for eid in {p.dst_eid for p in packets}:
+            bound = [p for p in packets if p.dst_eid == eid]
+            found.update(zip(bound, await packet_statuses(self._dst(bound[0]), bound), strict=True))
+        return [found[p] for p in packets]
+
     async def pending(self) -> list[Packet]:
         """The packets not delivered yet."""
-        return [p for p in await self.packets() if await self.status(p) != "delivered"]
+        packets = await self.packets()
+        return [p for p, s in zip(packets, await self.statuses(packets), strict=True) if s != "delivered"]
 
     async def verify(self, packet: Packet) -> str:
         """Play the DVN: have the destination's message library verify ``packet`` (its payload hash is then
@@ -104,9 +114,11 @@ class Relayer:
     async def deliver_all(self) -> list[Delivery]:
         """Deliver every pending packet, verifying each path's packets before executing any (the endpoint
         executes a nonce only once every earlier nonce of its path is verified)."""
-        pending = await self.pending()
-        for packet in pending:
-            if await self.status(packet) == "sent":
+        packets = await self.packets()
+        statuses = await self.statuses(packets)
+        pending = [p for p, s in zip(packets, statuses, strict=True) if s != "delivered"]
+        for packet, status in zip(packets, statuses, strict=True):
+            if status == "sent":
                 try:
                     await self.verify(packet)
                 except ChainError:
