@@ -410,6 +410,10 @@ class Indexer(Index):
         cursor = self.cursor
         if cursor is None or cursor < self.start_block:  # nothing indexed yet
             return False
+        # most steps find the cursor block as it was: one header, not the window walked on a mismatch
+        stored = self.db.query("SELECT hash FROM blocks WHERE number = ?", (cursor,))
+        if stored and (await self._headers([cursor], missing_ok=True))[cursor][0] == stored[0][0]:
+            return False
         below = cursor + 1
         while True:
             rows = self.db.query(
