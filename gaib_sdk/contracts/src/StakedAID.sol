@@ -457,7 +457,7 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
             assets = shares == claimable
                 ? claimableAssets
                 : claimableAssets.mulDiv(shares, claimable, Math.Rounding.Floor);
-            _settle(c, controller, shares, assets, full, filled, owed);
+            _settle(c, controller, shares, assets, full && shares == claimable && assets == claimableAssets);
         }
         _accounts[controller] = c;
         _pay(controller, receiver, shares, assets);
@@ -480,7 +480,7 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
             shares = assets == claimableAssets
                 ? claimable
                 : claimable.mulDiv(assets, claimableAssets, Math.Rounding.Ceil);
-            _settle(c, controller, shares, assets, full, filled, owed);
+            _settle(c, controller, shares, assets, full && shares == claimable && assets == claimableAssets);
         }
         _accounts[controller] = c;
         _pay(controller, receiver, shares, assets);
@@ -531,14 +531,18 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
     }
 
     /// @notice 0 while paused, under water, or for a deny-listed receiver, as a deposit would fail.
+    ///         Otherwise what the shares the 128-bit balances still hold are worth: 0 while a loss has
+    ///         wiped the vault out (shares, no assets), when a deposit would mint about
+    ///         `assets * totalSupply` shares.
     function maxDeposit(address receiver) public view override returns (uint256) {
         if (paused() || underWater() || IAIDollarView(asset()).isDenied(receiver)) return 0;
-        return super.maxDeposit(receiver);
+        return _convertToAssets(type(uint128).max - totalSupply(), Math.Rounding.Floor);
     }
 
+    /// @notice As maxDeposit; at most the shares the 128-bit balances still hold.
     function maxMint(address receiver) public view override returns (uint256) {
         if (paused() || underWater() || IAIDollarView(asset()).isDenied(receiver)) return 0;
-        return super.maxMint(receiver);
+        return type(uint128).max - totalSupply();
     }
 
     /// @dev Paused, under water or deny-listed: say so (EnforcedPause, VaultUnderWater, AccountDenied) rather
@@ -640,7 +644,8 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
         if (supply == 0) return assets;
         uint256 total = totalAssets();
         // A vault whose assets a loss wiped out: the old shares are worth nothing, so the new deposit
-        // must buy (almost) the whole vault rather than share with them.
+        // must buy (almost) the whole vault rather than share with them (only a deposit small enough for
+        // the 128-bit balances goes through: in practice, deposits wait for the vault to hold AID again).
         if (total == 0) return assets.mulDiv(supply + 1, 1, rounding);
         return assets.mulDiv(supply, total, rounding);
     }
@@ -741,21 +746,15 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
         return (uint256(o.shares + int256(filled)), uint256(o.assets + int256(owed)));
     }
 
-    /// @dev A claim of `shares` for `assets` that is not all of one filled request: the overflow slot keeps
-    ///      the difference; a completely filled request is folded into it and leaves the packed slot.
-    function _settle(
-        Account memory c,
-        address controller,
-        uint256 shares,
-        uint256 assets,
-        bool full,
-        uint256 filled,
-        uint256 owed
-    ) private {
-        if (full) {
+    /// @dev A claim of `shares` for `assets` that is not all of one filled request (and nothing else): the
+    ///      overflow slot keeps the difference, and the request stays where it is (its views with it) until
+    ///      a claim takes all that is claimable once it is completely filled (`done`).
+    function _settle(Account memory c, address controller, uint256 shares, uint256 assets, bool done) private {
+        if (done) {
             c.requestShares = 0;
             c.round = 0;
-            _addOverflow(c, controller, int256(filled) - int256(shares), int256(owed) - int256(assets));
+            if (c.overflow) delete _overflow[controller];
+            c.overflow = false;
         } else {
             _addOverflow(c, controller, -int256(shares), -int256(assets));
         }
