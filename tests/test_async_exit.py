@@ -325,6 +325,14 @@ async def test_a_round_fills_at_the_processing_price_and_claims_pay_once(gaib: G
     result = await lender.send(said.redeem(200 * AID, lender.address, lender.address), what="claim")
     assert events(p.said, "Withdraw", result)[0]["assets"] == lender_owed
     assert await said.pendingRedeemRequest(1, lender.address).call() == 30 * AID
+    # the next cycle fills round 1: the lender's and the outsider's requests, at that cycle's price
+    await to_cycle(gaib)
+    result = await gaib.send(said.processCycle(10), what="cycle 1")
+    (fill,) = events(p.said, "RedeemFilled", result)
+    assert (fill["requestId"], fill["shares"], fill["pending"]) == (1, 80 * AID, 0)
+    assert await said.maxRedeem(lender.address).call() == 30 * AID
+    assert await said.maxWithdraw(lender.address).call() == 30 * AID * fill["assets"] // (80 * AID)
+    assert await said.claimableRedeemRequest(1, lender.address).call() == 30 * AID
     # a deny-listed controller cannot claim
     await gaib.aid.deny(lender.address)
     await reverts(lender.send(said.redeem(AID, lender.address, lender.address), what="c"), "AccountDenied")
@@ -712,6 +720,15 @@ async def test_locked_shares_cannot_move_and_requests_need_leave(gaib: Gaib, act
     result = await spender.send(said.redeem(100 * AID, spender.address, spender.address), what="claim")
     assert events(p.said, "Withdraw", result)[0]["assets"] == 100 * AID
     assert await said.balanceOf(p.said.address).call() == 0
+    # a denied owner's shares cannot be requested, by itself or by its operator
+    await gaib.aid.deny(stranger.address)
+    await reverts(
+        stranger.send(said.requestRedeem(AID, stranger.address, stranger.address), what="denied"), "AccountDenied"
+    )
+    await stranger.send(said.setOperator(owner.address, True), what="operator")
+    await reverts(
+        owner.send(said.requestRedeem(AID, owner.address, stranger.address), what="for denied"), "AccountDenied"
+    )
 
 
 @pytest.mark.asyncio
