@@ -1,10 +1,11 @@
 """Stateful property tests of the protocol contracts on the embedded EVM.
 
 A hypothesis state machine drives random sequences of: mint, redeem, requestRedemption, processRedemptions,
-claim, stake, request an exit from sAID (ERC-7540), process a withdrawal cycle, claim an exit, register (and
-re-register) assets, open a deal, repay it (plain or from revenue), change the cash reserve, advance time,
-impair / cure a deal, and default + liquidate it. The contracts are called directly (no SDK pre-checks), and
-the chain is reverted to one snapshot between examples, so the whole run shares one deployment.
+claim, stake, request an exit from sAID (ERC-7540), cap the exits per cycle, process a withdrawal cycle,
+claim an exit, register (and re-register) assets, open a deal, repay it (plain or from revenue), change the
+cash reserve, advance time, impair / cure a deal, and default + liquidate it. The contracts are called
+directly (no SDK pre-checks), and the chain is reverted to one snapshot between examples, so the whole run
+shares one deployment.
 
 After every step, to the wei (USDC has 6 decimals, AID 18, SCALE = 10**12):
 
@@ -16,13 +17,16 @@ After every step, to the wei (USDC has 6 decimals, AID 18, SCALE = 10**12):
     for each redeemer: sum(owed - remaining over its requests) == what it claimed + AID.claimable(it)
     the queue is FIFO: requests before queueHead are fully filled, none behind the head is filled at all
     sAID.convertToAssets(1e18) never falls, unless that step realized a loss (a liquidation short of principal)
-    for each sAID exit request: shares filled (by the cycles' RedeemFilled events) + pendingRedeemRequest
-        == shares requested (what a cycle left unfilled rolled over and is still pending)
-    exits fill FIFO: every request before sAID.queueHead is filled, none after the head has started
-    sAID.totalPendingShares() == sum(pending) == sAID.balanceOf(sAID)       (the locked shares)
-    AID set aside by the cycles == AID paid by claims + sum(sAID.maxWithdraw(account)) == AID in the escrow
-    for each controller: shares filled == shares claimed + sAID.maxRedeem(it)
-        == shares claimed + sum(claimableRedeemRequest over its requests)   (nothing is paid twice)
+    sAID exits go in rounds (ERC-7540 fungible requests): a round's fills (its cycles' RedeemFilled events)
+        are cumulative; each controller's part of a round is its fraction of them, rounded down
+    for each controller's current request: pendingRedeemRequest == its shares - its part of the fills
+    rounds fill FIFO: every round before sAID.queueHead is filled, none after the head has started
+    sAID.totalPendingShares() == requested - filled over the rounds == sAID.balanceOf(sAID) (the locked shares)
+    the sAID balances (holders, DEAD, the vault's pending shares) add up to sAID.totalSupply()
+    for each controller: shares claimed + sAID.maxRedeem(it) == its parts of the rounds' filled shares, and
+        AID claimed + sAID.maxWithdraw(it) == its parts of the rounds' AID   (nothing is paid twice)
+    AID in the escrow == AID set aside by the cycles - AID paid by claims >= sum(sAID.maxWithdraw(account)),
+        short of it by at most a wei per request (the rounding down)
     AssetRegistry.assetCount() == the number of distinct assets registered (no asset is registered twice)
     USDC.balanceOf(CreditFacility) == the sum of the open deals' cash reserves
 
@@ -219,11 +223,27 @@ class Request:
 
 @dataclass
 class Exit:
-    """An sAID exit request (ERC-7540) and the shares the cycles have filled of it."""
+    """A controller's sAID exit request (ERC-7540) in one round (its requests there merged)."""
 
     controller: str
+    round: int
     shares: int
+
+
+@dataclass
+class Round:
+    """An exit round: shares requested in it, and the shares filled and AID set aside so far."""
+
+    shares: int = 0
     filled: int = 0
+    assets: int = 0
+
+    def part(self, shares: int) -> tuple[int, int]:
+        """The filled shares and AID of a request of ``shares`` in this round: its fraction, rounded down."""
+        if self.filled == 0:
+            return 0, 0
+        filled = shares if self.filled == self.shares else shares * self.filled // self.shares
+        return filled, shares * self.assets // self.shares
 
 
 class ProtocolMachine(RuleBasedStateMachine):
@@ -250,7 +270,8 @@ class ProtocolMachine(RuleBasedStateMachine):
         self.set_aside = 0  # AID the cycles moved to the escrow
         self.paid = 0  # AID claims paid out of it
         self.claimed_shares = {who: 0 for who in e.investors}
-        self.settled: set[int] = set()
+        self.claimed_assets = {who: 0 for who in e.investors}
+        self.rounds: dict[int, Round] = {}
 
     # ---- helpers ----
 
@@ -355,6 +376,10 @@ class ProtocolMachine(RuleBasedStateMachine):
         if amount < 10**18:
             return
         shares_before = e.view(e.said, "balanceOf", account)
+        if amount > e.view(e.said, "maxDeposit", account):
+            # a vault a loss wiped out would mint more shares than the 128-bit balances hold: refused
+            assert e.attempt(account, e.said.functions.deposit(amount, account))[0] is not None
+            return
         preview = e.view(e.said, "previewDeposit", amount)
         aid_before = e.aid_of(account)
         e.send(account, e.said.functions.deposit(amount, account))
@@ -369,10 +394,24 @@ class ProtocolMachine(RuleBasedStateMachine):
         shares = balance * percent // 100
         if shares == 0:
             return
+        open_round = e.view(e.said, "openRound")
+        mine = [x for x in self.exits if x.controller == account]
+        current = mine[-1] if mine else None
+        if current is not None and current.round != open_round:
+            filled, _ = self.rounds[current.round].part(current.shares)
+            if filled < current.shares:  # a controller waits in one round at a time
+                assert e.attempt(account, e.said.functions.requestRedeem(shares, account, account))[0] == (
+                    "RequestPending"
+                )
+                return
         receipt = e.send(account, e.said.functions.requestRedeem(shares, account, account))
         (ev,) = events(e.said, "RedeemRequest", receipt)
-        assert (ev["requestId"], ev["controller"], ev["shares"]) == (len(self.exits), account, shares)
-        self.exits.append(Exit(account, shares))
+        assert (ev["requestId"], ev["controller"], ev["shares"]) == (open_round, account, shares)
+        if current is not None and current.round == open_round:
+            current.shares += shares  # merged into its request of the round
+        else:
+            self.exits.append(Exit(account, open_round, shares))
+        self.rounds.setdefault(open_round, Round()).shares += shares
         assert e.view(e.said, "balanceOf", account) == balance - shares
 
     @rule(max_requests=st.integers(1, 4))
@@ -388,16 +427,19 @@ class ProtocolMachine(RuleBasedStateMachine):
         escrow_before = e.aid_of(self.escrow)
         receipt = e.send(e.admin, e.said.functions.processCycle(max_requests))
         fills = events(e.said, "RedeemFilled", receipt)
-        assert len([f for f in fills if f["pending"] == 0]) <= max_requests
+        assert len(fills) <= max_requests
         ids = [f["requestId"] for f in fills]
         assert ids == sorted(ids) and len(set(ids)) == len(ids)  # oldest first, each once per call
         for f in fills:
-            self.exits[f["requestId"]].filled += f["shares"]
+            r = self.rounds[f["requestId"]]
+            r.filled += f["shares"]
+            r.assets += f["assets"]
+            assert f["pending"] == r.shares - r.filled
             self.set_aside += f["assets"]
         assert e.aid_of(self.escrow) == escrow_before + sum(f["assets"] for f in fills)
         assert e.view(e.said, "convertToAssets", 10**18) >= price  # filling never lowers the share price
 
-    @precondition(lambda self: self.e.view(self.e.said, "totalClaimableAssets") > 0)
+    @precondition(lambda self: self.set_aside > self.paid)
     @rule(percent=st.integers(1, 100))
     def claim_unstake(self, percent: int) -> None:
         e = self.e
@@ -413,7 +455,14 @@ class ProtocolMachine(RuleBasedStateMachine):
             (ev,) = events(e.said, "Withdraw", receipt)
             assert e.aid_of(account) == aid_before + ev["assets"]
             self.claimed_shares[account] += shares
+            self.claimed_assets[account] += ev["assets"]
             self.paid += ev["assets"]
+
+    @rule(bps=st.sampled_from([0, 1, 3, 50]))
+    def set_exit_cap(self, bps: int) -> None:
+        """A per-cycle cap on exits (bps of AID's reserve): a small one cuts rounds, pro-rata."""
+        e = self.e
+        e.send(e.admin, e.said.functions.setCycle(e.view(e.said, "cycleLength"), bps))
 
     # ---- registry ----
 
@@ -626,27 +675,27 @@ class ProtocolMachine(RuleBasedStateMachine):
     def exits_are_filled_in_order_and_paid_once(self) -> None:
         e = self.e
         said = e.said
-        # (a request filled and claimed in full never changes again: it is read once more, then skipped)
-        live = [(i, x) for i, x in enumerate(self.exits) if i not in self.settled]
-        pending = {i: e.view(said, "pendingRedeemRequest", i, x.controller) for i, x in live}
-        claimable = {i: e.view(said, "claimableRedeemRequest", i, x.controller) for i, x in live}
-        for i, x in live:
-            assert x.filled + pending[i] == x.shares  # filled + pending (rolled over included) == requested
-            if pending[i] == claimable[i] == 0:
-                self.settled.add(i)
         head = e.view(said, "queueHead")
-        assert all(pending.get(i, 0) == 0 for i in range(head))  # FIFO: all before the head are filled...
-        assert all(x.filled == 0 for x in self.exits[head + 1 :])  # ...none behind it has started
-        assert e.view(said, "totalPendingShares") == sum(pending.values()) == e.view(said, "balanceOf", said.address)
-        # nothing paid twice: what was set aside is what was paid plus what is still owed, all in the escrow
+        for n, r in self.rounds.items():  # FIFO between rounds: before the head filled, after it untouched
+            assert (r.filled == r.shares) if n < head else (r.filled == 0 if n > head else r.filled <= r.shares)
+        pending = sum(r.shares - r.filled for r in self.rounds.values())
+        assert e.view(said, "totalPendingShares") == pending == e.view(said, "balanceOf", said.address)
+        holders = [*e.investors, Web3.to_checksum_address(e.view(said, "DEAD")), said.address]
+        assert sum(e.view(said, "balanceOf", h) for h in holders) == e.view(said, "totalSupply")
+        # nothing paid twice: each controller's claims and claimable add up to its parts of the rounds
         owed = {who: e.view(said, "maxWithdraw", who) for who in e.investors}
-        assert self.set_aside == self.paid + sum(owed.values())
-        assert e.aid_of(self.escrow) == e.view(said, "totalClaimableAssets") == sum(owed.values())
         for who in e.investors:
-            filled = sum(x.filled for x in self.exits if x.controller == who)
-            max_redeem = e.view(said, "maxRedeem", who)
-            assert filled == self.claimed_shares[who] + max_redeem
-            assert max_redeem == sum(c for i, c in claimable.items() if self.exits[i].controller == who)
+            mine = [x for x in self.exits if x.controller == who]
+            parts = [self.rounds[x.round].part(x.shares) for x in mine]
+            assert self.claimed_shares[who] + e.view(said, "maxRedeem", who) == sum(f for f, _ in parts)
+            assert self.claimed_assets[who] + owed[who] == sum(a for _, a in parts)
+            if mine:
+                x, (filled, _) = mine[-1], parts[-1]
+                assert e.view(said, "pendingRedeemRequest", x.round, who) == x.shares - filled
+        # the escrow holds what was set aside less what was paid: all that is owed, and the rounding's dust
+        in_escrow = e.aid_of(self.escrow)
+        assert in_escrow == self.set_aside - self.paid
+        assert 0 <= in_escrow - sum(owed.values()) <= len(self.exits)
 
     @invariant()
     def the_share_price_falls_only_on_a_markdown_or_a_realized_loss(self) -> None:

@@ -64,10 +64,13 @@ class StakedAid(Namespace):
     async def request_unstake(
         self, shares: Decimal | int | str, *, controller: str | None = None, key: str | None = None
     ) -> int:
-        """Ask to exit ``shares`` sAID (ERC-7540 ``requestRedeem``): the shares are locked in the vault and wait
-        for the withdrawal manager's next cycle, which fills requests oldest first at the share price of that
-        moment; then :meth:`claim_unstake` takes the AID. ``controller`` (this account by default) is who may
-        claim. Returns the request id. With ``key``, calling again after a crash requests once."""
+        """Ask to exit ``shares`` sAID (ERC-7540 ``requestRedeem``): the shares leave this account's balance and
+        join the open round, which the withdrawal manager's next cycle closes and fills (rounds oldest first,
+        all the requests of a round at the same price and, under the per-cycle cap, by the same fraction);
+        then :meth:`claim_unstake` takes the AID. ``controller`` (this account by default) is who may claim.
+        Returns the request id: the round's. A controller waits in one round at a time: while part of its
+        request in an earlier round is still pending, a new one is refused. With ``key``, calling again after a
+        crash requests once."""
         p = self._protocol
         amount = to_units(shares, AID_DECIMALS, what="sAID shares")
         who = controller or self._address
@@ -81,14 +84,22 @@ class StakedAid(Namespace):
                 if await p.aid.functions.isDenied(account).call():
                     raise GaibValueError(f"account {account} is on the deny list: it cannot move or redeem sAID")
             await self._require_balance(p.said, amount, "sAID", "request an exit")
+            round_id, _, pending = await p.said.functions.redeemRequestOf(who).call()
+            if pending > 0 and round_id != await p.said.functions.openRound().call():
+                raise GaibValueError(
+                    f"controller {who} still has {from_units(pending, AID_DECIMALS)} sAID pending in exit round "
+                    f"{round_id}: a controller waits in one round at a time; request again once the withdrawal "
+                    "manager's cycles have filled it (see gaib.said.unstake_status), or name another controller"
+                )
         call = p.said.functions.requestRedeem(amount, who, self._address)
         result = await self._send(call, what="request sAID exit", key=req_key)
         ev = p.said.events.RedeemRequest().process_receipt({"logs": result.logs}, errors=DISCARD)
         return int(ev[0]["args"]["requestId"])
 
     async def unstake_request(self, request_id: int, controller: str | None = None) -> dict[str, Decimal]:
-        """One exit request: its shares still pending (they roll over to the next cycle) and those filled and
-        not claimed yet (ERC-7540 pendingRedeemRequest / claimableRedeemRequest)."""
+        """``controller``'s exit request in round ``request_id``: its shares still pending (they roll over to the
+        next cycle) and those filled and not claimed yet (ERC-7540 pendingRedeemRequest /
+        claimableRedeemRequest)."""
         said = self._protocol.said.functions
         who = controller or self._address
         return {
@@ -97,15 +108,16 @@ class StakedAid(Namespace):
         }
 
     async def unstake_status(self, account: str | None = None) -> dict[str, Any]:
-        """Where ``account``'s (this client's by default) exits stand, and the vault's withdrawal cycle: shares
-        requested and waiting, shares filled and AID to claim, the current cycle and when its processing is due
-        (unix seconds), the per-cycle cap and what waits in the queue."""
+        """Where ``account``'s (this client's by default) exits stand, and the vault's withdrawal cycle: its
+        request's round (``request_id``, None without one) and shares waiting, shares filled and AID to claim,
+        the current cycle and when its processing is due (unix seconds), the per-cycle cap and what waits in
+        the queue (``queue_length``: rounds)."""
         said = self._protocol.said.functions
         who = account or self._address
-        requested = await said.requestedShares(who).call()
-        filled = await said.filledShares(who).call()
+        round_id, shares, pending = await said.redeemRequestOf(who).call()
         return {
-            "pending_shares": from_units(requested - filled, AID_DECIMALS),
+            "request_id": int(round_id) if shares else None,
+            "pending_shares": from_units(pending, AID_DECIMALS),
             "claimable_shares": from_units(await said.maxRedeem(who).call(), AID_DECIMALS),
             "claimable_aid": from_units(await said.maxWithdraw(who).call(), AID_DECIMALS),
             "cycle": int(await said.currentCycle().call()),
@@ -117,9 +129,9 @@ class StakedAid(Namespace):
         }
 
     async def process_withdrawal_cycle(self, max_requests: int = 100) -> dict[str, Any]:
-        """Withdrawal manager: fill waiting exit requests, oldest first, once the cycle is due. Returns the shares
-        filled, the AID set aside for their claims, and whether the cycle closed (it stays open when
-        ``max_requests`` cut it short: call again)."""
+        """Withdrawal manager: close the open round and fill the waiting rounds, oldest first, once the cycle is
+        due. Returns the shares filled, the AID set aside for their claims, and whether the cycle closed (it
+        stays open when ``max_requests``, a bound on the rounds filled, cut it short: call again)."""
         said = self._protocol.said
         if max_requests < 1:
             raise GaibValueError(f"max_requests {max_requests} must be at least 1")

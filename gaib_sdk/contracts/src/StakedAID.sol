@@ -67,15 +67,27 @@ contract RedeemEscrow {
 ///
 ///      Exit is asynchronous, through ERC-7540's redeem-request interface (operators, requestRedeem,
 ///      pending/claimable views; redeem and withdraw CLAIM). A holder (or its operator, or a spender with an
-///      ERC-20 allowance) calls requestRedeem: the shares move into the vault and wait in a FIFO queue. The
-///      withdrawal manager processes the queue once per cycle (30 days by default): every request made before
-///      the processing began is filled, oldest first, at the share price of that moment; the filled shares
-///      are burned and the AID they are worth moves to the RedeemEscrow, where it no longer earns income or
-///      bears loss. Pending shares stay in totalSupply and keep earning and bearing loss until filled.
-///      Storage, for gas: a request is one slot (controller, shares), a controller's line two (requested and
-///      claimed; filled and the AID owed), the queue three packed slots.
-///      FIFO, not pro-rata: the oldest request is paid first, the gas of a fill does not grow with the number
-///      of requests waiting, and nobody gains by asking for more than he wants (which pro-rata rewards).
+///      ERC-20 allowance) calls requestRedeem: the shares leave its balance and join the open ROUND, whose id
+///      is the request id. Requests are fungible within a round (ERC-7540): they are filled together, at the
+///      same price and by the same fraction, and one controller's requests in one round are one request. The
+///      withdrawal manager processes the queue once per cycle (30 days by default): the processing closes the
+///      open round (requests made from then on wait for the next cycle) and fills the closed rounds, oldest
+///      first, at the share price of that moment; the filled shares are burned and the AID they are worth
+///      moves to the RedeemEscrow, where it no longer earns income or bears loss. Pending shares stay in
+///      totalSupply and keep earning and bearing loss until filled.
+///      FIFO between rounds, pro-rata within one: an older round is filled before a newer one is touched, and
+///      when the per-cycle cap cuts a round every request in it gets the same fraction, the rest rolling over,
+///      first in line, to the next cycle. Nobody gains by asking for more than he wants: what is not filled is
+///      never returned, it stays requested; and the gas of a processing grows with the rounds waiting, not
+///      with the requests in them.
+///      Storage, for gas: each account's share balance and its open request (shares, round) share one slot
+///      (the ERC-20 balances are this contract's own, the rest of ERC-20 is OpenZeppelin's), a round is two
+///      slots written by the processing (shares requested; shares filled and AID set aside, cumulative over
+///      the processings that filled it), the queue two packed slots. A holder's part of a round is its
+///      shares' fraction of the round's cumulative fills, rounded down, so the parts never add up to more
+///      than was set aside. A second request while an older round's request is filled and not claimed folds
+///      that one into a per-controller overflow slot; while it is still pending, the request is refused
+///      (RequestPending): a controller waits in one round at a time.
 ///      Liquidity: all AID in the vault is liquid; what limits exits is the USDC reserve behind AID, so an
 ///      optional per-cycle cap (cycleCapBps of AIDollar.reserve(), off when 0) bounds the AID released in one
 ///      cycle; what the cap or the gas limit leaves unfilled rolls over, still first in line, to the next cycle.
@@ -122,54 +134,60 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
     /// @notice Holds the AID set aside for filled requests (out of totalAssets, out of loss's reach).
     RedeemEscrow public immutable escrow;
 
-    /// @notice One exit request, one slot: its controller and its shares.
-    struct RedeemRequestInfo {
-        address controller;
-        uint96 shares;
+    /// @dev An account's share balance and its open exit request as controller, in one slot: a first exit
+    ///      writes no fresh slot. `overflow`: the controller's _overflow slot is not empty.
+    struct Account {
+        uint128 balance;
+        uint96 requestShares;
+        uint24 round;
+        bool overflow;
     }
 
-    /// @dev A controller's line of requested shares (one slot): request k holds [start, start + shares) of it,
-    ///      its fills and claims run through it in order: [0, claimed) paid, [claimed, filled) claimable,
-    ///      [filled, requested) pending. `filled` and the AID owed for claimable shares are the other slot.
-    struct Line {
-        uint128 requested;
-        uint128 claimed;
-    }
-
-    struct Fills {
-        uint128 filled;
+    /// @notice A closed round, one slot: the shares requested in it, whether it is completely filled, and the
+    ///         AID set aside for it so far (cumulative: a round the cap cut is filled over several
+    ///         processings, each at its own price). How much of the head round is filled is `headFilled`.
+    struct Round {
+        uint120 shares;
+        bool full;
         uint128 assets;
     }
 
-    // The queue in three slots, each written once per step: requestRedeem writes the first, a claim the
-    // third, processCycle all three.
-    /// @notice Requests [queueHead, requestCount) are still (partly) waiting; shares in them not filled yet.
-    uint64 public requestCount;
-    uint64 public queueHead;
-    uint128 public totalPendingShares;
-    /// @dev Shares of the head request filled so far; the processing under way fills requests below
-    ///      `_eligibleEnd` (those made before it began).
-    uint96 private _headFilled;
-    uint64 private _eligibleEnd;
-    uint64 public currentCycle;
+    /// @dev What a controller may claim beyond its packed request: shares and AID of earlier rounds folded in
+    ///      when it requested again, less what it claimed of its packed request's round (so either may be
+    ///      negative; with the packed request's fills added, both are >= 0).
+    struct Overflow {
+        int128 shares;
+        int128 assets;
+    }
+
+    mapping(address account => Account) private _accounts;
+    uint256 private _supply;
+
+    // The queue in two slots: requestRedeem writes the first, processCycle both.
+    /// @notice The round taking requests; the shares requested in it; shares requested and not filled yet,
+    ///         over all rounds (they stay in totalSupply and are reported as the vault's balance).
+    uint24 public openRound;
+    uint112 public openRoundShares;
+    uint120 public totalPendingShares;
+    /// @notice Closed rounds [queueHead, openRound) are not completely filled yet; `headFilled` shares of
+    ///         the head round are.
+    uint24 public queueHead;
+    uint32 public currentCycle;
+    /// @notice A processing cut short by its `maxRequests` bound: the next call goes on with it.
     bool public cycleInProgress;
-    /// @notice AID set aside for filled requests and not claimed yet (held by the escrow).
-    uint128 public totalClaimableAssets;
+    uint120 public headFilled;
     /// @notice AID the cycle under way may still release.
-    uint128 public cycleBudget;
+    uint256 public cycleBudget;
     uint256 public cycleLength;
     uint256 public nextCycleAt;
     uint256 public cycleCapBps;
-    mapping(uint256 requestId => RedeemRequestInfo) private _requests;
-    /// @dev A request's start in its controller's line, stored only when not 0 (the controller's first).
-    mapping(uint256 requestId => uint256) private _starts;
+    mapping(uint256 round => Round) public rounds;
     mapping(address controller => mapping(address operator => bool)) public isOperator;
-    mapping(address controller => Line) private _lines;
-    mapping(address controller => Fills) private _fills;
+    mapping(address controller => Overflow) private _overflow;
 
-    event RedeemFilled(
-        uint256 indexed requestId, address indexed controller, uint256 shares, uint256 assets, uint256 pending
-    );
+    /// @notice Round `requestId` was filled by `shares` (and `assets` AID set aside) at this processing;
+    ///         `pending` of its shares wait for the next cycle.
+    event RedeemFilled(uint256 indexed requestId, uint256 shares, uint256 assets, uint256 pending);
     event CycleProcessed(uint256 indexed cycle, uint256 shares, uint256 assets, bool closed, uint256 nextCycleAt);
     event CycleSet(uint256 cycleLength, uint256 cycleCapBps, uint256 nextCycleAt);
 
@@ -192,6 +210,9 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
     error BadCycle(uint256 cycleLength, uint256 cycleCapBps);
     error ExceedsClaimable(address controller, uint256 requested, uint256 claimable);
     error WritedownUnderflow(uint256 amount, uint256 writedown);
+    /// @notice `controller` still has `pending` shares waiting in round `requestId`: it may request again
+    ///         once that round is filled (a controller waits in one round at a time).
+    error RequestPending(address controller, uint256 requestId, uint256 pending);
 
     constructor(address admin, IERC20 aid, uint256 vestingPeriod_) ERC20("Staked AI Dollar", "sAID") ERC4626(aid) {
         if (vestingPeriod_ > MAX_VESTING_PERIOD) revert VestingPeriodTooLong(vestingPeriod_, MAX_VESTING_PERIOD);
@@ -292,10 +313,13 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
         return true;
     }
 
-    /// @notice Lock `shares` of `owner` in the vault and queue them for the next processing; `controller`
-    ///         claims the AID once filled. The caller must be `owner`, its operator, or hold an allowance.
-    /// @dev The deny list: the owner is checked as the shares move; the caller and the controller here
-    ///      when they are other accounts. A request holds at most 2**96 - 1 shares (SafeCast refuses more).
+    /// @notice Take `shares` from `owner`'s balance into the open round, to be filled at the next processing;
+    ///         `controller` claims the AID once filled. Returns the round's id (ERC-7540: requests with the
+    ///         same id are fungible). The caller must be `owner`, its operator, or hold an allowance.
+    /// @dev The deny list: owner always; the caller and the controller when they are other accounts. A
+    ///      controller's requests in one round merge (at most 2**96 - 1 shares: SafeCast). A controller whose
+    ///      request of an older round is filled and not claimed keeps it (folded into its overflow slot); one
+    ///      whose older request still waits is refused (RequestPending): it waits in one round at a time.
     function requestRedeem(uint256 shares, address controller, address owner)
         external
         whenNotPaused
@@ -307,68 +331,66 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
             else _spendAllowance(owner, msg.sender, shares); // refuses a denied spender
         }
         if (controller != owner && controller != msg.sender) _checkNotDenied(controller);
-        _transfer(owner, address(this), shares);
-        requestId = requestCount;
-        Line storage line = _lines[controller];
-        uint256 start = line.requested;
-        _requests[requestId] = RedeemRequestInfo(controller, SafeCast.toUint96(shares));
-        if (start != 0) _starts[requestId] = start;
-        line.requested = SafeCast.toUint128(start + shares);
-        requestCount = SafeCast.toUint64(requestId + 1);
-        totalPendingShares += uint128(shares); // within the supply: the shares are held by the vault
+        _checkNotDenied(owner);
+        Account memory from = _accounts[owner];
+        if (from.balance < shares) revert ERC20InsufficientBalance(owner, from.balance, shares);
+        from.balance -= uint128(shares); // shares <= balance
+        requestId = openRound;
+        if (controller == owner) {
+            _addRequest(from, controller, shares, requestId);
+            _accounts[owner] = from;
+        } else {
+            _accounts[owner].balance = from.balance;
+            Account memory c = _accounts[controller];
+            _addRequest(c, controller, shares, requestId);
+            _accounts[controller] = c;
+        }
+        openRoundShares = SafeCast.toUint112(openRoundShares + shares);
+        totalPendingShares = SafeCast.toUint120(totalPendingShares + shares);
+        emit Transfer(owner, address(this), shares); // the pending shares are the vault's balance
         emit RedeemRequest(controller, owner, requestId, msg.sender, shares);
     }
 
-    /// @notice Shares of request `requestId` still waiting to be filled (0 if `controller` is not its own).
+    /// @notice Shares of `controller`'s request in round `requestId` still waiting to be filled.
     function pendingRedeemRequest(uint256 requestId, address controller) external view returns (uint256) {
-        (uint256 filled, , uint256 shares) = _requestState(requestId, controller);
-        return shares - filled;
+        Account memory c = _accounts[controller];
+        if (c.requestShares == 0 || c.round != requestId) return 0;
+        (uint256 filled, , ) = _filled(c.requestShares, c.round);
+        return c.requestShares - filled;
     }
 
-    /// @notice Shares of request `requestId` filled and not claimed yet (claims take the oldest first).
+    /// @notice Shares of `controller`'s request in round `requestId` filled and not claimed yet. Claims use
+    ///         the shares of earlier rounds folded into the overflow first; those are in maxRedeem only.
     function claimableRedeemRequest(uint256 requestId, address controller) external view returns (uint256) {
-        (uint256 filled, uint256 claimed, ) = _requestState(requestId, controller);
-        return filled - claimed;
+        Account memory c = _accounts[controller];
+        if (c.requestShares == 0 || c.round != requestId) return 0;
+        (uint256 filled, , ) = _filled(c.requestShares, c.round);
+        (uint256 shares, ) = _claimable(c, controller, filled, 0);
+        return shares < filled ? shares : filled;
     }
 
-    /// @notice Request `requestId`: its controller, its start in the controller's line of requested shares,
-    ///         and its shares.
-    function redeemRequests(uint256 requestId)
+    /// @notice `controller`'s request: its round (the request id), its shares and those still pending
+    ///         (shares 0: none).
+    function redeemRequestOf(address controller)
         external
         view
-        returns (address controller, uint256 start, uint256 shares)
+        returns (uint256 requestId, uint256 shares, uint256 pending)
     {
-        RedeemRequestInfo memory r = _requests[requestId];
-        return (r.controller, _starts[requestId], r.shares);
+        Account memory c = _accounts[controller];
+        (uint256 filled, , ) = _filled(c.requestShares, c.round);
+        return (c.round, c.requestShares, c.requestShares - filled);
     }
 
-    /// @notice Shares `controller` has requested, had filled and claimed (its whole history, in its line),
-    ///         and the AID set aside for its filled shares not claimed yet.
-    function requestedShares(address controller) external view returns (uint256) {
-        return _lines[controller].requested;
-    }
-
-    function filledShares(address controller) external view returns (uint256) {
-        return _fills[controller].filled;
-    }
-
-    function claimedShares(address controller) external view returns (uint256) {
-        return _lines[controller].claimed;
-    }
-
-    function claimableAssets(address controller) external view returns (uint256) {
-        return _fills[controller].assets;
-    }
-
-    /// @notice Requests still (partly) waiting in the queue.
+    /// @notice Rounds waiting: the closed rounds not completely filled, and the open one if it has requests.
     function queueLength() external view returns (uint256) {
-        return requestCount - queueHead;
+        return openRound - queueHead + (openRoundShares > 0 ? 1 : 0);
     }
 
-    /// @notice Fill waiting requests, oldest first, at the current share price: burn their shares and move
-    ///         the AID they are worth to the escrow. Callable once the cycle is due; a processing that the
-    ///         gas bound `maxRequests` cuts short stays open (call again); one that empties the eligible queue
-    ///         or this cycle's cap closes the cycle, and the next one is due `cycleLength` later.
+    /// @notice Close the open round and fill the closed rounds, oldest first, at the current share price:
+    ///         burn their shares and move the AID they are worth to the escrow. Callable once the cycle is
+    ///         due; a processing that the bound `maxRequests` (rounds filled) cuts short stays open (call
+    ///         again); one that fills every closed round or spends this cycle's cap closes the cycle, and the
+    ///         next one is due `cycleLength` later. The cap cuts a round pro-rata: the rest rolls over.
     function processCycle(uint256 maxRequests)
         external
         onlyRole(WITHDRAWAL_MANAGER_ROLE)
@@ -376,54 +398,35 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
         returns (uint256 sharesFilled, uint256 assetsSetAside)
     {
         if (block.timestamp < nextCycleAt) revert CycleNotDue(nextCycleAt, block.timestamp);
-        if (!cycleInProgress) {
-            cycleInProgress = true;
-            uint256 cap = cycleCap();
-            cycleBudget = cap > type(uint128).max ? type(uint128).max : uint128(cap);
-            _eligibleEnd = requestCount; // requests made from now on wait for the next cycle
+        uint256 open = openRound;
+        bool resumed = cycleInProgress;
+        uint256 budget = resumed ? cycleBudget : cycleCap();
+        if (!resumed) {
+            uint256 requested = openRoundShares;
+            if (requested > 0) {
+                // close the open round: requests made from now on wait for the next cycle
+                rounds[open].shares = uint120(requested); // openRoundShares is a uint112
+                openRound = SafeCast.toUint24(++open);
+                openRoundShares = 0;
+            }
         }
-        uint256 supply = totalSupply();
-        uint256 total = totalAssets();
-        uint256 budget = cycleBudget;
-        uint256 head = queueHead;
-        uint256 headFilled = _headFilled;
-        uint256 done = 0;
-        bool more = true; // eligible requests remain and the budget is not spent
-        while (true) {
-            if (budget == 0 || head >= _eligibleEnd) {
-                more = false;
-                break;
-            }
-            if (done == maxRequests) break;
-            (uint256 shares, uint256 assets, uint256 pending) = _fill(head, headFilled, total, supply, budget);
-            if (shares == 0) {
-                more = false; // the cap is spent
-                break;
-            }
-            budget -= assets;
-            sharesFilled += shares;
-            assetsSetAside += assets;
-            if (shares < pending) {
-                headFilled += shares; // the rest rolls over, still first in line
-                more = false;
-                break;
-            }
-            headFilled = 0;
-            ++head;
-            ++done;
+        Pass memory p = Pass(totalAssets(), _supply, budget, queueHead, headFilled, 0, 0);
+        bool more = _fillRounds(p, maxRequests);
+        (sharesFilled, assetsSetAside) = (p.shares, p.assets);
+        queueHead = uint24(p.head);
+        headFilled = uint120(p.headFilled);
+        cycleInProgress = more;
+        if (more) cycleBudget = p.budget;
+        else if (resumed) cycleBudget = 0;
+        if (sharesFilled > 0) {
+            totalPendingShares -= uint120(sharesFilled);
+            _supply -= sharesFilled;
+            emit Transfer(address(this), address(0), sharesFilled);
         }
-        queueHead = uint64(head);
-        _headFilled = uint96(headFilled);
-        cycleBudget = uint128(budget);
-        totalPendingShares -= uint128(sharesFilled);
-        totalClaimableAssets += uint128(assetsSetAside);
-        if (sharesFilled > 0) _burn(address(this), sharesFilled);
         if (assetsSetAside > 0) IERC20(asset()).safeTransfer(address(escrow), assetsSetAside);
         uint256 cycle = currentCycle;
         if (!more) {
-            cycleInProgress = false;
-            cycleBudget = 0;
-            currentCycle = uint64(cycle + 1);
+            currentCycle = uint32(cycle + 1);
             nextCycleAt = block.timestamp + cycleLength;
         }
         emit CycleProcessed(cycle, sharesFilled, assetsSetAside, !more, nextCycleAt);
@@ -441,40 +444,73 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
     ///         set-aside AID for `shares` of its filled requests to `receiver`. ERC-7540 semantics.
     function redeem(uint256 shares, address receiver, address controller) public override returns (uint256 assets) {
         _checkController(controller, receiver);
-        Line storage line = _lines[controller];
-        Fills storage f = _fills[controller];
-        uint256 claimable = f.filled - line.claimed;
         if (shares == 0) revert ZeroShares();
-        if (shares > claimable) revert ExceedsClaimable(controller, shares, claimable);
-        uint256 owed = f.assets;
-        assets = shares == claimable ? owed : owed.mulDiv(shares, claimable, Math.Rounding.Floor);
-        _claim(line, f, controller, receiver, shares, assets);
+        Account memory c = _accounts[controller];
+        (uint256 filled, uint256 owed, bool full) = _filled(c.requestShares, c.round);
+        if (full && !c.overflow && shares == filled) {
+            assets = owed; // all of one filled request: the common path, no other slot
+            c.requestShares = 0;
+            c.round = 0;
+        } else {
+            (uint256 claimable, uint256 claimableAssets) = _claimable(c, controller, filled, owed);
+            if (shares > claimable) revert ExceedsClaimable(controller, shares, claimable);
+            assets = shares == claimable
+                ? claimableAssets
+                : claimableAssets.mulDiv(shares, claimable, Math.Rounding.Floor);
+            _settle(c, controller, shares, assets, full && shares == claimable && assets == claimableAssets);
+        }
+        _accounts[controller] = c;
+        _pay(controller, receiver, shares, assets);
     }
 
     /// @notice Claim `assets` AID of `controller`'s filled requests, paid to `receiver`; returns the shares
     ///         of its requests that this uses up (rounded up).
     function withdraw(uint256 assets, address receiver, address controller) public override returns (uint256 shares) {
         _checkController(controller, receiver);
-        Line storage line = _lines[controller];
-        Fills storage f = _fills[controller];
-        uint256 owed = f.assets;
         if (assets == 0) revert ZeroAmount();
-        if (assets > owed) revert ExceedsClaimable(controller, assets, owed);
-        uint256 claimable = f.filled - line.claimed;
-        shares = assets == owed ? claimable : claimable.mulDiv(assets, owed, Math.Rounding.Ceil);
-        _claim(line, f, controller, receiver, shares, assets);
+        Account memory c = _accounts[controller];
+        (uint256 filled, uint256 owed, bool full) = _filled(c.requestShares, c.round);
+        if (full && !c.overflow && assets == owed) {
+            shares = filled;
+            c.requestShares = 0;
+            c.round = 0;
+        } else {
+            (uint256 claimable, uint256 claimableAssets) = _claimable(c, controller, filled, owed);
+            if (assets > claimableAssets) revert ExceedsClaimable(controller, assets, claimableAssets);
+            shares = assets == claimableAssets
+                ? claimable
+                : claimable.mulDiv(assets, claimableAssets, Math.Rounding.Ceil);
+            _settle(c, controller, shares, assets, full && shares == claimable && assets == claimableAssets);
+        }
+        _accounts[controller] = c;
+        _pay(controller, receiver, shares, assets);
     }
 
     /// @notice Filled shares `controller` may claim now (0 for a deny-listed controller, whose claim reverts).
-    function maxRedeem(address controller) public view override returns (uint256) {
+    function maxRedeem(address controller) public view override returns (uint256 shares) {
         if (IAIDollarView(asset()).isDenied(controller)) return 0;
-        return _fills[controller].filled - _lines[controller].claimed;
+        Account memory c = _accounts[controller];
+        (uint256 filled, uint256 owed, ) = _filled(c.requestShares, c.round);
+        (shares, ) = _claimable(c, controller, filled, owed);
     }
 
     /// @notice AID `controller` may claim now (0 for a deny-listed controller).
-    function maxWithdraw(address controller) public view override returns (uint256) {
+    function maxWithdraw(address controller) public view override returns (uint256 assets) {
         if (IAIDollarView(asset()).isDenied(controller)) return 0;
-        return _fills[controller].assets;
+        Account memory c = _accounts[controller];
+        (uint256 filled, uint256 owed, ) = _filled(c.requestShares, c.round);
+        (, assets) = _claimable(c, controller, filled, owed);
+    }
+
+    /// @notice Shares held by `account`; the vault's own balance includes the shares pending in the queue.
+    function balanceOf(address account) public view override(ERC20, IERC20) returns (uint256) {
+        uint256 own = _accounts[account].balance;
+        return account == address(this) ? own + totalPendingShares : own;
+    }
+
+    /// @notice All shares, those pending in the queue included (they earn and bear loss until filled).
+    function totalSupply() public view override(ERC20, IERC20) returns (uint256) {
+        return _supply;
     }
 
     /// @dev ERC-7540: the price of an asynchronous exit is not known in advance, so previews revert.
@@ -495,14 +531,18 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
     }
 
     /// @notice 0 while paused, under water, or for a deny-listed receiver, as a deposit would fail.
+    ///         Otherwise what the shares the 128-bit balances still hold are worth: 0 while a loss has
+    ///         wiped the vault out (shares, no assets), when a deposit would mint about
+    ///         `assets * totalSupply` shares.
     function maxDeposit(address receiver) public view override returns (uint256) {
         if (paused() || underWater() || IAIDollarView(asset()).isDenied(receiver)) return 0;
-        return super.maxDeposit(receiver);
+        return _convertToAssets(type(uint128).max - totalSupply(), Math.Rounding.Floor);
     }
 
+    /// @notice As maxDeposit; at most the shares the 128-bit balances still hold.
     function maxMint(address receiver) public view override returns (uint256) {
         if (paused() || underWater() || IAIDollarView(asset()).isDenied(receiver)) return 0;
-        return super.maxMint(receiver);
+        return type(uint128).max - totalSupply();
     }
 
     /// @dev Paused, under water or deny-listed: say so (EnforcedPause, VaultUnderWater, AccountDenied) rather
@@ -604,7 +644,8 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
         if (supply == 0) return assets;
         uint256 total = totalAssets();
         // A vault whose assets a loss wiped out: the old shares are worth nothing, so the new deposit
-        // must buy (almost) the whole vault rather than share with them.
+        // must buy (almost) the whole vault rather than share with them (only a deposit small enough for
+        // the 128-bit balances goes through: in practice, deposits wait for the vault to hold AID again).
         if (total == 0) return assets.mulDiv(supply + 1, 1, rounding);
         return assets.mulDiv(supply, total, rounding);
     }
@@ -619,41 +660,132 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
         super._deposit(caller, receiver, assets, shares);
     }
 
-    /// @dev A request's filled and claimed shares. The queue is FIFO: requests below queueHead are filled,
-    ///      `_headFilled` of the head is. Claims run through the controller's requests in order, so request k
-    ///      holds [start, start + shares) of the controller's line of claims.
-    function _requestState(uint256 requestId, address controller)
-        private
-        view
-        returns (uint256 filled, uint256 claimed, uint256 shares)
-    {
-        RedeemRequestInfo memory r = _requests[requestId];
-        if (r.controller != controller) return (0, 0, 0); // no such request: shares 0 below
-        shares = r.shares;
-        uint256 head = queueHead;
-        filled = requestId < head ? shares : (requestId == head ? _headFilled : 0);
-        claimed = _clamp(_lines[controller].claimed, _starts[requestId], shares);
+    /// @dev A processing's running state: the price (total / supply), the AID it may still release, the
+    ///      head round and how much of it is filled, and what it filled so far.
+    struct Pass {
+        uint256 total;
+        uint256 supply;
+        uint256 budget;
+        uint256 head;
+        uint256 headFilled;
+        uint256 shares;
+        uint256 assets;
     }
 
-    /// @dev Fill what is pending of request `head` (`headFilled` of it is filled) at total/supply, within
-    ///      `budget` AID, and credit its controller.
-    function _fill(uint256 head, uint256 headFilled, uint256 total, uint256 supply, uint256 budget)
+    /// @dev Fill the closed rounds, oldest first, at the current share price, within `p.budget` AID and at
+    ///      most `maxRequests` rounds; `more`: rounds remain and the budget is not spent.
+    function _fillRounds(Pass memory p, uint256 maxRequests) private returns (bool more) {
+        uint256 open = openRound;
+        while (p.budget > 0 && p.head < open) {
+            if (maxRequests == 0) return true;
+            --maxRequests;
+            if (!_fillRound(p)) break; // the cap is spent, or cut this round
+        }
+    }
+
+    /// @dev Fill what is pending of round `p.head` within the budget; true if it is now completely filled
+    ///      (the head moves on), false if the cap cut it (the rest rolls over, still first in line).
+    function _fillRound(Pass memory p) private returns (bool) {
+        Round storage r = rounds[p.head];
+        uint256 pending = r.shares - p.headFilled;
+        (uint256 shares, uint256 assets) = _fillAt(pending, p.total, p.supply, p.budget);
+        if (shares == 0) return false;
+        r.assets = SafeCast.toUint128(r.assets + assets);
+        emit RedeemFilled(p.head, shares, assets, pending - shares);
+        p.budget -= assets;
+        p.shares += shares;
+        p.assets += assets;
+        if (shares < pending) {
+            p.headFilled += shares;
+            return false;
+        }
+        r.full = true;
+        p.headFilled = 0;
+        ++p.head;
+        return true;
+    }
+
+    /// @dev `pending` shares at total/supply, or as many as `budget` AID pays for (rounded down).
+    function _fillAt(uint256 pending, uint256 total, uint256 supply, uint256 budget)
         private
-        returns (uint256 shares, uint256 assets, uint256 pending)
+        pure
+        returns (uint256 shares, uint256 assets)
     {
-        RedeemRequestInfo memory r = _requests[head];
-        pending = r.shares - headFilled;
         shares = pending;
         assets = shares.mulDiv(total, supply, Math.Rounding.Floor);
         if (assets > budget) {
             shares = budget.mulDiv(supply, total, Math.Rounding.Floor);
             assets = shares.mulDiv(total, supply, Math.Rounding.Floor);
         }
-        if (shares == 0) return (0, 0, pending);
-        Fills storage f = _fills[r.controller];
-        f.filled += uint128(shares); // at most its requested shares, a uint128
-        f.assets += uint128(assets); // at most the vault's AID
-        emit RedeemFilled(head, r.controller, shares, assets, pending - shares);
+    }
+
+    /// @dev `shares` requested in `round`: the part filled and the AID set aside for it, its fraction of the
+    ///      round's cumulative fills rounded down (so a round never pays out more than it set aside); `full`
+    ///      once the round is completely filled. A round not closed yet has no shares recorded.
+    function _filled(uint256 shares, uint256 round) private view returns (uint256 filled, uint256 assets, bool full) {
+        if (shares == 0) return (0, 0, false);
+        Round memory r = rounds[round];
+        if (r.full) return (shares, shares.mulDiv(r.assets, r.shares, Math.Rounding.Floor), true);
+        // open (no shares recorded), not reached yet, or the head round, partly filled
+        if (round != queueHead) return (0, 0, false);
+        uint256 done = headFilled;
+        if (done == 0) return (0, 0, false);
+        filled = shares.mulDiv(done, r.shares, Math.Rounding.Floor);
+        assets = shares.mulDiv(r.assets, r.shares, Math.Rounding.Floor);
+    }
+
+    /// @dev What `c` (controller `controller`) may claim: its packed request's fills (`filled`, `owed`) plus
+    ///      its overflow slot.
+    function _claimable(Account memory c, address controller, uint256 filled, uint256 owed)
+        private
+        view
+        returns (uint256 shares, uint256 assets)
+    {
+        if (!c.overflow) return (filled, owed);
+        Overflow memory o = _overflow[controller];
+        return (uint256(o.shares + int256(filled)), uint256(o.assets + int256(owed)));
+    }
+
+    /// @dev A claim of `shares` for `assets` that is not all of one filled request (and nothing else): the
+    ///      overflow slot keeps the difference, and the request stays where it is (its views with it) until
+    ///      a claim takes all that is claimable once it is completely filled (`done`).
+    function _settle(Account memory c, address controller, uint256 shares, uint256 assets, bool done) private {
+        if (done) {
+            c.requestShares = 0;
+            c.round = 0;
+            if (c.overflow) delete _overflow[controller];
+            c.overflow = false;
+        } else {
+            _addOverflow(c, controller, -int256(shares), -int256(assets));
+        }
+    }
+
+    /// @dev A new request by `c`, in round `open`: merged into its request there, or, if its request is of an
+    ///      older round, that one folded into the overflow once completely filled (refused before).
+    function _addRequest(Account memory c, address controller, uint256 shares, uint256 open) private {
+        uint256 had = c.requestShares;
+        if (had != 0 && c.round != open) {
+            (uint256 filled, uint256 assets, bool full) = _filled(had, c.round);
+            if (!full) revert RequestPending(controller, c.round, had - filled);
+            _addOverflow(c, controller, int256(filled), int256(assets));
+            had = 0;
+        }
+        c.requestShares = SafeCast.toUint96(had + shares);
+        c.round = uint24(open);
+    }
+
+    /// @dev Add to `controller`'s overflow slot; an empty one is deleted and `c.overflow` says which.
+    function _addOverflow(Account memory c, address controller, int256 shares, int256 assets) private {
+        Overflow memory o = c.overflow ? _overflow[controller] : Overflow(0, 0);
+        shares += o.shares;
+        assets += o.assets;
+        if (shares == 0 && assets == 0) {
+            if (c.overflow) delete _overflow[controller];
+            c.overflow = false;
+        } else {
+            _overflow[controller] = Overflow(SafeCast.toInt128(shares), SafeCast.toInt128(assets));
+            c.overflow = true;
+        }
     }
 
     /// @dev What tranche `t` has not vested yet now, rounded up.
@@ -721,12 +853,6 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
         if (tail == head) trancheHead = trancheTail = 0;
     }
 
-    function _clamp(uint256 total, uint256 start, uint256 size) private pure returns (uint256) {
-        if (total <= start) return 0;
-        uint256 inside = total - start;
-        return inside < size ? inside : size;
-    }
-
     function _checkNotDenied(address account) private view {
         if (IAIDollarView(asset()).isDenied(account)) revert AccountDenied(account);
     }
@@ -749,26 +875,27 @@ contract StakedAID is ERC4626, AccessControl, Pausable, IERC7540Operator, IERC75
     }
 
     /// @dev Pay a claim from the escrow.
-    function _claim(
-        Line storage line,
-        Fills storage f,
-        address controller,
-        address receiver,
-        uint256 shares,
-        uint256 assets
-    ) private {
-        line.claimed += uint128(shares); // at most its filled shares
-        f.assets -= uint128(assets);
-        totalClaimableAssets -= uint128(assets);
+    function _pay(address controller, address receiver, uint256 shares, uint256 assets) private {
         if (assets > 0) escrow.release(receiver, assets);
         emit Withdraw(msg.sender, receiver, controller, assets, shares);
     }
 
-    /// @dev The deny list holds on every move of sAID (the vault itself, taking requested shares, excepted).
+    /// @dev The share balances are this contract's own (beside each account's exit request, one slot);
+    ///      the deny list holds on every move of sAID.
     function _update(address from, address to, uint256 value) internal override {
         IAIDollarView denyList = IAIDollarView(asset());
         if (from != address(0) && denyList.isDenied(from)) revert AccountDenied(from);
-        if (to != address(0) && to != address(this) && denyList.isDenied(to)) revert AccountDenied(to);
-        super._update(from, to, value);
+        if (to != address(0) && denyList.isDenied(to)) revert AccountDenied(to);
+        if (from == address(0)) {
+            _supply = SafeCast.toUint128(_supply + value); // so that every balance fits its uint128
+        } else {
+            uint256 balance = _accounts[from].balance;
+            if (balance < value) revert ERC20InsufficientBalance(from, balance, value);
+            _accounts[from].balance = uint128(balance - value);
+        }
+        if (to == address(0)) _supply -= value;
+        else _accounts[to].balance += uint128(value); // at most the supply
+        emit Transfer(from, to, value);
     }
+
 }
