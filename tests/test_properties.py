@@ -46,8 +46,9 @@ from typing import Any
 
 import pytest
 from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
 from eth_tester import EthereumTester
-from eth_utils.abi import get_abi_output_types
+from eth_utils.abi import function_abi_to_4byte_selector, get_abi_input_types, get_abi_output_types
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
@@ -93,6 +94,7 @@ class Env:
     registered: list[bytes] = field(default_factory=list)
     deals: dict[int, list[bytes]] = field(default_factory=dict)
     _types: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    _calls: dict[tuple[str, str], tuple[bytes, list[str]]] = field(default_factory=dict)
     #: Views read since the chain last changed: the invariants after a step read the same views many times
     #: (each an EVM call of about 10 ms); emptied by every transaction, time move and snapshot revert.
     _seen: dict[tuple[str, str], Any] = field(default_factory=dict)
@@ -103,7 +105,10 @@ class Env:
         if key not in self._types:
             (abi,) = [e for e in contract.abi if e.get("type") == "function" and e["name"] == name]
             self._types[key] = list(get_abi_output_types(abi))
-        data = contract.encode_abi(name, args)
+            self._calls[key] = (function_abi_to_4byte_selector(abi), list(get_abi_input_types(abi)))
+        # encoded here: web3.py's encode_abi searches and re-validates the whole ABI on every call
+        selector, inputs = self._calls[key]
+        data = "0x" + (selector + abi_encode(inputs, args)).hex()
         if (contract.address, data) not in self._seen:
             raw = self.tester.call({"from": self.admin, "to": contract.address, "data": data})
             values = abi_decode(self._types[key], bytes.fromhex(raw[2:]))
