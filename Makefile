@@ -54,7 +54,10 @@ $(SAFE): node_modules/.installed $(VENV)/.installed
 $(LAYERZERO): node_modules/.installed $(VENV)/.installed
 	$(PY) -m gaib_sdk.chain.layerzero
 
-quickstart: setup
+# The set-up's steps run two at a time: pip and npm side by side, then the third-party builds (each one
+# solc-js process, or a download), as far as what each needs allows.
+quickstart:
+	$(MAKE) -j2 setup
 	$(VENV)/bin/gaib quickstart
 
 # Rebuild our contracts from source and fail if the committed artifacts differ.
@@ -96,8 +99,10 @@ DATE_TESTS := tests/test_underwriting.py tests/test_engine.py tests/test_financi
 WORKERS ?= $(shell $(PYTHON) -c "import os; print((os.cpu_count() or 1) + 1)")
 PYTEST := $(VENV)/bin/pytest -n $(WORKERS) --dist loadscope
 
-# The static checks run two at a time (their output kept together per check), then the suite.
-test: setup
+# The set-up two steps at a time (slither's own virtualenv beside it), the static checks two at a time
+# (their output kept together per check), then the suite.
+test:
+	$(MAKE) -j2 setup $(SLITHER_VENV)/.installed
 	$(MAKE) -j2 --output-sync=target check-artifacts lint typecheck docs example-plugin slither
 	$(PYTEST)
 	GAIB_TEST_TODAY=2031-07-15 $(PYTEST) -q -p no:cacheprovider $(DATE_TESTS)

@@ -111,7 +111,9 @@ async def test_reads_made_ahead_last_until_the_next_transaction_or_the_methods_e
             "nonce": int(node.rpc("eth_getTransactionCount", holder.address, "pending"), 16),
             "chainId": g.chain.chain_id,
         }
-        node.rpc("eth_sendRawTransaction", holder.sign_transaction(tx).raw_transaction.to_0x_hex())
+        # answered once mined (EIP-7966): a plain send may answer before anvil's block is in, and the read
+        # that follows would race it
+        node.rpc("eth_sendRawTransactionSync", holder.sign_transaction(tx).raw_transaction.to_0x_hex())
 
     @read_ahead
     async def method() -> list[int]:
