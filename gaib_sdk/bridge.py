@@ -35,7 +35,7 @@ from gaib_sdk.chain.layerzero import (
     deploy_endpoint,
     open_path,
     packet_status,
-    packet_statuses,
+    packet_statuses_by_end,
     packets_sent,
     wire,
 )
@@ -318,15 +318,15 @@ class Bridge:
         flying = dict.fromkeys(TOKENS, 0)
         by_address = {end.bridges[t]: t for end in self.ends.values() for t in TOKENS}
         by_eid = {e.eid: e for e in self.ends.values()}
-        bound: dict[int, list[Packet]] = {}  # each destination's packets, their statuses read in one batch
-        for end in self.ends.values():
-            for packet in await packets_sent(end):
-                if packet.dst_eid in by_eid and packet.sender in by_address:
-                    bound.setdefault(packet.dst_eid, []).append(packet)
-        for eid, packets in bound.items():
-            for packet, status in zip(packets, await packet_statuses(by_eid[eid], packets), strict=True):
-                if status != "delivered":
-                    flying[by_address[packet.sender]] += packet.amount_sd * SHARED_DECIMALS_UNIT
+        ours = [
+            packet
+            for end in self.ends.values()
+            for packet in await packets_sent(end)
+            if packet.dst_eid in by_eid and packet.sender in by_address
+        ]
+        for packet, status in zip(ours, await packet_statuses_by_end(by_eid, ours), strict=True):
+            if status != "delivered":
+                flying[by_address[packet.sender]] += packet.amount_sd * SHARED_DECIMALS_UNIT
         return flying
 
     async def invariant(self) -> dict[str, Any]:

@@ -24,7 +24,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -57,6 +57,7 @@ __all__ = [
     "open_path",
     "packet_status",
     "packet_statuses",
+    "packet_statuses_by_end",
     "packets_sent",
     "wire",
 ]
@@ -374,6 +375,18 @@ async def packet_statuses(dst: BridgeEnd, packets: Sequence[Packet]) -> list[Pac
         else:
             out.append("delivered" if p.nonce <= lazy and stored == bytes(32) else "sent")
     return out
+
+
+async def packet_statuses_by_end(ends: Mapping[int, BridgeEnd], packets: Sequence[Packet]) -> list[PacketStatus]:
+    """:func:`packet_status` of each of ``packets``, each bound for one of ``ends`` (by endpoint id): one batch
+    of reads per destination, the answers in the order of ``packets``."""
+    bound: dict[int, list[Packet]] = {}
+    for p in packets:
+        bound.setdefault(p.dst_eid, []).append(p)
+    found: dict[Packet, PacketStatus] = {}
+    for eid, group in bound.items():
+        found.update(zip(group, await packet_statuses(ends[eid], group), strict=True))
+    return [found[p] for p in packets]
 
 
 def main() -> int:

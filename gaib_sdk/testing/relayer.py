@@ -24,7 +24,7 @@ from gaib_sdk.chain.layerzero import (
     address_to_bytes32,
     lz_artifact,
     packet_status,
-    packet_statuses,
+    packet_statuses_by_end,
     packets_sent,
 )
 from gaib_sdk.errors import ChainError, GaibConfigError
@@ -69,11 +69,9 @@ class Relayer:
 
     async def statuses(self, packets: Sequence[Packet]) -> list[PacketStatus]:
         """The status of each of ``packets``: one batch of reads per destination."""
-        found: dict[Packet, PacketStatus] = {}
-        for eid in {p.dst_eid for p in packets}:
-            bound = [p for p in packets if p.dst_eid == eid]
-            found.update(zip(bound, await packet_statuses(self._dst(bound[0]), bound), strict=True))
-        return [found[p] for p in packets]
+        for p in packets:
+            self._dst(p)  # a packet bound elsewhere is named
+        return await packet_statuses_by_end(self.ends, packets)
 
     async def pending(self) -> list[Packet]:
         """The packets not delivered yet."""
