@@ -939,7 +939,9 @@ leaf(
     "process-cycle",
     "withdrawal manager: fill sAID exit requests once the cycle is due",
     run_async(_tx("process_withdrawal_cycle", "max_requests")),
-    click.option("--max", "max_requests", type=int, default=100, show_default=True, help="requests per transaction"),
+    click.option(
+        "--max", "max_requests", type=int, default=100, show_default=True, help="rounds filled per transaction"
+    ),
     *_node(),
 )
 leaf(
